@@ -1,0 +1,96 @@
+"""The Flask app every service builds on: request ids, authentication,
+error bodies in the service's own format, and the events API.
+
+The API code of a service stays thin: parse the request, ask policy, call the
+domain, render. Everything common to all requests happens here, once.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Callable
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from shared.auth import TokenValidator, authenticate
+from shared.context import RequestContext
+from shared.errors import ApiError, error_body
+
+LOG = logging.getLogger("pocketstack.api")
+REQUEST_ID_HEADER = "x-openstack-request-id"
+
+
+def create_app(name: str, *, error_style: str, validator: TokenValidator | Callable[[], TokenValidator],
+               is_public: Callable[[str, str], bool]) -> Flask:
+    """An app whose every request is authenticated unless is_public(method,
+    path) says otherwise. `validator` may be a callable, for a service whose
+    token validator needs the app to exist first."""
+    app = Flask(name)
+    app.config["ERROR_STYLE"] = error_style
+    app.json.sort_keys = False
+
+    def current_validator() -> TokenValidator:
+        return validator if isinstance(validator, TokenValidator) else validator()
+
+    @app.before_request
+    def _start_request():
+        g.started = time.monotonic()
+        g.context = RequestContext(request_id=f"req-{uuid.uuid4()}")
+        if not is_public(request.method, request.path):
+            authenticate(g.context, request.headers, current_validator())
+
+    @app.after_request
+    def _finish_request(response):
+        context = g.get("context")
+        if context is not None:
+            response.headers[REQUEST_ID_HEADER] = context.request_id
+        elapsed_ms = (time.monotonic() - g.get("started", time.monotonic())) * 1000
+        LOG.info('"%s %s" status=%s len=%s time=%.1fms user=%s project=%s',
+                 request.method, request.full_path.rstrip("?"), response.status_code,
+                 response.calculate_content_length() if not response.is_streamed else "-",
+                 elapsed_ms, context.user_name if context else None,
+                 context.project_id if context else None)
+        return response
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.message, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        LOG.exception("unexpected error")
+        return error_response(500, "The server has either erred or is incapable of "
+                                   "performing the requested operation.")
+
+    return app
+
+
+def error_response(status: int, message: str, headers: dict | None = None):
+    from flask import current_app
+    style = current_app.config.get("ERROR_STYLE", "keystone")
+    response = jsonify(error_body(style, status, message))
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Keystone uri="identity"'
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def context() -> RequestContext:
+    return g.context
+
+
+def json_body() -> dict:
+    """The request's JSON object, or 400 with a clear message."""
+    from shared.errors import BadRequest
+    body = request.get_json(silent=True, force=True)
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return body

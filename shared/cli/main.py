@@ -1,0 +1,140 @@
+"""`pocketstack up | down | status`: run the whole stack on one machine.
+
+up      first start: generate keys, passwords, config files, clouds.yaml and
+        seed identity; then start every service that is not running yet and
+        wait until each one answers. Safe to run again.
+down    stop what `up` started (and nothing else).
+status  each service: up or down, port, pid.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from shared.cli import processes
+from shared.cli.stack import SERVICES, ApiService, initial_settings
+from shared.config import ConfigError, ensure_config_file, load_config
+from shared.identity.bootstrap import Credentials, bootstrap
+from shared.paths import StateLayout, resolve_state_dir
+
+START_TIMEOUT = 60.0
+
+
+def _load(service: ApiService, state: StateLayout):
+    return load_config(service.schema(), state.config_file(service.schema().filename))
+
+
+def cmd_up(state: StateLayout, port_offset: int) -> int:
+    state.create()
+    credentials = Credentials.load_or_create(state.credentials)
+    try:
+        for service in SERVICES:
+            ensure_config_file(service.schema(), state.etc,
+                               initial_settings(service, port_offset, credentials.passwords,
+                                                SERVICES))
+        identity_conf = _load(SERVICES[0], state)
+        bootstrap(state, identity_conf)
+        configs = {service.name: _load(service, state) for service in SERVICES}
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    started_any = False
+    for service in SERVICES:
+        conf = configs[service.name]
+        host, port = conf.api.bind_host, conf.api.bind_port
+        pid = processes.running_pid(state.pid_file(service.name), service.module)
+        if pid:
+            print(f"{service.name:<16} already running (pid {pid}, port {port})")
+            continue
+        if processes.port_answers(host, port):
+            print(f"error: {service.name}: port {host}:{port} is taken by another program",
+                  file=sys.stderr)
+            return 1
+        pid = processes.spawn(service.command(str(state.root)), state.pid_file(service.name),
+                              state.log_file(service.name))
+        started_any = True
+        up = processes.wait_until(lambda: processes.port_answers(host, port) or
+                                  not processes.alive(pid), START_TIMEOUT)
+        if not up or not processes.alive(pid):
+            print(f"error: {service.name} did not start; the end of "
+                  f"{state.log_file(service.name)}:\n{processes.log_tail(state.log_file(service.name))}",
+                  file=sys.stderr)
+            state.pid_file(service.name).unlink(missing_ok=True)
+            return 1
+        print(f"{service.name:<16} started (pid {pid}, http://{host}:{port})")
+    if not started_any:
+        print("The stack is already up; nothing was started.")
+    _print_summary(state, configs)
+    return 0
+
+
+def _print_summary(state: StateLayout, configs) -> None:
+    identity = configs["identity"]
+    print("\nEndpoints (region %s):" % identity.catalog.region)
+    for service in SERVICES:
+        if service.catalog_option:
+            print(f"  {service.name:<16} {getattr(identity.catalog, service.catalog_option)}")
+    print(f"\nCredentials: {state.credentials}")
+    print(f"clouds.yaml: {state.clouds_yaml}  (clouds: pocketstack = demo, "
+          f"pocketstack-admin = admin)")
+    print(f"Logs:        {state.log}")
+    print("\nTry:\n"
+          f"  export OS_CLIENT_CONFIG_FILE={state.clouds_yaml}\n"
+          "  openstack --os-cloud pocketstack token issue\n"
+          "  openstack --os-cloud pocketstack-admin project list")
+
+
+def cmd_down(state: StateLayout) -> int:
+    stopped = 0
+    for service in reversed(SERVICES):
+        pid_file = state.pid_file(service.name)
+        pid = processes.running_pid(pid_file, service.module)
+        if pid:
+            processes.stop(pid)
+            print(f"{service.name:<16} stopped (pid {pid})")
+            stopped += 1
+        pid_file.unlink(missing_ok=True)
+    if not stopped:
+        print("Nothing was running.")
+    return 0
+
+
+def cmd_status(state: StateLayout) -> int:
+    print(f"{'SERVICE':<16} {'STATE':<6} {'PORT':<6} PID")
+    all_up = True
+    for service in SERVICES:
+        pid = processes.running_pid(state.pid_file(service.name), service.module)
+        try:
+            conf = _load(service, state)
+            host, port = conf.api.bind_host, conf.api.bind_port
+        except ConfigError:
+            host, port = "127.0.0.1", service.default_port
+        up = bool(pid) and processes.port_answers(host, port)
+        all_up &= up
+        print(f"{service.name:<16} {'up' if up else 'down':<6} {port:<6} {pid or '-'}")
+    return 0 if all_up else 3
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="pocketstack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
+                                            "or /var/lib/pocketstack)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start the stack")
+    up.add_argument("--port-offset", type=int, default=0,
+                    help="at first start, add this to every port (a second stack beside "
+                         "the first)")
+    commands.add_parser("down", help="stop what `up` started")
+    commands.add_parser("status", help="show each service")
+    args = parser.parse_args(argv)
+    state = StateLayout(resolve_state_dir(args.state_dir))
+    if args.command == "up":
+        sys.exit(cmd_up(state, args.port_offset))
+    if args.command == "down":
+        sys.exit(cmd_down(state))
+    sys.exit(cmd_status(state))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Starting, finding and stopping the stack's background processes.
+
+Each process `pocketstack up` starts gets a pid file under <state>/run and a
+log under <state>/log. `down` stops exactly those: a pid file whose process
+is gone, or whose pid now belongs to some other program, is ignored.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def process_matches(pid: int, marker: str) -> bool:
+    """Is `pid` alive and running a command line that contains `marker`?"""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    return marker in cmdline
+
+
+def running_pid(pid_file: Path, marker: str) -> int | None:
+    pid = read_pid(pid_file)
+    return pid if pid and process_matches(pid, marker) else None
+
+
+def spawn(command: list[str], pid_file: Path, log_file: Path, env: dict | None = None) -> int:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab") as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                   start_new_session=True, cwd="/",
+                                   env={**os.environ, **(env or {})})
+    pid_file.write_text(f"{process.pid}\n")
+    return process.pid
+
+
+def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still "exists" for kill(0); look at its state.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def stop(pid: int, timeout: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it has not gone after `timeout` seconds."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    if not wait_until(lambda: not alive(pid), timeout):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        wait_until(lambda: not alive(pid), 5)
+
+
+def log_tail(log_file: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

@@ -1,0 +1,60 @@
+"""What the stack is made of, in start order.
+
+Each API service is a Python module run as its own background process with
+its own config file and port. Later services add a line here."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from shared.config import Schema
+from shared.identity.config import schema as identity_schema
+
+
+@dataclass(frozen=True)
+class ApiService:
+    name: str
+    module: str
+    schema: Callable[[], Schema]
+    default_port: int
+    catalog_option: str | None = None  # [catalog] option of identity.conf naming its URL
+    url_path: str = ""                 # added to the base URL in the catalog
+
+    def command(self, state_dir: str) -> list[str]:
+        return [sys.executable, "-m", self.module, "--state-dir", state_dir]
+
+
+SERVICES: list[ApiService] = [
+    ApiService("identity", "shared.identity.app", identity_schema, 5000, "identity_url"),
+]
+
+
+def initial_settings(service: ApiService, port_offset: int, passwords: dict[str, str],
+                     services: list[ApiService]) -> dict[str, dict]:
+    """Values written uncommented into a service's config file at first start:
+    its service user's password and, with a port offset (a second stack
+    beside the first), the shifted ports and URLs."""
+    settings: dict[str, dict] = {}
+    schema = service.schema()
+    if "service_auth" in schema.sections:
+        user = schema.option("service_auth", "username").default
+        settings["service_auth"] = {"password": passwords[user]}
+    if port_offset:
+        settings["api"] = {"bind_port": service.default_port + port_offset}
+        if "auth" in schema.sections:
+            settings["auth"] = {"identity_url": f"http://127.0.0.1:{5000 + port_offset}"}
+        if service.name == "identity":
+            settings["catalog"] = shifted_catalog(schema, port_offset)
+    return settings
+
+
+def shifted_catalog(identity: Schema, port_offset: int) -> dict[str, str]:
+    """The catalog URLs of identity.conf with every port moved by the offset."""
+    import re
+    shifted = {}
+    for opt in identity.sections["catalog"]:
+        if opt.name.endswith("_url"):
+            shifted[opt.name] = re.sub(r":(\d+)", lambda m: f":{int(m.group(1)) + port_offset}",
+                                       opt.default, count=1)
+    return shifted

@@ -1,0 +1,49 @@
+"""GET /pocketstack/v1/events: read a service's events, with filters.
+
+Query: type (exact, or a prefix ending in *), resource_id, since, until (ISO
+8601 times) and limit. A reader sees the events of its project; an admin sees
+every project's, or one project's with project_id=.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy.orm import sessionmaker
+
+from shared.api import context
+from shared.db import transaction
+from shared.errors import BadRequest
+from shared.events import parse_time, query_events
+from shared.policy import PolicyEnforcer, RuleDefault
+
+EVENT_RULES = [RuleDefault("events:list", "rule:admin_or_reader",
+                           "List the events of a project.")]
+
+
+def events_blueprint(sessions: sessionmaker, policy: PolicyEnforcer) -> Blueprint:
+    blueprint = Blueprint("events", __name__)
+
+    @blueprint.get("/pocketstack/v1/events")
+    def list_events():
+        ctx = context()
+        wanted_project = request.args.get("project_id")
+        if ctx.is_admin:
+            project_id = wanted_project  # None: every project
+        else:
+            project_id = ctx.project_id
+        policy.authorize("events:list", {"project_id": project_id or ctx.project_id}, ctx)
+        try:
+            since = parse_time(request.args["since"]) if "since" in request.args else None
+            until = parse_time(request.args["until"]) if "until" in request.args else None
+            limit = int(request.args.get("limit", 100))
+        except ValueError as exc:
+            raise BadRequest(f"Bad filter value: {exc}") from None
+        if not 1 <= limit <= 1000:
+            raise BadRequest("limit must be between 1 and 1000.")
+        with transaction(sessions, write=False) as session:
+            events = query_events(session, project_id=project_id,
+                                  event_type=request.args.get("type"),
+                                  resource_id=request.args.get("resource_id"),
+                                  since=since, until=until, limit=limit)
+            return jsonify({"events": [event.to_json() for event in events]})
+
+    return blueprint

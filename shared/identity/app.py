@@ -1,0 +1,60 @@
+"""The identity service process: `pocketstack-identity --state-dir DIR`."""
+from __future__ import annotations
+
+import argparse
+
+from flask import Flask
+
+from shared.api import create_app
+from shared.auth import TokenValidator
+from shared.db import transaction
+from shared.events_api import EVENT_RULES, events_blueprint
+from shared.identity import store
+from shared.identity.api_admin import admin_blueprint
+from shared.identity.api_auth import auth_blueprint
+from shared.identity.config import schema
+from shared.identity.models import Base
+from shared.identity.policies import RULES
+from shared.paths import StateLayout, resolve_state_dir
+from shared.serve import serve
+from shared.service import Service, build_service, load_config_or_exit
+
+PUBLIC = {("GET", "/"), ("GET", "/v3"), ("GET", "/v3/"), ("POST", "/v3/auth/tokens")}
+
+
+class DatabaseRevocations:
+    """Identity checks revocations in its own database, on every request."""
+
+    def __init__(self, service: Service):
+        self._service = service
+
+    def is_revoked(self, token) -> bool:
+        with transaction(self._service.sessions) as session:
+            return any(event.revokes(token) for event in store.revocation_events(session))
+
+
+def make_app(conf, state: StateLayout) -> Flask:
+    service = build_service("identity", conf, state, RULES + EVENT_RULES)
+    Base.metadata.create_all(service.extras["engine"])
+    validator = TokenValidator(service.codec, DatabaseRevocations(service))
+    app = create_app("identity", error_style="keystone", validator=validator,
+                     is_public=lambda method, path: (method, path) in PUBLIC)
+    app.register_blueprint(auth_blueprint(service))
+    app.register_blueprint(admin_blueprint(service))
+    app.register_blueprint(events_blueprint(service.sessions, service.policy))
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="PocketStack identity (Keystone v3 subset)")
+    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
+                                            "or /var/lib/pocketstack)")
+    args = parser.parse_args(argv)
+    state = StateLayout(resolve_state_dir(args.state_dir)).create()
+    conf = load_config_or_exit(schema(), state)
+    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
+          workers=conf.api.workers, threads=conf.api.threads, name="identity")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Identity's tables: projects, users, roles, who has which role where,
+which role implies which, and revoked tokens."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+DEFAULT_DOMAIN_ID = "default"
+DEFAULT_DOMAIN_NAME = "Default"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    domain_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_DOMAIN_ID)
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    domain_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_DOMAIN_ID)
+    password_hash: Mapped[str | None] = mapped_column(String(128))
+    default_project_id: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class ImpliedRole(Base):
+    """prior_role implies implied_role (admin implies member implies reader)."""
+    __tablename__ = "implied_roles"
+    prior_role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    implied_role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"),
+                                         primary_key=True)
+
+
+class Revocation(Base):
+    __tablename__ = "revocations"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    issued_before: Mapped[float] = mapped_column(Float)
+    audit_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    # Once every token it could revoke has expired, the event can go.
+    expires_at: Mapped[float] = mapped_column(Float, index=True)

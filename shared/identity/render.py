@@ -1,0 +1,49 @@
+"""Identity resources in Keystone's JSON shapes."""
+from __future__ import annotations
+
+from flask import request
+
+from shared.identity.models import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, Project, Role, User
+
+DEFAULT_DOMAIN = {"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME}
+
+
+def base_url() -> str:
+    return request.host_url.rstrip("/")
+
+
+def links(path: str) -> dict:
+    return {"self": f"{base_url()}{path}"}
+
+
+def project(p: Project) -> dict:
+    return {"id": p.id, "name": p.name, "domain_id": p.domain_id,
+            "description": p.description, "enabled": p.enabled, "is_domain": False,
+            "parent_id": p.domain_id, "tags": [], "options": {},
+            "links": links(f"/v3/projects/{p.id}")}
+
+
+def user(u: User) -> dict:
+    body = {"id": u.id, "name": u.name, "domain_id": u.domain_id, "enabled": u.enabled,
+            "password_expires_at": None, "options": {}, "description": u.description,
+            "links": links(f"/v3/users/{u.id}")}
+    if u.default_project_id:
+        body["default_project_id"] = u.default_project_id
+    if u.email:
+        body["email"] = u.email
+    return body
+
+
+def role(r: Role) -> dict:
+    return {"id": r.id, "name": r.name, "domain_id": None, "description": r.description,
+            "options": {}, "links": links(f"/v3/roles/{r.id}")}
+
+
+def domain() -> dict:
+    return {**DEFAULT_DOMAIN, "description": "The default domain", "enabled": True,
+            "tags": [], "options": {}, "links": links(f"/v3/domains/{DEFAULT_DOMAIN_ID}")}
+
+
+def collection(key: str, items: list[dict], path: str) -> dict:
+    return {key: items, "links": {"self": f"{base_url()}{path}", "previous": None,
+                                  "next": None}}

@@ -1,0 +1,114 @@
+"""Identity's data access: the only module that queries identity's tables."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import bcrypt
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from shared.identity.models import (DEFAULT_DOMAIN_ID, Assignment, ImpliedRole, Project,
+                                    Revocation, Role, User)
+from shared.revocation import RevocationEvent
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def hash_password(password: str, rounds: int) -> str:
+    """bcrypt, salted; bcrypt only reads the first 72 bytes of a password."""
+    return bcrypt.hashpw(password.encode()[:72], bcrypt.gensalt(rounds)).decode()
+
+
+def password_matches(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    return bcrypt.checkpw(password.encode()[:72], user.password_hash.encode())
+
+
+def get_by_id_or_name(session: Session, model, key: str):
+    """Keystone answers GET /v3/projects/{id}; names are looked up by the
+    clients through ?name=, but operators type names too, so accept both."""
+    found = session.get(model, key)
+    if found is None:
+        found = session.scalars(select(model).where(model.name == key)).first()
+    return found
+
+
+def find_user(session: Session, *, user_id=None, name=None, domain_id=DEFAULT_DOMAIN_ID):
+    if user_id:
+        return session.get(User, user_id)
+    return session.scalars(select(User).where(User.name == name,
+                                              User.domain_id == domain_id)).first()
+
+
+def find_project(session: Session, *, project_id=None, name=None, domain_id=DEFAULT_DOMAIN_ID):
+    if project_id:
+        return session.get(Project, project_id)
+    return session.scalars(select(Project).where(Project.name == name,
+                                                 Project.domain_id == domain_id)).first()
+
+
+def assigned_role_ids(session: Session, user_id: str, project_id: str) -> set[str]:
+    rows = session.scalars(select(Assignment.role_id).where(
+        Assignment.user_id == user_id, Assignment.project_id == project_id))
+    return set(rows)
+
+
+def with_implied(session: Session, role_ids: set[str]) -> set[str]:
+    """Follow role implications transitively (admin -> member -> reader)."""
+    implications: dict[str, set[str]] = {}
+    for rule in session.scalars(select(ImpliedRole)):
+        implications.setdefault(rule.prior_role_id, set()).add(rule.implied_role_id)
+    result, pending = set(role_ids), list(role_ids)
+    while pending:
+        for implied in implications.get(pending.pop(), ()):
+            if implied not in result:
+                result.add(implied)
+                pending.append(implied)
+    return result
+
+
+def effective_roles(session: Session, user_id: str, project_id: str) -> list[Role]:
+    ids = with_implied(session, assigned_role_ids(session, user_id, project_id))
+    if not ids:
+        return []
+    return list(session.scalars(select(Role).where(Role.id.in_(ids)).order_by(Role.name)))
+
+
+def create_user(session: Session, name: str, password: str | None, rounds: int,
+                default_project_id: str | None = None, email: str | None = None,
+                description: str = "", enabled: bool = True, user_id: str | None = None) -> User:
+    user = User(id=user_id or new_id(), name=name, domain_id=DEFAULT_DOMAIN_ID,
+                password_hash=hash_password(password, rounds) if password else None,
+                default_project_id=default_project_id, email=email,
+                description=description, enabled=enabled)
+    session.add(user)
+    return user
+
+
+def grant(session: Session, user_id: str, project_id: str, role_id: str) -> None:
+    if session.get(Assignment, (user_id, project_id, role_id)) is None:
+        session.add(Assignment(user_id=user_id, project_id=project_id, role_id=role_id))
+
+
+def revoke_grant(session: Session, user_id: str, project_id: str, role_id: str) -> bool:
+    result = session.execute(delete(Assignment).where(
+        Assignment.user_id == user_id, Assignment.project_id == project_id,
+        Assignment.role_id == role_id))
+    return result.rowcount > 0
+
+
+def add_revocation(session: Session, event: RevocationEvent, token_lifetime: float) -> None:
+    session.add(Revocation(issued_before=event.issued_before, audit_id=event.audit_id,
+                           user_id=event.user_id, project_id=event.project_id,
+                           expires_at=event.issued_before + token_lifetime))
+
+
+def revocation_events(session: Session) -> list[RevocationEvent]:
+    session.execute(delete(Revocation).where(Revocation.expires_at < time.time()))
+    return [RevocationEvent(issued_before=row.issued_before, audit_id=row.audit_id,
+                            user_id=row.user_id, project_id=row.project_id)
+            for row in session.scalars(select(Revocation))]

@@ -1,0 +1,65 @@
+"""Revoked tokens.
+
+A signed token stays valid until it expires, so revoking one needs a list:
+identity records a revocation event (a token's audit id, or "every token of
+this user / project issued before T") and services check tokens against the
+events. Services fetch the list from identity's OS-REVOKE API and keep it for
+`revocation_check_interval` seconds (0 = ask on every request), the same
+trade-off keystonemiddleware makes with its token cache.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from shared.tokens import TokenData
+
+
+@dataclass(frozen=True)
+class RevocationEvent:
+    issued_before: float
+    audit_id: str | None = None
+    user_id: str | None = None
+    project_id: str | None = None
+
+    def revokes(self, token: TokenData) -> bool:
+        """True when the token was issued before the event and matches every
+        field the event names (an event naming nothing revokes nothing)."""
+        if token.issued_at > self.issued_before:
+            return False
+        named = {key: value for key, value in (("audit_id", self.audit_id),
+                 ("user_id", self.user_id), ("project_id", self.project_id)) if value}
+        return bool(named) and all(getattr(token, key) == value for key, value in named.items())
+
+    def to_json(self) -> dict:
+        body = {"issued_before": self.issued_before}
+        for key in ("audit_id", "user_id", "project_id"):
+            if getattr(self, key) is not None:
+                body[key] = getattr(self, key)
+        return body
+
+    @classmethod
+    def from_json(cls, body: dict) -> "RevocationEvent":
+        return cls(issued_before=float(body["issued_before"]), audit_id=body.get("audit_id"),
+                   user_id=body.get("user_id"), project_id=body.get("project_id"))
+
+
+class CachedRevocations:
+    """Revocation events from a fetch function, refreshed after `interval`."""
+
+    def __init__(self, fetch: Callable[[], Iterable[RevocationEvent]], interval: float):
+        self._fetch = fetch
+        self._interval = interval
+        self._events: list[RevocationEvent] = []
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def is_revoked(self, token: TokenData) -> bool:
+        with self._lock:
+            if time.monotonic() - self._fetched_at >= self._interval:
+                self._events = list(self._fetch())
+                self._fetched_at = time.monotonic()
+            events = self._events
+        return any(event.revokes(token) for event in events)

@@ -1,0 +1,133 @@
+"""What every PocketStack service has: its config file, its database, its
+policy, its notifier, its token validator; and the options they share.
+
+A service's `main()` does three things: load_service() (which stops with a
+clear message on a bad config value), build its Flask app, and serve() it.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import sessionmaker
+
+from shared import logs
+from shared.auth import TokenValidator
+from shared.config import Config, ConfigError, Opt, Schema, ensure_config_file, load_config
+from shared.db import make_engine, session_factory
+from shared.events import Notifier, create_tables
+from shared.paths import StateLayout
+from shared.policy import PolicyEnforcer, RuleDefault
+from shared.tokens import KeyRepository, TokenCodec
+
+LOOPBACK = "127.0.0.1"
+
+
+def api_opts(port: int, workers: int = 2) -> list[Opt]:
+    return [
+        Opt("bind_host", LOOPBACK, "Address the API listens on. Loopback by default: "
+            "set another address only on a network you trust."),
+        Opt("bind_port", port, "TCP port of the API.", kind="int", minimum=1, maximum=65535),
+        Opt("workers", workers, "Worker processes serving the API.", kind="int",
+            minimum=1, maximum=64),
+        Opt("threads", 16, "Threads per worker process.", kind="int", minimum=1, maximum=256),
+    ]
+
+
+def database_opts() -> list[Opt]:
+    return [Opt("connection", "", "SQLAlchemy database URL. Empty: an SQLite file under "
+                "the state directory (lib/<service>.sqlite).")]
+
+
+def auth_opts() -> list[Opt]:
+    return [
+        Opt("identity_url", f"http://{LOOPBACK}:5000", "Where identity answers."),
+        Opt("revocation_check_interval", 1.0, "Seconds a service keeps identity's list "
+            "of revoked tokens before asking again (0: ask on every request).",
+            kind="float", minimum=0, maximum=3600),
+    ]
+
+
+def service_auth_opts(username: str) -> list[Opt]:
+    return [
+        Opt("username", username, "The service's own user, used to call other services."),
+        Opt("password", "", "The service user's password (generated at set-up).", secret=True),
+        Opt("project_name", "service", "The service user's project."),
+    ]
+
+
+def common_sections(port: int, username: str | None, workers: int = 2) -> dict[str, list[Opt]]:
+    sections = {
+        "api": api_opts(port, workers),
+        "database": database_opts(),
+        "auth": auth_opts(),
+        "policy": [Opt("policy_file", "", "The operator's policy overrides. Empty: "
+                       "<service>-policy.yaml (or .json) beside this file.")],
+        "logging": [Opt("debug", False, "Log debug messages.", kind="bool")],
+    }
+    if username:
+        sections["service_auth"] = service_auth_opts(username)
+    return sections
+
+
+@dataclass
+class Service:
+    name: str
+    state: StateLayout
+    conf: Config
+    sessions: sessionmaker
+    notifier: Notifier
+    policy: PolicyEnforcer
+    codec: TokenCodec
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.conf.api.bind_host}:{self.conf.api.bind_port}"
+
+
+def load_config_or_exit(schema: Schema, state: StateLayout) -> Config:
+    """Load the service's config, writing the commented defaults at first
+    start. A bad value ends the process with the message on stderr."""
+    path = ensure_config_file(schema, state.etc)
+    try:
+        return load_config(schema, path)
+    except ConfigError as exc:
+        print(f"error: {exc} (in {path})", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def database_url(conf: Config, state: StateLayout, name: str) -> str:
+    return conf.database.connection or f"sqlite:///{state.lib / (name + '.sqlite')}"
+
+
+def policy_file(conf: Config, state: StateLayout, name: str) -> Path:
+    return Path(conf.policy.policy_file) if conf.policy.policy_file \
+        else state.etc / f"{name}-policy.yaml"
+
+
+def build_service(name: str, conf: Config, state: StateLayout,
+                  rules: list[RuleDefault]) -> Service:
+    """Open the service's database, policy and keys. Runs in each worker
+    process (after the config was checked once, in the parent)."""
+    logs.configure(conf.logging.debug)
+    engine = make_engine(database_url(conf, state, name))
+    create_tables(engine)
+    sessions = session_factory(engine)
+    keys = KeyRepository(state.fernet_keys)
+    return Service(name=name, state=state, conf=conf, sessions=sessions,
+                   notifier=Notifier(name, sessions),
+                   policy=PolicyEnforcer(rules, policy_file(conf, state, name)),
+                   codec=TokenCodec(keys), extras={"engine": engine})
+
+
+def remote_validator(service: Service) -> TokenValidator:
+    """For every service but identity: tokens are checked locally against the
+    shared keys, and revocations come from identity's OS-REVOKE API."""
+    from shared.clients import ServiceSession, fetch_revocations
+    from shared.revocation import CachedRevocations
+    session = ServiceSession.from_config(service.conf)
+    revocations = CachedRevocations(lambda: fetch_revocations(session),
+                                    service.conf.auth.revocation_check_interval)
+    return TokenValidator(service.codec, revocations)
