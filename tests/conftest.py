@@ -1,0 +1,26 @@
+"""Fixtures shared by the whole suite."""
+from __future__ import annotations
+
+import pytest
+
+from tests.stack import Stack, port_offset_for
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, worker_id) -> Stack:
+    """One real stack per test worker, started with `pocketstack up`."""
+    running = Stack(tmp_path_factory.mktemp("stack"), port_offset_for(worker_id))
+    result = running.up()
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield running
+    running.down()
+
+
+@pytest.fixture(scope="session")
+def admin_token(stack) -> str:
+    return stack.token("admin")
+
+
+@pytest.fixture(scope="session")
+def demo_token(stack) -> str:
+    return stack.token("demo")
