@@ -66,14 +66,16 @@ class Stack:
         assert response.status_code == 201, response.text
         return response.headers["X-Subject-Token"]
 
-    def openstack(self, *args: str, cloud: str = "pocketstack", check: bool = True,
-                  timeout: float = 300) -> subprocess.CompletedProcess:
-        """Run the unmodified `openstack` client from PyPI against this stack."""
-        env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml)}
-        for key in [k for k in env if k.startswith("OS_") and k != "OS_CLIENT_CONFIG_FILE"]:
-            del env[key]
-        result = subprocess.run([str(CLIENTS_VENV / "bin" / "openstack"), "--os-cloud", cloud,
-                                 *args], capture_output=True, text=True, env=env,
+    def openstack(self, *args: str, cloud: str | None = "pocketstack", check: bool = True,
+                  timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+        """Run the unmodified `openstack` client from PyPI against this stack
+        (with a cloud of clouds.yaml, or cloud=None and OS_* variables in env)."""
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        environment["OS_CLIENT_CONFIG_FILE"] = str(self.clouds_yaml)
+        environment.update(env or {})
+        cloud_args = ["--os-cloud", cloud] if cloud else []
+        result = subprocess.run([str(CLIENTS_VENV / "bin" / "openstack"), *cloud_args, *args],
+                                capture_output=True, text=True, env=environment,
                                 timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"openstack {' '.join(args)} failed ({result.returncode}):\n"

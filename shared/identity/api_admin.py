@@ -69,7 +69,7 @@ def admin_blueprint(service: Service) -> Blueprint:
     def show_project(project_id):
         with transaction(sessions, write=False) as session:
             project = lookup(session, Project, project_id, "project")
-            authorize("get_project", {"target": {"project": {"id": project.id}}})
+            authorize("get_project", {"target.project.id": project.id})
             return jsonify({"project": render.project(project)})
 
     @bp.post("/v3/projects")
@@ -126,7 +126,7 @@ def admin_blueprint(service: Service) -> Blueprint:
     def show_user(user_id):
         with transaction(sessions, write=False) as session:
             user = lookup(session, User, user_id, "user")
-            authorize("get_user", {"target": {"user": {"id": user.id}}})
+            authorize("get_user", {"target.user.id": user.id})
             return jsonify({"user": render.user(user)})
 
     @bp.post("/v3/users")

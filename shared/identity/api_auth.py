@@ -80,7 +80,7 @@ def auth_blueprint(service: Service) -> Blueprint:
     def validate_token():
         data = _subject_token(service)
         service.policy.authorize("identity:validate_token",
-                                 {"token": {"user_id": data.user_id}}, context())
+                                 {"token.user_id": data.user_id}, context())
         if request.method == "HEAD":
             return Response(status=200, headers={"X-Subject-Token": request.headers["X-Subject-Token"]})
         with transaction(service.sessions, write=False) as session:
@@ -94,7 +94,7 @@ def auth_blueprint(service: Service) -> Blueprint:
     def revoke_token():
         data = _subject_token(service)
         service.policy.authorize("identity:revoke_token",
-                                 {"token": {"user_id": data.user_id}}, context())
+                                 {"token.user_id": data.user_id}, context())
         with transaction(service.sessions) as session:
             store.add_revocation(session, RevocationEvent(issued_before=time.time(),
                                                           audit_id=data.audit_id),

@@ -1,0 +1,49 @@
+# PocketStack: the two commands.
+#   make run   install what is missing and start the whole stack
+#   make test  install what is missing and run the whole test suite
+# Both run as root on Debian 12; see README.md.
+
+PYTHON    ?= python3
+VENV      := .venv
+CLIENTS   := .venv-clients
+STATE_DIR ?= /var/lib/pocketstack
+# Two workers by default (the suite's heavy tests boot real VMs under TCG).
+TEST_WORKERS ?= 2
+PYTEST_ARGS  ?=
+
+.PHONY: run test down status install system-packages clean
+
+run: install
+	$(VENV)/bin/pocketstack --state-dir $(STATE_DIR) up
+
+down:
+	$(VENV)/bin/pocketstack --state-dir $(STATE_DIR) down
+
+status:
+	$(VENV)/bin/pocketstack --state-dir $(STATE_DIR) status
+
+test: install
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) tests
+
+install: system-packages $(VENV)/.installed $(CLIENTS)/.installed
+
+system-packages:
+	@sh labs/host/install-packages.sh
+
+# The project and its test tools, in a virtualenv of its own.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+# The real, unmodified OpenStack clients from PyPI, in their own virtualenv
+# so that nothing of the project's can change what they do.
+$(CLIENTS)/.installed:
+	$(PYTHON) -m venv $(CLIENTS)
+	$(CLIENTS)/bin/pip install --quiet --upgrade pip
+	$(CLIENTS)/bin/pip install --quiet python-openstackclient python-glanceclient
+	touch $@
+
+clean:
+	rm -rf $(VENV) $(CLIENTS) *.egg-info

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Install the Debian packages PocketStack needs, and only those missing.
+# Runs as root on Debian 12 (bookworm). Safe to run again: it does nothing
+# when everything is there.
+set -eu
+
+PACKAGES="
+python3 python3-venv python3-dev gcc make pkg-config
+qemu-system-x86 qemu-utils qemu-block-extra
+libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients libvirt-dev
+tgt libiscsi-bin
+syslinux syslinux-common mtools dosfstools cpio busybox-static kmod
+genisoimage xorriso
+dnsmasq-base passt iproute2
+postgresql
+"
+
+missing=""
+for package in $PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    case "$status" in
+        *"install ok installed"*) ;;
+        *) missing="$missing $package" ;;
+    esac
+done
+
+if [ -z "$missing" ]; then
+    echo "system packages: all present"
+    exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+    echo "system packages missing:$missing" >&2
+    echo "run as root (or install them with apt-get) and try again" >&2
+    exit 1
+fi
+
+echo "system packages: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq $missing

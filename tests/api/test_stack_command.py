@@ -1,0 +1,80 @@
+"""`pocketstack up` twice starts nothing twice; status shows each service;
+down stops exactly what up started; tokens expire as configured."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from tests.stack import Stack, pocketstack
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory, stack):
+    """A stack of this module's own (it is stopped and restarted here)."""
+    state = tmp_path_factory.mktemp("own-stack")
+    (state / "etc").mkdir()
+    # Config is read at start: a short token lifetime for the expiry test.
+    (state / "etc" / "identity.conf").write_text(
+        "[token]\nexpiration = 3\n\n[api]\nbind_port = %d\n\n[catalog]\n"
+        "identity_url = http://127.0.0.1:%d\n" % (5000 + stack.port_offset + 50,
+                                                  5000 + stack.port_offset + 50))
+    own = Stack(state, stack.port_offset + 50)
+    result = own.up()
+    assert result.returncode == 0, result.stderr
+    yield own
+    own.down()
+
+
+def status_lines(stack) -> dict[str, list[str]]:
+    result = pocketstack(stack.state_dir, "status", check=False)
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_up_again_starts_nothing_twice(own_stack):
+    before = status_lines(own_stack)
+    assert before["identity"][0] == "up"
+    again = own_stack.up()
+    assert again.returncode == 0
+    assert "already running" in again.stdout
+    assert "nothing was started" in again.stdout
+    assert status_lines(own_stack) == before
+
+
+def test_up_prints_endpoints_credentials_and_a_first_command(own_stack):
+    output = own_stack.up().stdout
+    assert f"http://127.0.0.1:{own_stack.port('identity')}" in output
+    assert str(own_stack.state_dir / "etc" / "credentials") in output
+    assert str(own_stack.clouds_yaml) in output
+    assert "openstack --os-cloud pocketstack token issue" in output
+
+
+def test_status_shows_port_and_pid(own_stack):
+    identity = status_lines(own_stack)["identity"]
+    state, port, pid = identity[:3]
+    assert (state, int(port)) == ("up", own_stack.port("identity"))
+    assert int(pid) == int((own_stack.state_dir / "run" / "identity.pid").read_text())
+
+
+def test_tokens_expire_after_the_configured_lifetime(own_stack):
+    token = own_stack.token("demo")
+    url = own_stack.url("identity") + "/v3/auth/projects"
+    assert requests.get(url, headers={"X-Auth-Token": token}).status_code == 200
+    time.sleep(3.5)
+    response = requests.get(url, headers={"X-Auth-Token": token})
+    assert response.status_code == 401
+    assert "expired" in response.json()["error"]["message"]
+
+
+def test_down_stops_what_up_started_and_up_restarts_it(own_stack):
+    pid = int((own_stack.state_dir / "run" / "identity.pid").read_text())
+    down = own_stack.down()
+    assert "identity" in down.stdout and "stopped" in down.stdout
+    assert status_lines(own_stack)["identity"][0] == "down"
+    assert not (own_stack.state_dir / "run" / "identity.pid").exists()
+    assert "Nothing was running" in own_stack.down().stdout
+    assert own_stack.up().returncode == 0
+    assert int((own_stack.state_dir / "run" / "identity.pid").read_text()) != pid
+    assert own_stack.token("demo")
