@@ -68,6 +68,18 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
     return 0
 
 
+def _openstack_command() -> str:
+    """The `openstack` client to suggest: on PATH, or the one `make` installs
+    beside the project."""
+    import shutil
+    from pathlib import Path
+    found = shutil.which("openstack")
+    if found:
+        return "openstack"
+    beside = Path(__file__).resolve().parents[2] / ".venv-clients" / "bin" / "openstack"
+    return str(beside) if beside.exists() else "openstack"
+
+
 def _print_summary(state: StateLayout, configs) -> None:
     identity = configs["identity"]
     print("\nEndpoints (region %s):" % identity.catalog.region)
@@ -78,10 +90,11 @@ def _print_summary(state: StateLayout, configs) -> None:
     print(f"clouds.yaml: {state.clouds_yaml}  (clouds: pocketstack = demo, "
           f"pocketstack-admin = admin)")
     print(f"Logs:        {state.log}")
+    openstack = _openstack_command()
     print("\nTry:\n"
           f"  export OS_CLIENT_CONFIG_FILE={state.clouds_yaml}\n"
-          "  openstack --os-cloud pocketstack token issue\n"
-          "  openstack --os-cloud pocketstack-admin project list")
+          f"  {openstack} --os-cloud pocketstack token issue\n"
+          f"  {openstack} --os-cloud pocketstack-admin project list")
 
 
 def cmd_down(state: StateLayout) -> int:

@@ -49,6 +49,7 @@ def test_up_prints_endpoints_credentials_and_a_first_command(own_stack):
     assert str(own_stack.state_dir / "etc" / "credentials") in output
     assert str(own_stack.clouds_yaml) in output
     assert "openstack --os-cloud pocketstack token issue" in output
+    assert f"export OS_CLIENT_CONFIG_FILE={own_stack.clouds_yaml}" in output
 
 
 def test_status_shows_port_and_pid(own_stack):
