@@ -29,8 +29,25 @@ def pocketstack(state_dir: Path, *args: str, check: bool = True,
 
 
 def port_offset_for(worker_id: str, base: int = 20000) -> int:
+    """A port offset whose shifted ports are all free: each worker starts at
+    its own slot, and steps over slots taken by another run on this machine."""
     index = 0 if worker_id in ("master", "gw") else int(worker_id.lstrip("gw") or 0)
-    return base + 100 * index
+    for attempt in range(40):
+        offset = base + 100 * index + 1000 * attempt
+        if all(port_is_free(port + offset) and port_is_free(port + offset + 50)
+               for port in DEFAULT_PORTS.values()):
+            return offset
+    raise RuntimeError("no free range of ports for a test stack")
+
+
+def port_is_free(port: int) -> bool:
+    import socket
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass
