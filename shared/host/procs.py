@@ -6,6 +6,7 @@ and we must never signal that one.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
@@ -99,3 +100,50 @@ def save_record(path: Path, record: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    """Inode numbers of the sockets process `pid` has open."""
+    inodes = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    try:
+        entries = list(fd_dir.iterdir())
+    except OSError:
+        return inodes
+    for fd in entries:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    return inodes
+
+
+def _decode_address(hex_address: str) -> str:
+    """'0100007F:0CBC' (as in /proc/net/tcp) -> '127.0.0.1:3260'."""
+    hex_ip, hex_port = hex_address.split(":")
+    raw = bytes.fromhex(hex_ip)
+    # The kernel prints the address as 32-bit words in host (little-endian) order.
+    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    ip = ipaddress.ip_address(raw)
+    host = str(ip) if ip.version == 4 else f"[{ip}]"
+    return f"{host}:{int(hex_port, 16)}"
+
+
+def listening_tcp(pid: int) -> list[str]:
+    """The "IP:PORT" TCP addresses `pid` itself listens on (from /proc/net/tcp
+    and tcp6, matched to the process's sockets by inode).  Unlike a connect
+    test, this cannot be fooled by another program holding the port."""
+    inodes = _socket_inodes(pid)
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A = LISTEN
+                found.append(_decode_address(fields[1]))
+    return sorted(found)

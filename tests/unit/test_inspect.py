@@ -21,24 +21,28 @@ from imaged.inspect.base import MAX_BUFFERED
 from tests.unit import image_corpus
 from tests.unit.image_corpus import HAVE_TOOLS, MIB
 
-needs_tools = pytest.mark.skipif(
-    not HAVE_TOOLS, reason="qemu-img and genisoimage/xorriso are required")
+# The Makefile installs qemu-utils and genisoimage/xorriso: their absence is a
+# broken set-up, and must fail the suite rather than skip it silently.
+needs_tools = pytest.mark.usefixtures("image_tools")
+
+
+@pytest.fixture(scope="module")
+def image_tools():
+    assert HAVE_TOOLS, "qemu-img and genisoimage/xorriso are required (make install)"
 
 CHUNK_SIZES = [511, 4096, MIB]
 
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
-    if not HAVE_TOOLS:
-        pytest.skip("qemu-img and genisoimage/xorriso are required")
+    assert HAVE_TOOLS, "qemu-img and genisoimage/xorriso are required (make install)"
     images = image_corpus.good_images(tmp_path_factory.mktemp("good"))
     return {image.name: image for image in images}
 
 
 @pytest.fixture(scope="module")
 def bad(tmp_path_factory):
-    if not HAVE_TOOLS:
-        pytest.skip("qemu-img and genisoimage/xorriso are required")
+    assert HAVE_TOOLS, "qemu-img and genisoimage/xorriso are required (make install)"
     images = image_corpus.bad_images(tmp_path_factory.mktemp("bad"))
     return {image.name: image for image in images}
 
