@@ -24,7 +24,12 @@ for package in $PACKAGES; do
     esac
 done
 
-if [ -z "$missing" ]; then
+# The tiny test image is built from Debian packages fetched with
+# `apt-get download`, which needs the package lists even when nothing is missing.
+need_lists=no
+ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || need_lists=yes
+
+if [ -z "$missing" ] && [ "$need_lists" = no ]; then
     echo "system packages: all present"
     exit 0
 fi
@@ -35,8 +40,10 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-echo "system packages: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq $missing
+if [ -n "$missing" ]; then
+    echo "system packages: installing$missing"
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $missing
+fi

@@ -41,6 +41,7 @@ KVM_DEVICE = Path("/dev/kvm")
 # The file bind-mounted over /dev/kvm inside libvirtd's mount namespace.
 KVM_MASK = Path("/run/pocketstack-nokvm")
 SYSTEM_URI = "qemu:///system"
+LOCK_FILE = Path("/run/lock/pocketstack-libvirt-host.lock")
 
 # Daemon name -> (pid file it writes with -d, socket it serves when ready).
 DAEMONS = {
@@ -80,11 +81,12 @@ def _log_path(state_dir: Path, daemon: str) -> Path:
 
 
 @contextmanager
-def _locked(state_dir: Path):
-    """Serialise concurrent ensure_running/stop calls on this state dir."""
-    run = Path(state_dir) / "run"
-    run.mkdir(parents=True, exist_ok=True)
-    with open(run / "libvirt-host.lock", "w") as lock:
+def _locked():
+    """Serialise ensure_running/stop calls machine-wide: the daemons are
+    global, so two state dirs (e.g. two pytest-xdist workers) starting
+    libvirtd at once must not race."""
+    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_FILE, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
@@ -211,7 +213,7 @@ def ensure_running(state_dir: Path) -> dict:
     state_dir = Path(state_dir)
     _check_prerequisites()
     (state_dir / "log").mkdir(parents=True, exist_ok=True)
-    with _locked(state_dir):
+    with _locked():
         prepare_directories()
         conf_changed = ensure_qemu_conf()
         record = procs.load_record(_record_path(state_dir))
@@ -258,8 +260,10 @@ def stop(state_dir: Path) -> dict:
     Returns {name: pid} of what was stopped."""
     state_dir = Path(state_dir)
     stopped = {}
-    with _locked(state_dir):
+    with _locked():
         record = procs.load_record(_record_path(state_dir))
+        if not record:
+            return stopped  # we started nothing from this state dir
         for name in ("libvirtd", "virtlogd"):
             pid = record.pop(name, None)
             if pid and procs.is_running(pid, name):

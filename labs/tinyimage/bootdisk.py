@@ -1,0 +1,62 @@
+"""Turn a kernel and an initramfs into a bootable disk image.
+
+The disk is a FAT "superfloppy" (a filesystem on the whole disk, no partition
+table) made bootable by syslinux.  Everything is done on the image file with
+mtools (`mcopy`, and `syslinux --install`, which uses mtools too), so no loop
+device, no mount and no root privileges are needed.  SeaBIOS boots it like
+any hard disk.  The raw image is finally converted to qcow2.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+# console=ttyS0: the serial console is the guest's only output the tests read.
+# quiet/loglevel: printing to an emulated UART is slow; keep the kernel silent.
+KERNEL_CMDLINE = "console=ttyS0 quiet loglevel=1 panic=-1"
+
+SYSLINUX_CFG = f"""\
+DEFAULT linux
+PROMPT 0
+TIMEOUT 0
+LABEL linux
+  LINUX /vmlinuz
+  INITRD /initrd.gz
+  APPEND {KERNEL_CMDLINE}
+"""
+
+
+def _run(argv: list[str]) -> None:
+    """Run a tool, raising with its stderr if it fails."""
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
+
+
+def fat_size_bytes(*payload: Path) -> int:
+    """Just enough room: the files, plus 10% and 2 MiB for FAT tables and
+    syslinux, rounded up to a whole MiB."""
+    needed = sum(p.stat().st_size for p in payload) * 1.1 + 2 * MIB
+    return (int(needed) // MIB + 1) * MIB
+
+
+def make_raw_fat(kernel: Path, initrd: Path, raw: Path) -> None:
+    """Create the bootable raw FAT image `raw` holding kernel and initrd."""
+    raw.unlink(missing_ok=True)
+    size_kib = fat_size_bytes(kernel, initrd) // 1024
+    # -C creates the file; -I allows a filesystem on the whole "device".
+    _run(["mkfs.fat", "-C", "-I", "-n", "POCKETTINY", str(raw), str(size_kib)])
+    cfg = raw.with_name("syslinux.cfg")
+    cfg.write_text(SYSLINUX_CFG)
+    for source, name in ((kernel, "vmlinuz"), (initrd, "initrd.gz"), (cfg, "syslinux.cfg")):
+        _run(["mcopy", "-i", str(raw), str(source), f"::/{name}"])
+    # Writes the boot sector and ldlinux.sys/ldlinux.c32 into the FAT.
+    _run(["syslinux", "--install", str(raw)])
+
+
+def convert_to_qcow2(raw: Path, qcow2: Path) -> None:
+    """raw -> qcow2.  Formats are always given explicitly: never let qemu-img
+    guess (a guessed format is a classic security hole)."""
+    _run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(qcow2)])

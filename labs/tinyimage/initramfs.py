@@ -1,0 +1,63 @@
+"""Assemble the tiny image's initramfs: busybox, /init and a few modules."""
+from __future__ import annotations
+
+import gzip
+import subprocess
+from importlib import resources
+from pathlib import Path
+
+from . import kmods
+from .cpio import CpioWriter
+
+DIRECTORIES = ["bin", "sbin", "dev", "etc", "lib", "lib/modules", "mnt",
+               "proc", "root", "sys", "tmp"]
+
+
+def init_script() -> bytes:
+    """The /init shell script shipped next to this module."""
+    return resources.files(__package__).joinpath("init.sh").read_bytes()
+
+
+def busybox_applets(busybox: Path) -> list[str]:
+    """Applet names of this busybox build (`busybox --list`).  The binary is
+    static, so the host can run it even though it comes from a .deb."""
+    out = subprocess.run([str(busybox), "--list"], capture_output=True,
+                         text=True, check=True).stdout
+    return sorted(set(out.split()) - {"busybox"})
+
+
+def module_groups(modules_root: Path) -> dict[str, list[str]]:
+    """{"early": [...], "late": [...]}: each group's modules in load order."""
+    index = kmods.module_index(modules_root)
+    builtin = kmods.builtin_modules(modules_root)
+    early = kmods.load_order(kmods.EARLY, index, builtin)
+    late = kmods.load_order(kmods.LATE, index, builtin, already=set(early))
+    return {"early": early, "late": late}
+
+
+def build_initramfs(modules_root: Path, busybox: Path, out: Path) -> dict[str, list[str]]:
+    """Write a gzip-compressed newc initramfs to `out`; return the module
+    groups it contains (for the build record)."""
+    archive = CpioWriter()
+    for directory in DIRECTORIES:
+        archive.directory(directory, 0o1777 if directory == "tmp" else 0o755)
+    # The kernel opens /dev/console for init's stdin/stdout before /init can
+    # mount devtmpfs, so the node must already be in the archive.
+    archive.char_device("dev/console", 5, 1)
+    archive.file("init", init_script(), 0o755)
+    archive.file("bin/busybox", busybox.read_bytes(), 0o755)
+    for applet in busybox_applets(busybox):
+        archive.symlink(f"bin/{applet}", "busybox")
+
+    index = kmods.module_index(modules_root)
+    groups = module_groups(modules_root)
+    for group, names in groups.items():
+        for name in names:
+            ko = index[name]
+            archive.file(f"lib/modules/{ko.stem}.ko", ko.read_bytes())
+        stems = [index[name].stem for name in names]
+        archive.file(f"lib/modules/{group}.order", "".join(s + "\n" for s in stems).encode())
+
+    # mtime=0 keeps the gzip header, hence the whole image, reproducible.
+    out.write_bytes(gzip.compress(archive.getvalue(), compresslevel=9, mtime=0))
+    return groups
