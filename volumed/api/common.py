@@ -1,0 +1,89 @@
+"""What every volumed handler shares: the project in the URL, policy,
+query-string parsing, pagination."""
+from __future__ import annotations
+
+from flask import request
+
+from shared.api import context
+from shared.errors import BadRequest
+from shared.policy import PolicyEnforcer
+
+TRUE_WORDS = {"1", "true", "yes", "on", "t", "y"}
+
+
+def check_url_project(project_id: str) -> None:
+    """Cinder answers 400 "Malformed request url" when the project in the URL
+    is not the token's (admins too: they reach other projects with
+    all_tenants)."""
+    ctx = context()
+    if project_id != ctx.project_id:
+        raise BadRequest("Malformed request url: the project in the URL is not the "
+                         "project of the token.")
+
+
+def authorize(policy: PolicyEnforcer, rule: str, project_id: str | None) -> None:
+    ctx = context()
+    policy.authorize(f"volume:{rule}", {"project_id": project_id or ctx.project_id}, ctx)
+
+
+def read_scope() -> str | None:
+    """The project whose resources this caller may see by id: admins see
+    every project's (None)."""
+    ctx = context()
+    return None if ctx.is_admin else ctx.project_id
+
+
+def truthy(value) -> bool:
+    """Query strings and bodies say booleans in many ways (False, 'False', '0')."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in TRUE_WORDS
+
+
+def paginate(items: list, collection: str, project_id: str, sort_keys: dict) -> tuple[list, list]:
+    """Cinder's limit/marker/sort (sort=key:dir,... or sort_key/sort_dir).
+    Returns the page and the `<collection>_links` list (a next link when the
+    page is full)."""
+    sort = request.args.get("sort")
+    pairs = []
+    if sort:
+        for part in sort.split(","):
+            key, _, direction = part.partition(":")
+            pairs.append((key.strip(), (direction or "desc").strip()))
+    elif request.args.get("sort_key"):
+        pairs.append((request.args["sort_key"], request.args.get("sort_dir", "desc")))
+    for key, direction in reversed(pairs):
+        if key not in sort_keys:
+            raise BadRequest(f"Invalid input received: Invalid sort key {key!r}.")
+        if direction not in ("asc", "desc"):
+            raise BadRequest(f"Invalid input received: Invalid sort direction {direction!r}.")
+        items = sorted(items, key=lambda item: _sortable(sort_keys[key](item)),
+                       reverse=direction == "desc")
+    marker = request.args.get("marker")
+    if marker:
+        ids = [item.id for item in items]
+        if marker not in ids:
+            raise BadRequest(f"Invalid input received: marker [{marker}] not found.")
+        items = items[ids.index(marker) + 1:]
+    limit_text = request.args.get("limit")
+    links = []
+    if limit_text is not None:
+        try:
+            limit = int(limit_text)
+        except ValueError:
+            raise BadRequest("Invalid input received: limit must be an integer.") from None
+        if limit < 0:
+            raise BadRequest("Invalid input received: limit must be >= 0.")
+        if len(items) > limit:
+            items = items[:limit]
+            if items:
+                args = {k: v for k, v in request.args.items() if k != "marker"}
+                args["marker"] = items[-1].id
+                query = "&".join(f"{k}={v}" for k, v in args.items())
+                links = [{"rel": "next", "href": f"{request.host_url.rstrip('/')}"
+                          f"/v3/{project_id}/{collection}?{query}"}]
+    return items, links
+
+
+def _sortable(value):
+    return (value is None, value if value is not None else "")

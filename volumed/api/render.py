@@ -1,0 +1,103 @@
+"""Cinder's JSON shapes for volumes, snapshots, attachments, types.
+
+Fields the real clients need (see the reference notes §6): `attachments`
+(a list, never null), `name`, `bootable` as the strings "true"/"false",
+`os-vol-tenant-attr:tenant_id`. Times are printed as Cinder prints them."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import request
+
+from shared.context import RequestContext
+from volumed.api import microversion
+from volumed.models import Attachment, Snapshot, Volume, VolumeType
+
+
+def when(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="microseconds") if value else None
+
+
+def base_url() -> str:
+    return request.host_url.rstrip("/")
+
+
+def links(project_id: str, collection: str, item_id: str) -> list[dict]:
+    return [{"href": f"{base_url()}/v3/{project_id}/{collection}/{item_id}", "rel": "self"},
+            {"href": f"{base_url()}/{project_id}/{collection}/{item_id}", "rel": "bookmark"}]
+
+
+def volume_summary(volume: Volume) -> dict:
+    return {"id": volume.id, "name": volume.name,
+            "links": links(volume.project_id, "volumes", volume.id)}
+
+
+def volume_detail(volume: Volume, attachments: list[Attachment], type_name: str | None,
+                  ctx: RequestContext) -> dict:
+    body = {
+        "id": volume.id, "status": volume.status, "size": volume.size,
+        "availability_zone": volume.availability_zone,
+        "created_at": when(volume.created_at), "updated_at": when(volume.updated_at),
+        "name": volume.name, "description": volume.description,
+        "volume_type": type_name, "snapshot_id": volume.snapshot_id,
+        "source_volid": volume.source_volid, "metadata": dict(volume.metadata_ or {}),
+        "links": links(volume.project_id, "volumes", volume.id),
+        "user_id": volume.user_id, "bootable": "true" if volume.bootable else "false",
+        "encrypted": False, "replication_status": None, "consistencygroup_id": None,
+        "multiattach": False,
+        "attachments": [volume_attachment(a, ctx) for a in attachments
+                        if a.attach_status == "attached"],
+        "os-vol-tenant-attr:tenant_id": volume.project_id,
+    }
+    if volume.image_metadata:
+        body["volume_image_metadata"] = dict(volume.image_metadata)
+    if ctx.is_admin:
+        body["migration_status"] = None
+        body["os-vol-host-attr:host"] = "pocketstack@file#file"
+        body["os-vol-mig-status-attr:migstat"] = None
+        body["os-vol-mig-status-attr:name_id"] = None
+    if microversion.at_least(microversion.GROUP_VOLUME):
+        body["group_id"] = None
+    if ctx.is_admin and microversion.at_least(microversion.VOLUME_DETAIL_PROVIDER_ID):
+        body["provider_id"] = None
+    return body
+
+
+def volume_attachment(attachment: Attachment, ctx: RequestContext) -> dict:
+    """An item of a volume's `attachments` list (needs server_id, device)."""
+    return {"id": attachment.volume_id, "attachment_id": attachment.id,
+            "volume_id": attachment.volume_id, "server_id": attachment.instance_uuid,
+            "host_name": attachment.attached_host if (ctx.is_admin or ctx.is_service)
+            else None,
+            "device": attachment.mountpoint, "attached_at": when(attachment.attach_time)}
+
+
+def attachment_summary(attachment: Attachment) -> dict:
+    return {"id": attachment.id, "status": attachment.attach_status,
+            "instance": attachment.instance_uuid, "volume_id": attachment.volume_id}
+
+
+def attachment_detail(attachment: Attachment, connection_info: dict | None) -> dict:
+    body = attachment_summary(attachment)
+    body.update(attached_at=when(attachment.attach_time) or "",
+                detached_at=when(attachment.detach_time) or "",
+                attach_mode=attachment.attach_mode, connection_info=connection_info)
+    return body
+
+
+def snapshot_detail(snapshot: Snapshot) -> dict:
+    return {"id": snapshot.id, "name": snapshot.name, "description": snapshot.description,
+            "status": snapshot.status, "size": snapshot.size,
+            "volume_id": snapshot.volume_id, "metadata": dict(snapshot.metadata_ or {}),
+            "created_at": when(snapshot.created_at), "updated_at": when(snapshot.updated_at),
+            "user_id": snapshot.user_id,
+            "os-extended-snapshot-attributes:project_id": snapshot.project_id,
+            "os-extended-snapshot-attributes:progress":
+                "100%" if snapshot.status == "available" else "0%",
+            "group_snapshot_id": None}
+
+
+def volume_type(vtype: VolumeType) -> dict:
+    return {"id": vtype.id, "name": vtype.name, "description": vtype.description,
+            "is_public": vtype.is_public, "extra_specs": dict(vtype.extra_specs or {}),
+            "qos_specs_id": None, "os-volume-type-access:is_public": vtype.is_public}

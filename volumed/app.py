@@ -1,0 +1,161 @@
+"""The volumed process: `python -m volumed.app --state-dir DIR`.
+
+Before it serves anything, the main process makes the world consistent
+again (reconcile.py): it starts the tgtd volumed owns if needed, clears what
+unfinished operations left, gives every volume a true status and restores
+every export. It keeps a thread that re-checks the exports every few seconds
+(a restarted tgtd has forgotten them all), then serves the API with gunicorn
+worker processes.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+from pathlib import Path
+
+from flask import Flask, g, request
+
+from shared import logs
+from shared.api import create_app
+from shared.clients import ServiceSession
+from shared.db import session_factory, transaction
+from shared.events import Notifier, create_tables
+from shared.events_api import EVENT_RULES, events_blueprint
+from shared.paths import StateLayout, resolve_state_dir
+from shared.serve import serve
+from shared.service import build_service, database_url, load_config_or_exit, remote_validator
+from volumed import repo
+from volumed.api import microversion
+from volumed.api.actions import actions_blueprint
+from volumed.api.attachments import attachments_blueprint
+from volumed.api.misc import misc_blueprint
+from volumed.api.quotas import quotas_blueprint
+from volumed.api.snapshots import snapshots_blueprint
+from volumed.api.types import types_blueprint
+from volumed.api.versions import PUBLIC_PATHS, versions_blueprint
+from volumed.api.volumes import volumes_blueprint
+from volumed.backend.file import FileBackend
+from volumed.config import schema
+from volumed.flows import Deps, Settings
+from volumed.host import ensure_tgtd
+from volumed.images import ImagedClient
+from volumed.models import Base
+from volumed.policies import RULES
+from volumed.reconcile import Reconciler
+from volumed.target.tgt import TgtTarget
+from volumed.target.tgtd_ipc import TgtdClient
+
+LOG = logging.getLogger("volumed")
+NAME = "volumed"
+
+
+def volumes_dir(conf, state: StateLayout) -> Path:
+    return Path(conf.volume.volumes_dir) if conf.volume.volumes_dir else state.lib / "volumes"
+
+
+def make_target(conf, state: StateLayout) -> TgtTarget:
+    return TgtTarget(TgtdClient(conf.volume.target_control_port),
+                     state.run / "volumed-target.lock")
+
+
+def make_deps(conf, state: StateLayout, sessions, notifier: Notifier) -> Deps:
+    settings = Settings(
+        iqn_prefix=conf.volume.target_prefix,
+        portal=f"{conf.volume.target_ip_address}:{conf.volume.target_port}",
+        default_type=conf.volume.default_volume_type,
+        quota_defaults={"volumes": conf.quota.volumes, "gigabytes": conf.quota.gigabytes,
+                        "snapshots": conf.quota.snapshots},
+        per_volume_gigabytes=conf.quota.per_volume_gigabytes)
+    images = ImagedClient(ServiceSession.from_config(conf), conf.volume.image_url,
+                          conf.volume.image_download_timeout)
+    return Deps(sessions=sessions, notifier=notifier,
+                backend=FileBackend(volumes_dir(conf, state)),
+                target=make_target(conf, state), images=images, settings=settings)
+
+
+def prepare_database(engine, conf) -> None:
+    Base.metadata.create_all(engine)
+    create_tables(engine)
+    with transaction(session_factory(engine)) as session:
+        repo.ensure_type(session, conf.volume.default_volume_type,
+                         "Default Volume Type")
+
+
+def make_app(conf, state: StateLayout) -> Flask:
+    service = build_service(NAME, conf, state, RULES + EVENT_RULES)
+    prepare_database(service.extras["engine"], conf)
+    deps = make_deps(conf, state, service.sessions, service.notifier)
+    validator = remote_validator(service)
+    app = create_app(NAME, error_style="nova", validator=validator,
+                     is_public=lambda method, path: method == "GET" and path in PUBLIC_PATHS)
+
+    @app.before_request
+    def _microversion():
+        if request.path.startswith("/v3/") and request.path not in PUBLIC_PATHS:
+            g.volume_api_version = microversion.parse_request_version()
+
+    @app.after_request
+    def _microversion_header(response):
+        if "volume_api_version" in g:
+            response.headers[microversion.HEADER] = \
+                f"volume {microversion.text(g.volume_api_version)}"
+            response.headers["Vary"] = microversion.HEADER
+        return response
+
+    app.register_blueprint(versions_blueprint())
+    for blueprint in (volumes_blueprint, actions_blueprint, attachments_blueprint,
+                      snapshots_blueprint, types_blueprint, quotas_blueprint):
+        app.register_blueprint(blueprint(deps, service.policy))
+    app.register_blueprint(misc_blueprint())
+    app.register_blueprint(events_blueprint(service.sessions, service.policy))
+    return app
+
+
+def make_private(state: StateLayout) -> None:
+    """The database holds CHAP secrets and the volume files hold user data:
+    everything volumed creates is readable by root only."""
+    os.umask(0o077)
+    state.lib.mkdir(parents=True, exist_ok=True)
+    for path in state.lib.glob(f"{NAME}.sqlite*"):
+        os.chmod(path, 0o600)
+
+
+def start_reconciling(conf, state: StateLayout) -> threading.Event:
+    """In the main process: reconcile once now, then watch the exports."""
+    from shared.db import make_engine
+    engine = make_engine(database_url(conf, state, NAME))
+    # gunicorn forks the workers from this process: a worker must neither
+    # use nor close the connections of this engine (SQLAlchemy's advice).
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    prepare_database(engine, conf)
+    sessions = session_factory(engine)
+    deps = make_deps(conf, state, sessions, Notifier(NAME, sessions))
+    reconciler = Reconciler(deps, ensure_daemon=(lambda: ensure_tgtd(conf, state))
+                            if conf.volume.manage_tgtd else None)
+    reconciler.startup()
+    stop = threading.Event()
+    threading.Thread(target=reconciler.watch, args=(conf.volume.export_check_interval, stop),
+                     name="export-watcher", daemon=True).start()
+    return stop
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="PocketStack volumed (Cinder v3 subset)")
+    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
+                                            "or /var/lib/pocketstack)")
+    args = parser.parse_args(argv)
+    state = StateLayout(resolve_state_dir(args.state_dir)).create()
+    conf = load_config_or_exit(schema(), state)
+    logs.configure(conf.logging.debug)
+    make_private(state)
+    if conf.volume.manage_tgtd:
+        ensure_tgtd(conf, state)
+    start_reconciling(conf, state)
+    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
+          workers=conf.api.workers, threads=conf.api.threads, name=NAME)
+
+
+if __name__ == "__main__":
+    main()

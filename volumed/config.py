@@ -1,0 +1,59 @@
+"""volumed.conf: the options of the volume service."""
+from __future__ import annotations
+
+from shared.config import Opt, Schema
+from shared.service import LOOPBACK, common_sections
+
+DEFAULT_PORT = 8776
+DEFAULT_TARGET_PORT = 3260
+# tgtd's management socket is /var/run/tgtd/socket.<control port>; the
+# distribution's own tgtd uses 0, so volumed's tgtd uses another.
+DEFAULT_CONTROL_PORT = 1
+
+
+def schema() -> Schema:
+    result = Schema("volumed.conf", common_sections(DEFAULT_PORT, "volumed"))
+    result.add("volume", [
+        Opt("volumes_dir", "", "Where the volume files live. Empty: lib/volumes under "
+            "the state directory."),
+        Opt("target_ip_address", LOOPBACK, "Address tgtd listens on and that "
+            "connection_info names (target_portal). Loopback by default."),
+        Opt("target_port", DEFAULT_TARGET_PORT, "TCP port of the iSCSI portal.",
+            kind="int", minimum=1, maximum=65535),
+        Opt("target_control_port", DEFAULT_CONTROL_PORT, "tgtd's management channel "
+            "(tgtadm -C N, a short integer); not 0, which a distribution tgtd uses.",
+            kind="int", minimum=1, maximum=32767),
+        Opt("target_prefix", "iqn.2010-10.org.openstack:", "Prefix of every target's "
+            "IQN; the volume's IQN is <prefix>volume-<id>."),
+        Opt("manage_tgtd", True, "Start the tgtd volumed owns when it is not running "
+            "(pocketstack up does it too).", kind="bool"),
+        Opt("export_check_interval", 2.0, "Seconds between two checks that every "
+            "volume that should be exported is (after a tgtd restart, say).",
+            kind="float", minimum=0.2, maximum=3600),
+        Opt("default_volume_type", "__DEFAULT__", "The type of a volume created "
+            "without one."),
+        Opt("image_download_timeout", 600, "Seconds to wait for imaged while "
+            "downloading or uploading an image.", kind="int", minimum=1),
+        Opt("image_url", f"http://{LOOPBACK}:9292", "Where imaged answers (Glance v2)."),
+    ])
+    result.add("quota", [
+        Opt("volumes", 10, "Volumes a project may have (-1: no limit).",
+            kind="int", minimum=-1),
+        Opt("gigabytes", 1000, "GiB of volumes and snapshots a project may have "
+            "(-1: no limit).", kind="int", minimum=-1),
+        Opt("snapshots", 10, "Snapshots a project may have (-1: no limit).",
+            kind="int", minimum=-1),
+        Opt("per_volume_gigabytes", -1, "Largest volume in GiB (-1: no limit).",
+            kind="int", minimum=-1),
+    ])
+    return result
+
+
+def offset_settings(port_offset: int) -> dict[str, dict]:
+    """For a second stack beside the first (`pocketstack up --port-offset N`):
+    its own iSCSI portal, tgtd control port and imaged URL."""
+    return {"volume": {
+        "target_port": DEFAULT_TARGET_PORT + port_offset,
+        # A short integer in tgtadm: keep it small, distinct per offset.
+        "target_control_port": DEFAULT_CONTROL_PORT + port_offset % 32000,
+        "image_url": f"http://{LOOPBACK}:{9292 + port_offset}"}}

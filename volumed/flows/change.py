@@ -1,0 +1,150 @@
+"""Changing a volume in place: name, description and metadata (any status),
+extend (grow an available volume), and the admin's reset of a status."""
+from __future__ import annotations
+
+import logging
+
+from shared.context import RequestContext
+from shared.db import transaction
+from shared.errors import BadRequest
+from volumed import repo
+from volumed.domain import quotas, status
+from volumed.flows import Deps, now
+from volumed.models import Volume
+
+LOG = logging.getLogger("volumed.flows.change")
+
+
+def update_volume(deps: Deps, ctx: RequestContext, project_id: str | None, volume_id: str,
+                  changes: dict) -> None:
+    with transaction(deps.sessions) as session:
+        volume = repo.get_volume(session, volume_id, project_id)
+        if "name" in changes:
+            volume.name = changes["name"]
+        if "description" in changes:
+            volume.description = changes["description"]
+        if "metadata" in changes:
+            volume.metadata_ = dict(changes["metadata"])
+        volume.updated_at = now()
+        deps.event(ctx, "volume.update", volume, session=session)
+
+
+def set_metadata(deps: Deps, ctx: RequestContext, project_id: str | None, volume_id: str,
+                 items: dict, *, replace: bool) -> dict:
+    with transaction(deps.sessions) as session:
+        volume = repo.get_volume(session, volume_id, project_id)
+        volume.metadata_ = dict(items) if replace else {**(volume.metadata_ or {}), **items}
+        volume.updated_at = now()
+        deps.event(ctx, "volume.update", volume, session=session)
+        return dict(volume.metadata_)
+
+
+def delete_metadata_key(deps: Deps, ctx: RequestContext, project_id: str | None,
+                        volume_id: str, key: str) -> None:
+    from shared.errors import NotFound
+    with transaction(deps.sessions) as session:
+        volume = repo.get_volume(session, volume_id, project_id)
+        metadata = dict(volume.metadata_ or {})
+        if key not in metadata:
+            raise NotFound(f"Metadata key {key} of volume {volume_id} could not be found.")
+        del metadata[key]
+        volume.metadata_ = metadata
+        volume.updated_at = now()
+        deps.event(ctx, "volume.update", volume, session=session)
+
+
+def extend_volume(deps: Deps, ctx: RequestContext, project_id: str | None, volume_id: str,
+                  new_size: int) -> None:
+    """available -> extending -> available with the new size. The file only
+    grows: the data already there is not touched."""
+    with transaction(deps.sessions) as session:
+        volume = repo.get_volume(session, volume_id, project_id)
+        if volume.status == status.IN_USE:
+            raise BadRequest("Invalid volume: volumed cannot extend an in-use volume "
+                             "(the iSCSI LUN has a fixed size while it is exported); "
+                             "detach it, extend it, attach it again.")
+        status.require("extend", volume.status)
+        if new_size <= volume.size:
+            raise BadRequest(f"Invalid input received: New size for extend must be greater "
+                             f"than current size. (current: {volume.size}, "
+                             f"extended: {new_size}).")
+        limit = deps.settings.per_volume_gigabytes
+        if limit != -1 and new_size > limit:
+            raise BadRequest(f"Invalid input received: Volume size {new_size} GiB exceeds "
+                             f"the per-volume limit of {limit} GiB.")
+        limits = repo.limits(session, volume.project_id, deps.settings.quota_defaults)
+        quotas.check(limits, repo.usage(session, volume.project_id),
+                     gigabytes=new_size - volume.size)
+        volume.previous_status, volume.status = volume.status, status.EXTENDING
+        deps.event(ctx, "volume.resize.start", volume, session=session, new_size=new_size)
+
+    try:
+        deps.backend.extend(volume.id, new_size)
+    except Exception as exc:
+        LOG.warning("extending volume %s failed: %s", volume.id, exc)
+        with transaction(deps.sessions) as session:
+            volume = session.get(Volume, volume.id)
+            volume.status = status.ERROR_EXTENDING
+            volume.error_message = str(exc)
+            deps.event(ctx, "volume.resize.error", volume, session=session, reason=str(exc))
+        return
+    with transaction(deps.sessions) as session:
+        volume = session.get(Volume, volume.id)
+        volume.size, volume.status, volume.updated_at = new_size, status.AVAILABLE, now()
+        deps.event(ctx, "volume.resize.end", volume, session=session)
+
+
+def reset_status(deps: Deps, ctx: RequestContext, volume_id: str, body: dict) -> None:
+    """The admin's way out of a stuck status. With attach_status=detached
+    the volume's attachments are dropped too (and their exports removed)."""
+    new_status = body.get("status")
+    attach_status = body.get("attach_status")
+    if new_status is None and attach_status is None:
+        raise BadRequest("Invalid input received: Must specify 'status', 'attach_status' "
+                         "or 'migration_status' for update.")
+    if new_status is not None and new_status not in status.ALL_STATUSES:
+        raise BadRequest(f"Invalid input received: Must specify a valid status "
+                         f"(one of {', '.join(status.ALL_STATUSES)}), not {new_status!r}.")
+    if attach_status not in (None, "attached", "detached"):
+        raise BadRequest(f"Invalid input received: Must specify a valid attach status "
+                         f"(attached or detached), not {attach_status!r}.")
+    with transaction(deps.sessions) as session:
+        volume = repo.get_volume(session, volume_id, None)
+        dropped = []
+        if attach_status == "detached":
+            for attachment in repo.active_attachments(session, volume.id):
+                attachment.deleted, attachment.attach_status = True, "detached"
+                attachment.detach_time = now()
+                dropped.append(attachment.id)
+        old = volume.status
+        if new_status is not None:
+            volume.status = new_status
+        volume.updated_at = now()
+        deps.event(ctx, "volume.reset_status", volume, session=session, old_status=old,
+                   dropped_attachments=dropped)
+    if dropped:
+        from volumed.flows.delete import _remove_stale_export
+        _remove_stale_export(deps, volume.id)
+
+
+def set_bootable(deps: Deps, ctx: RequestContext, project_id: str | None, volume_id: str,
+                 bootable: bool) -> None:
+    with transaction(deps.sessions) as session:
+        volume = repo.get_volume(session, volume_id, project_id)
+        volume.bootable = bootable
+        volume.updated_at = now()
+        deps.event(ctx, "volume.update", volume, session=session, bootable=bootable)
+
+
+def retype(deps: Deps, ctx: RequestContext, project_id: str | None, volume_id: str,
+           new_type: str) -> None:
+    """Every type lives on the same file backend, so a retype only changes
+    the label (Cinder's "retype without migration")."""
+    with transaction(deps.sessions) as session:
+        volume = repo.get_volume(session, volume_id, project_id)
+        if volume.status not in (status.AVAILABLE, status.IN_USE):
+            raise BadRequest(f"Invalid volume: Volume status must be available or in-use "
+                             f"to be retyped, but it is {volume.status}.")
+        volume.volume_type_id = repo.get_type(session, new_type).id
+        volume.updated_at = now()
+        deps.event(ctx, "volume.retype", volume, session=session, new_type=new_type)
