@@ -15,6 +15,7 @@ import yaml
 from sqlalchemy import select
 
 from shared.db import make_engine, session_factory, transaction
+from shared.events import create_tables as create_event_tables
 from shared.identity import store
 from shared.identity.models import Base, ImpliedRole, Project, Role
 from shared.paths import StateLayout
@@ -70,6 +71,9 @@ def write_clouds_yaml(path: Path, identity_url: str, credentials: Credentials,
 def seed_identity(database_url: str, credentials: Credentials, rounds: int) -> None:
     engine = make_engine(database_url)
     Base.metadata.create_all(engine)
+    # The events table too, now: identity's workers would otherwise all
+    # create it at once on first start, and SQLite refuses the losers.
+    create_event_tables(engine)
     sessions = session_factory(engine)
     with transaction(sessions) as session:
         roles = {role.name: role for role in session.scalars(select(Role))}
