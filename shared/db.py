@@ -55,6 +55,15 @@ def _disable_pysqlite_transactions(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
 
 
+def create_all(engine: Engine, metadata) -> None:
+    """Create missing tables. Several worker processes may do this at the same
+    moment on first start: the check and the CREATE run in one writing
+    transaction, so on SQLite they take turns instead of colliding."""
+    with engine.connect().execution_options(sqlite_immediate=True) as connection:
+        with connection.begin():
+            metadata.create_all(connection)
+
+
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
 

@@ -19,7 +19,7 @@ from sqlalchemy import JSON, DateTime, Index, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from shared.context import RequestContext
-from shared.db import transaction
+from shared.db import create_all, transaction
 
 LOG = logging.getLogger("pocketstack.events")
 
@@ -56,7 +56,7 @@ class Event(EventBase):
 
 
 def create_tables(engine) -> None:
-    EventBase.metadata.create_all(engine)
+    create_all(engine, EventBase.metadata)
 
 
 def utcnow() -> dt.datetime:

@@ -7,7 +7,7 @@ from flask import Flask
 
 from shared.api import create_app
 from shared.auth import TokenValidator
-from shared.db import transaction
+from shared.db import create_all, transaction
 from shared.events_api import EVENT_RULES, events_blueprint
 from shared.identity import store
 from shared.identity.api_admin import admin_blueprint
@@ -35,7 +35,7 @@ class DatabaseRevocations:
 
 def make_app(conf, state: StateLayout) -> Flask:
     service = build_service("identity", conf, state, RULES + EVENT_RULES)
-    Base.metadata.create_all(service.extras["engine"])
+    create_all(service.extras["engine"], Base.metadata)
     validator = TokenValidator(service.codec, DatabaseRevocations(service))
     app = create_app("identity", error_style="keystone", validator=validator,
                      is_public=lambda method, path: (method, path) in PUBLIC)
