@@ -18,6 +18,7 @@ from shared.identity.bootstrap import Credentials, bootstrap
 from shared.paths import StateLayout, resolve_state_dir
 
 START_TIMEOUT = 60.0
+DAEMON_SETTLE_TIME = 1.0
 
 
 def _load(service: ApiService, state: StateLayout):
@@ -41,7 +42,15 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
     started_any = False
     for service in SERVICES:
         conf = configs[service.name]
+        if not service.has_port:
+            if not _start_daemon(service, state):
+                return 1
+            continue
         host, port = conf.api.bind_host, conf.api.bind_port
+        if service.name == "volumed" and not _ensure_volumed_tgtd(conf, state):
+            return 1
+        if service.name == "computed" and not _ensure_computed_libvirt(state):
+            return 1
         pid = processes.running_pid(state.pid_file(service.name), service.module)
         if pid:
             print(f"{service.name:<16} already running (pid {pid}, port {port})")
@@ -64,8 +73,57 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
         print(f"{service.name:<16} started (pid {pid}, http://{host}:{port})")
     if not started_any:
         print("The stack is already up; nothing was started.")
+    if "computed" in configs:
+        _register_tiny_image(state, configs)
     _print_summary(state, configs)
     return 0
+
+
+def _ensure_volumed_tgtd(conf, state: StateLayout) -> bool:
+    """The tgtd volumed owns, started before volumed (and again if it died)."""
+    from shared.host.tgt_host import TgtError
+    from volumed.host import ensure_tgtd
+    try:
+        tgtd = ensure_tgtd(conf, state)
+    except TgtError as exc:
+        print(f"error: tgtd: {exc}", file=sys.stderr)
+        return False
+    word = "started" if tgtd["started"] else "already running"
+    print(f"{'tgtd':<16} {word} (pid {tgtd['pid']}, iscsi://{tgtd['portal']})")
+    return True
+
+
+def _ensure_computed_libvirt(state: StateLayout) -> bool:
+    """virtlogd and libvirtd, which computed drives, started if not running."""
+    from computed.host import ensure_libvirt
+    from shared.host.libvirt_host import HostServiceError
+    try:
+        result = ensure_libvirt(state)
+    except HostServiceError as exc:
+        print(f"error: libvirt: {exc}", file=sys.stderr)
+        return False
+    for daemon in ("virtlogd", "libvirtd"):
+        word = "started" if daemon in result["started"] else "already running"
+        print(f"{daemon:<16} {word} (pid {result[daemon]})")
+    return True
+
+
+def _register_tiny_image(state: StateLayout, configs) -> None:
+    """The tiny test image, built once and registered in imaged if absent.
+    A failure is reported, not fatal: the stack itself is up."""
+    from computed.host import IMAGE_NAME, register_tiny_image
+    identity, imaged = configs["identity"], configs["imaged"]
+    try:
+        image_id, uploaded = register_tiny_image(
+            state, f"http://{identity.api.bind_host}:{identity.api.bind_port}",
+            f"http://{imaged.api.bind_host}:{imaged.api.bind_port}",
+            Credentials.load_or_create(state.credentials).passwords["admin"])
+    except Exception as exc:  # a build or upload problem: say which
+        print(f"warning: the image {IMAGE_NAME} could not be registered: {exc}",
+              file=sys.stderr)
+        return
+    word = "registered" if uploaded else "already registered"
+    print(f"{IMAGE_NAME:<16} {word} (image {image_id})")
 
 
 def _openstack_command() -> str:
@@ -78,6 +136,26 @@ def _openstack_command() -> str:
         return "openstack"
     beside = Path(__file__).resolve().parents[2] / ".venv-clients" / "bin" / "openstack"
     return str(beside) if beside.exists() else "openstack"
+
+
+def _start_daemon(service, state: StateLayout) -> bool:
+    """A background process without a port (imaged-scrubber): started is up,
+    once it has stayed alive through its start-up (config check, database)."""
+    pid = processes.running_pid(state.pid_file(service.name), service.module)
+    if pid:
+        print(f"{service.name:<16} already running (pid {pid}, no port)")
+        return True
+    pid = processes.spawn(service.command(str(state.root)), state.pid_file(service.name),
+                          state.log_file(service.name))
+    processes.wait_until(lambda: not processes.alive(pid), DAEMON_SETTLE_TIME)
+    if not processes.alive(pid):
+        print(f"error: {service.name} did not start; the end of "
+              f"{state.log_file(service.name)}:\n{processes.log_tail(state.log_file(service.name))}",
+              file=sys.stderr)
+        state.pid_file(service.name).unlink(missing_ok=True)
+        return False
+    print(f"{service.name:<16} started (pid {pid}, no port)")
+    return True
 
 
 def _print_summary(state: StateLayout, configs) -> None:
@@ -107,6 +185,15 @@ def cmd_down(state: StateLayout) -> int:
             print(f"{service.name:<16} stopped (pid {pid})")
             stopped += 1
         pid_file.unlink(missing_ok=True)
+        if service.name == "computed":
+            from computed.host import power_off_guests
+            for domain in power_off_guests(state):
+                print(f"{domain:<16} powered off (a server of this stack)")
+        if service.name == "volumed":
+            from volumed.host import stop_tgtd
+            if stop_tgtd(state):
+                print(f"{'tgtd':<16} stopped")
+                stopped += 1
     if not stopped:
         print("Nothing was running.")
     return 0
@@ -117,6 +204,11 @@ def cmd_status(state: StateLayout) -> int:
     all_up = True
     for service in SERVICES:
         pid = processes.running_pid(state.pid_file(service.name), service.module)
+        if not service.has_port:
+            up = bool(pid)
+            all_up &= up
+            print(f"{service.name:<16} {'up' if up else 'down':<6} {'-':<6} {pid or '-'}")
+            continue
         try:
             conf = _load(service, state)
             host, port = conf.api.bind_host, conf.api.bind_port

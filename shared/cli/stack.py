@@ -1,7 +1,9 @@
 """What the stack is made of, in start order.
 
 Each API service is a Python module run as its own background process with
-its own config file and port. Later services add a line here."""
+its own config file and port. A daemon without a port (imaged-scrubber) has
+default_port None: it is "up" while its process is alive. Later services add
+a line here."""
 from __future__ import annotations
 
 import sys
@@ -9,7 +11,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from shared.config import Schema
+from imaged.config import api_schema as imaged_schema
+from imaged.config import scrubber_schema as imaged_scrubber_schema
 from shared.identity.config import schema as identity_schema
+from volumed.config import offset_settings as volumed_offset_settings
+from volumed.config import schema as volumed_schema
 
 
 @dataclass(frozen=True)
@@ -17,16 +23,23 @@ class ApiService:
     name: str
     module: str
     schema: Callable[[], Schema]
-    default_port: int
+    default_port: int | None           # None: a background daemon without a port
     catalog_option: str | None = None  # [catalog] option of identity.conf naming its URL
     url_path: str = ""                 # added to the base URL in the catalog
 
     def command(self, state_dir: str) -> list[str]:
         return [sys.executable, "-m", self.module, "--state-dir", state_dir]
 
+    @property
+    def has_port(self) -> bool:
+        return self.default_port is not None
+
 
 SERVICES: list[ApiService] = [
     ApiService("identity", "shared.identity.app", identity_schema, 5000, "identity_url"),
+    ApiService("imaged", "imaged.app", imaged_schema, 9292, "image_url"),
+    ApiService("imaged-scrubber", "imaged.scrubber", imaged_scrubber_schema, None),
+    ApiService("volumed", "volumed.app", volumed_schema, 8776, "block_storage_url"),
 ]
 
 
@@ -40,12 +53,14 @@ def initial_settings(service: ApiService, port_offset: int, passwords: dict[str,
     if "service_auth" in schema.sections:
         user = schema.option("service_auth", "username").default
         settings["service_auth"] = {"password": passwords[user]}
-    if port_offset:
+    if port_offset and service.has_port:
         settings["api"] = {"bind_port": service.default_port + port_offset}
         if "auth" in schema.sections:
             settings["auth"] = {"identity_url": f"http://127.0.0.1:{5000 + port_offset}"}
         if service.name == "identity":
             settings["catalog"] = shifted_catalog(schema, port_offset)
+        if service.name == "volumed":
+            settings.update(volumed_offset_settings(port_offset))
     return settings
 
 

@@ -1,0 +1,245 @@
+"""Reading a request body into buffers, as fast as the server allows.
+
+Measured on the project's machine (2 cores), reading a 2 GB body through
+gunicorn's wsgi.input reached about 590 MB/s at best (1 MiB reads): every
+read goes through BytesIO buffers and copies. Receiving straight from the
+client socket into a reused buffer (recv_into) reached about 3.5 GB/s. So
+for a gunicorn request whose body nobody has started to read, imaged takes
+what gunicorn has already read ahead and then receives from the socket
+itself: a Content-Length body directly, a chunked body (what a client
+streaming from a pipe sends) through the small decoder below. Anything else
+(another WSGI server) reads wsgi.input.
+
+Either way the caller learns how many bytes came and whether the body ended
+early (the client went away): a short body is an interrupted upload. At the
+end, finish() tells gunicorn what is left, so that it can drain the rest of
+the body or close the connection.
+"""
+from __future__ import annotations
+
+import inspect
+import io
+import socket
+
+MAX_LINE = 8192
+DRAIN_LIMIT = 64 << 20   # bytes of a refused chunked body read and dropped at most
+DRAIN_TIMEOUT = 5.0
+
+
+class ClientDisconnected(Exception):
+    """The body ended before it was complete, or the connection failed."""
+
+
+class _Source:
+    """Bytes from what gunicorn read ahead, then from the socket."""
+
+    def __init__(self, sock: socket.socket, head: bytes):
+        self.sock = sock
+        self.pending = bytearray(head)
+
+    def readinto(self, view: memoryview) -> int:
+        if self.pending:
+            count = min(len(self.pending), len(view))
+            view[:count] = self.pending[:count]
+            del self.pending[:count]
+            return count
+        try:
+            return self.sock.recv_into(view)
+        except OSError as exc:  # includes socket.timeout
+            raise ClientDisconnected(f"reading the body failed: {exc}") from None
+
+    def readline(self) -> bytes:
+        """One CRLF-terminated line (without the CRLF), for chunk framing."""
+        while b"\r\n" not in self.pending:
+            if len(self.pending) > MAX_LINE:
+                raise ClientDisconnected("a chunk header line is too long")
+            try:
+                data = self.sock.recv(65536)
+            except OSError as exc:
+                raise ClientDisconnected(f"reading the body failed: {exc}") from None
+            if not data:
+                raise ClientDisconnected("the connection closed inside the chunked body")
+            self.pending += data
+        line, _, rest = bytes(self.pending).partition(b"\r\n")
+        self.pending = bytearray(rest)
+        return line
+
+
+class _Chunked:
+    """Transfer-Encoding: chunked, decoded straight into the caller's buffer."""
+
+    def __init__(self, source: _Source):
+        self.source = source
+        self.left_in_chunk = 0
+        self.done = False
+
+    def readinto(self, view: memoryview) -> int:
+        if self.done:
+            return 0
+        if self.left_in_chunk == 0:
+            size_text = self.source.readline().split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise ClientDisconnected(f"bad chunk size {size_text[:20]!r}") from None
+            if size == 0:
+                while self.source.readline():  # trailer fields, up to the empty line
+                    pass
+                self.done = True
+                return 0
+            self.left_in_chunk = size
+        count = self.source.readinto(view[:min(len(view), self.left_in_chunk)])
+        if count == 0:
+            raise ClientDisconnected("the connection closed inside a chunk")
+        self.left_in_chunk -= count
+        if self.left_in_chunk == 0 and self.source.readline() != b"":
+            raise ClientDisconnected("a chunk does not end with CRLF")
+        return count
+
+
+class RequestBody:
+    def __init__(self, environ: dict, timeout: float = 60.0):
+        self.expected = _content_length(environ)
+        self.received = 0
+        self.complete = False
+        self._stream = environ["wsgi.input"]
+        self._socket, self._head, self._kind = _direct_socket(environ, self.expected)
+        self._unreader = _chunked_unreader(getattr(self._stream, "reader", None))
+        self._chunked = None
+        self._source = None
+        self.direct = self._socket is not None  # reading from the socket itself (fast path)
+        if self._socket is not None:
+            self._socket.settimeout(timeout)
+            self._source = _Source(self._socket, self._head)
+            if self._kind == "chunked":
+                self._chunked = _Chunked(self._source)
+
+
+    def readinto(self, buffer: bytearray) -> int:
+        """Fill `buffer` as far as the body goes; 0 at the end of the body.
+        Raises ClientDisconnected when the body is cut short."""
+        view = memoryview(buffer)
+        filled = 0
+        while filled < len(view):
+            wanted = len(view) - filled
+            if self.expected is not None:
+                wanted = min(wanted, self.expected - self.received - filled)
+                if wanted <= 0:
+                    break
+            count = self._read(view[filled:filled + wanted])
+            if count == 0:
+                break
+            filled += count
+        self.received += filled
+        if filled == 0:
+            if self.expected is not None and self.received < self.expected:
+                raise ClientDisconnected(f"the body ended after {self.received} of "
+                                         f"{self.expected} bytes")
+            self.complete = True
+        return filled
+
+    def _read(self, view: memoryview) -> int:
+        if self._chunked is not None:
+            return self._chunked.readinto(view)
+        if self._source is not None:
+            return self._source.readinto(view)
+        try:
+            data = self._stream.read(len(view))
+        except OSError as exc:
+            raise ClientDisconnected(f"reading the body failed: {exc}") from None
+        except Exception as exc:  # gunicorn's NoMoreData, ChunkMissingTerminator...
+            raise ClientDisconnected(f"the body is incomplete: {exc.__class__.__name__}") \
+                from None
+        view[:len(data)] = data
+        return len(data)
+
+    def finish(self) -> None:
+        """Hand the connection back to gunicorn in a state it understands:
+        the body consumed (keep-alive goes on), the rest of a Content-Length
+        body for gunicorn to drain, or a chunked body broken off (drained
+        here if that is quick, else the connection closes)."""
+        if self._socket is None:
+            return
+        try:
+            self._socket.settimeout(DRAIN_TIMEOUT)
+            if self._chunked is not None and not self._chunked.done:
+                self._drain_chunked()
+            self._socket.settimeout(None)
+        except OSError:
+            pass
+        reader = self._stream.reader
+        leftover = bytes(self._source.pending)
+        if self._kind == "length":
+            reader.length = max((self.expected or 0) - self.received, 0)
+        elif self._chunked.done:
+            reader.parser = None
+            reader.buf = io.BytesIO()
+        else:
+            self._stream.failed = True  # where the next request starts is unknown
+            leftover = b""
+        self._source.pending.clear()
+        if leftover:
+            unreader = getattr(reader, "unreader", None) or self._unreader
+            unreader.unread(leftover)
+        self._socket = None
+
+    def _drain_chunked(self) -> None:
+        """Read and drop the rest of a refused chunked body, up to a limit, so
+        that the client can read the answer (closing on unread data would
+        reset the connection under it)."""
+        scratch = memoryview(bytearray(1 << 20))
+        drained = 0
+        try:
+            while not self._chunked.done and drained < DRAIN_LIMIT:
+                drained += self._chunked.readinto(scratch)
+        except ClientDisconnected:
+            pass
+
+
+def _content_length(environ: dict) -> int | None:
+    text = environ.get("CONTENT_LENGTH")
+    if text in (None, ""):
+        return None
+    try:
+        return max(int(text), 0)
+    except ValueError:
+        return None
+
+
+def _chunked_unreader(reader):
+    """The unreader behind gunicorn's chunked parser (a generator argument)."""
+    parser = getattr(reader, "parser", None)
+    frame = getattr(parser, "gi_frame", None)
+    return frame.f_locals.get("unreader") if frame is not None else None
+
+
+def _direct_socket(environ: dict, expected: int | None):
+    """(socket, bytes gunicorn read ahead, "length" | "chunked") when the body
+    is one that nobody has started to read; (None, b"", None) otherwise."""
+    none = (None, b"", None)
+    sock = environ.get("gunicorn.socket")
+    stream = environ.get("wsgi.input")
+    reader = getattr(stream, "reader", None)
+    body_buffer = getattr(stream, "buf", None)
+    if sock is None or reader is None or body_buffer is None or body_buffer.tell() != 0:
+        return none
+    kind = type(reader).__name__
+    if kind == "LengthReader" and expected is not None \
+            and getattr(reader, "length", None) == expected:
+        unreader = getattr(reader, "unreader", None)
+        if unreader is None or not hasattr(unreader, "buf"):
+            return none
+        head = unreader.buf.getvalue()
+        unreader.buf = io.BytesIO()
+        return sock, head, "length"
+    if kind == "ChunkedReader" and expected is None:
+        parser = getattr(reader, "parser", None)
+        unreader = _chunked_unreader(reader)
+        if parser is None or inspect.getgeneratorstate(parser) != inspect.GEN_CREATED \
+                or unreader is None or not hasattr(unreader, "buf") \
+                or getattr(reader, "buf", io.BytesIO()).tell() != 0:
+            return none
+        head = unreader.buf.getvalue()
+        unreader.buf = io.BytesIO()
+        return sock, head, "chunked"
+    return none

@@ -1,0 +1,47 @@
+"""Images and members as Glance v2 returns them (python-openstackclient and
+python-glanceclient read these exact keys): extra properties at the top
+level beside the core attributes, links as relative paths, whole-second
+UTC times, locations and direct_url only when the operator turned them on."""
+from __future__ import annotations
+
+import datetime as dt
+
+from imaged.domain import status as st
+from imaged.domain.image import Image, Member
+from shared.context import RequestContext
+
+CORE = ("name", "disk_format", "container_format", "visibility", "size", "virtual_size",
+        "status", "checksum", "protected", "min_ram", "min_disk", "owner", "os_hidden",
+        "os_hash_algo", "os_hash_value")
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def image_view(image: Image, conf, context: RequestContext | None = None) -> dict:
+    view = dict(image.properties)
+    for key in CORE:
+        view[key] = getattr(image, key)
+    view["id"] = image.id
+    view["created_at"] = iso(image.created_at)
+    view["updated_at"] = iso(image.updated_at)
+    view["tags"] = list(image.tags)
+    view["self"] = f"/v2/images/{image.id}"
+    view["file"] = f"/v2/images/{image.id}/file"
+    view["schema"] = "/v2/schemas/image"
+    # Only admins see where a deactivated image's data is (as in Glance).
+    may_see_locations = image.status != st.DEACTIVATED or (context and context.is_admin)
+    locations = image.locations if may_see_locations else []
+    if conf.image.show_multiple_locations:
+        view["locations"] = [{"url": loc.url, "metadata": dict(loc.metadata)}
+                             for loc in locations]
+    if conf.image.show_image_direct_url and locations:
+        view["direct_url"] = locations[0].url
+    return view
+
+
+def member_view(member: Member) -> dict:
+    return {"created_at": iso(member.created_at), "updated_at": iso(member.updated_at),
+            "image_id": member.image_id, "member_id": member.member_id,
+            "schema": "/v2/schemas/member", "status": member.status}

@@ -1,0 +1,75 @@
+"""The imaged-api process: `python -m imaged.app --state-dir DIR`.
+
+Glance v2-compatible image service: image records, data upload and download,
+sharing, tags, schemas and events. The parent process checks the config and
+migrates the database once; gunicorn then forks the workers, and each builds
+its own app (database engine, stores, policy) in make_app.
+"""
+from __future__ import annotations
+
+import argparse
+
+from flask import Flask
+
+from imaged.api.data import data_blueprint
+from imaged.api.errors import negotiate_error_bodies
+from imaged.api.images import images_blueprint
+from imaged.api.members import members_blueprint
+from imaged.api.schemas import schemas_blueprint
+from imaged.api.tags import tags_blueprint
+from imaged.api.versions import versions_blueprint
+from imaged.config import api_schema
+from imaged.db.migrate import upgrade
+from imaged.policies import RULES
+from imaged.runtime import Imaged
+from shared import logs
+from shared.api import create_app
+from shared.db import make_engine
+from shared.events_api import EVENT_RULES, events_blueprint
+from shared.paths import StateLayout, resolve_state_dir
+from shared.serve import serve
+from shared.service import build_service, database_url, load_config_or_exit, remote_validator
+
+NAME = "imaged"
+PUBLIC = {("GET", "/"), ("HEAD", "/"), ("GET", "/versions"), ("HEAD", "/versions")}
+
+
+def make_app(conf, state: StateLayout) -> Flask:
+    service = build_service(NAME, conf, state, RULES + EVENT_RULES)
+    imaged = Imaged.build(service)
+    app = create_app(NAME, error_style="glance", validator=remote_validator(service),
+                     is_public=lambda method, path: (method, path) in PUBLIC)
+    for blueprint in (versions_blueprint(), images_blueprint(imaged), data_blueprint(imaged),
+                      tags_blueprint(imaged), members_blueprint(imaged),
+                      schemas_blueprint(imaged),
+                      events_blueprint(service.sessions, service.policy)):
+        app.register_blueprint(blueprint)
+    negotiate_error_bodies(app)
+    app.extensions["imaged"] = imaged
+    return app
+
+
+def migrate(conf, state: StateLayout) -> None:
+    """Bring the database to the current schema (once, before the workers)."""
+    engine = make_engine(database_url(conf, state, NAME))
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="PocketStack imaged-api (Glance v2 subset)")
+    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
+                                            "or /var/lib/pocketstack)")
+    args = parser.parse_args(argv)
+    state = StateLayout(resolve_state_dir(args.state_dir)).create()
+    conf = load_config_or_exit(api_schema(), state)
+    logs.configure(conf.logging.debug)
+    migrate(conf, state)
+    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
+          workers=conf.api.workers, threads=conf.api.threads, name=NAME)
+
+
+if __name__ == "__main__":
+    main()

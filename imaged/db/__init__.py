@@ -1,0 +1,1 @@
+"""imaged's data access: every query lives behind ImageRepository."""

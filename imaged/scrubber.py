@@ -1,0 +1,94 @@
+"""imaged-scrubber: `python -m imaged.scrubber --state-dir DIR`.
+
+With delayed_delete on, DELETE leaves an image in pending_delete: the API
+no longer shows it, but its data stays in the store. Every wakeup_time
+seconds this process looks for images that have been pending_delete for
+longer than scrub_time, deletes their data from the stores and marks them
+deleted. Until then an operator can still rescue the data by hand.
+
+It reads imaged-api.conf (the database and the stores: the same ones the API
+uses, by construction) and imaged-scrubber.conf (its timing). It has no
+port; `pocketstack status` shows it up while its process is alive.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import signal
+import threading
+
+from imaged.config import api_schema, scrubber_schema
+from imaged.db.migrate import upgrade
+from imaged.db.repository import ImageRepository, Notice, StaleImage
+from imaged.db.sql import SqlImageRepository
+from imaged.domain import status as st
+from imaged.domain.image import utcnow
+from imaged.store import Stores
+from shared import logs
+from shared.db import make_engine, session_factory
+from shared.events import Notifier
+from shared.paths import StateLayout, resolve_state_dir
+from shared.service import database_url, load_config_or_exit
+
+LOG = logging.getLogger("imaged.scrubber")
+
+
+def scrub_once(repo: ImageRepository, stores: Stores, scrub_time: float,
+               batch_size: int) -> int:
+    """One pass: remove the data of images pending_delete for longer than
+    scrub_time. Returns how many images were scrubbed."""
+    cutoff = utcnow() - dt.timedelta(seconds=scrub_time)
+    scrubbed = 0
+    for image in repo.pending_delete_before(cutoff, batch_size):
+        try:
+            for location in image.locations:
+                stores.for_url(location.url).delete(location.url)
+        except Exception:  # noqa: BLE001 - try again at the next pass
+            LOG.exception("could not delete the data of image %s; will retry", image.id)
+            continue
+        try:
+            repo.set_status(image.id, [st.PENDING_DELETE], st.DELETED, {"locations": []},
+                            notices=[Notice("image.scrub", image.id,
+                                            {"image_id": image.id, "name": image.name,
+                                             "size": image.size}, project_id=image.owner)])
+        except StaleImage:
+            continue
+        LOG.info("scrubbed image %s (%s bytes)", image.id, image.size)
+        scrubbed += 1
+    return scrubbed
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="PocketStack imaged-scrubber")
+    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
+                                            "or /var/lib/pocketstack)")
+    parser.add_argument("--once", action="store_true", help="one pass, then exit")
+    args = parser.parse_args(argv)
+    state = StateLayout(resolve_state_dir(args.state_dir)).create()
+    api_conf = load_config_or_exit(api_schema(), state)
+    conf = load_config_or_exit(scrubber_schema(), state)
+    logs.configure(conf.logging.debug)
+    engine = make_engine(database_url(api_conf, state, "imaged"))
+    upgrade(engine)
+    sessions = session_factory(engine)
+    repo = SqlImageRepository(sessions, Notifier("imaged-scrubber", sessions))
+    stores = Stores.from_config(api_conf, state.lib)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    LOG.info("scrubber started: every %ss, data removed %ss after delete",
+             conf.scrubber.wakeup_time, conf.scrubber.scrub_time)
+    while not stop.is_set():
+        try:
+            scrub_once(repo, stores, conf.scrubber.scrub_time, conf.scrubber.batch_size)
+        except Exception:  # noqa: BLE001 - a database hiccup must not end the daemon
+            LOG.exception("scrubber pass failed")
+        if args.once:
+            break
+        stop.wait(conf.scrubber.wakeup_time)
+    LOG.info("scrubber stopped")
+
+
+if __name__ == "__main__":
+    main()
