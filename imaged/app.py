@@ -20,11 +20,14 @@ from imaged.api.tags import tags_blueprint
 from imaged.api.versions import versions_blueprint
 from imaged.config import api_schema
 from imaged.db.migrate import upgrade
+from imaged.metadefs.api import metadefs_blueprint
+from imaged.metadefs.policies import RULES as METADEF_RULES
+from imaged.metadefs.seed import load_standard_definitions
 from imaged.policies import RULES
 from imaged.runtime import Imaged
 from shared import logs
 from shared.api import create_app
-from shared.db import make_engine
+from shared.db import make_engine, session_factory
 from shared.events_api import EVENT_RULES, events_blueprint
 from shared.paths import StateLayout, resolve_state_dir
 from shared.serve import serve
@@ -35,13 +38,14 @@ PUBLIC = {("GET", "/"), ("HEAD", "/"), ("GET", "/versions"), ("HEAD", "/versions
 
 
 def make_app(conf, state: StateLayout) -> Flask:
-    service = build_service(NAME, conf, state, RULES + EVENT_RULES)
+    service = build_service(NAME, conf, state, RULES + METADEF_RULES + EVENT_RULES)
     imaged = Imaged.build(service)
     app = create_app(NAME, error_style="glance", validator=remote_validator(service),
                      is_public=lambda method, path: (method, path) in PUBLIC)
     for blueprint in (versions_blueprint(), images_blueprint(imaged), data_blueprint(imaged),
                       tags_blueprint(imaged), members_blueprint(imaged),
                       schemas_blueprint(imaged),
+                      metadefs_blueprint(service.sessions, service.policy, service.notifier),
                       events_blueprint(service.sessions, service.policy)):
         app.register_blueprint(blueprint)
     negotiate_error_bodies(app)
@@ -50,10 +54,12 @@ def make_app(conf, state: StateLayout) -> Flask:
 
 
 def migrate(conf, state: StateLayout) -> None:
-    """Bring the database to the current schema (once, before the workers)."""
+    """Bring the database to the current schema and load the standard
+    metadata definitions (once, before the workers)."""
     engine = make_engine(database_url(conf, state, NAME))
     try:
         upgrade(engine)
+        load_standard_definitions(session_factory(engine))
     finally:
         engine.dispose()
 
