@@ -22,8 +22,14 @@ down:
 status:
 	$(VENV)/bin/pocketstack --state-dir $(STATE_DIR) status
 
+# The image API tests run twice: once with imaged-api on its own database,
+# once with its metadata behind imaged-registry (data_api = registry).
+IMAGE_API_TESTS := tests/api/test_images_*.py tests/compat/test_image_client.py
+
 test: install
 	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) tests
+	POCKETSTACK_TEST_DATA_API=registry $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) \
+		--dist loadfile $(PYTEST_ARGS) $(IMAGE_API_TESTS)
 
 install: system-packages $(VENV)/.installed $(CLIENTS)/.installed
 

@@ -14,6 +14,8 @@ from flask import Flask
 from imaged.api.data import data_blueprint
 from imaged.api.errors import negotiate_error_bodies
 from imaged.api.images import images_blueprint
+from imaged.api.imports import imports_blueprint
+from imaged.api.tasks import tasks_blueprint
 from imaged.api.members import members_blueprint
 from imaged.api.schemas import schemas_blueprint
 from imaged.api.tags import tags_blueprint
@@ -24,7 +26,8 @@ from imaged.metadefs.api import metadefs_blueprint
 from imaged.metadefs.policies import RULES as METADEF_RULES
 from imaged.metadefs.seed import load_standard_definitions
 from imaged.policies import RULES
-from imaged.runtime import Imaged
+from imaged.protections import ProtectionsFileError
+from imaged.runtime import Imaged, load_protections
 from shared import logs
 from shared.api import create_app
 from shared.db import make_engine, session_factory
@@ -45,12 +48,23 @@ def make_app(conf, state: StateLayout) -> Flask:
     for blueprint in (versions_blueprint(), images_blueprint(imaged), data_blueprint(imaged),
                       tags_blueprint(imaged), members_blueprint(imaged),
                       schemas_blueprint(imaged),
+                      imports_blueprint(imaged), tasks_blueprint(imaged),
                       metadefs_blueprint(service.sessions, service.policy, service.notifier),
-                      events_blueprint(service.sessions, service.policy)):
+                      events_blueprint(service.sessions, service.policy,
+                                       more_events=_registry_events(conf))):
         app.register_blueprint(blueprint)
     negotiate_error_bodies(app)
     app.extensions["imaged"] = imaged
     return app
+
+
+def _registry_events(conf):
+    """In registry mode the image events are recorded by imaged-registry."""
+    if conf.data.data_api != "registry":
+        return None
+    from imaged.registry.client import registry_events
+    from shared.clients import ServiceSession
+    return registry_events(conf.data.registry_url, ServiceSession.from_config(conf))
 
 
 def migrate(conf, state: StateLayout) -> None:
@@ -71,6 +85,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     state = StateLayout(resolve_state_dir(args.state_dir)).create()
     conf = load_config_or_exit(api_schema(), state)
+    try:
+        load_protections(conf, state.etc)  # a bad rules file stops imaged here
+    except ProtectionsFileError as exc:
+        raise SystemExit(f"error: imaged-api.conf: [image] property_protection_file: {exc}")
     logs.configure(conf.logging.debug)
     migrate(conf, state)
     serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,

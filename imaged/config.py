@@ -20,6 +20,7 @@ TIB = 1 << 40
 KNOWN_DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi",
                       "iso", "ploop")
 KNOWN_CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
+WRITABLE_STORES = ("file", "volume")
 VMDK_TYPES = ("monolithicSparse", "streamOptimized", "monolithicFlat", "twoGbMaxExtentSparse",
               "twoGbMaxExtentFlat", "vmfs", "vmfsSparse")
 
@@ -40,6 +41,10 @@ def api_schema() -> Schema:
         Opt("vmdk_allowed_types", ["monolithicSparse", "streamOptimized"], "VMDK subformats "
             "accepted at upload (Glance's default: the two that cannot name host files).",
             kind="multichoice", choices=VMDK_TYPES),
+        Opt("property_protection_file", "", "Rules file of property protections (which "
+            "roles may create, read, update, delete which extra properties; see "
+            "imaged/protections.py). Empty: no protections. A relative name is looked for "
+            "beside this file."),
         Opt("show_image_direct_url", False, "Show the image's first location as direct_url "
             "(reveals where the store keeps the data: off by default).", kind="bool"),
         Opt("show_multiple_locations", False, "Show the image's locations and let owners "
@@ -65,19 +70,68 @@ def api_schema() -> Schema:
             "an upload that would go over is refused with 413.", kind="int", minimum=0),
     ])
     schema.add("store", [
-        Opt("default_store", "file", "Where uploaded data goes.", kind="choice",
-            choices=("file",)),
+        Opt("stores", ["file"], "Stores imaged may write to (the read-only http store is "
+            "always there). volume: each image in a volume of volumed, as Glance's cinder "
+            "store.", kind="multichoice", choices=WRITABLE_STORES),
+        Opt("default_store", "file", "Where uploaded data goes (one of stores).",
+            kind="choice", choices=WRITABLE_STORES),
         Opt("filesystem_store_datadir", "", "Directory of the file store. Empty: "
             "lib/images under the state directory."),
+        Opt("volume_store_type", "", "Volume type of the volumes that hold images "
+            "(Glance's cinder_volume_type). Empty: volumed's default type."),
+        Opt("volume_store_initiator", "", "iSCSI initiator name imaged logs in with to "
+            "write and read image volumes. Empty: iqn.2004-10.org.pocketstack:imaged-HOST."),
+        Opt("volume_store_timeout", 300.0, "Seconds a volume of the volume store may take "
+            "to become available, be attached (while another request reads it) or be "
+            "written or read with qemu-img.", kind="float", minimum=1, maximum=86400),
         Opt("http_timeout", 30.0, "Seconds to wait for a remote server of the http store.",
             kind="float", minimum=1, maximum=3600),
+    ])
+    schema.add("data", [
+        Opt("data_api", "database", "Where image metadata lives: 'database' (imaged-api "
+            "opens the database itself) or 'registry' (every read and write goes to "
+            "imaged-registry over HTTP, Glance's old registry layer).", kind="choice",
+            choices=("database", "registry")),
+        Opt("registry_url", "http://127.0.0.1:9191", "Where imaged-registry answers, when "
+            "data_api is registry."),
     ])
     schema.add("upload", [
         Opt("chunk_size", 4 << 20, "Bytes read from the client and written to the store at "
             "a time (large chunks keep the hashing threads busy and the GIL free).",
             kind="int", minimum=64 * 1024, maximum=64 << 20),
     ])
+    schema.add("import", IMPORT_OPTS)
     return schema
+
+
+# [import]: interoperable image import (imaged/imports/). Glance's names
+# where Glance has the option ([DEFAULT] enabled_import_methods,
+# [import_filtering_opts], [image_conversion] output_format).
+IMPORT_METHODS = ("glance-direct", "web-download", "copy-image")
+IMPORT_OPTS = [
+    Opt("enabled_import_methods", ["glance-direct", "web-download"], "Import methods "
+        "offered by GET /v2/info/import (copy-image needs more than one store).",
+        kind="multichoice", choices=IMPORT_METHODS),
+    Opt("staging_dir", "", "Where staged and downloaded data waits for its import. "
+        "Empty: lib/imaged/staging under the state directory."),
+    Opt("image_conversion", True, "Convert imported disk images to output_format "
+        "with qemu-img (after the format inspector said they are safe).", kind="bool"),
+    Opt("output_format", "qcow2", "Disk format imports are converted to.", kind="choice",
+        choices=("qcow2", "raw", "vmdk", "vdi", "vhd", "vhdx")),
+    Opt("convert_timeout", 600.0, "Seconds a qemu-img convert may take.", kind="float",
+        minimum=1, maximum=86400),
+    Opt("allowed_schemes", ["http", "https"], "URL schemes web-download may fetch.",
+        kind="multichoice", choices=("http", "https")),
+    Opt("allowed_ports", ["80", "443"], "Ports web-download may connect to (as Glance: "
+        "only 80 and 443, so that import cannot be used to scan ports).", kind="list"),
+    Opt("allowed_hosts", [], "If not empty, the only hosts web-download may fetch from.",
+        kind="list"),
+    Opt("disallowed_hosts", [], "Hosts web-download must never fetch from.", kind="list"),
+    Opt("web_download_timeout", 60.0, "Seconds to wait for the web server of a "
+        "web-download.", kind="float", minimum=1, maximum=3600),
+    Opt("task_time_to_live", 48, "Hours a finished import task stays listed.", kind="int",
+        minimum=1),
+]
 
 
 def scrubber_schema() -> Schema:

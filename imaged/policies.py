@@ -45,3 +45,14 @@ RULES = [
     _rule("set_image_location", ADMIN_OR_MEMBER, "Add a location to an image."),
     _rule("delete_image_location", ADMIN, "Remove a location of an image."),
 ]
+
+# Interoperable import and tasks (imaged/imports/, api/imports.py, api/tasks.py).
+# Glance's names and defaults: staging uses upload_image (above); tasks are
+# readable by the owning project's readers; copy-image is admin-only.
+RULES += [
+    _rule("import_image", ADMIN_OR_MEMBER, "Import data into an image of the caller's "
+          "project (glance-direct, web-download)."),
+    _rule("copy_image", ADMIN, "Copy an active image's data to other stores."),
+    _rule("get_task", READER, "Show an import task of the caller's project."),
+    _rule("get_tasks", READER, "List the import tasks of the caller's project."),
+]

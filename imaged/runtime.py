@@ -2,7 +2,8 @@
 the repository, the stores, the policy and the rules' settings."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from imaged.db.repository import ImageRepository
 from imaged.db.sql import SqlImageRepository
@@ -10,6 +11,7 @@ from imaged.domain.formats import FormatRules
 from imaged.domain.image import Caller, Image
 from imaged.domain.quotas import Quotas
 from imaged.domain.rules import ImageLimits
+from imaged.protections import NoProtections, PropertyProtections
 from imaged.store import Stores
 from shared.context import RequestContext
 from shared.service import Service
@@ -23,6 +25,7 @@ class Imaged:
     formats: FormatRules
     limits: ImageLimits
     quotas: Quotas
+    protections: PropertyProtections | NoProtections = field(default_factory=NoProtections)
 
     @property
     def conf(self):
@@ -33,7 +36,7 @@ class Imaged:
         conf = service.conf
         return cls(
             service=service,
-            repo=SqlImageRepository(service.sessions, service.notifier),
+            repo=open_repository(conf, service.sessions, service.notifier),
             stores=Stores.from_config(conf, service.state.lib),
             formats=FormatRules(tuple(conf.image.disk_formats),
                                 tuple(conf.image.container_formats)),
@@ -43,7 +46,8 @@ class Imaged:
                                locations=conf.image.image_location_quota),
             quotas=Quotas(image_count_total=conf.quota.image_count_total,
                           image_size_total=conf.quota.image_size_total,
-                          image_size_cap=conf.image.image_size_cap))
+                          image_size_cap=conf.image.image_size_cap),
+            protections=load_protections(conf, service.state.etc))
 
     def authorize(self, rule: str, context: RequestContext, image: Image | None = None,
                   **extra) -> None:
@@ -52,6 +56,26 @@ class Imaged:
                   "owner": image.owner if image else context.project_id,
                   "visibility": image.visibility if image else None, **extra}
         self.service.policy.authorize(rule, target, context)
+
+
+def load_protections(conf, etc_dir: Path) -> PropertyProtections | NoProtections:
+    """The property protection rules named in imaged-api.conf (raises
+    ProtectionsFileError for a file that cannot be used)."""
+    name = conf.image.property_protection_file
+    if not name:
+        return NoProtections()
+    path = Path(name) if Path(name).is_absolute() else etc_dir / name
+    return PropertyProtections.from_file(path)
+
+
+def open_repository(conf, sessions, notifier) -> ImageRepository:
+    """The image metadata: in imaged's own database, or behind
+    imaged-registry when imaged-api.conf says data_api = registry."""
+    if conf.data.data_api == "registry":
+        from imaged.registry.client import RegistryImageRepository
+        from shared.clients import ServiceSession
+        return RegistryImageRepository(conf.data.registry_url, ServiceSession.from_config(conf))
+    return SqlImageRepository(sessions, notifier)
 
 
 def caller_of(context: RequestContext) -> Caller:

@@ -21,7 +21,7 @@ import threading
 from imaged.config import api_schema, scrubber_schema
 from imaged.db.migrate import upgrade
 from imaged.db.repository import ImageRepository, Notice, StaleImage
-from imaged.db.sql import SqlImageRepository
+from imaged.runtime import open_repository
 from imaged.domain import status as st
 from imaged.domain.image import utcnow
 from imaged.store import Stores
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     engine = make_engine(database_url(api_conf, state, "imaged"))
     upgrade(engine)
     sessions = session_factory(engine)
-    repo = SqlImageRepository(sessions, Notifier("imaged-scrubber", sessions))
+    repo = open_repository(api_conf, sessions, Notifier("imaged-scrubber", sessions))
     stores = Stores.from_config(api_conf, state.lib)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

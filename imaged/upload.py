@@ -119,8 +119,14 @@ def upload(imaged: Imaged, context: RequestContext, image: Image, body: RequestB
         raise UploadFailed(f"Image {image.id} was refused and killed: {exc}.",
                            status=400) from None
 
-    # 5. activate
-    url = writer.commit()
+    # 5. activate (a store may still fail here: the volume store only
+    # creates and fills its volume at commit)
+    try:
+        url = writer.commit()
+    except StoreError as exc:
+        _fail(imaged, context, image, writer, st.QUEUED, str(exc))
+        raise UploadFailed(f"{exc} The image is queued again.",
+                           status=413 if isinstance(exc, StoreFull) else 503) from None
     values = {"size": received.size, "virtual_size": verdict.virtual_size,
               "checksum": received.md5, "os_hash_algo": HASH_ALGORITHM,
               "os_hash_value": received.sha512, "locations": [Location(url, {})]}

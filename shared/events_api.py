@@ -6,6 +6,8 @@ every project's, or one project's with project_id=.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import Blueprint, jsonify, request
 from sqlalchemy.orm import sessionmaker
 
@@ -19,7 +21,10 @@ EVENT_RULES = [RuleDefault("events:list", "rule:admin_or_reader",
                            "List the events of a project.")]
 
 
-def events_blueprint(sessions: sessionmaker, policy: PolicyEnforcer) -> Blueprint:
+def events_blueprint(sessions: sessionmaker, policy: PolicyEnforcer,
+                     more_events: Callable[[dict], list[dict]] | None = None) -> Blueprint:
+    """`more_events(query_args)` adds events kept elsewhere (imaged-api in
+    registry mode: the image events are in imaged-registry's database)."""
     blueprint = Blueprint("events", __name__)
 
     @blueprint.get("/pocketstack/v1/events")
@@ -44,6 +49,10 @@ def events_blueprint(sessions: sessionmaker, policy: PolicyEnforcer) -> Blueprin
                                   event_type=request.args.get("type"),
                                   resource_id=request.args.get("resource_id"),
                                   since=since, until=until, limit=limit)
-            return jsonify({"events": [event.to_json() for event in events]})
+            found = [event.to_json() for event in events]
+        if more_events is not None:
+            found = sorted(found + more_events(request.args.to_dict()),
+                           key=lambda event: event["timestamp"], reverse=True)[:limit]
+        return jsonify({"events": found})
 
     return blueprint

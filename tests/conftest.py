@@ -1,6 +1,8 @@
 """Fixtures shared by the whole suite."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.stack import Stack, port_offset_for
@@ -12,6 +14,14 @@ def stack(tmp_path_factory, worker_id) -> Stack:
     running = Stack(tmp_path_factory.mktemp("stack"), port_offset_for(worker_id))
     result = running.up()
     assert result.returncode == 0, result.stdout + result.stderr
+    if os.environ.get("POCKETSTACK_TEST_DATA_API") == "registry":
+        # The image API tests run a second time with imaged-api reaching its
+        # metadata through imaged-registry (make test does both passes).
+        running.down()
+        running.set_option("imaged-api.conf", "data", "data_api", "registry")
+        result = running.up()
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "imaged-registry  started" in result.stdout
     yield running
     running.down()
 

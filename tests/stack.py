@@ -31,7 +31,8 @@ def pocketstack(state_dir: Path, *args: str, check: bool = True,
 def port_offset_for(worker_id: str, base: int = 20000) -> int:
     """A port offset whose shifted ports are all free: each worker starts at
     its own slot, and steps over slots taken by another run on this machine."""
-    index = 0 if worker_id in ("master", "gw") else int(worker_id.lstrip("gw") or 0)
+    digits = worker_id[2:] if worker_id.startswith("gw") else ""
+    index = int(digits) if digits.isdigit() else 0  # "master", or a tool such as a benchmark
     for attempt in range(40):
         offset = base + 100 * index + 1000 * attempt
         if all(port_is_free(port + offset) and port_is_free(port + offset + 50)
@@ -98,6 +99,25 @@ class Stack:
             raise AssertionError(f"openstack {' '.join(args)} failed ({result.returncode}):\n"
                                  f"{result.stdout}\n{result.stderr}")
         return result
+
+    def set_option(self, config_file: str, section: str, option: str, value: str) -> None:
+        """Set one option in a config file of this stack (uncommenting the
+        default line the first start wrote, or adding it to the section)."""
+        path = self.state_dir / "etc" / config_file
+        lines = path.read_text().splitlines()
+        current, done = None, False
+        for index, line in enumerate(lines):
+            stripped = line.strip()
+            if stripped.startswith("[") and stripped.endswith("]"):
+                current = stripped[1:-1]
+            elif current == section and stripped.lstrip("#").split("=")[0].strip() == option \
+                    and "=" in stripped:
+                lines[index] = f"{option} = {value}"
+                done = True
+                break
+        if not done:
+            lines += ["", f"[{section}]", f"{option} = {value}"]
+        path.write_text("\n".join(lines) + "\n")
 
     def up(self) -> subprocess.CompletedProcess:
         return pocketstack(self.state_dir, "up", "--port-offset", str(self.port_offset))

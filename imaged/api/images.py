@@ -3,6 +3,7 @@ delete, and the deactivate/reactivate actions."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -20,7 +21,7 @@ from imaged.runtime import Imaged, caller_of
 from imaged.store.base import LocationRefused, StoreError
 from shared.api import context
 from shared.context import RequestContext
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 
 LOG = logging.getLogger("imaged.api")
 SAVE_ATTEMPTS = 3
@@ -35,11 +36,18 @@ def images_blueprint(imaged: Imaged) -> Blueprint:
     bp = Blueprint("images", __name__)
     conf = imaged.conf
 
+    def view(image: Image, ctx: RequestContext) -> dict:
+        """The image as this caller may see it: extra properties its roles
+        may not read (property protections) are left out."""
+        readable = imaged.protections.readable(image.properties, ctx.roles)
+        return image_view(replace(image, properties=readable), conf, ctx)
+
     @bp.post("/v2/images")
     def create_image():
         ctx = context()
         image = rules.new_image(_json(), caller_of(ctx), imaged.formats, imaged.limits)
         imaged.authorize("add_image", ctx, image)
+        check_protected_properties(imaged, ctx, {}, image.properties)
         _authorize_visibility(imaged, ctx, image, image.visibility)
         if imaged.quotas.image_count_total:  # counting costs a query: only with a quota
             quotas.check_image_count(imaged.quotas, image.owner,
@@ -48,7 +56,7 @@ def images_blueprint(imaged: Imaged) -> Blueprint:
             imaged.repo.create(image, [notice("image.create", image, ctx)])
         except DuplicateImage:
             raise Conflict(f"An image with identifier {image.id} already exists.") from None
-        response = jsonify(image_view(image, conf, ctx))
+        response = jsonify(view(image, ctx))
         response.status_code = 201
         response.headers["Location"] = f"/v2/images/{image.id}"
         return response
@@ -72,7 +80,7 @@ def images_blueprint(imaged: Imaged) -> Blueprint:
 
     def _page(images: list[Image], limit: int, ctx: RequestContext) -> dict:
         params = [(k, v) for k, v in request.args.items(multi=True) if k != "marker"]
-        body = {"images": [image_view(image, conf, ctx) for image in images],
+        body = {"images": [view(image, ctx) for image in images],
                 "first": _link(params), "schema": "/v2/schemas/images"}
         if limit and len(images) == limit:
             body["next"] = _link(params + [("marker", images[-1].id)])
@@ -83,7 +91,7 @@ def images_blueprint(imaged: Imaged) -> Blueprint:
         ctx = context()
         image = visible_image(imaged, ctx, image_id)
         imaged.authorize("get_image", ctx, image)
-        return jsonify(image_view(image, conf, ctx))
+        return jsonify(view(image, ctx))
 
     @bp.patch("/v2/images/<image_id>")
     def update_image(image_id: str):
@@ -97,6 +105,7 @@ def images_blueprint(imaged: Imaged) -> Blueprint:
                                          locations_enabled=conf.image.show_multiple_locations,
                                          check_location=_location_checker(imaged))
             updated = result.image
+            check_protected_properties(imaged, ctx, image.properties, updated.properties)
             if updated.visibility != image.visibility:
                 _authorize_visibility(imaged, ctx, updated, updated.visibility)
             if result.added_locations:
@@ -111,7 +120,7 @@ def images_blueprint(imaged: Imaged) -> Blueprint:
             except StaleImage:
                 continue  # the status moved meanwhile (an upload ended): look again
             _delete_data(imaged, result.removed_locations)
-            return jsonify(image_view(updated, conf, ctx))
+            return jsonify(view(updated, ctx))
         raise Conflict(f"Image {image_id} kept changing status; try the update again.")
 
     @bp.delete("/v2/images/<image_id>")
@@ -157,6 +166,27 @@ def images_blueprint(imaged: Imaged) -> Blueprint:
         return "", 204
 
     return bp
+
+
+def check_protected_properties(imaged: Imaged, ctx: RequestContext, before: dict,
+                               after: dict) -> None:
+    """403 unless the caller's roles may make each change of extra
+    properties: create a new key, update a changed one, delete a removed one
+    (property protections; a property one may not read cannot be changed)."""
+    roles = ctx.roles
+    for key in after.keys() | before.keys():
+        if key not in before:
+            operations = ("create",)
+        elif key not in after:
+            operations = ("read", "delete")
+        elif after[key] != before[key]:
+            operations = ("read", "update")
+        else:
+            continue
+        for operation in operations:
+            if not imaged.protections.allows(operation, key, roles):
+                raise Forbidden(f"Property '{key}' is protected: your roles may not "
+                                f"{operation} it.")
 
 
 def _json(any_type: bool = False) -> Any:

@@ -1,4 +1,4 @@
-"""The image status machine (Glance v2's, without the import statuses).
+"""The image status machine (Glance v2's, import statuses included).
 
 ::
 
@@ -54,6 +54,15 @@ Why each edge is where it is:
   until imaged-scrubber removes it once scrub_time has passed, then the
   record becomes deleted. Without data (queued, killed) it is deleted at once.
 
+* Interoperable import (imaged/imports/flow.py) has two statuses of its
+  own: PUT /stage moves queued -> uploading (the data goes to the staging
+  area, not a store), POST /import moves uploading (glance-direct) or
+  queued (web-download) -> importing, and the import ends importing ->
+  active, or importing -> queued with os_glance_failed_import set when it
+  failed (nothing is wrong with the record: import again). A failed stage
+  goes uploading -> queued. PUT /file is refused while uploading and PUT
+  /stage while saving, so the two ways in can never mix on one image.
+
 Any other change is refused with 409 and a message naming the current status.
 """
 from __future__ import annotations
@@ -67,8 +76,7 @@ KILLED = "killed"
 DEACTIVATED = "deactivated"
 PENDING_DELETE = "pending_delete"
 DELETED = "deleted"
-# Glance's import flow statuses: part of the API's vocabulary (schemas, list
-# filters) though imaged has no import yet.
+# Glance's import flow statuses (see imaged/imports/flow.py).
 UPLOADING = "uploading"
 IMPORTING = "importing"
 
@@ -76,8 +84,10 @@ ALL_STATUSES = (QUEUED, SAVING, ACTIVE, KILLED, DELETED, UPLOADING, IMPORTING,
                 PENDING_DELETE, DEACTIVATED)
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    QUEUED: frozenset({SAVING, ACTIVE, DELETED}),
+    QUEUED: frozenset({SAVING, ACTIVE, DELETED, UPLOADING, IMPORTING}),
     SAVING: frozenset({ACTIVE, QUEUED, KILLED, DELETED}),
+    UPLOADING: frozenset({IMPORTING, QUEUED, DELETED}),
+    IMPORTING: frozenset({ACTIVE, QUEUED, DELETED}),
     ACTIVE: frozenset({DEACTIVATED, QUEUED, DELETED, PENDING_DELETE}),
     DEACTIVATED: frozenset({ACTIVE, DELETED, PENDING_DELETE}),
     KILLED: frozenset({DELETED}),
@@ -103,6 +113,13 @@ def require_uploadable(image_id: str, current: str) -> None:
     if current != QUEUED:
         raise IllegalTransition(f"Image {image_id} is {current}: data can only be uploaded "
                                 f"to a queued image.")
+
+
+def require_stageable(image_id: str, current: str) -> None:
+    """PUT /stage: only a queued image (never one being saved by PUT /file)."""
+    if current != QUEUED:
+        raise IllegalTransition(f"Image {image_id} is {current}: data can only be staged "
+                                f"for a queued image.")
 
 
 def after_deactivate(current: str) -> str:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from imaged.config import API_CONF
 from imaged.store.base import LocationRefused, Store
 from imaged.store.file import FileStore
 from imaged.store.http import HttpStore
+from shared.config import ConfigError
 
 
 class Stores:
@@ -24,5 +26,20 @@ class Stores:
     def from_config(cls, conf, state_lib: Path) -> "Stores":
         directory = Path(conf.store.filesystem_store_datadir) \
             if conf.store.filesystem_store_datadir else state_lib / "images"
-        file_store = FileStore(directory)
-        return cls([file_store, HttpStore(conf.store.http_timeout)], default=file_store)
+        stores: dict[str, Store] = {"file": FileStore(directory)}
+        if "volume" in conf.store.stores:
+            # Imported here: only a stack that uses the volume store needs it.
+            from imaged.store.volume import VolumeStore
+            from shared.clients import ServiceSession
+            stores["volume"] = VolumeStore(
+                ServiceSession.from_config(conf), state_lib / "image-volume-staging",
+                conf.store.volume_store_type, conf.store.volume_store_initiator,
+                conf.store.volume_store_timeout)
+        if conf.store.default_store not in conf.store.stores:
+            raise ConfigError(API_CONF, "store", "default_store",
+                              f"{conf.store.default_store} is not one of stores "
+                              f"({', '.join(conf.store.stores)}).")
+        # The file store reads file:// locations even when it is not in
+        # `stores` (images uploaded before the switch stay readable).
+        return cls([*stores.values(), HttpStore(conf.store.http_timeout)],
+                   default=stores[conf.store.default_store])

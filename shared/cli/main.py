@@ -42,6 +42,8 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
     started_any = False
     for service in SERVICES:
         conf = configs[service.name]
+        if not service.is_wanted(configs):
+            continue
         if not service.has_port:
             if not _start_daemon(service, state):
                 return 1
@@ -200,24 +202,45 @@ def cmd_down(state: StateLayout) -> int:
 
 
 def cmd_status(state: StateLayout) -> int:
+    """One line per service and per host service: up, down, or off (an
+    optional service this stack's config does not use)."""
     print(f"{'SERVICE':<16} {'STATE':<6} {'PORT':<6} PID")
+    configs = {}
+    for service in SERVICES:
+        try:
+            configs[service.name] = _load(service, state)
+        except ConfigError:
+            configs[service.name] = None
     all_up = True
     for service in SERVICES:
-        pid = processes.running_pid(state.pid_file(service.name), service.module)
-        if not service.has_port:
-            up = bool(pid)
-            all_up &= up
-            print(f"{service.name:<16} {'up' if up else 'down':<6} {'-':<6} {pid or '-'}")
+        conf = configs[service.name]
+        if conf is not None and None not in configs.values() and not service.is_wanted(configs):
+            print(f"{service.name:<16} {'off':<6} {'-':<6} -")
             continue
-        try:
-            conf = _load(service, state)
-            host, port = conf.api.bind_host, conf.api.bind_port
-        except ConfigError:
-            host, port = "127.0.0.1", service.default_port
-        up = bool(pid) and processes.port_answers(host, port)
+        pid = processes.running_pid(state.pid_file(service.name), service.module)
+        if service.has_port:
+            host, port = (conf.api.bind_host, conf.api.bind_port) if conf else \
+                ("127.0.0.1", service.default_port)
+            up = bool(pid) and processes.port_answers(host, port)
+        else:
+            port, up = "-", bool(pid)
         all_up &= up
         print(f"{service.name:<16} {'up' if up else 'down':<6} {port:<6} {pid or '-'}")
+    for name, up, port, pid in _host_services(state):
+        all_up &= up
+        print(f"{name:<16} {'up' if up else 'down':<6} {port:<6} {pid or '-'}")
     return 0 if all_up else 3
+
+
+def _host_services(state: StateLayout) -> list[tuple]:
+    """tgtd (volumed's own), virtlogd and libvirtd (computed's)."""
+    from shared.host import libvirt_host, tgt_host
+    tgtd = tgt_host.status(state.root)
+    portal = tgtd.get("portal") or ""
+    rows = [("tgtd", tgtd["up"], portal.rsplit(":", 1)[-1] or "-", tgtd["pid"])]
+    for name, daemon in libvirt_host.status(state.root).items():
+        rows.append((name, daemon["up"], "-", daemon["pid"]))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,7 @@ from typing import Callable
 from shared.config import Schema
 from imaged.config import api_schema as imaged_schema
 from imaged.config import scrubber_schema as imaged_scrubber_schema
+from imaged.registry.config import schema as imaged_registry_schema
 from shared.identity.config import schema as identity_schema
 from volumed.config import offset_settings as volumed_offset_settings
 from volumed.config import schema as volumed_schema
@@ -26,6 +27,8 @@ class ApiService:
     default_port: int | None           # None: a background daemon without a port
     catalog_option: str | None = None  # [catalog] option of identity.conf naming its URL
     url_path: str = ""                 # added to the base URL in the catalog
+    # For an optional service: does it run, given every service's config?
+    wanted: Callable[[dict], bool] | None = None
 
     def command(self, state_dir: str) -> list[str]:
         return [sys.executable, "-m", self.module, "--state-dir", state_dir]
@@ -34,9 +37,19 @@ class ApiService:
     def has_port(self) -> bool:
         return self.default_port is not None
 
+    def is_wanted(self, configs: dict) -> bool:
+        return self.wanted is None or self.wanted(configs)
+
+
+def registry_wanted(configs: dict) -> bool:
+    """imaged-registry runs only when imaged-api is set to use it."""
+    return configs["imaged"].data.data_api == "registry"
+
 
 SERVICES: list[ApiService] = [
     ApiService("identity", "shared.identity.app", identity_schema, 5000, "identity_url"),
+    ApiService("imaged-registry", "imaged.registry.server", imaged_registry_schema, 9191,
+               wanted=registry_wanted),
     ApiService("imaged", "imaged.app", imaged_schema, 9292, "image_url"),
     ApiService("imaged-scrubber", "imaged.scrubber", imaged_scrubber_schema, None),
     ApiService("volumed", "volumed.app", volumed_schema, 8776, "block_storage_url"),
@@ -59,6 +72,8 @@ def initial_settings(service: ApiService, port_offset: int, passwords: dict[str,
             settings["auth"] = {"identity_url": f"http://127.0.0.1:{5000 + port_offset}"}
         if service.name == "identity":
             settings["catalog"] = shifted_catalog(schema, port_offset)
+        if service.name == "imaged":
+            settings["data"] = {"registry_url": f"http://127.0.0.1:{9191 + port_offset}"}
         if service.name == "volumed":
             settings.update(volumed_offset_settings(port_offset))
     return settings

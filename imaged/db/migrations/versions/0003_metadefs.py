@@ -1,15 +1,15 @@
 """Metadata definitions: namespaces, their objects, properties, tags and
 resource type associations, and which definition files were loaded.
 
-Revision ID: 0002_metadefs
-Revises: 0001
+Revision ID: 0003_metadefs
+Revises: 0002 (tasks)
 Create Date: 2026-11-25
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0002_metadefs"
-down_revision = "0001"
+revision = "0003_metadefs"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

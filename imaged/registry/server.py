@@ -1,0 +1,92 @@
+"""imaged-registry: the image metadata behind an authenticated internal API.
+
+One endpoint, POST /v1/rpc {"method": ..., "args": [...], "kwargs": {...}},
+calls that method of the SQL ImageRepository and answers {"result": ...} or
+{"error": {"type": ..., "args": [...]}}. Only the repository's own methods
+can be called, and only by a service or an admin (policy registry:call).
+GET /pocketstack/v1/events serves the image events recorded here.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+
+from flask import Flask, jsonify
+
+from imaged.db.migrate import upgrade
+from imaged.db.repository import DuplicateImage, DuplicateMember, ImageRepository, StaleImage
+from imaged.db.sql import SqlImageRepository
+from imaged.registry.codec import decode, encode, encode_error
+from imaged.registry.config import schema
+from shared import logs
+from shared.api import context, create_app, json_body
+from shared.db import make_engine
+from shared.errors import BadRequest
+from shared.events import Notifier
+from shared.events_api import EVENT_RULES, events_blueprint
+from shared.paths import StateLayout, resolve_state_dir
+from shared.policy import RuleDefault
+from shared.serve import serve
+from shared.service import build_service, database_url, load_config_or_exit, remote_validator
+
+NAME = "imaged-registry"
+DATABASE_NAME = "imaged-registry"
+METHODS = {name for name, member in inspect.getmembers(ImageRepository)
+           if getattr(member, "__isabstractmethod__", False)}
+RULES = [RuleDefault("registry:call", "rule:service_or_admin",
+                     "Call the image registry (imaged-api does, with its service token).")]
+PUBLIC = {("GET", "/")}
+
+
+def make_app(conf, state: StateLayout) -> Flask:
+    service = build_service(NAME, conf, state, RULES + EVENT_RULES)
+    # The events describe what imaged-api did; the registry only keeps them.
+    repository = SqlImageRepository(service.sessions, Notifier("imaged", service.sessions))
+    app = create_app(NAME, error_style="glance", validator=remote_validator(service),
+                     is_public=lambda method, path: (method, path) in PUBLIC)
+
+    @app.get("/")
+    def root():
+        return jsonify({"service": NAME, "methods": sorted(METHODS)})
+
+    @app.post("/v1/rpc")
+    def call():
+        service.policy.authorize("registry:call", {}, context())
+        body = json_body()
+        method = body.get("method")
+        if method not in METHODS:
+            raise BadRequest(f"Unknown registry method {method!r}.")
+        try:
+            args = [decode(arg) for arg in body.get("args", [])]
+            kwargs = {key: decode(value) for key, value in body.get("kwargs", {}).items()}
+        except (TypeError, ValueError) as exc:
+            raise BadRequest(f"Malformed arguments: {exc}") from None
+        try:
+            result = getattr(repository, method)(*args, **kwargs)
+        except (StaleImage, DuplicateImage, DuplicateMember) as exc:
+            return jsonify({"error": encode_error(exc)})
+        return jsonify({"result": encode(result)})
+
+    app.register_blueprint(events_blueprint(service.sessions, service.policy))
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="PocketStack imaged-registry")
+    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
+                                            "or /var/lib/pocketstack)")
+    args = parser.parse_args(argv)
+    state = StateLayout(resolve_state_dir(args.state_dir)).create()
+    conf = load_config_or_exit(schema(), state)
+    logs.configure(conf.logging.debug)
+    engine = make_engine(database_url(conf, state, DATABASE_NAME))
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
+          workers=conf.api.workers, threads=conf.api.threads, name=NAME)
+
+
+if __name__ == "__main__":
+    main()
