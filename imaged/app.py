@@ -7,7 +7,6 @@ its own app (database engine, stores, policy) in make_app.
 """
 from __future__ import annotations
 
-import argparse
 
 from flask import Flask
 
@@ -28,13 +27,11 @@ from imaged.metadefs.seed import load_standard_definitions
 from imaged.policies import RULES
 from imaged.protections import ProtectionsFileError
 from imaged.runtime import Imaged, load_protections
-from shared import logs
 from shared.api import create_app
 from shared.db import make_engine, session_factory
 from shared.events_api import EVENT_RULES, events_blueprint
-from shared.paths import StateLayout, resolve_state_dir
-from shared.serve import serve
-from shared.service import build_service, database_url, load_config_or_exit, remote_validator
+from shared.paths import StateLayout
+from shared.service import build_service, database_url, remote_validator, service_main
 
 NAME = "imaged"
 PUBLIC = {("GET", "/"), ("HEAD", "/"), ("GET", "/versions"), ("HEAD", "/versions")}
@@ -78,21 +75,19 @@ def migrate(conf, state: StateLayout) -> None:
         engine.dispose()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="PocketStack imaged-api (Glance v2 subset)")
-    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
-                                            "or /var/lib/pocketstack)")
-    args = parser.parse_args(argv)
-    state = StateLayout(resolve_state_dir(args.state_dir)).create()
-    conf = load_config_or_exit(api_schema(), state)
+def prepare(conf, state: StateLayout) -> None:
+    """Once, before the workers: refuse a bad property protections file,
+    migrate the database, load the standard metadefs."""
     try:
-        load_protections(conf, state.etc)  # a bad rules file stops imaged here
+        load_protections(conf, state.etc)
     except ProtectionsFileError as exc:
         raise SystemExit(f"error: imaged-api.conf: [image] property_protection_file: {exc}")
-    logs.configure(conf.logging.debug)
     migrate(conf, state)
-    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
-          workers=conf.api.workers, threads=conf.api.threads, name=NAME)
+
+
+def main(argv: list[str] | None = None) -> None:
+    service_main(argv, name=NAME, description="PocketStack imaged-api (Glance v2 subset)",
+                 schema=api_schema, make_app=make_app, prepare=prepare)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
@@ -131,3 +132,26 @@ def remote_validator(service: Service) -> TokenValidator:
     revocations = CachedRevocations(lambda: fetch_revocations(session),
                                     service.conf.auth.revocation_check_interval)
     return TokenValidator(service.codec, revocations)
+
+
+def service_main(argv: list[str] | None, *, name: str, description: str,
+                 schema: Callable[[], Schema], make_app: Callable,
+                 prepare: Callable | None = None) -> None:
+    """The main() of every API service: parse --state-dir, check the config
+    (a bad value stops here, with the message), run prepare(conf, state) once
+    in the parent process (migrations, host daemons: work the workers must
+    not race for), then serve make_app(conf, state) in gunicorn workers."""
+    import argparse
+    from shared.paths import resolve_state_dir
+    from shared.serve import serve
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
+                                            "or /var/lib/pocketstack)")
+    args = parser.parse_args(argv)
+    state = StateLayout(resolve_state_dir(args.state_dir)).create()
+    conf = load_config_or_exit(schema(), state)
+    logs.configure(conf.logging.debug)
+    if prepare is not None:
+        prepare(conf, state)
+    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
+          workers=conf.api.workers, threads=conf.api.threads, name=name)

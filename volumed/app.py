@@ -9,7 +9,6 @@ worker processes.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import threading
@@ -17,15 +16,13 @@ from pathlib import Path
 
 from flask import Flask, g, request
 
-from shared import logs
 from shared.api import create_app
 from shared.clients import ServiceSession
 from shared.db import session_factory, transaction
 from shared.events import Notifier, create_tables
 from shared.events_api import EVENT_RULES, events_blueprint
-from shared.paths import StateLayout, resolve_state_dir
-from shared.serve import serve
-from shared.service import build_service, database_url, load_config_or_exit, remote_validator
+from shared.paths import StateLayout
+from shared.service import build_service, database_url, remote_validator, service_main
 from volumed import repo
 from volumed.api import microversion
 from volumed.api.actions import actions_blueprint
@@ -141,21 +138,18 @@ def start_reconciling(conf, state: StateLayout) -> threading.Event:
     return stop
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="PocketStack volumed (Cinder v3 subset)")
-    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
-                                            "or /var/lib/pocketstack)")
-    args = parser.parse_args(argv)
-    state = StateLayout(resolve_state_dir(args.state_dir)).create()
-    conf = load_config_or_exit(schema(), state)
-    logs.configure(conf.logging.debug)
+def prepare(conf, state: StateLayout) -> None:
+    """Once, before the workers: private state, volumed's tgtd, and the
+    reconciler that re-exports volumes (restart safety)."""
     make_private(state)
     if conf.volume.manage_tgtd:
         ensure_tgtd(conf, state)
     start_reconciling(conf, state)
-    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
-          workers=conf.api.workers, threads=conf.api.threads, name=NAME)
 
+
+def main(argv: list[str] | None = None) -> None:
+    service_main(argv, name=NAME, description="PocketStack volumed (Cinder v3 subset)",
+                 schema=schema, make_app=make_app, prepare=prepare)
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,6 @@ GET /pocketstack/v1/events serves the image events recorded here.
 """
 from __future__ import annotations
 
-import argparse
 import inspect
 
 from flask import Flask, jsonify
@@ -18,16 +17,14 @@ from imaged.db.repository import DuplicateImage, DuplicateMember, ImageRepositor
 from imaged.db.sql import SqlImageRepository
 from imaged.registry.codec import decode, encode, encode_error
 from imaged.registry.config import schema
-from shared import logs
 from shared.api import context, create_app, json_body
 from shared.db import make_engine
 from shared.errors import BadRequest
 from shared.events import Notifier
 from shared.events_api import EVENT_RULES, events_blueprint
-from shared.paths import StateLayout, resolve_state_dir
+from shared.paths import StateLayout
 from shared.policy import RuleDefault
-from shared.serve import serve
-from shared.service import build_service, database_url, load_config_or_exit, remote_validator
+from shared.service import build_service, database_url, remote_validator, service_main
 
 NAME = "imaged-registry"
 DATABASE_NAME = "imaged-registry"
@@ -71,22 +68,17 @@ def make_app(conf, state: StateLayout) -> Flask:
     return app
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="PocketStack imaged-registry")
-    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
-                                            "or /var/lib/pocketstack)")
-    args = parser.parse_args(argv)
-    state = StateLayout(resolve_state_dir(args.state_dir)).create()
-    conf = load_config_or_exit(schema(), state)
-    logs.configure(conf.logging.debug)
+def migrate(conf, state: StateLayout) -> None:
     engine = make_engine(database_url(conf, state, DATABASE_NAME))
     try:
         upgrade(engine)
     finally:
         engine.dispose()
-    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
-          workers=conf.api.workers, threads=conf.api.threads, name=NAME)
 
+
+def main(argv: list[str] | None = None) -> None:
+    service_main(argv, name=NAME, description="PocketStack imaged-registry", schema=schema,
+                 make_app=make_app, prepare=migrate)
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,6 @@
 """The identity service process: `pocketstack-identity --state-dir DIR`."""
 from __future__ import annotations
 
-import argparse
 
 from flask import Flask
 
@@ -15,9 +14,8 @@ from shared.identity.api_auth import auth_blueprint
 from shared.identity.config import schema
 from shared.identity.models import Base
 from shared.identity.policies import RULES
-from shared.paths import StateLayout, resolve_state_dir
-from shared.serve import serve
-from shared.service import Service, build_service, load_config_or_exit
+from shared.paths import StateLayout
+from shared.service import Service, build_service, service_main
 
 PUBLIC = {("GET", "/"), ("GET", "/v3"), ("GET", "/v3/"), ("POST", "/v3/auth/tokens")}
 
@@ -46,15 +44,8 @@ def make_app(conf, state: StateLayout) -> Flask:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="PocketStack identity (Keystone v3 subset)")
-    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
-                                            "or /var/lib/pocketstack)")
-    args = parser.parse_args(argv)
-    state = StateLayout(resolve_state_dir(args.state_dir)).create()
-    conf = load_config_or_exit(schema(), state)
-    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
-          workers=conf.api.workers, threads=conf.api.threads, name="identity")
-
+    service_main(argv, name="identity", description="PocketStack identity (Keystone v3 subset)",
+                 schema=schema, make_app=make_app)
 
 if __name__ == "__main__":
     main()
