@@ -10,7 +10,7 @@ qemu-system-x86 qemu-utils qemu-block-extra
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients libvirt-dev
 tgt libiscsi-bin
 syslinux syslinux-common mtools dosfstools cpio busybox-static kmod
-genisoimage xorriso
+genisoimage xorriso e2fsprogs util-linux
 dnsmasq-base passt iproute2
 postgresql
 "

@@ -10,6 +10,8 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
+from computed.config import offset_settings as computed_offset_settings
+from computed.config import schema as computed_schema
 from shared.config import Schema
 from imaged.config import api_schema as imaged_schema
 from imaged.config import scrubber_schema as imaged_scrubber_schema
@@ -53,6 +55,7 @@ SERVICES: list[ApiService] = [
     ApiService("imaged", "imaged.app", imaged_schema, 9292, "image_url"),
     ApiService("imaged-scrubber", "imaged.scrubber", imaged_scrubber_schema, None),
     ApiService("volumed", "volumed.app", volumed_schema, 8776, "block_storage_url"),
+    ApiService("computed", "computed.app", computed_schema, 8774, "compute_url"),
 ]
 
 
@@ -76,6 +79,8 @@ def initial_settings(service: ApiService, port_offset: int, passwords: dict[str,
             settings["data"] = {"registry_url": f"http://127.0.0.1:{9191 + port_offset}"}
         if service.name == "volumed":
             settings.update(volumed_offset_settings(port_offset))
+        if service.name == "computed":
+            settings.update(computed_offset_settings(port_offset))
     return settings
 
 

@@ -1,0 +1,120 @@
+"""The JSON shapes of microversion 2.1, as Nova writes them."""
+from __future__ import annotations
+
+import hashlib
+
+from computed.api.common import base_url, links, when
+from computed.db.models import Flavor, Instance, KeyPair
+from computed.domain import states
+from shared.context import RequestContext
+
+PROGRESS_STATUSES = ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING")
+
+
+def flavor_summary(flavor: Flavor) -> dict:
+    return {"id": flavor.flavorid, "name": flavor.name,
+            "links": links("flavors", flavor.flavorid)}
+
+
+def flavor_detail(flavor: Flavor) -> dict:
+    return {"id": flavor.flavorid, "name": flavor.name, "ram": flavor.memory_mb,
+            "disk": flavor.root_gb, "vcpus": flavor.vcpus, "swap": flavor.swap,
+            "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
+            "OS-FLV-DISABLED:disabled": flavor.disabled,
+            "os-flavor-access:is_public": flavor.is_public,
+            "rxtx_factor": flavor.rxtx_factor, "description": flavor.description,
+            "links": links("flavors", flavor.flavorid)}
+
+
+def flavor_snapshot(flavor: Flavor) -> dict:
+    """What a server keeps of its flavor (shown at 2.47+ by Nova; kept here
+    so that deleting the flavor changes nothing for the server)."""
+    return {"id": flavor.flavorid, "name": flavor.name, "vcpus": flavor.vcpus,
+            "ram": flavor.memory_mb, "disk": flavor.root_gb,
+            "ephemeral": flavor.ephemeral_gb, "swap": flavor.swap,
+            "extra_specs": flavor.specs()}
+
+
+def keypair_summary(keypair: KeyPair) -> dict:
+    return {"keypair": {"name": keypair.name, "public_key": keypair.public_key,
+                        "fingerprint": keypair.fingerprint}}
+
+
+def keypair_detail(keypair: KeyPair) -> dict:
+    return {"name": keypair.name, "public_key": keypair.public_key,
+            "fingerprint": keypair.fingerprint, "user_id": keypair.user_id,
+            "id": keypair.id, "created_at": when(keypair.created_at), "deleted": False,
+            "deleted_at": None, "updated_at": None}
+
+
+def server_summary(instance: Instance) -> dict:
+    return {"id": instance.uuid, "name": instance.display_name,
+            "links": links("servers", instance.uuid)}
+
+
+def host_id(instance: Instance) -> str:
+    """Nova's hostId: the same opaque value for a project's servers on one
+    host, different for other projects."""
+    if not instance.host:
+        return ""
+    return hashlib.sha224((instance.project_id + instance.host).encode()).hexdigest()
+
+
+def server_fault(instance: Instance, ctx: RequestContext) -> dict | None:
+    if not instance.fault:
+        return None
+    result = {"code": instance.fault.get("code", 500),
+              "created": instance.fault.get("created"),
+              "message": instance.fault.get("message", "")}
+    if ctx.is_admin and instance.fault.get("details"):
+        result["details"] = instance.fault["details"]
+    return result
+
+
+def server_detail(instance: Instance, ctx: RequestContext) -> dict:
+    status = states.api_status(instance.vm_state, instance.task_state)
+    image = {"id": instance.image_ref,
+             "links": [{"rel": "bookmark", "href": f"{base_url()}/images/{instance.image_ref}"}]}
+    flavor_id = (instance.flavor or {}).get("id")
+    body = {
+        "id": instance.uuid, "name": instance.display_name, "status": status,
+        "tenant_id": instance.project_id, "user_id": instance.user_id,
+        "metadata": dict(instance.meta or {}), "hostId": host_id(instance),
+        "image": image,
+        "flavor": {"id": flavor_id,
+                   "links": [{"rel": "bookmark", "href": f"{base_url()}/flavors/{flavor_id}"}]},
+        "created": when(instance.created_at), "updated": when(instance.updated_at),
+        "addresses": {}, "accessIPv4": "", "accessIPv6": "",
+        "links": links("servers", instance.uuid),
+        "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-AZ:availability_zone": instance.availability_zone,
+        "config_drive": "True" if instance.config_drive else "",
+        "key_name": instance.key_name,
+        "OS-SRV-USG:launched_at": _usage_time(instance.launched_at),
+        "OS-SRV-USG:terminated_at": _usage_time(instance.terminated_at),
+        "OS-EXT-STS:task_state": instance.task_state,
+        "OS-EXT-STS:vm_state": instance.vm_state,
+        "OS-EXT-STS:power_state": instance.power_state,
+        "os-extended-volumes:volumes_attached": [
+            {"id": bdm.volume_id} for bdm in instance.volumes],
+    }
+    if status in PROGRESS_STATUSES:
+        body["progress"] = instance.progress or 0
+    if ctx.is_admin:
+        body["OS-EXT-SRV-ATTR:host"] = instance.host
+        body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = instance.node
+        body["OS-EXT-SRV-ATTR:instance_name"] = instance.domain_name
+    fault = server_fault(instance, ctx)
+    if fault and status in ("ERROR", "DELETED"):
+        body["fault"] = fault
+    return body
+
+
+def _usage_time(value) -> str | None:
+    # Nova prints these two without a time zone and with microseconds.
+    return value.isoformat(timespec="microseconds") if value else None
+
+
+def volume_attachment(instance: Instance, bdm) -> dict:
+    return {"id": bdm.volume_id, "serverId": instance.uuid, "volumeId": bdm.volume_id,
+            "device": f"/dev/{bdm.device_name}" if bdm.device_name else None}

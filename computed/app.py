@@ -1,0 +1,103 @@
+"""The computed process: `python -m computed.app --state-dir DIR`.
+
+Nova v2.1-compatible compute service. gunicorn runs one worker process (see
+[api] workers in computed.conf); the worker builds everything in make_app:
+the database (with the default flavors), the libvirt connection, the
+reconcile pass that makes the database and libvirt agree again after a
+restart, and the periodic tasks (power state sync, image cache manager).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+
+from flask import Flask, g, request
+
+from computed import runtime
+from computed.api.actions import actions_blueprint
+from computed.api.common import parse_microversion, set_version_headers
+from computed.api.flavors import flavors_blueprint
+from computed.api.hypervisors import hypervisors_blueprint
+from computed.api.keypairs import keypairs_blueprint
+from computed.api.servers import servers_blueprint
+from computed.api.versions import PUBLIC_PATHS, versions_blueprint
+from computed.api.volume_attachments import volume_attachments_blueprint
+from computed.config import schema
+from computed.db import repository as repo
+from computed.imagecache import template_names
+from computed.policies import RULES
+from computed.reconcile import Periodic, Reconciler
+from shared import logs
+from shared.api import create_app
+from shared.db import transaction
+from shared.events_api import EVENT_RULES, events_blueprint
+from shared.paths import StateLayout, resolve_state_dir
+from shared.serve import serve
+from shared.service import build_service, load_config_or_exit, remote_validator
+
+LOG = logging.getLogger("computed")
+NAME = "computed"
+
+
+def image_cache_manager(computed: runtime.Computed):
+    """The periodic pass over _base: what live servers use is kept (and
+    touched); the rest goes after remove_unused_original_minimum_age_seconds."""
+    deps, conf = computed.deps, computed.conf
+
+    def run() -> dict:
+        with transaction(deps.sessions, write=False) as session:
+            live = repo.live_instances(session)
+            images = {instance.image_ref for instance in live}
+            templates = {name for instance in live for name in template_names(
+                instance.ephemeral_gb, instance.swap, deps.settings.ephemeral_format)}
+        return deps.cache.clean(images, templates, conf.compute.remove_unused_base_images,
+                                conf.compute.remove_unused_original_minimum_age_seconds)
+    return run
+
+
+def make_app(conf, state: StateLayout) -> Flask:
+    service = build_service(NAME, conf, state, RULES + EVENT_RULES)
+    computed = runtime.build(service)
+    computed.deps.driver.init_host()
+    reconciler = Reconciler(computed.deps)
+    reconciler.startup()
+    Periodic([
+        ("sync_power_states", conf.compute.sync_power_state_interval,
+         reconciler.sync_power_states),
+        ("image_cache_manager", conf.compute.image_cache_manager_interval,
+         image_cache_manager(computed)),
+    ]).start()
+
+    app = create_app(NAME, error_style="nova", validator=remote_validator(service),
+                     is_public=lambda method, path: method == "GET" and path in PUBLIC_PATHS)
+
+    @app.before_request
+    def _microversion():
+        if request.path.startswith("/v2.1/") and request.path not in PUBLIC_PATHS:
+            g.compute_api_version = parse_microversion()
+
+    app.after_request(set_version_headers)
+    app.register_blueprint(versions_blueprint())
+    for blueprint in (flavors_blueprint, keypairs_blueprint, servers_blueprint,
+                      actions_blueprint, volume_attachments_blueprint, hypervisors_blueprint):
+        app.register_blueprint(blueprint(computed))
+    app.register_blueprint(events_blueprint(service.sessions, service.policy))
+    app.extensions["computed"] = computed
+    app.extensions["computed.image_cache_manager"] = image_cache_manager(computed)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="PocketStack computed (Nova v2.1 subset)")
+    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
+                                            "or /var/lib/pocketstack)")
+    args = parser.parse_args(argv)
+    state = StateLayout(resolve_state_dir(args.state_dir)).create()
+    conf = load_config_or_exit(schema(), state)
+    logs.configure(conf.logging.debug)
+    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
+          workers=conf.api.workers, threads=conf.api.threads, name=NAME)
+
+
+if __name__ == "__main__":
+    main()

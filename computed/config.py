@@ -1,0 +1,104 @@
+"""computed.conf: every option of the compute service.
+
+Names and defaults follow Nova's where Nova has the same option
+([DEFAULT] cpu_allocation_ratio, instances_path, [libvirt] virt_type ...),
+grouped in [compute] and [libvirt], so that a lab can compare the two.
+"""
+from __future__ import annotations
+
+from shared.config import Opt, Schema
+from shared.service import LOOPBACK, common_sections
+
+DEFAULT_PORT = 8774
+IMAGE_PORT = 9292
+VOLUME_PORT = 8776
+EPHEMERAL_FORMATS = ("ext4", "ext3", "ext2", "vfat", "none")
+
+
+def schema() -> Schema:
+    # One worker process: the background flows (launch, delete, snapshot)
+    # and the periodic tasks live in it. Resource claims are made in database
+    # write transactions all the same, so more workers would stay consistent.
+    result = Schema("computed.conf", common_sections(DEFAULT_PORT, "computed", workers=1))
+    result.add("compute", [
+        Opt("host", "", "Name of this compute host (OS-EXT-SRV-ATTR:host). Empty: the "
+            "machine's host name."),
+        Opt("instances_path", "", "Where instance directories and the image cache (_base) "
+            "live. Empty: lib/instances under the state directory."),
+        Opt("cpu_allocation_ratio", 16.0, "Virtual CPUs per physical CPU that servers may "
+            "claim (Nova's historical default).", kind="float", minimum=0.01, maximum=1000),
+        Opt("ram_allocation_ratio", 1.5, "RAM that servers may claim, as a multiple of the "
+            "host's RAM (Nova's historical default).", kind="float", minimum=0.01,
+            maximum=1000),
+        Opt("disk_allocation_ratio", 1.0, "Local disk that servers may claim, as a multiple "
+            "of the size of the file system of instances_path.", kind="float",
+            minimum=0.01, maximum=1000),
+        Opt("reserved_host_cpus", 0, "Physical CPUs kept for the host.", kind="int",
+            minimum=0),
+        Opt("reserved_host_memory_mb", 512, "RAM (MiB) kept for the host.", kind="int",
+            minimum=0),
+        Opt("reserved_host_disk_mb", 0, "Local disk (MiB) kept for the host.", kind="int",
+            minimum=0),
+        Opt("max_concurrent_builds", 10, "Servers built at the same time; more wait their "
+            "turn in BUILD.", kind="int", minimum=1, maximum=100),
+        Opt("force_config_drive", True, "Give every server a config drive. PocketStack has "
+            "no metadata service, so this is how a guest gets its name, keys and user_data "
+            "(Nova's default is false).", kind="bool"),
+        Opt("force_raw_images", True, "Convert cached base images to raw (as Nova does by "
+            "default): faster overlays, no compressed clusters to unpack at run time.",
+            kind="bool"),
+        Opt("default_ephemeral_format", "ext4", "File system made on ephemeral disks "
+            "(none: leave them blank).", kind="choice", choices=EPHEMERAL_FORMATS),
+        Opt("image_download_timeout", 600, "Seconds to wait for imaged while downloading or "
+            "uploading an image.", kind="int", minimum=1),
+        Opt("shutdown_timeout", 60, "Seconds a guest has to power itself off after the ACPI "
+            "power button (stop, soft reboot) before it is powered off hard.", kind="int",
+            minimum=0, maximum=3600),
+        Opt("sync_power_state_interval", 10.0, "Seconds between two comparisons of the "
+            "database with what libvirt reports (a guest that powered itself off becomes "
+            "SHUTOFF). 0 disables it.", kind="float", minimum=0, maximum=86400),
+        Opt("image_cache_manager_interval", 2400.0, "Seconds between two passes of the "
+            "image cache manager over _base. 0 disables it.", kind="float", minimum=0,
+            maximum=7 * 86400),
+        Opt("remove_unused_base_images", True, "Let the image cache manager delete cached "
+            "base images that no server uses any more.", kind="bool"),
+        Opt("remove_unused_original_minimum_age_seconds", 86400, "How long an unused base "
+            "image stays in the cache before it is deleted.", kind="int", minimum=0),
+    ])
+    result.add("libvirt", [
+        Opt("uri", "qemu:///system", "The libvirt connection."),
+        Opt("virt_type", "auto", "Domain type: kvm, qemu (TCG emulation), or auto: kvm where "
+            "hardware virtualisation really works, qemu otherwise.", kind="choice",
+            choices=("auto", "kvm", "qemu")),
+        Opt("machine_type", "pc", "QEMU machine type (pc has the IDE bus the config drive "
+            "uses)."),
+        Opt("run_qemu_as_root", True, "Run each guest's QEMU as root (a static DAC label on "
+            "the domain) instead of libvirt's unprivileged user, which cannot read a state "
+            "directory under a private /tmp/pytest-of-root. Guests stay confined by QEMU's "
+            "sandbox; set false on a shared host whose state directory is world-traversable.",
+            kind="bool"),
+        Opt("iscsi_initiator_name", "", "IQN of this host's (QEMU's) iSCSI initiator, given "
+            "to volumed as the connector. Empty: iqn.2010-10.org.pocketstack:<node id>."),
+    ])
+    result.add("image", [
+        Opt("url", f"http://{LOOPBACK}:{IMAGE_PORT}", "Where imaged answers (Glance v2)."),
+    ])
+    result.add("volume", [
+        Opt("url", f"http://{LOOPBACK}:{VOLUME_PORT}", "Where volumed answers (Cinder v3, "
+            "without /v3)."),
+    ])
+    result.add("quota", [
+        Opt("instances", 10, "Servers per project (-1: no limit).", kind="int", minimum=-1),
+        Opt("cores", 20, "vCPUs per project (-1: no limit).", kind="int", minimum=-1),
+        Opt("ram", 51200, "MiB of RAM per project (-1: no limit).", kind="int", minimum=-1),
+        Opt("key_pairs", 100, "Key pairs per user (-1: no limit).", kind="int", minimum=-1),
+        Opt("metadata_items", 128, "Metadata items per server.", kind="int", minimum=0),
+    ])
+    return result
+
+
+def offset_settings(port_offset: int) -> dict[str, dict]:
+    """For a second stack beside the first (`pocketstack up --port-offset N`):
+    the imaged and volumed it talks to are shifted too."""
+    return {"image": {"url": f"http://{LOOPBACK}:{IMAGE_PORT + port_offset}"},
+            "volume": {"url": f"http://{LOOPBACK}:{VOLUME_PORT + port_offset}"}}

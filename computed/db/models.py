@@ -1,0 +1,156 @@
+"""computed's tables.
+
+flavors, flavor_extra_specs, flavor_projects   sizes, and who may use a private one
+key_pairs                                      public keys, per user
+instances                                      servers (kept after delete, deleted=True)
+block_device_mappings                          the volumes of each server
+compute_nodes                                  this host, with a stable id
+
+An instance keeps a copy of its flavor (as Nova's instance.flavor does):
+deleting or changing a flavor never changes the servers made from it.
+No secret is stored here: the CHAP password of a volume attachment goes
+from volumed straight into a libvirt secret.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Flavor(Base):
+    __tablename__ = "flavors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flavorid: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    root_gb: Mapped[int] = mapped_column(Integer)
+    ephemeral_gb: Mapped[int] = mapped_column(Integer, default=0)
+    swap: Mapped[int] = mapped_column(Integer, default=0)
+    rxtx_factor: Mapped[float] = mapped_column(Float, default=1.0)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    extra_specs: Mapped[list["FlavorExtraSpec"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin")
+    projects: Mapped[list["FlavorProject"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin")
+
+    def specs(self) -> dict[str, str]:
+        return {spec.key: spec.value for spec in self.extra_specs}
+
+
+class FlavorExtraSpec(Base):
+    __tablename__ = "flavor_extra_specs"
+    flavor_id: Mapped[int] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class FlavorProject(Base):
+    __tablename__ = "flavor_projects"
+    flavor_id: Mapped[int] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class KeyPair(Base):
+    __tablename__ = "key_pairs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(10), default="ssh")
+    public_key: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_key_pairs_user_name"),)
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    hostname: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    image_ref: Mapped[str] = mapped_column(String(36))
+    flavor: Mapped[dict] = mapped_column(JSON)  # the flavor as it was at boot
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    root_gb: Mapped[int] = mapped_column(Integer)
+    ephemeral_gb: Mapped[int] = mapped_column(Integer)
+    swap: Mapped[int] = mapped_column(Integer)
+    key_name: Mapped[str | None] = mapped_column(String(255))
+    key_data: Mapped[str | None] = mapped_column(Text)
+    user_data: Mapped[str | None] = mapped_column(Text)  # base64, as sent
+    meta: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
+    vm_state: Mapped[str] = mapped_column(String(32))
+    task_state: Mapped[str | None] = mapped_column(String(32))
+    power_state: Mapped[int] = mapped_column(Integer, default=0)
+    host: Mapped[str | None] = mapped_column(String(255))
+    node: Mapped[str | None] = mapped_column(String(255))
+    domain_name: Mapped[str] = mapped_column(String(255))
+    claimed: Mapped[bool] = mapped_column(Boolean, default=False)
+    availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
+    reservation_id: Mapped[str] = mapped_column(String(64))
+    launch_index: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    fault: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    terminated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    block_devices: Mapped[list["BlockDeviceMapping"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="BlockDeviceMapping.id")
+
+    __table_args__ = (
+        Index("ix_instances_project_deleted", "project_id", "deleted", "created_at"),
+        Index("ix_instances_claimed", "claimed"),
+    )
+
+    @property
+    def volumes(self) -> list["BlockDeviceMapping"]:
+        return [bdm for bdm in self.block_devices if bdm.destination_type == "volume"]
+
+
+class BlockDeviceMapping(Base):
+    """One volume of a server. status: attaching (being connected), attached,
+    detaching; the row goes away once the volume is detached."""
+    __tablename__ = "block_device_mappings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), index=True)
+    source_type: Mapped[str] = mapped_column(String(32), default="volume")
+    destination_type: Mapped[str] = mapped_column(String(32), default="volume")
+    volume_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    boot_index: Mapped[int | None] = mapped_column(Integer)
+    device_name: Mapped[str | None] = mapped_column(String(32))
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    attachment_id: Mapped[str | None] = mapped_column(String(36))
+    secret_uuid: Mapped[str | None] = mapped_column(String(36))
+    # connection_info without its CHAP password: enough to rebuild the disk XML.
+    connection: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="attaching")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class ComputeNode(Base):
+    """This host. Its uuid marks PocketStack's domains in libvirt (domain
+    metadata), so that reconcile never touches a domain of anyone else."""
+    __tablename__ = "compute_nodes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    hypervisor_hostname: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -1,0 +1,171 @@
+"""The flows: what computed does for each request, each readable top to
+bottom in one file:
+
+    launch.py      POST /servers            BUILD -> ACTIVE (or ERROR, nothing left)
+    terminate.py   DELETE /servers/{id}     everything but the image and volumes goes
+    power.py       stop, start, reboot, pause, unpause, suspend, resume
+    snapshot.py    createImage              a new image in imaged
+    volumes.py     os-volume_attachments    attach and detach while running
+
+Every flow has the same shape, as in Nova:
+  1. in the API request, one short write transaction checks the server's
+     vm_state/task_state and sets the task_state (two actions can never
+     both begin: the second gets 409);
+  2. the slow work runs after the 202, in a background thread, holding the
+     server's lock (so launch, delete and attach on one server take turns);
+  3. one short transaction records the outcome, and an event says so.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy.orm import sessionmaker
+
+from computed.clients import Caller, ImagedClient, VolumedClient
+from computed.db import repository as repo
+from computed.db.models import Instance
+from computed.domain.claims import HostInventory, QuotaLimits
+from computed.imagecache import ImageCache
+from computed.virt.driver import ComputeDriver
+from shared.context import RequestContext
+from shared.db import transaction
+from shared.events import Notifier
+
+LOG = logging.getLogger("computed.flows")
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    node_uuid: str
+    instances_path: Path
+    initiator_iqn: str
+    force_config_drive: bool
+    ephemeral_format: str
+    shutdown_timeout: float
+    detach_timeout: float
+    machine_type: str
+    image_public_url: str
+    quota: QuotaLimits
+    max_metadata_items: int
+    max_key_pairs: int
+
+
+class InstanceLocks:
+    """One lock per server: its background flows take turns."""
+
+    def __init__(self):
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def hold(self, uuid: str):
+        with self._guard:
+            lock = self._locks.setdefault(uuid, threading.Lock())
+        with lock:
+            yield
+
+
+@dataclass
+class Deps:
+    """Everything a flow needs, built once per worker process by app.py."""
+    sessions: sessionmaker
+    notifier: Notifier
+    driver: ComputeDriver
+    cache: ImageCache
+    images: ImagedClient
+    volumes: VolumedClient
+    settings: Settings
+    inventory: Callable[[], HostInventory]
+    service_caller: Callable[[], Caller]
+    builds: ThreadPoolExecutor
+    actions: ThreadPoolExecutor
+    locks: InstanceLocks = field(default_factory=InstanceLocks)
+
+    def instance_dir(self, uuid: str) -> Path:
+        return self.settings.instances_path / uuid
+
+    def caller(self, ctx: RequestContext | None) -> Caller:
+        """The user's token when there is one, else the service's own."""
+        if ctx is not None and ctx.auth_token and ctx.project_id:
+            return Caller(ctx.auth_token, ctx.project_id)
+        return self.service_caller()
+
+    def event(self, ctx: RequestContext | None, event_type: str, instance: Instance,
+              session=None, **extra) -> None:
+        payload = instance_payload(instance)
+        payload.update(extra)
+        self.notifier.notify(ctx, event_type, resource_type="instance",
+                             resource_id=instance.uuid, project_id=instance.project_id,
+                             payload=payload, session=session)
+
+    def background(self, pool: ThreadPoolExecutor, name: str, work: Callable[[], None]):
+        """Run `work` after the response; a crash in it is logged (the flow
+        records its own failures: this is the last net)."""
+        def run():
+            try:
+                work()
+            except Exception:
+                LOG.exception("background work %s failed", name)
+        return pool.submit(run)
+
+
+def instance_payload(instance: Instance) -> dict:
+    return {"instance_id": instance.uuid, "display_name": instance.display_name,
+            "tenant_id": instance.project_id, "user_id": instance.user_id,
+            "image_ref_url": instance.image_ref, "instance_type": (instance.flavor or {})
+            .get("name"), "vcpus": instance.vcpus, "memory_mb": instance.memory_mb,
+            "root_gb": instance.root_gb, "ephemeral_gb": instance.ephemeral_gb,
+            "state": instance.vm_state, "task_state": instance.task_state,
+            "power_state": instance.power_state, "host": instance.host}
+
+
+def fault(message: str, exc: BaseException | None = None, code: int = 500) -> dict:
+    """A server's fault, as Nova shows it; details (the traceback) are for
+    admins only (the API leaves them out for others)."""
+    details = "".join(traceback.format_exception(exc)) if exc is not None else ""
+    return {"code": code, "message": message[:255], "details": details,
+            "created": repo.now().isoformat(timespec="seconds") + "Z"}
+
+
+def finish_task(deps: Deps, uuid: str, expected_task: str | None, **values) -> Instance | None:
+    """Record an action's outcome, unless another action (a delete) took the
+    server over meanwhile: then its task_state is no longer ours, and we
+    change nothing. Returns the server if the values were set."""
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        if instance.task_state != expected_task or instance.deleted:
+            return None
+        for key, value in values.items():
+            setattr(instance, key, value)
+        instance.updated_at = repo.now()
+        return instance
+
+
+class Undo:
+    """What a flow has built so far, undone in reverse order if it fails.
+    Each undo step is tried even if an earlier one failed."""
+
+    def __init__(self):
+        self._steps: list[tuple[str, Callable[[], None]]] = []
+
+    def push(self, what: str, step: Callable[[], None]) -> None:
+        self._steps.append((what, step))
+
+    def run(self) -> list[str]:
+        problems = []
+        while self._steps:
+            what, step = self._steps.pop()
+            try:
+                step()
+            except Exception as exc:
+                LOG.exception("undo: %s failed", what)
+                problems.append(f"{what}: {exc}")
+        return problems

@@ -1,0 +1,311 @@
+"""Launch: from POST /servers to ACTIVE, each step an event.
+
+    API (the request)    the body is checked (flavor, image active and big
+                         enough, key pair, volumes available, quota); the
+                         server is recorded BUILD/scheduling and each volume
+                         reserved in volumed; 202
+    1. claim             scheduling: the flavor must fit in what is free on
+                         the host, else ERROR "No valid host was found"
+    2. volumes           block_device_mapping: volumed exports each volume to
+                         our initiator; its CHAP password goes into a libvirt
+                         secret
+    3. image             spawning: the image into the cache (_base), fetched
+                         once, verified and inspected
+    4. disks             <instance dir>/disk (vda) = qcow2 overlay on the base,
+                         grown to the flavor's root disk; disk.local (vdb) and
+                         disk.swap: overlays on formatted templates
+    5. config drive      disk.config, an ISO labelled config-2
+    6. domain            libvirt.xml written; the domain defined and started
+    7. volumes in-use    os-complete for each attachment
+       ACTIVE            (the domain runs: the guest is still booting)
+
+Any failure undoes what was done, in reverse (domain, disks, secrets,
+attachments, claim), and leaves the server in ERROR with the reason as its
+fault. A delete during the build stops it at the next step: the same undo
+runs, and terminate.py does the rest.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import shutil
+import time
+
+from computed.clients import Caller
+from computed.configdrive import build as build_config_drive
+from computed.configdrive import meta_data
+from computed.db import repository as repo
+from computed.db.models import Instance
+from computed.domain import states
+from computed.domain.claims import no_valid_host_message, shortfall
+from computed.domain.devices import CONFIG_DRIVE_BUS, CONFIG_DRIVE_DEVICE, local_disks
+from computed.flows import Deps, Undo, fault
+from computed.flows.volumes import connect_volume, volume_spec
+from computed.imagecache import GIB, MIB, CachedImage
+from computed.virt import qemu_img
+from computed.virt.guest import FileDisk, GuestSpec
+from computed.virt.libvirt_driver import instance_dir_mode
+from shared.context import RequestContext
+from shared.db import transaction
+
+LOG = logging.getLogger("computed.flows.launch")
+
+
+class BuildCancelled(Exception):
+    """The server was deleted while it was being built."""
+
+
+class BuildFailed(Exception):
+    """A step failed; the message names the step and the reason."""
+
+
+def launch(deps: Deps, ctx: RequestContext, uuid: str, image: dict) -> None:
+    """Build one server (in a background thread). `image` is imaged's
+    record of the image, read by the API request."""
+    caller = deps.caller(ctx)
+    with deps.locks.hold(uuid):
+        undo = Undo()
+        started = time.monotonic()
+        try:
+            _check_not_cancelled(deps, uuid)
+            _event(deps, ctx, uuid, "compute.instance.create.start")
+            _undo_reservations(deps, caller, uuid, undo)
+            instance = _claim(deps, ctx, uuid, undo)                     # 1
+            _next_task(deps, uuid, states.BLOCK_DEVICE_MAPPING)
+            volumes = _connect_volumes(deps, ctx, caller, instance, undo)  # 2
+            _next_task(deps, uuid, states.SPAWNING)
+            base = _cache_image(deps, ctx, caller, instance, image)       # 3
+            disks = _create_disks(deps, ctx, instance, base, undo)        # 4
+            disks += _config_drive(deps, ctx, instance)                   # 5
+            _start_domain(deps, ctx, instance, disks, volumes, undo)      # 6
+            _complete_volumes(deps, caller, volumes)                      # 7
+            _mark_active(deps, ctx, uuid, time.monotonic() - started)
+        except BuildCancelled:
+            LOG.info("server %s was deleted during its build: undoing it", uuid)
+            undo.run()
+        except Exception as exc:
+            LOG.warning("building server %s failed: %s", uuid, exc)
+            problems = undo.run()
+            _mark_error(deps, ctx, uuid, exc, problems)
+
+
+# --- the steps ---------------------------------------------------------------------------
+def _claim(deps: Deps, ctx, uuid: str, undo: Undo) -> Instance:
+    """scheduling: take the flavor's vCPUs, RAM and disk from what is free,
+    in one write transaction (so two builds cannot both take the last GiB)."""
+    inventory = deps.inventory()
+    with transaction(deps.sessions) as session:
+        instance = _current(session, uuid)
+        wanted = repo.instance_resources(instance)
+        reason = shortfall(inventory, repo.claimed_usage(session), wanted)
+        if reason:
+            raise BuildFailed(no_valid_host_message(reason))
+        instance.claimed = True
+        instance.host = deps.settings.host
+        instance.node = deps.settings.host
+        deps.event(ctx, "scheduler.select_destinations.end", instance, session=session,
+                   vcpus=wanted.vcpus, memory_mb=wanted.memory_mb, disk_gb=wanted.disk_gb)
+    undo.push("release the claim", lambda: _release_claim(deps, uuid))
+    return instance
+
+
+def _connect_volumes(deps: Deps, ctx, caller: Caller, instance: Instance, undo: Undo):
+    """block_device_mapping: every volume reserved by the API is connected:
+    volumed exports it to our initiator, the CHAP password becomes a secret."""
+    volumes = []
+    for bdm in instance.volumes:
+        _check_not_cancelled(deps, instance.uuid)
+        try:
+            connected = connect_volume(deps, caller, instance.uuid, bdm.id, undo)
+        except Exception as exc:
+            raise BuildFailed(f"Connecting volume {bdm.volume_id} failed: {exc}") from exc
+        volumes.append(connected)
+    if volumes:
+        _event(deps, ctx, instance.uuid, "compute.instance.block_device_mapping.end",
+               volumes=[{"volume_id": v.volume_id, "device": f"/dev/{v.device_name}"}
+                        for v in volumes])
+    return volumes
+
+
+def _cache_image(deps: Deps, ctx, caller: Caller, instance: Instance,
+                 image: dict) -> CachedImage:
+    """The image into _base, once per host: download, verify, inspect."""
+    _check_not_cancelled(deps, instance.uuid)
+    started = time.monotonic()
+
+    def download(path, hash_algorithm):
+        with open(path, "wb") as target:
+            return deps.images.download(caller, image["id"], target, hash_algorithm)
+
+    try:
+        base = deps.cache.fetch(image, download)
+    except Exception as exc:
+        raise BuildFailed(f"Fetching image {image['id']} failed: {exc}") from exc
+    flavor_bytes = instance.root_gb * GIB
+    if instance.root_gb and base.virtual_size > flavor_bytes:
+        raise BuildFailed(f"Flavor's disk is too small for requested image. Flavor disk "
+                          f"is {flavor_bytes} bytes, image is {base.virtual_size} bytes.")
+    _event(deps, ctx, instance.uuid, "compute.instance.image_cache."
+           + ("fetch.end" if base.fetched else "hit"), image_id=image["id"],
+           base=base.path.name, base_format=base.format,
+           seconds=round(time.monotonic() - started, 3))
+    return base
+
+
+def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
+                  undo: Undo) -> list[FileDisk]:
+    """The instance directory, laid out as Nova lays it out."""
+    _check_not_cancelled(deps, instance.uuid)
+    directory = deps.instance_dir(instance.uuid)
+    directory.mkdir(mode=instance_dir_mode(True), parents=True, exist_ok=False)
+    undo.push("remove the instance directory",
+              lambda: shutil.rmtree(directory, ignore_errors=True))
+    (directory / "console.log").touch(mode=0o600)
+    names = local_disks(instance.ephemeral_gb, instance.swap)
+    try:
+        root_size = instance.root_gb * GIB if instance.root_gb else None
+        qemu_img.create_overlay(directory / "disk", base.path, base.format, root_size)
+        disks = [FileDisk(directory / "disk", names.root, "qcow2")]
+        if names.ephemeral:
+            template = deps.cache.ephemeral_template(instance.ephemeral_gb,
+                                                     deps.settings.ephemeral_format)
+            qemu_img.create_overlay(directory / "disk.local", template, "raw",
+                                    instance.ephemeral_gb * GIB)
+            disks.append(FileDisk(directory / "disk.local", names.ephemeral, "qcow2"))
+        if names.swap:
+            template = deps.cache.swap_template(instance.swap)
+            qemu_img.create_overlay(directory / "disk.swap", template, "raw",
+                                    instance.swap * MIB)
+            disks.append(FileDisk(directory / "disk.swap", names.swap, "qcow2"))
+    except Exception as exc:
+        raise BuildFailed(f"Creating the server's disks failed: {exc}") from exc
+    _event(deps, ctx, instance.uuid, "compute.instance.disks.created",
+           disks={d.device: d.path.name for d in disks}, backing_file=base.path.name)
+    return disks
+
+
+def _config_drive(deps: Deps, ctx, instance: Instance) -> list[FileDisk]:
+    """disk.config, in the instance directory (removed with it on failure)."""
+    if not (instance.config_drive or deps.settings.force_config_drive):
+        return []
+    _check_not_cancelled(deps, instance.uuid)
+    target = deps.instance_dir(instance.uuid) / "disk.config"
+    user_data = base64.b64decode(instance.user_data) if instance.user_data else None
+    try:
+        build_config_drive(target, meta_data(
+            uuid=instance.uuid, name=instance.display_name, hostname=instance.hostname,
+            project_id=instance.project_id, availability_zone=instance.availability_zone,
+            launch_index=instance.launch_index, metadata=instance.meta or {},
+            key_name=instance.key_name, public_key=instance.key_data), user_data)
+    except Exception as exc:
+        raise BuildFailed(f"Building the config drive failed: {exc}") from exc
+    _event(deps, ctx, instance.uuid, "compute.instance.config_drive.created",
+           device=CONFIG_DRIVE_DEVICE, bus=CONFIG_DRIVE_BUS)
+    return [FileDisk(target, CONFIG_DRIVE_DEVICE, "raw", bus=CONFIG_DRIVE_BUS,
+                     device_type="cdrom", readonly=True)]
+
+
+def _start_domain(deps: Deps, ctx, instance: Instance, disks: list[FileDisk], volumes,
+                  undo: Undo) -> None:
+    """Define the domain persistently and start it (the hot path: no waits)."""
+    _check_not_cancelled(deps, instance.uuid)
+    directory = deps.instance_dir(instance.uuid)
+    guest = GuestSpec(
+        uuid=instance.uuid, domain_name=instance.domain_name, vcpus=instance.vcpus,
+        memory_mb=instance.memory_mb, disks=disks,
+        volumes=[volume_spec(deps, bdm) for bdm in volumes],
+        console_log=directory / "console.log", machine_type=deps.settings.machine_type,
+        labels={"name": instance.display_name, "project": instance.project_id,
+                "user": instance.user_id, "flavor": (instance.flavor or {}).get("name", "")})
+    (directory / "libvirt.xml").write_text(deps.driver.guest_xml(guest))
+    undo.push("destroy the domain", lambda: deps.driver.destroy(instance.domain_name))
+    try:
+        deps.driver.spawn(guest)
+    except Exception as exc:
+        raise BuildFailed(f"Starting the domain failed: {exc}") from exc
+    _event(deps, ctx, instance.uuid, "compute.instance.domain.started",
+           domain=instance.domain_name, virt_type=getattr(deps.driver, "virt_type", None))
+
+
+def _complete_volumes(deps: Deps, caller: Caller, volumes) -> None:
+    """The domain runs with the volumes: volumed marks them in-use."""
+    for bdm in volumes:
+        deps.volumes.complete(caller, bdm.attachment_id)
+    with transaction(deps.sessions) as session:
+        for bdm in volumes:
+            session.get(type(bdm), bdm.id).status = "attached"
+
+
+def _mark_active(deps: Deps, ctx, uuid: str, seconds: float) -> None:
+    """ACTIVE, unless a delete came in meanwhile (then it is undone)."""
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        if instance.task_state != states.SPAWNING:
+            raise BuildCancelled()
+        instance.vm_state, instance.task_state = states.ACTIVE, None
+        instance.power_state = states.RUNNING
+        instance.launched_at = instance.updated_at = repo.now()
+        instance.progress = 100
+        deps.event(ctx, "compute.instance.create.end", instance, session=session,
+                   seconds=round(seconds, 3))
+
+
+def _mark_error(deps: Deps, ctx, uuid: str, exc: Exception, problems: list[str]) -> None:
+    message = str(exc) if isinstance(exc, BuildFailed) else f"Build failed: {exc}"
+    if problems:
+        message += " (and undoing it left problems: " + "; ".join(problems) + ")"
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        if instance.task_state == states.DELETING:
+            return  # terminate.py takes it from here
+        instance.vm_state, instance.task_state = states.ERROR, None
+        instance.power_state = states.NOSTATE
+        instance.fault = fault(message, exc)
+        instance.updated_at = repo.now()
+        instance.host = instance.node = None  # nothing of it is left on the host
+        for bdm in list(instance.block_devices):
+            session.delete(bdm)  # detached by the undo: the volumes are available
+        deps.event(ctx, "compute.instance.create.error", instance, session=session,
+                   reason=message)
+
+
+# --- helpers -----------------------------------------------------------------------------
+def _undo_reservations(deps: Deps, caller: Caller, uuid: str, undo: Undo) -> None:
+    """The API reserved the volumes in volumed: whatever fails from here on,
+    their attachments are deleted again (the volumes become available)."""
+    with transaction(deps.sessions, write=False) as session:
+        for bdm in repo.get_instance(session, uuid, None, include_deleted=True).volumes:
+            undo.push(f"delete the attachment of volume {bdm.volume_id}",
+                      lambda bdm=bdm: deps.volumes.delete_attachment(caller,
+                                                                     bdm.attachment_id))
+
+
+def _current(session, uuid: str) -> Instance:
+    instance = repo.get_instance(session, uuid, None, include_deleted=True)
+    if instance.task_state == states.DELETING or instance.deleted:
+        raise BuildCancelled()
+    return instance
+
+
+def _check_not_cancelled(deps: Deps, uuid: str) -> None:
+    with transaction(deps.sessions, write=False) as session:
+        _current(session, uuid)
+
+
+def _next_task(deps: Deps, uuid: str, task_state: str) -> None:
+    with transaction(deps.sessions) as session:
+        instance = _current(session, uuid)
+        instance.task_state = task_state
+        instance.updated_at = repo.now()
+
+
+def _release_claim(deps: Deps, uuid: str) -> None:
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        instance.claimed = False
+
+
+def _event(deps: Deps, ctx, uuid: str, event_type: str, **payload) -> None:
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        deps.event(ctx, event_type, instance, session=session, **payload)

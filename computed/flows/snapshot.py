@@ -1,0 +1,125 @@
+"""Snapshot (createImage): a server's root disk becomes a new image.
+
+    API        task_state image_snapshot; the image is created in imaged
+               at once (queued, owned by the server's project, with
+               image_type=snapshot, instance_uuid and base_image_ref), so it
+               exists when the 202 returns with its id and Location
+    1. copy    image_pending_upload: a standalone qcow2 of vda into
+               <instances_path>/snapshots/ (a running guest keeps running:
+               libvirt copies the disk as it was at one instant)
+    2. upload  image_uploading: PUT to imaged (saving, then active once
+               imaged has checked it)
+    3. done    task_state back to None; the copy is removed
+A failure deletes the half-made image, as Nova does. The ephemeral disk and
+the volumes are never part of a snapshot.
+"""
+from __future__ import annotations
+
+import logging
+
+from computed.clients import RemoteError
+from computed.db import repository as repo
+from computed.domain import states
+from computed.flows import Deps, fault, finish_task
+from shared.context import RequestContext
+from shared.db import transaction
+from shared.errors import ApiError
+
+LOG = logging.getLogger("computed.flows.snapshot")
+
+# Properties of the base image a snapshot must not inherit (Nova's
+# non_inheritable_image_properties, plus what describes the data itself).
+NOT_INHERITED = {
+    "id", "name", "status", "visibility", "protected", "os_hidden", "owner", "checksum",
+    "os_hash_algo", "os_hash_value", "size", "virtual_size", "created_at", "updated_at",
+    "file", "self", "schema", "tags", "locations", "direct_url", "disk_format",
+    "container_format", "min_disk", "min_ram", "image_type", "instance_uuid",
+    "base_image_ref", "cache_in_nova", "bittorrent", "img_signature",
+    "img_signature_hash_method", "img_signature_key_type",
+    "img_signature_certificate_uuid", "stores", "os_glance_import_task",
+    "os_glance_importing_to_stores", "os_glance_failed_import",
+}
+# imaged refuses keys of the reserved os_glance namespace
+RESERVED_PREFIXES = ("os_glance", "owner_specified.")
+
+
+def begin(deps: Deps, ctx: RequestContext, uuid: str, project_scope, name: str,
+          metadata: dict[str, str]) -> str:
+    """In the request: set the task, create the image (queued); return its id."""
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, uuid, project_scope)
+        repo.begin_task(session, instance, "createImage")
+        deps.event(ctx, "compute.instance.snapshot.start", instance, session=session,
+                   image_name=name)
+    caller = deps.caller(ctx)
+    try:
+        base = deps.images.show(caller, instance.image_ref) or {}
+        body = {key: value for key, value in base.items()
+                if key not in NOT_INHERITED and isinstance(value, str)
+                and not key.startswith(RESERVED_PREFIXES)}
+        body.update(metadata)
+        body.update({
+            "name": name, "disk_format": "qcow2", "container_format": "bare",
+            "visibility": "private", "min_disk": instance.root_gb,
+            "min_ram": int(base.get("min_ram") or 0),
+            "image_type": "snapshot", "instance_uuid": instance.uuid,
+            "base_image_ref": instance.image_ref, "user_id": instance.user_id,
+            "owner_project_name": ctx.project_name or "", "owner_user_name":
+            ctx.user_name or "", "image_location": "snapshot"})
+        image = deps.images.create(caller, body)
+    except RemoteError as exc:
+        finish_task(deps, uuid, states.IMAGE_SNAPSHOT, task_state=None)
+        status = exc.status if 400 <= exc.status < 500 else 503
+        raise ApiError(f"Creating the snapshot image failed: {exc.message}", status) \
+            from None
+    return image["id"]
+
+
+def run(deps: Deps, ctx: RequestContext, uuid: str, image_id: str) -> None:
+    caller = deps.caller(ctx)
+    with deps.locks.hold(uuid):
+        target = deps.settings.instances_path / "snapshots" / f"{image_id}.qcow2"
+        try:
+            domain_name = _next(deps, uuid, states.IMAGE_SNAPSHOT,
+                                states.IMAGE_PENDING_UPLOAD)
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            deps.driver.snapshot_root_disk(domain_name, deps.instance_dir(uuid) / "disk",
+                                           target)
+            _next(deps, uuid, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING)
+            deps.images.upload(caller, image_id, target)
+        except Exception as exc:
+            LOG.warning("snapshot of server %s failed: %s", uuid, exc)
+            try:
+                deps.images.delete(caller, image_id)
+            except RemoteError as cleanup:
+                LOG.warning("could not delete the failed snapshot image %s: %s",
+                            image_id, cleanup)
+            for task in states.SNAPSHOT_TASKS:
+                if finish_task(deps, uuid, task, task_state=None,
+                               fault=fault(f"Snapshot failed: {exc}", exc)):
+                    _event(deps, ctx, uuid, "compute.instance.snapshot.error",
+                           image_id=image_id, reason=str(exc))
+            return
+        finally:
+            target.unlink(missing_ok=True)
+        if finish_task(deps, uuid, states.IMAGE_UPLOADING, task_state=None):
+            _event(deps, ctx, uuid, "compute.instance.snapshot.end", image_id=image_id)
+
+
+class _Overtaken(Exception):
+    """Another action (a delete) took the server over."""
+
+
+def _next(deps: Deps, uuid: str, expected: str, task: str) -> str:
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        if instance.task_state != expected:
+            raise _Overtaken(f"server {uuid} is now {instance.task_state}")
+        instance.task_state = task
+        return instance.domain_name
+
+
+def _event(deps: Deps, ctx, uuid: str, event_type: str, **payload) -> None:
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        deps.event(ctx, event_type, instance, session=session, **payload)

@@ -1,0 +1,105 @@
+"""Terminate: DELETE /servers/{id}, undoing a launch in reverse.
+
+    API          task_state deleting; 204 (the server then answers 404 once gone)
+    1. domain    powered off hard and undefined (with any saved memory)
+    2. volumes   each: its secret forgotten, its attachment deleted in volumed
+                 (the export and CHAP account go, the volume is available
+                 again with its data); deleted too if delete_on_termination
+    3. files     the instance directory (disk, disk.local, disk.swap,
+                 disk.config, console.log, libvirt.xml) renamed <uuid>_del,
+                 then removed
+    4. claim     the vCPUs, RAM and disk are free again; the server is
+                 deleted (its record kept, as Nova keeps it)
+The image and its cached base in _base are untouched.
+
+A volume that cannot be detached stops the delete: the server goes to
+ERROR with the reason (nothing is silently left attached) and the delete
+can be asked again.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+
+from computed.db import repository as repo
+from computed.db.models import BlockDeviceMapping
+from computed.domain import states
+from computed.flows import Deps, fault
+from computed.flows.volumes import release_volume
+from shared.context import RequestContext
+from shared.db import transaction
+
+LOG = logging.getLogger("computed.flows.terminate")
+VOLUME_ATTEMPTS = 3
+
+
+class TerminateFailed(Exception):
+    pass
+
+
+def terminate(deps: Deps, ctx: RequestContext | None, uuid: str) -> None:
+    caller = deps.caller(ctx)
+    with deps.locks.hold(uuid):
+        with transaction(deps.sessions) as session:
+            instance = repo.get_instance(session, uuid, None, include_deleted=True)
+            if instance.deleted:
+                return
+            deps.event(ctx, "compute.instance.delete.start", instance, session=session)
+            domain_name = instance.domain_name
+            volumes = list(instance.volumes)
+        try:
+            deps.driver.destroy(domain_name)                         # 1
+            for bdm in volumes:                                      # 2
+                _release(deps, caller, bdm)
+            _remove_files(deps, uuid)                                # 3
+        except Exception as exc:
+            LOG.exception("deleting server %s failed", uuid)
+            with transaction(deps.sessions) as session:
+                instance = repo.get_instance(session, uuid, None, include_deleted=True)
+                instance.vm_state, instance.task_state = states.ERROR, None
+                instance.power_state = deps.driver.power_state(domain_name)
+                instance.fault = fault(f"Deleting the server failed: {exc}", exc)
+                deps.event(ctx, "compute.instance.delete.error", instance, session=session,
+                           reason=str(exc))
+            return
+        with transaction(deps.sessions) as session:                  # 4
+            instance = repo.get_instance(session, uuid, None, include_deleted=True)
+            now = repo.now()
+            instance.vm_state, instance.task_state = states.DELETED, None
+            instance.power_state = states.NOSTATE
+            instance.claimed = False
+            instance.deleted, instance.deleted_at, instance.terminated_at = True, now, now
+            instance.updated_at = now
+            for bdm in list(instance.block_devices):
+                session.delete(bdm)
+            deps.event(ctx, "compute.instance.delete.end", instance, session=session)
+
+
+def _release(deps: Deps, caller, bdm: BlockDeviceMapping) -> None:
+    """Detach one volume through volumed, trying a few times; the mapping
+    row goes once it is done (so a retried delete skips it)."""
+    last = None
+    for _attempt in range(VOLUME_ATTEMPTS):
+        try:
+            release_volume(deps, caller, bdm, delete_volume=bdm.delete_on_termination)
+            break
+        except Exception as exc:
+            LOG.warning("detaching volume %s: %s", bdm.volume_id, exc)
+            last = exc
+    else:
+        raise TerminateFailed(f"volume {bdm.volume_id} could not be detached: {last}")
+    with transaction(deps.sessions) as session:
+        row = session.get(BlockDeviceMapping, bdm.id)
+        if row is not None:
+            session.delete(row)
+
+
+def _remove_files(deps: Deps, uuid: str) -> None:
+    """Rename first, then remove (as Nova): a half-removed directory is never
+    mistaken for a server's."""
+    directory = deps.instance_dir(uuid)
+    doomed = directory.with_name(f"{uuid}_del")
+    if directory.exists():
+        directory.rename(doomed)
+    if doomed.exists():
+        shutil.rmtree(doomed)

@@ -1,0 +1,252 @@
+"""Volumes: attaching a volumed volume to a server, and detaching it.
+
+Attach (Nova's flow with Cinder's attachments API):
+    API     the volume is reserved in volumed (POST attachments, no
+            connector) and the device name chosen (the next free vdX);
+            the mapping is recorded with status attaching; 200
+    flow    PUT the attachment with this host's connector -> connection_info
+            (portal, IQN, LUN, CHAP user and password)
+            the password goes into a libvirt secret (never into a file)
+            the iSCSI disk is hot-plugged (and added to the definition)
+            os-complete: the volume is in-use; mapping attached
+Detach, the way back:
+    API     the mapping is marked detaching; 202
+    flow    the disk is unplugged (waiting for the guest to let it go),
+            the secret deleted, the attachment deleted in volumed (the
+            export and its CHAP account go; the volume is available again,
+            its data kept), the mapping removed.
+A failure undoes what was done, so no attachment, export or secret is
+left behind.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import uuid as uuidlib
+
+from computed.clients import Caller, RemoteError
+from computed.db import repository as repo
+from computed.db.models import BlockDeviceMapping, Instance
+from computed.domain import states
+from computed.domain.devices import next_free_device
+from computed.flows import Deps, Undo, fault
+from computed.virt.guest import IscsiVolume, secret_usage
+from shared.context import RequestContext
+from shared.db import transaction
+from shared.errors import BadRequest, Conflict, NotFound
+
+LOG = logging.getLogger("computed.flows.volumes")
+
+
+class VolumeError(Exception):
+    pass
+
+
+def connector(deps: Deps, device: str) -> dict:
+    """This host as an iSCSI initiator, os-brick's connector shape. The
+    mountpoint is what volumed shows as the attachment's device."""
+    return {"initiator": deps.settings.initiator_iqn, "ip": "127.0.0.1",
+            "host": deps.settings.host or socket.gethostname(), "multipath": False,
+            "platform": "x86_64", "os_type": "linux", "do_local_attach": False,
+            "mountpoint": f"/dev/{device}"}
+
+
+def without_password(connection_info: dict) -> dict:
+    return {key: value for key, value in connection_info.items() if key != "auth_password"}
+
+
+def volume_spec(deps: Deps, bdm: BlockDeviceMapping) -> IscsiVolume:
+    """The libvirt disk of a connected volume, from its stored connection_info."""
+    info = bdm.connection or {}
+    if info.get("driver_volume_type", "iscsi") != "iscsi":
+        raise VolumeError(f"volume {bdm.volume_id}: only iSCSI volumes can be attached")
+    host, _, port = str(info["target_portal"]).rpartition(":")
+    return IscsiVolume(volume_id=bdm.volume_id, device=bdm.device_name,
+                       target_iqn=info["target_iqn"], target_lun=int(info.get("target_lun", 1)),
+                       portal_host=host.strip("[]"), portal_port=int(port or 3260),
+                       initiator_iqn=deps.settings.initiator_iqn,
+                       auth_username=info.get("auth_username"),
+                       secret_uuid=bdm.secret_uuid,
+                       readonly=info.get("access_mode") == "ro")
+
+
+def connect_volume(deps: Deps, caller: Caller, instance_uuid: str, bdm_id: int,
+                   undo: Undo) -> BlockDeviceMapping:
+    """Steps shared by boot and hot-attach: give volumed our connector, and
+    keep the CHAP password in a libvirt secret. Returns the updated mapping."""
+    with transaction(deps.sessions, write=False) as session:
+        bdm = session.get(BlockDeviceMapping, bdm_id)
+        attachment_id, device = bdm.attachment_id, bdm.device_name
+    info = deps.volumes.connect(caller, attachment_id, connector(deps, device))
+    password = info.get("auth_password")
+    secret_uuid = str(uuidlib.uuid4()) if password else None
+    with transaction(deps.sessions) as session:
+        bdm = session.get(BlockDeviceMapping, bdm_id)
+        bdm.connection = without_password(info)
+        bdm.secret_uuid = secret_uuid  # recorded first: reconcile can remove it
+    if password:
+        deps.driver.define_volume_secret(
+            secret_uuid, secret_usage(deps.settings.node_uuid, attachment_id),
+            f"PocketStack: CHAP password of volume {bdm.volume_id} for server "
+            f"{instance_uuid}", password)
+        undo.push(f"delete the secret of volume {bdm.volume_id}",
+                  lambda: deps.driver.delete_volume_secret(secret_uuid))
+    with transaction(deps.sessions, write=False) as session:
+        return session.get(BlockDeviceMapping, bdm_id)
+
+
+def release_volume(deps: Deps, caller: Caller, bdm: BlockDeviceMapping,
+                   delete_volume: bool = False) -> None:
+    """Forget the secret and delete the attachment in volumed (the volume is
+    available again), optionally the volume too (delete_on_termination)."""
+    if bdm.secret_uuid:
+        deps.driver.delete_volume_secret(bdm.secret_uuid)
+    if bdm.attachment_id:
+        deps.volumes.delete_attachment(caller, bdm.attachment_id)
+    if delete_volume and bdm.volume_id:
+        deps.volumes.delete_volume(caller, bdm.volume_id)
+
+
+# --- the API part ------------------------------------------------------------------------
+def begin_attach(deps: Deps, ctx: RequestContext, instance_uuid: str, project_scope,
+                 volume_id: str) -> BlockDeviceMapping:
+    """Check, reserve the volume and choose the device (in the request)."""
+    caller = deps.caller(ctx)
+    volume = deps.volumes.show_volume(caller, volume_id)
+    if volume is None:
+        raise NotFound(f"Volume {volume_id} could not be found.")
+    if volume.get("status") != "available":
+        raise BadRequest(f"Invalid volume: volume {volume_id} status must be available, "
+                         f"but current status is: {volume.get('status')}")
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, instance_uuid, project_scope)
+        _check(instance, "attach_volume")
+        if repo.find_volume_mapping(instance, volume_id) is not None:
+            raise BadRequest(f"Invalid volume: volume {volume_id} is already attached to "
+                             f"server {instance_uuid}.")
+        device = next_free_device(repo.device_names_in_use(instance))
+        bdm = BlockDeviceMapping(instance_uuid=instance.uuid, volume_id=volume_id,
+                                 device_name=device, status="attaching",
+                                 delete_on_termination=False, created_at=repo.now())
+        session.add(bdm)
+        session.flush()
+        bdm_id = bdm.id
+        deps.event(ctx, "compute.instance.volume.attach.start", instance, session=session,
+                   volume_id=volume_id, device=f"/dev/{device}")
+    try:
+        attachment_id = deps.volumes.reserve(caller, volume_id, instance_uuid)
+    except RemoteError as exc:
+        with transaction(deps.sessions) as session:
+            session.delete(session.get(BlockDeviceMapping, bdm_id))
+        raise BadRequest(f"Invalid volume: {exc.message}") from None
+    with transaction(deps.sessions) as session:
+        bdm = session.get(BlockDeviceMapping, bdm_id)
+        bdm.attachment_id = attachment_id
+        return bdm
+
+
+def begin_detach(deps: Deps, ctx: RequestContext, instance_uuid: str, project_scope,
+                 volume_id: str) -> None:
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, instance_uuid, project_scope)
+        bdm = repo.find_volume_mapping(instance, volume_id)
+        if bdm is None:
+            raise NotFound(f"Volume {volume_id} is not attached to server {instance_uuid}.")
+        _check(instance, "detach_volume")
+        if bdm.status != "attached":
+            raise Conflict(f"Volume {volume_id} is {bdm.status}: it can be detached once "
+                           f"it is attached.")
+        bdm.status = "detaching"
+        deps.event(ctx, "compute.instance.volume.detach.start", instance, session=session,
+                   volume_id=volume_id, device=f"/dev/{bdm.device_name}")
+
+
+def _check(instance: Instance, action: str) -> None:
+    try:
+        states.check(action, instance.uuid, instance.vm_state, instance.task_state,
+                     instance.host)
+    except (states.InvalidState, states.NotReady) as exc:
+        raise Conflict(str(exc)) from None
+
+
+# --- the background part -----------------------------------------------------------------
+def attach(deps: Deps, ctx: RequestContext, instance_uuid: str, bdm_id: int) -> None:
+    caller = deps.caller(ctx)
+    with deps.locks.hold(instance_uuid):
+        undo = Undo()
+        with transaction(deps.sessions, write=False) as session:
+            bdm = session.get(BlockDeviceMapping, bdm_id)
+            if bdm is None:
+                return  # the server was deleted meanwhile: terminate released it
+            undo.push(f"delete the attachment of volume {bdm.volume_id}",
+                      lambda: deps.volumes.delete_attachment(caller, bdm.attachment_id))
+        try:
+            instance = _live_instance(deps, instance_uuid)
+            bdm = connect_volume(deps, caller, instance_uuid, bdm_id, undo)
+            live = deps.driver.power_state(instance.domain_name) in (
+                states.RUNNING, states.PAUSED_POWER)
+            deps.driver.attach_volume(instance.domain_name, volume_spec(deps, bdm), live)
+            undo.push(f"unplug {bdm.device_name}", lambda: deps.driver.detach_volume(
+                instance.domain_name, bdm.device_name, live, deps.settings.detach_timeout))
+            deps.volumes.complete(caller, bdm.attachment_id)
+        except Exception as exc:
+            LOG.exception("attaching volume to %s failed", instance_uuid)
+            undo.run()
+            with transaction(deps.sessions) as session:
+                bdm = session.get(BlockDeviceMapping, bdm_id)
+                instance = repo.get_instance(session, instance_uuid, None,
+                                             include_deleted=True)
+                instance.fault = fault(f"Attaching volume {bdm.volume_id} failed: {exc}", exc)
+                deps.event(ctx, "compute.instance.volume.attach.error", instance,
+                           session=session, volume_id=bdm.volume_id, reason=str(exc))
+                session.delete(bdm)
+            return
+        with transaction(deps.sessions) as session:
+            bdm = session.get(BlockDeviceMapping, bdm_id)
+            bdm.status = "attached"
+            instance = repo.get_instance(session, instance_uuid, None, include_deleted=True)
+            deps.event(ctx, "compute.instance.volume.attach.end", instance, session=session,
+                       volume_id=bdm.volume_id, device=f"/dev/{bdm.device_name}")
+
+
+def detach(deps: Deps, ctx: RequestContext, instance_uuid: str, volume_id: str) -> None:
+    caller = deps.caller(ctx)
+    with deps.locks.hold(instance_uuid):
+        with transaction(deps.sessions, write=False) as session:
+            instance = repo.get_instance(session, instance_uuid, None, include_deleted=True)
+            bdm = repo.find_volume_mapping(instance, volume_id)
+            if bdm is None or bdm.status != "detaching":
+                return  # the server was deleted meanwhile: terminate did it
+        try:
+            live = deps.driver.power_state(instance.domain_name) in (
+                states.RUNNING, states.PAUSED_POWER)
+            deps.driver.detach_volume(instance.domain_name, bdm.device_name, live,
+                                      deps.settings.detach_timeout)
+            release_volume(deps, caller, bdm)
+        except Exception as exc:
+            LOG.exception("detaching volume %s from %s failed", volume_id, instance_uuid)
+            with transaction(deps.sessions) as session:
+                instance = repo.get_instance(session, instance_uuid, None,
+                                             include_deleted=True)
+                mapping = repo.find_volume_mapping(instance, volume_id)
+                if mapping is not None:
+                    mapping.status = "attached"
+                instance.fault = fault(f"Detaching volume {volume_id} failed: {exc}", exc)
+                deps.event(ctx, "compute.instance.volume.detach.error", instance,
+                           session=session, volume_id=volume_id, reason=str(exc))
+            return
+        with transaction(deps.sessions) as session:
+            instance = repo.get_instance(session, instance_uuid, None, include_deleted=True)
+            mapping = repo.find_volume_mapping(instance, volume_id)
+            if mapping is not None:
+                session.delete(mapping)
+            deps.event(ctx, "compute.instance.volume.detach.end", instance, session=session,
+                       volume_id=volume_id, device=f"/dev/{bdm.device_name}")
+
+
+def _live_instance(deps: Deps, uuid: str) -> Instance:
+    with transaction(deps.sessions, write=False) as session:
+        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        if instance.deleted or instance.task_state == states.DELETING:
+            raise VolumeError(f"server {uuid} is being deleted")
+        return instance

@@ -1,0 +1,179 @@
+"""What a guest is made of, and the libvirt XML that describes it.
+
+Building the XML is pure (no libvirt call), so it can be read and tested on
+its own. The shape follows what Nova's libvirt driver writes, reduced to
+what PocketStack needs:
+
+    <domain type='qemu|kvm'>        qemu (TCG) where KVM does not really work
+      <metadata>                     PocketStack's marks: node, project, name
+      <features><acpi/>              so that the power button shuts the guest down
+      <disk> vda, vdb, ...           qcow2 files in the instance directory
+      <disk type='network'>          volumes: QEMU's own iSCSI initiator, CHAP
+                                     password in a libvirt secret (never here)
+      <disk device='cdrom'>          the config drive, on IDE
+      <serial type='file'>           the console, appended to console.log
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+METADATA_NS = "urn:pocketstack:compute:instance:1"
+METADATA_PREFIX = "pocketstack"
+SECRET_USAGE_PREFIX = "pocketstack"
+
+
+@dataclass(frozen=True)
+class FileDisk:
+    """A disk backed by a file of the instance directory."""
+    path: Path
+    device: str                # vda, vdb ... or hdd for the cdrom
+    format: str                # qcow2 or raw (always explicit: never let QEMU guess)
+    bus: str = "virtio"
+    device_type: str = "disk"  # or cdrom
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class IscsiVolume:
+    """A volume attached with QEMU's iSCSI initiator."""
+    volume_id: str
+    device: str
+    target_iqn: str
+    target_lun: int
+    portal_host: str
+    portal_port: int
+    initiator_iqn: str
+    auth_username: str | None = None
+    secret_uuid: str | None = None   # libvirt secret holding the CHAP password
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class GuestSpec:
+    uuid: str
+    domain_name: str
+    vcpus: int
+    memory_mb: int
+    disks: list[FileDisk]
+    volumes: list[IscsiVolume]
+    console_log: Path
+    machine_type: str = "pc"
+    labels: dict[str, str] = field(default_factory=dict)  # node, name, project, user, flavor
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs) -> ET.Element:
+    element = ET.SubElement(parent, tag, {k.rstrip("_"): str(v) for k, v in attrs.items()
+                                          if v is not None})
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _file_disk(parent: ET.Element, disk: FileDisk) -> None:
+    element = _sub(parent, "disk", type="file", device=disk.device_type)
+    _sub(element, "driver", name="qemu", type=disk.format)
+    _sub(element, "source", file=str(disk.path))
+    _sub(element, "target", dev=disk.device, bus=disk.bus)
+    if disk.readonly:
+        _sub(element, "readonly")
+
+
+def volume_disk_element(volume: IscsiVolume) -> ET.Element:
+    disk = ET.Element("disk", {"type": "network", "device": "disk"})
+    # raw: a volume is a plain LUN. cache=none: writes go to the target at once.
+    _sub(disk, "driver", name="qemu", type="raw", cache="none")
+    source = _sub(disk, "source", protocol="iscsi",
+                  name=f"{volume.target_iqn}/{volume.target_lun}")
+    _sub(source, "host", name=volume.portal_host, port=volume.portal_port)
+    initiator = _sub(source, "initiator")
+    _sub(initiator, "iqn", name=volume.initiator_iqn)
+    if volume.auth_username and volume.secret_uuid:
+        auth = _sub(disk, "auth", username=volume.auth_username)
+        _sub(auth, "secret", type="iscsi", uuid=volume.secret_uuid)
+    _sub(disk, "target", dev=volume.device, bus="virtio")
+    # The guest sees the volume id as the disk's serial (/dev/disk/by-id), as in Nova.
+    _sub(disk, "serial", volume.volume_id[:20])
+    if volume.readonly:
+        _sub(disk, "readonly")
+    return disk
+
+
+def volume_disk_xml(volume: IscsiVolume) -> str:
+    return ET.tostring(volume_disk_element(volume), encoding="unicode")
+
+
+def metadata_element(labels: dict[str, str]) -> ET.Element:
+    ET.register_namespace(METADATA_PREFIX, METADATA_NS)
+    root = ET.Element(f"{{{METADATA_NS}}}instance")
+    for key, value in labels.items():
+        ET.SubElement(root, f"{{{METADATA_NS}}}{key}").text = str(value)
+    return root
+
+
+def parse_metadata(xml_text: str) -> dict[str, str]:
+    """The labels of metadata_element, read back (from virDomainGetMetadata)."""
+    root = ET.fromstring(xml_text)
+    return {child.tag.split("}", 1)[-1]: child.text or "" for child in root}
+
+
+def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
+    domain = ET.Element("domain", {"type": virt_type})
+    _sub(domain, "name", guest.domain_name)
+    _sub(domain, "uuid", guest.uuid)
+    metadata = _sub(domain, "metadata")
+    metadata.append(metadata_element(guest.labels))
+    _sub(domain, "memory", str(guest.memory_mb), unit="MiB")
+    _sub(domain, "vcpu", str(guest.vcpus))
+    sysinfo = _sub(domain, "sysinfo", type="smbios")
+    system = _sub(sysinfo, "system")
+    for name, value in (("manufacturer", "PocketStack"), ("product", "PocketStack Compute"),
+                        ("serial", guest.uuid), ("uuid", guest.uuid)):
+        _sub(system, "entry", value, name=name)
+    os_element = _sub(domain, "os")
+    _sub(os_element, "type", "hvm", arch="x86_64", machine=guest.machine_type)
+    _sub(os_element, "boot", dev="hd")
+    _sub(os_element, "smbios", mode="sysinfo")
+    features = _sub(domain, "features")
+    _sub(features, "acpi")
+    _sub(features, "apic")
+    _sub(domain, "clock", offset="utc")
+    _sub(domain, "on_poweroff", "destroy")
+    _sub(domain, "on_reboot", "restart")
+    _sub(domain, "on_crash", "destroy")
+    devices = _sub(domain, "devices")
+    for disk in guest.disks:
+        _file_disk(devices, disk)
+    for volume in guest.volumes:
+        devices.append(volume_disk_element(volume))
+    serial = _sub(devices, "serial", type="file")
+    # append: a stop/start or a hard reboot starts a new QEMU, which would
+    # otherwise truncate the log of the previous boot.
+    _sub(serial, "source", path=str(guest.console_log), append="on")
+    _sub(serial, "target", port="0")
+    _sub(devices, "memballoon", model="virtio")
+    if run_as_root:
+        # A static DAC label: this domain's QEMU runs as root and libvirt
+        # leaves the files' owners alone (see [libvirt] run_qemu_as_root).
+        seclabel = _sub(domain, "seclabel", type="static", model="dac", relabel="no")
+        _sub(seclabel, "label", "+0:+0")
+    ET.indent(domain)
+    return ET.tostring(domain, encoding="unicode")
+
+
+def secret_xml(secret_uuid: str, usage: str, description: str) -> str:
+    """A private, persistent iSCSI secret: libvirt keeps the value and never
+    gives it back (private='yes'); it survives a libvirtd restart."""
+    secret = ET.Element("secret", {"ephemeral": "no", "private": "yes"})
+    _sub(secret, "uuid", secret_uuid)
+    _sub(secret, "description", description)
+    usage_element = _sub(secret, "usage", type="iscsi")
+    _sub(usage_element, "target", usage)
+    return ET.tostring(secret, encoding="unicode")
+
+
+def secret_usage(node_uuid: str, attachment_id: str) -> str:
+    """The usage name of a volume attachment's secret: unique, and it says
+    which PocketStack node made it (reconcile removes only its own)."""
+    return f"{SECRET_USAGE_PREFIX}/{node_uuid}/{attachment_id}"

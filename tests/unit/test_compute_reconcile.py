@@ -1,0 +1,181 @@
+"""Reconcile at start, with a fake hypervisor and a fake volumed: what each
+kind of leftover of a stopped computed becomes (the real restart is in
+tests/e2e/test_server_restart.py)."""
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from computed.clients import Caller
+from computed.db import repository as repo
+from computed.db.models import Base, BlockDeviceMapping, Instance
+from computed.domain import states
+from computed.domain.claims import HostInventory, QuotaLimits
+from computed.flows import Deps, Settings
+from computed.imagecache import ImageCache
+from computed.reconcile import Reconciler
+from computed.virt.driver import GuestState
+from shared.db import make_engine, session_factory, transaction
+from shared.events import Notifier, create_tables
+
+NODE = "node-1"
+
+
+class FakeDriver:
+    def __init__(self):
+        self.guests: dict[str, GuestState] = {}
+        self.secrets: dict[str, str] = {}
+        self.destroyed: list[str] = []
+
+    def add(self, uuid: str, power: int, node: str = NODE) -> None:
+        self.guests[uuid] = GuestState(f"instance-{uuid[:8]}", uuid, power, {"node": node})
+
+    def list_guests(self):
+        return [g for g in self.guests.values() if g.labels["node"] == NODE]
+
+    def destroy(self, name: str) -> None:
+        self.destroyed.append(name)
+        self.guests = {u: g for u, g in self.guests.items() if g.domain_name != name}
+
+    def power_state(self, name: str) -> int:
+        return next((g.power_state for g in self.guests.values() if g.domain_name == name),
+                    states.NOSTATE)
+
+    def delete_volume_secret(self, secret_uuid: str) -> None:
+        self.secrets.pop(secret_uuid, None)
+
+    def list_volume_secrets(self, prefix: str) -> dict:
+        return {u: usage for u, usage in self.secrets.items() if usage.startswith(prefix)}
+
+
+class FakeVolumes:
+    def __init__(self):
+        self.deleted: list[str] = []
+
+    def delete_attachment(self, caller, attachment_id: str) -> None:
+        self.deleted.append(attachment_id)
+
+    def delete_volume(self, caller, volume_id: str) -> None:
+        raise AssertionError("no volume is deleted here")
+
+
+@pytest.fixture
+def world(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'computed.sqlite'}")
+    Base.metadata.create_all(engine)
+    create_tables(engine)
+    sessions = session_factory(engine)
+    driver, volumes = FakeDriver(), FakeVolumes()
+    settings = Settings(host="h1", node_uuid=NODE, instances_path=tmp_path / "instances",
+                        initiator_iqn="iqn.x", force_config_drive=True,
+                        ephemeral_format="ext4", shutdown_timeout=1, detach_timeout=1,
+                        machine_type="pc", image_public_url="http://i", quota=QuotaLimits(),
+                        max_metadata_items=128, max_key_pairs=100)
+    deps = Deps(sessions=sessions, notifier=Notifier("computed", sessions), driver=driver,
+                cache=ImageCache(tmp_path / "instances", True), images=None, volumes=volumes,
+                settings=settings, inventory=lambda: HostInventory(2, 4096, 100),
+                service_caller=lambda: Caller(None, "service"),
+                builds=ThreadPoolExecutor(1), actions=ThreadPoolExecutor(1))
+    return deps, driver, volumes
+
+
+def add_instance(deps, uuid: str, vm_state: str, task_state=None, power=states.RUNNING,
+                 volumes=()) -> None:
+    now = dt.datetime(2026, 1, 1)
+    with transaction(deps.sessions) as session:
+        instance = Instance(
+            uuid=uuid, display_name=uuid, hostname=uuid, project_id="p", user_id="u",
+            image_ref="img", flavor={"id": "1", "name": "m1.nano"}, vcpus=1, memory_mb=128,
+            root_gb=1, ephemeral_gb=1, swap=0, vm_state=vm_state, task_state=task_state,
+            power_state=power, host="h1", node="h1", domain_name=f"instance-{uuid[:8]}",
+            claimed=True, reservation_id="r", created_at=now, updated_at=now)
+        for attachment, secret in volumes:
+            instance.block_devices.append(BlockDeviceMapping(
+                volume_id=f"vol-{attachment}", device_name="vdc", attachment_id=attachment,
+                secret_uuid=secret, status="attached", created_at=now))
+        session.add(instance)
+    (deps.instance_dir(uuid)).mkdir(parents=True, exist_ok=True)
+
+
+def load(deps, uuid: str) -> Instance:
+    with transaction(deps.sessions, write=False) as session:
+        return repo.get_instance(session, uuid, None, include_deleted=True)
+
+
+def test_an_interrupted_build_is_undone_and_error(world):
+    deps, driver, volumes = world
+    add_instance(deps, "building-1", states.BUILDING, states.SPAWNING,
+                 volumes=[("att-1", "sec-1")])
+    driver.add("building-1", states.RUNNING)
+    driver.secrets["sec-1"] = f"pocketstack/{NODE}/att-1"
+    report = Reconciler(deps).startup()
+    assert report["interrupted_builds"] == ["building-1"]
+    instance = load(deps, "building-1")
+    assert (instance.vm_state, instance.task_state, instance.claimed, instance.host) == \
+        ("error", None, False, None)
+    assert "computed restarted while the server was being built" in instance.fault["message"]
+    assert instance.block_devices == []
+    assert volumes.deleted == ["att-1"] and driver.secrets == {}
+    assert driver.destroyed == ["instance-building"]
+    assert not deps.instance_dir("building-1").exists()
+
+
+def test_an_interrupted_delete_is_finished(world):
+    deps, driver, volumes = world
+    add_instance(deps, "deleting-1", states.ACTIVE, states.DELETING,
+                 volumes=[("att-2", "sec-2")])
+    driver.add("deleting-1", states.RUNNING)
+    Reconciler(deps).startup()
+    instance = load(deps, "deleting-1")
+    assert instance.deleted and instance.vm_state == "deleted" and not instance.claimed
+    assert volumes.deleted == ["att-2"] and "deleting-1" not in driver.guests
+
+
+def test_power_states_are_taken_from_libvirt(world):
+    deps, driver, _ = world
+    add_instance(deps, "died-1", states.ACTIVE)
+    driver.add("died-1", states.SHUTDOWN)
+    add_instance(deps, "gone-1", states.ACTIVE)
+    add_instance(deps, "fine-1", states.ACTIVE)
+    driver.add("fine-1", states.RUNNING)
+    add_instance(deps, "pausing-1", states.ACTIVE, states.PAUSING)
+    driver.add("pausing-1", states.PAUSED_POWER)
+    Reconciler(deps).startup()
+    assert load(deps, "died-1").vm_state == "stopped"
+    gone = load(deps, "gone-1")
+    assert gone.vm_state == "error" and "missing from libvirt" in gone.fault["message"]
+    assert load(deps, "fine-1").vm_state == "active"
+    pausing = load(deps, "pausing-1")
+    assert (pausing.vm_state, pausing.task_state) == ("paused", None)
+
+
+def test_only_this_nodes_orphans_are_removed(world):
+    deps, driver, _ = world
+    add_instance(deps, "kept-1", states.ACTIVE, volumes=[("att-3", "sec-3")])
+    driver.add("kept-1", states.RUNNING)
+    driver.add("orphan-1", states.RUNNING)
+    driver.add("stranger-1", states.RUNNING, node="another-node")
+    driver.secrets.update({"sec-3": f"pocketstack/{NODE}/att-3",
+                           "sec-9": f"pocketstack/{NODE}/att-9",
+                           "sec-x": "pocketstack/another-node/att-x", "sec-y": "someone"})
+    report = Reconciler(deps).startup()
+    assert report["orphan_domains"] == ["instance-orphan-1"]
+    assert "stranger-1" in driver.guests and "kept-1" in driver.guests
+    assert report["orphan_secrets"] == ["sec-9"]
+    assert set(driver.secrets) == {"sec-3", "sec-x", "sec-y"}
+
+
+def test_the_periodic_sync_skips_busy_servers(world):
+    deps, driver, _ = world
+    add_instance(deps, "busy-1", states.ACTIVE, states.IMAGE_UPLOADING)
+    driver.add("busy-1", states.SHUTDOWN)
+    assert Reconciler(deps).sync_power_states() == []
+    assert load(deps, "busy-1").vm_state == "active"
+
+
+def test_paths_are_under_the_instances_path(world):
+    deps, _, _ = world
+    assert deps.instance_dir("x") == Path(deps.settings.instances_path) / "x"
