@@ -44,11 +44,17 @@ class PolicyEnforcer:
     def __init__(self, defaults: list[RuleDefault], yaml_file: Path):
         self._yaml_file = yaml_file
         self._json_file = yaml_file.with_suffix(".json")
+        self._defaults = BASE_RULES + list(defaults)
+        self._lock = threading.Lock()
+        self._loaded_signature = None
+        self._enforcer = self._new_enforcer(self.operator_file)
+
+    def _new_enforcer(self, policy_file: Path) -> oslo_policy.Enforcer:
         conf = cfg.ConfigOpts()
         conf([], project="pocketstack", default_config_files=[], default_config_dirs=[])
-        self._enforcer = oslo_policy.Enforcer(conf, policy_file=str(yaml_file))
-        self._enforcer.register_defaults(BASE_RULES + list(defaults))
-        self._lock = threading.Lock()
+        enforcer = oslo_policy.Enforcer(conf, policy_file=str(policy_file))
+        enforcer.register_defaults(self._defaults)
+        return enforcer
 
     @property
     def operator_file(self) -> Path:
@@ -57,11 +63,17 @@ class PolicyEnforcer:
             else self._json_file
 
     def _follow_operator_file(self) -> None:
-        chosen = str(self.operator_file)
-        if self._enforcer.policy_file != chosen:
-            self._enforcer.policy_file = chosen
-            self._enforcer.policy_path = None
-            self._enforcer.load_rules(force_reload=True)
+        """Start afresh whenever the operator's file appears, changes, moves
+        from YAML to JSON or goes away (then the defaults apply again)."""
+        chosen = self.operator_file
+        try:
+            stat = chosen.stat()
+            signature = (str(chosen), stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            signature = (str(chosen), None, None)
+        if signature != self._loaded_signature:
+            self._enforcer = self._new_enforcer(chosen)
+            self._loaded_signature = signature
 
     def allows(self, rule: str, target: dict, context: RequestContext) -> bool:
         with self._lock:

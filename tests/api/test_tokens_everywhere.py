@@ -16,7 +16,9 @@ EVENTS = "/pocketstack/v1/events"
 REVOCATION_CHECK_INTERVAL = 1.0  # the default of [auth] revocation_check_interval
 
 
-API_SERVICES = [service.name for service in SERVICES if service.has_port]
+# Every API service of the default stack (imaged-registry runs only when
+# imaged-api is set to use it).
+API_SERVICES = [service.name for service in SERVICES if service.has_port and not service.wanted]
 
 
 def service_url(stack, name: str) -> str:
