@@ -25,23 +25,31 @@ SEND_BLOCK = 1 << 20
 UPLOAD_READ_TIMEOUT = 120.0
 
 
+def receive_image_data(imaged: Imaged, image_id: str, timeout: float, consume) -> None:
+    """What PUT /file (upload) and PUT /stage (import) share: the body must be
+    octet-stream, the image visible and the caller allowed to upload; then
+    consume(ctx, image, body) reads the body straight from the socket."""
+    ctx = context()
+    media_type = (request.content_type or "application/octet-stream").split(";")[0]
+    if media_type.strip().lower() != "application/octet-stream":
+        raise WrongMediaType(f"Image data must be sent as application/octet-stream "
+                             f"(got {media_type}).")
+    image = visible_image(imaged, ctx, image_id)
+    imaged.authorize("upload_image", ctx, image)
+    body = RequestBody(request.environ, timeout=timeout)
+    try:
+        consume(ctx, image, body)
+    finally:
+        body.finish()
+
+
 def data_blueprint(imaged: Imaged) -> Blueprint:
     bp = Blueprint("image_data", __name__)
 
     @bp.put("/v2/images/<image_id>/file")
     def upload(image_id: str):
-        ctx = context()
-        media_type = (request.content_type or "application/octet-stream").split(";")[0]
-        if media_type.strip().lower() != "application/octet-stream":
-            raise WrongMediaType(f"Image data must be sent as application/octet-stream "
-                                 f"(got {media_type}).")
-        image = visible_image(imaged, ctx, image_id)
-        imaged.authorize("upload_image", ctx, image)
-        body = RequestBody(request.environ, timeout=UPLOAD_READ_TIMEOUT)
-        try:
-            upload_flow.upload(imaged, ctx, image, body)
-        finally:
-            body.finish()
+        receive_image_data(imaged, image_id, UPLOAD_READ_TIMEOUT,
+                           lambda ctx, image, body: upload_flow.upload(imaged, ctx, image, body))
         return "", 204
 
     @bp.get("/v2/images/<image_id>/file")

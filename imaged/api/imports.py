@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from imaged.api.body import RequestBody
+from imaged.api.data import receive_image_data
 from imaged.api.lookup import visible_image
-from imaged.domain.errors import InvalidInput, WrongMediaType
+from imaged.domain.errors import InvalidInput
 from imaged.imports import flow
 from imaged.runtime import Imaged
 from shared.api import context
@@ -23,18 +23,8 @@ def imports_blueprint(imaged: Imaged) -> Blueprint:
 
     @bp.put("/v2/images/<image_id>/stage")
     def stage(image_id: str):
-        ctx = context()
-        media_type = (request.content_type or "application/octet-stream").split(";")[0]
-        if media_type.strip().lower() != "application/octet-stream":
-            raise WrongMediaType(f"Image data must be sent as application/octet-stream "
-                                 f"(got {media_type}).")
-        image = visible_image(imaged, ctx, image_id)
-        imaged.authorize("upload_image", ctx, image)
-        body = RequestBody(request.environ, timeout=STAGE_READ_TIMEOUT)
-        try:
-            flow.stage(importer, ctx, image, body)
-        finally:
-            body.finish()
+        receive_image_data(imaged, image_id, STAGE_READ_TIMEOUT,
+                           lambda ctx, image, body: flow.stage(importer, ctx, image, body))
         return "", 204
 
     @bp.post("/v2/images/<image_id>/import")
