@@ -1,7 +1,7 @@
 """What `pocketstack up` does for computed before and after starting it:
 
-* ensure_libvirt: virtlogd and libvirtd run (started the way PLATFORM.md
-  describes when they do not: see shared.host.libvirt_host). They are host
+* ensure_libvirt: virtlogd and libvirtd run (started when they do not: see
+  shared.host.libvirt_host). They are host
   services shared by every stack on the machine, so `pocketstack down`
   leaves them running (as it leaves the servers' QEMU processes).
 * register_tiny_image: the tiny test image is built once (a few MB, from

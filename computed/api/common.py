@@ -11,7 +11,7 @@ from shared.errors import ApiError, BadRequest
 
 API_PREFIX = "/v2.1"
 # computed speaks exactly the 2.1 shapes; the client then sends 2.1 (or no
-# header at all) for every flow (see openstack-clients.md §3).
+# header at all) for every flow.
 MIN_VERSION = MAX_VERSION = (2, 1)
 HEADERS = ("OpenStack-API-Version", "X-OpenStack-Nova-API-Version")
 

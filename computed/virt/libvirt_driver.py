@@ -52,7 +52,7 @@ def _silence_libvirt_stderr() -> None:
 
 def choose_virt_type(setting: str) -> str:
     """kvm where hardware virtualisation really works, qemu (TCG) otherwise
-    (see /dev/kvm in PLATFORM.md: present is not the same as usable)."""
+    (/dev/kvm present is not the same as usable: see shared/host/libvirt_host.py)."""
     if setting != "auto":
         return setting
     from shared.host.libvirt_host import kvm_usable

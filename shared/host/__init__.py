@@ -1,9 +1,8 @@
 """Host services PocketStack needs but does not implement itself.
 
-Our machines have no systemd, so nothing starts libvirtd, virtlogd or tgtd
-for us.  Each module here starts one of them the way /work/shared/PLATFORM.md
-describes, idempotently, records what it started under <state>/run, and stops
-only that:
+A machine without systemd starts no libvirtd, virtlogd or tgtd for us.
+Each module here starts one of them with the settings it needs,
+idempotently, records what it started under <state>/run, and stops only that:
 
     libvirt_host  virtlogd + libvirtd (and the /dev/kvm trap), kvm_usable()
     tgt_host      tgtd, the userspace iSCSI target, bound to loopback

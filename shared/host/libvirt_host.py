@@ -1,12 +1,12 @@
 """Start virtlogd and libvirtd on a machine without systemd.
 
-Why each step (see /work/shared/PLATFORM.md for how it was verified):
+Why each step:
 
 * libvirt's directories under /var are normally created by systemd units;
   without them the daemons fail to start.
 * virtlogd must run before libvirtd: QEMU's console/log files go through it,
   and without it starting a domain fails after a long wait.
-* On our machines /dev/kvm exists but the CPU has no vmx/svm flag, so KVM
+* On some machines /dev/kvm exists but the CPU has no vmx/svm flag, so KVM
   cannot run guests.  libvirt sees /dev/kvm and re-probes QEMU on every call
   (each `virsh create` then takes 30-60 s).  So, when KVM is not usable, we
   run libvirtd in a private mount namespace where /dev/kvm is an inaccessible

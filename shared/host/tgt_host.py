@@ -1,6 +1,6 @@
 """Run tgtd, the userspace iSCSI target, bound to loopback.
 
-Why it is done this way (see /work/shared/PLATFORM.md):
+Why it is done this way:
 
 * `--iscsi portal=IP:PORT` is always given: without it tgtd listens on every
   address of the machine.  We bind 127.0.0.1 unless told otherwise.

@@ -1,6 +1,6 @@
 """Fixtures for end-to-end tests that drive real libvirt/QEMU and tgtd.
 
-These tests need root and the Debian packages listed in PLATFORM.md.  They
+These tests need root and the Debian packages labs/host/install-packages.sh installs.  They
 build the tiny test image once per cache directory ($POCKETSTACK_TEST_CACHE,
 default /var/cache/pocketstack-test), so reruns skip the 70 MB kernel
 download and the build.  Every domain is transient and destroyed at teardown,

@@ -254,7 +254,7 @@ def test_pending_delete_query_of_the_scrubber(repo):
 
 def test_a_page_of_25_among_thousands_is_quick(repo, engine):
     """The list query stays an index walk: a page of 25 among 3000 images
-    costs a few milliseconds (the lead's benchmark measures 10,000)."""
+    costs a few milliseconds (bench/image_io.py measures 10,000)."""
     from imaged.db.models import ImageRow, PropertyRow, TagRow
     now = utcnow()
     rows = [{"id": str(uuid.uuid4()), "owner": f"bulk{i % 30}", "status": "active",
