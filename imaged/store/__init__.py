@@ -41,5 +41,9 @@ class Stores:
                               f"({', '.join(conf.store.stores)}).")
         # The file store reads file:// locations even when it is not in
         # `stores` (images uploaded before the switch stay readable).
-        return cls([*stores.values(), HttpStore(conf.store.http_timeout)],
+        for store_id, store in stores.items():
+            store.store_id = store_id
+        web = HttpStore(conf.store.http_timeout)
+        web.store_id = "http"
+        return cls([*stores.values(), web],
                    default=stores[conf.store.default_store])

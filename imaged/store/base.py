@@ -67,7 +67,10 @@ class StoreWriter(abc.ABC):
 
 
 class Store(abc.ABC):
-    name: str = ""
+    name: str = ""        # the kind of store: file, http, volume
+    #: The name the operator gave this store in imaged-api.conf (the kind,
+    #: when stores are not named); locations record it as metadata "store".
+    store_id: str = ""
     schemes: tuple[str, ...] = ()
     writable: bool = True
 
