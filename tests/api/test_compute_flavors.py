@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_compute_support import Compute, unique
-
-
-@pytest.fixture(scope="module")
-def demo(stack) -> Compute:
-    return Compute(stack, "demo")
-
-
-@pytest.fixture(scope="module")
-def admin(stack) -> Compute:
-    return Compute(stack, "admin")
+from tests.api.test_compute_support import admin, demo  # noqa: F401 (fixtures)
+from tests.api.test_compute_support import unique
 
 
 def test_version_document_is_public_and_says_2_1(stack):

@@ -9,17 +9,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tests.api.test_compute_support import Compute, unique
-
-
-@pytest.fixture(scope="module")
-def demo(stack) -> Compute:
-    return Compute(stack, "demo")
-
-
-@pytest.fixture(scope="module")
-def admin(stack) -> Compute:
-    return Compute(stack, "admin")
+from tests.api.test_compute_support import admin, demo  # noqa: F401 (fixtures)
+from tests.api.test_compute_support import unique
 
 
 def public_key() -> str:

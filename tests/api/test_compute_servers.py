@@ -8,22 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_compute_support import (Compute, Images, Volumes, b64, base_name,
+from tests.api.test_compute_support import admin, demo  # noqa: F401 (fixtures)
+from tests.api.test_compute_support import (Images, Volumes, b64, base_name,
                                             instances_dir, leftovers, project_id_of, unique)
-
-
-@pytest.fixture(scope="module")
-def demo(stack):
-    client = Compute(stack, "demo")
-    yield client
-    client.cleanup()
-
-
-@pytest.fixture(scope="module")
-def admin(stack):
-    client = Compute(stack, "admin")
-    yield client
-    client.cleanup()
 
 
 @pytest.fixture(scope="module")

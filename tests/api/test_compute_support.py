@@ -19,6 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import requests
 
 os.environ.setdefault("POCKETSTACK_IMAGE_CACHE",
@@ -275,3 +276,21 @@ def leftovers(stack, server_id: str, volume_ids=()) -> list[str]:
         if volume_id in targets:
             found.append(f"tgt target of {volume_id}")
     return found
+
+
+# The compute test modules share these two clients: `from
+# tests.api.test_compute_support import admin, demo` makes them fixtures there.
+@pytest.fixture(scope="module")
+def demo(stack):
+    """Compute calls as the demo user; its servers are deleted after the module."""
+    client = Compute(stack, "demo")
+    yield client
+    client.cleanup()
+
+
+@pytest.fixture(scope="module")
+def admin(stack):
+    """Compute calls as the admin user; its servers are deleted after the module."""
+    client = Compute(stack, "admin")
+    yield client
+    client.cleanup()

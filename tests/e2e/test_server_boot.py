@@ -10,7 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.api.test_compute_support import (GIB, Compute, base_name, b64, domain_exists,
+from tests.api.test_compute_support import demo  # noqa: F401 (fixtures)
+from tests.api.test_compute_support import (GIB, base_name, b64, domain_exists,
                                             instances_dir, leftovers, unique, virsh)
 
 pytestmark = pytest.mark.e2e
@@ -19,13 +20,6 @@ USER_DATA = """#!/bin/sh
 echo "hello from $(hostname) via user_data"
 exit 3
 """
-
-
-@pytest.fixture(scope="module")
-def demo(stack):
-    client = Compute(stack, "demo")
-    yield client
-    client.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -9,27 +9,14 @@ import sqlite3
 
 import pytest
 
-from tests.api.test_compute_support import (Compute, Images, Volumes, base_name,
+from tests.api.test_compute_support import admin, demo  # noqa: F401 (fixtures)
+from tests.api.test_compute_support import (Images, Volumes, base_name,
                                             instances_dir, leftovers, project_id_of,
                                             secret_usages, unique)
 from tests.api.test_images_support import store_dir
 from tests.unit.image_corpus import bad_images
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def demo(stack):
-    client = Compute(stack, "demo")
-    yield client
-    client.cleanup()
-
-
-@pytest.fixture(scope="module")
-def admin(stack):
-    client = Compute(stack, "admin")
-    yield client
-    client.cleanup()
 
 
 def test_qemu_refusing_to_start_rolls_everything_back(stack, demo, admin):

@@ -7,16 +7,10 @@ from __future__ import annotations
 import pytest
 
 from shared.cli import processes
-from tests.api.test_compute_support import Compute, virsh, wait_for
+from tests.api.test_compute_support import demo  # noqa: F401 (fixtures)
+from tests.api.test_compute_support import virsh, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def demo(stack):
-    client = Compute(stack, "demo")
-    yield client
-    client.cleanup()
 
 
 def test_restart_reconciles_with_libvirt(stack, demo):

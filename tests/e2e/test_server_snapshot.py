@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.test_compute_support import demo  # noqa: F401 (fixtures)
 from tests.api.test_compute_support import Compute, Images, unique, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def demo(stack):
-    client = Compute(stack, "demo")
-    yield client
-    client.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -6,19 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_compute_support import (GIB, Compute, Volumes, b64, instances_dir,
+from tests.api.test_compute_support import demo  # noqa: F401 (fixtures)
+from tests.api.test_compute_support import (GIB, Volumes, b64, instances_dir,
                                             leftovers, project_id_of, secret_usages,
                                             tgt_targets, unique)
 
 pytestmark = pytest.mark.e2e
 MIB = 1024 ** 2
-
-
-@pytest.fixture(scope="module")
-def demo(stack):
-    client = Compute(stack, "demo")
-    yield client
-    client.cleanup()
 
 
 @pytest.fixture(scope="module")
