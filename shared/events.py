@@ -15,7 +15,7 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, String, select
+from sqlalchemy import JSON, DateTime, Index, String, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from shared.context import RequestContext
@@ -55,6 +55,9 @@ class Event(EventBase):
                 "timestamp": self.timestamp.isoformat() + "Z", "payload": self.payload}
 
 
+INSERT_EVENT = insert(Event.__table__)
+
+
 def create_tables(engine) -> None:
     create_all(engine, EventBase.metadata)
 
@@ -76,19 +79,21 @@ class Notifier:
                session: Session | None = None) -> None:
         """Record an event. Pass the caller's session to record it in the same
         transaction as the change it describes."""
-        event = Event(id=str(uuid.uuid4()), event_type=event_type,
-                      resource_type=resource_type, resource_id=resource_id,
-                      project_id=project_id or (context.project_id if context else None),
-                      user_id=context.user_id if context else None,
-                      request_id=context.request_id if context else None,
-                      publisher=self.publisher, timestamp=utcnow(),
-                      payload=json.loads(json.dumps(payload or {}, default=str)))
+        row = dict(id=str(uuid.uuid4()), event_type=event_type,
+                   resource_type=resource_type, resource_id=resource_id,
+                   project_id=project_id or (context.project_id if context else None),
+                   user_id=context.user_id if context else None,
+                   request_id=context.request_id if context else None,
+                   publisher=self.publisher, timestamp=utcnow(),
+                   payload=json.loads(json.dumps(payload or {}, default=str)))
+        # A plain INSERT: an ORM object would cost a unit-of-work flush for a
+        # row nobody reads back in this transaction.
         if session is not None:
-            session.add(event)
+            session.execute(INSERT_EVENT, row)
         else:
             with transaction(self._sessions) as own:
-                own.add(event)
-        LOG.info("event %s resource=%s project=%s", event_type, resource_id, event.project_id)
+                own.execute(INSERT_EVENT, row)
+        LOG.info("event %s resource=%s project=%s", event_type, resource_id, row["project_id"])
 
 
 def parse_time(value: str) -> dt.datetime:
