@@ -10,17 +10,24 @@ from __future__ import annotations
 
 from flask import Flask
 
+from imaged.api.cache import cache_blueprint
 from imaged.api.data import data_blueprint
+from imaged.api.discovery import discovery_blueprint
 from imaged.api.errors import negotiate_error_bodies
 from imaged.api.images import images_blueprint
 from imaged.api.imports import imports_blueprint
+from imaged.api.locations import locations_blueprint
 from imaged.api.tasks import tasks_blueprint
+from imaged.api.usage import usage_blueprint
 from imaged.api.members import members_blueprint
 from imaged.api.schemas import schemas_blueprint
+from imaged.api.stores import stores_blueprint
 from imaged.api.tags import tags_blueprint
 from imaged.api.versions import versions_blueprint
 from imaged.config import api_schema
 from imaged.db.migrate import upgrade
+from imaged.imports.flow import Importer
+from imaged.imports.recovery import recover
 from imaged.metadefs.api import metadefs_blueprint
 from imaged.metadefs.policies import RULES as METADEF_RULES
 from imaged.metadefs.seed import load_standard_definitions
@@ -42,10 +49,13 @@ def make_app(conf, state: StateLayout) -> Flask:
     imaged = Imaged.build(service)
     app = create_app(NAME, error_style="glance", validator=remote_validator(service),
                      is_public=lambda method, path: (method, path) in PUBLIC)
-    for blueprint in (versions_blueprint(), images_blueprint(imaged), data_blueprint(imaged),
+    for blueprint in (versions_blueprint(conf), images_blueprint(imaged), data_blueprint(imaged),
                       tags_blueprint(imaged), members_blueprint(imaged),
                       schemas_blueprint(imaged),
                       imports_blueprint(imaged), tasks_blueprint(imaged),
+                      discovery_blueprint(imaged), stores_blueprint(imaged),
+                      locations_blueprint(imaged), usage_blueprint(imaged),
+                      cache_blueprint(imaged),
                       metadefs_blueprint(service.sessions, service.policy, service.notifier),
                       events_blueprint(service.sessions, service.policy,
                                        more_events=_registry_events(conf))):
@@ -77,12 +87,24 @@ def migrate(conf, state: StateLayout) -> None:
 
 def prepare(conf, state: StateLayout) -> None:
     """Once, before the workers: refuse a bad property protections file,
-    migrate the database, load the standard metadefs."""
+    migrate the database, load the standard metadefs, and put right what a
+    previous imaged-api left half done when it stopped."""
     try:
         load_protections(conf, state.etc)
     except ProtectionsFileError as exc:
         raise SystemExit(f"error: imaged-api.conf: [image] property_protection_file: {exc}")
     migrate(conf, state)
+    recover_interrupted_work(conf, state)
+
+
+def recover_interrupted_work(conf, state: StateLayout) -> None:
+    """imports/recovery.py, with an Imaged of its own that is closed again
+    before gunicorn forks (a database connection must not cross a fork)."""
+    service = build_service(NAME, conf, state, RULES + METADEF_RULES + EVENT_RULES)
+    try:
+        recover(Importer(Imaged.build(service)))
+    finally:
+        service.extras["engine"].dispose()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -49,6 +49,10 @@ def api_schema() -> Schema:
             "(reveals where the store keeps the data: off by default).", kind="bool"),
         Opt("show_multiple_locations", False, "Show the image's locations and let owners "
             "add and remove them with PATCH /locations (as Glance).", kind="bool"),
+        Opt("do_secure_hash", True, "When a service adds an image's location (POST "
+            "/v2/images/{id}/locations), read the data to compute checksum and "
+            "os_hash_value (and to check validation_data); off: record validation_data "
+            "as given and read nothing.", kind="bool"),
         Opt("delayed_delete", False, "Deleting an image only marks it pending_delete; "
             "imaged-scrubber removes the data once scrub_time has passed.", kind="bool"),
         Opt("limit_param_default", 25, "Images per page when the request names no limit.",
@@ -86,7 +90,16 @@ def api_schema() -> Schema:
             "written or read with qemu-img.", kind="float", minimum=1, maximum=86400),
         Opt("http_timeout", 30.0, "Seconds to wait for a remote server of the http store.",
             kind="float", minimum=1, maximum=3600),
+        Opt("enabled_backends", [], "Named stores (Glance's multi-store): id:kind pairs, "
+            "kind one of file, volume, http, e.g. fast:file,cheap:file,web:http; each "
+            "store's options in a [store:ID] section (a file store needs its own "
+            "filesystem_store_datadir). Empty: one store of each kind in `stores`, named "
+            "by its kind, with the options above.", kind="list"),
+        Opt("default_backend", "", "With enabled_backends: the id of the store that data "
+            "goes to when a request names none."),
     ])
+    schema.add_named("store", STORE_OPTS)
+    schema.check(_check_store_definitions)
     schema.add("data", [
         Opt("data_api", "database", "Where image metadata lives: 'database' (imaged-api "
             "opens the database itself) or 'registry' (every read and write goes to "
@@ -101,7 +114,36 @@ def api_schema() -> Schema:
             kind="int", minimum=64 * 1024, maximum=64 << 20),
     ])
     schema.add("import", IMPORT_OPTS)
+    schema.add("image_cache", IMAGE_CACHE_OPTS)
     return schema
+
+
+# [store:ID]: one named store of enabled_backends (Glance's [fast] section;
+# prefixed so that a store id never collides with a section of imaged's own).
+STORE_KINDS = ("file", "volume", "http")
+STORE_OPTS = [
+    Opt("store_description", "", "What GET /v2/info/stores tells users about this store."),
+    Opt("weight", 0, "Downloads read from the location whose store weighs most first, "
+        "falling back to the others (Glance's weight).", kind="int", minimum=-1000000,
+        maximum=1000000),
+    Opt("filesystem_store_datadir", "", "file stores: the directory of this store "
+        "(required; no two file stores may share one)."),
+    Opt("volume_store_type", "", "volume stores: volume type of the volumes that hold "
+        "images. Empty: volumed's default type."),
+    Opt("volume_store_initiator", "", "volume stores: iSCSI initiator name. Empty: "
+        "iqn.2004-10.org.pocketstack:imaged-HOST."),
+    Opt("volume_store_timeout", 300.0, "volume stores: seconds a volume may take to become "
+        "available, be attached or be written or read.", kind="float", minimum=1,
+        maximum=86400),
+    Opt("http_timeout", 30.0, "http stores: seconds to wait for a remote server.",
+        kind="float", minimum=1, maximum=3600),
+]
+
+
+def _check_store_definitions(conf) -> None:
+    """A bad store definition stops imaged at start (ConfigError)."""
+    from imaged.store.definitions import store_definitions
+    store_definitions(conf)
 
 
 # [import]: interoperable image import (imaged/imports/). Glance's names
@@ -109,8 +151,9 @@ def api_schema() -> Schema:
 # [import_filtering_opts], [image_conversion] output_format).
 IMPORT_METHODS = ("glance-direct", "web-download", "copy-image")
 IMPORT_OPTS = [
-    Opt("enabled_import_methods", ["glance-direct", "web-download"], "Import methods "
-        "offered by GET /v2/info/import (copy-image needs more than one store).",
+    Opt("enabled_import_methods", ["glance-direct", "web-download", "copy-image"],
+        "Import methods offered by GET /v2/info/import (Glance's default; copy-image is "
+        "only offered when more than one writable store is configured).",
         kind="multichoice", choices=IMPORT_METHODS),
     Opt("staging_dir", "", "Where staged and downloaded data waits for its import. "
         "Empty: lib/imaged/staging under the state directory."),
@@ -131,6 +174,26 @@ IMPORT_OPTS = [
         "web-download.", kind="float", minimum=1, maximum=3600),
     Opt("task_time_to_live", 48, "Hours a finished import task stays listed.", kind="int",
         minimum=1),
+]
+
+
+# [image_cache]: Glance's image cache (imaged/cache/), Glance's option names.
+IMAGE_CACHE_OPTS = [
+    Opt("image_cache_dir", "image-cache", "Directory of the image cache, which keeps "
+        "whole copies of images whose data is in a remote store (http, volume) and serves "
+        "later downloads from them. A relative name is under lib/ of the state directory; "
+        "empty turns the cache (and the /v2/cache API) off."),
+    Opt("image_cache_max_size", 10 * GIB, "Bytes the cache should hold at most: POST "
+        "/v2/cache/prune removes least recently used copies until it does (a download "
+        "may take the cache over it, as in Glance; an image bigger than this is never "
+        "cached).", kind="int", minimum=0),
+    Opt("image_cache_stall_time", 86400, "Seconds after which a copy left half-written "
+        "(a worker died while writing it) is removed by POST /v2/cache/clean.",
+        kind="int", minimum=0),
+    Opt("cache_prefetcher_interval", 300.0, "Seconds between two passes of the "
+        "prefetcher, which copies the images queued with PUT /v2/cache/{image_id} into "
+        "the cache (a worker also wakes its own prefetcher when it queues an image).",
+        kind="float", minimum=0.1, maximum=86400),
 ]
 
 

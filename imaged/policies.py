@@ -56,3 +56,35 @@ RULES += [
     _rule("get_task", READER, "Show an import task of the caller's project."),
     _rule("get_tasks", READER, "List the import tasks of the caller's project."),
 ]
+
+# The "new location APIs" of Image API 2.17 (api/locations.py). Glance's
+# defaults: a location may be added by a service (Nova, Cinder: their own
+# token, or the user's token with theirs in X-Service-Token) or by a member
+# of the owning project; the list of locations is for services only.
+SERVICE = "rule:service_role or service_roles:service"
+RULES += [
+    _rule("add_image_location", f"{SERVICE} or rule:project_member", "Add the location of "
+          "a queued image's data (POST /v2/images/{image_id}/locations)."),
+    _rule("fetch_image_location", SERVICE, "List an image's locations "
+          "(GET /v2/images/{image_id}/locations)."),
+]
+
+# The image cache API (api/cache.py, imaged/cache/): admin only, as Glance.
+RULES += [
+    _rule("cache_list", ADMIN, "List the cached and queued images (GET /v2/cache)."),
+    _rule("cache_image", ADMIN, "Queue an image for caching (PUT /v2/cache/{image_id})."),
+    _rule("cache_delete", ADMIN, "Remove an image from the cache and its queue, or clear "
+          "them (DELETE /v2/cache/{image_id}, DELETE /v2/cache)."),
+    _rule("cache_clean", ADMIN, "Remove half-written and unknown copies older than "
+          "image_cache_stall_time (POST /v2/cache/clean)."),
+    _rule("cache_prune", ADMIN, "Remove least recently used copies until the cache is "
+          "under image_cache_max_size (POST /v2/cache/prune)."),
+]
+
+# Multi-store (api/discovery.py, api/stores.py). Glance's defaults: the
+# store details are for admins and services; DELETE /v2/stores/{store}/{image}
+# is checked with delete_image_location (above, admin-only).
+RULES += [
+    _rule("stores_info_detail", "rule:service_or_admin", "Show the stores' types, weights "
+          "and settings (GET /v2/info/stores/detail)."),
+]

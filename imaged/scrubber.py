@@ -42,8 +42,8 @@ def scrub_once(repo: ImageRepository, stores: Stores, scrub_time: float,
     scrubbed = 0
     for image in repo.pending_delete_before(cutoff, batch_size):
         try:
-            for location in image.locations:
-                stores.for_url(location.url).delete(location.url)
+            for location in image.locations:  # every store holding a copy
+                stores.for_location(location).delete(location.url)
         except Exception:  # noqa: BLE001 - try again at the next pass
             LOG.exception("could not delete the data of image %s; will retry", image.id)
             continue

@@ -35,7 +35,7 @@ from imaged.domain.image import Image, Location
 from imaged.pipeline import FanOut
 from imaged.inspect import ImageSafetyError, InspectionResult, StreamingInspector, check
 from imaged.runtime import Imaged
-from imaged.store.base import StoreError, StoreFull, StoreWriter
+from imaged.store.base import Store, StoreError, StoreFull, StoreWriter
 from shared.context import RequestContext
 from shared.errors import ApiError
 
@@ -62,8 +62,10 @@ class Received:
     verdict: InspectionResult
 
 
-def upload(imaged: Imaged, context: RequestContext, image: Image, body: RequestBody) -> Image:
-    repo, store = imaged.repo, imaged.stores.default
+def upload(imaged: Imaged, context: RequestContext, image: Image, body: RequestBody,
+           store: Store | None = None) -> Image:
+    """`store`: where the data goes (X-Image-Meta-Store); the default store if None."""
+    repo, store = imaged.repo, store or imaged.stores.default
 
     # 1. check
     st.require_uploadable(image.id, image.status)
@@ -129,7 +131,8 @@ def upload(imaged: Imaged, context: RequestContext, image: Image, body: RequestB
                            status=413 if isinstance(exc, StoreFull) else 503) from None
     values = {"size": received.size, "virtual_size": verdict.virtual_size,
               "checksum": received.md5, "os_hash_algo": HASH_ALGORITHM,
-              "os_hash_value": received.sha512, "locations": [Location(url, {})]}
+              "os_hash_value": received.sha512,
+              "locations": [Location(url, {"store": store.store_id})]}
     details = {key: value for key, value in values.items() if key != "locations"}
     try:
         active = repo.set_status(image.id, [st.SAVING], st.ACTIVE, values, notices=[

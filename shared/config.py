@@ -12,7 +12,7 @@ import configparser
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from shared.secrets import write_private_file
 
@@ -104,9 +104,23 @@ class Schema:
 
     filename: str
     sections: dict[str, list[Opt]] = field(default_factory=dict)
+    #: Sections the operator may repeat under names of their own choosing,
+    #: written [prefix:name] (imaged's [store:fast]): prefix -> their options.
+    named_sections: dict[str, list[Opt]] = field(default_factory=dict)
+    #: Checks across options, run once every value has parsed; each raises
+    #: ConfigError (a default store that is not among the stores...).
+    checks: list[Callable[["Config"], None]] = field(default_factory=list)
 
     def add(self, section: str, opts: Iterable[Opt]) -> "Schema":
         self.sections.setdefault(section, []).extend(opts)
+        return self
+
+    def add_named(self, prefix: str, opts: Iterable[Opt]) -> "Schema":
+        self.named_sections.setdefault(prefix, []).extend(opts)
+        return self
+
+    def check(self, check: Callable[["Config"], None]) -> "Schema":
+        self.checks.append(check)
         return self
 
     def option(self, section: str, name: str) -> Opt | None:
@@ -130,9 +144,16 @@ class Section:
 
 
 class Config:
-    def __init__(self, path: Path, values: dict[str, dict[str, Any]]):
+    def __init__(self, path: Path, values: dict[str, dict[str, Any]],
+                 named: dict[str, dict[str, dict[str, Any]]] | None = None):
         self.path = path
         self._sections = {name: Section(v) for name, v in values.items()}
+        self._named = {prefix: {name: Section(v) for name, v in sections.items()}
+                       for prefix, sections in (named or {}).items()}
+
+    def named(self, prefix: str) -> dict[str, Section]:
+        """The [prefix:name] sections of the file, by name (in file order)."""
+        return dict(self._named.get(prefix, {}))
 
     def __getattr__(self, name: str) -> Section:
         try:
@@ -162,6 +183,15 @@ def render_defaults(schema: Schema, settings: dict[str, dict[str, Any]] | None =
             else:
                 lines.append(f"#{opt.name} = {opt.render(opt.default)}")
             lines.append("")
+    for prefix, opts in schema.named_sections.items():
+        lines.append(f"# Any number of [{prefix}:NAME] sections, each with these options:")
+        lines.append(f"#[{prefix}:NAME]")
+        for opt in opts:
+            for help_line in textwrap.wrap(opt.help, 76):
+                lines.append(f"# {help_line}")
+            lines.append(f"# Allowed: {opt.allowed()}.")
+            lines.append(f"#{opt.name} = {opt.render(opt.default)}")
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -183,10 +213,17 @@ def load_config(schema: Schema, path: Path) -> Config:
             parser.read(path)
         except configparser.Error as exc:
             raise ConfigError(schema.filename, "-", "-", f"cannot be parsed: {exc}") from None
+    named: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in schema.named_sections}
     for section in parser.sections():
+        prefix, _, name = section.partition(":")
+        if prefix in schema.named_sections and name:
+            named[prefix][name] = _parse_section(schema.filename, section, parser,
+                                                 schema.named_sections[prefix])
+            continue
         if section not in schema.sections:
+            allowed = [*schema.sections, *(f"{p}:NAME" for p in schema.named_sections)]
             raise ConfigError(schema.filename, section, "-",
-                              f"unknown section (allowed: {', '.join(schema.sections)})")
+                              f"unknown section (allowed: {', '.join(allowed)})")
         for name in parser[section]:
             if schema.option(section, name) is None:
                 known = ", ".join(o.name for o in schema.sections[section])
@@ -203,4 +240,25 @@ def load_config(schema: Schema, path: Path) -> Config:
                     raise ConfigError(schema.filename, section, opt.name, str(exc)) from None
             else:
                 values[section][opt.name] = opt.default
-    return Config(path, values)
+    config = Config(path, values, named)
+    for check in schema.checks:
+        check(config)
+    return config
+
+
+def _parse_section(filename: str, section: str, parser: configparser.ConfigParser,
+                   opts: list[Opt]) -> dict[str, Any]:
+    """One [prefix:name] section: every option known, parsed, else its default."""
+    known = {opt.name: opt for opt in opts}
+    for name in parser[section]:
+        if name not in known:
+            raise ConfigError(filename, section, name, f"unknown option (options of this "
+                                                       f"section: {', '.join(known)})")
+    values = {}
+    for opt in opts:
+        try:
+            values[opt.name] = opt.parse(parser[section][opt.name]) \
+                if parser.has_option(section, opt.name) else opt.default
+        except ValueError as exc:
+            raise ConfigError(filename, section, opt.name, str(exc)) from None
+    return values

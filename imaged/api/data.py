@@ -3,7 +3,8 @@
 Downloads of the file store go out through wsgi.file_wrapper, which gunicorn
 answers with sendfile(2): the kernel copies from the page cache to the
 socket, for the whole file or a range, and Python never touches the bytes.
-The upload flow itself is in imaged/upload.py.
+The upload flow itself is in imaged/upload.py. Images in a remote store
+(http, volume) are served from the image cache once copied (imaged/cache/).
 """
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from werkzeug.wsgi import wrap_file
 from imaged import upload as upload_flow
 from imaged.api.body import RequestBody
 from imaged.api.lookup import visible_image
+from imaged.api.stores import STORE_HEADER, writable_store
+from imaged.cache import image_cache_of
+from imaged.cache.fill import open_for_download
 from imaged.domain import status as st
 from imaged.domain.errors import NotAllowed, WrongMediaType
 from imaged.runtime import Imaged
@@ -48,8 +52,10 @@ def data_blueprint(imaged: Imaged) -> Blueprint:
 
     @bp.put("/v2/images/<image_id>/file")
     def upload(image_id: str):
+        store = writable_store(imaged, request.headers.get(STORE_HEADER))  # 400 if unknown
         receive_image_data(imaged, image_id, UPLOAD_READ_TIMEOUT,
-                           lambda ctx, image, body: upload_flow.upload(imaged, ctx, image, body))
+                           lambda ctx, image, body: upload_flow.upload(imaged, ctx, image, body,
+                                                                       store))
         return "", 204
 
     @bp.get("/v2/images/<image_id>/file")
@@ -64,10 +70,12 @@ def data_blueprint(imaged: Imaged) -> Blueprint:
             return "", 204  # no data (yet): Glance answers 204 No Content
         size = image.size or 0
         offset, length, partial = _range(request.headers.get("Range"), size)
-        location = image.locations[0].url
         try:
-            data = imaged.stores.for_url(location).open(location, offset,
-                                                         length if partial else None)
+            cache = image_cache_of(imaged)
+            # The heaviest store first, the image's other stores if it fails.
+            data = imaged.stores.open_best(image.locations, lambda store, location: (
+                open_for_download(cache.entries if cache else None, store, image, location,
+                                  offset, length if partial else None)))
         except DataNotFound:
             return "", 204
         except StoreError as exc:

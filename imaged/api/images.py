@@ -3,13 +3,13 @@ delete, and the deactivate/reactivate actions."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 
 from imaged.api.lookup import visible_image
 from imaged.api.render import image_view
+from imaged.cache import image_cache_of
 from imaged.db.repository import DuplicateImage, Notice, StaleImage
 from imaged.domain import quotas, rules
 from imaged.domain import status as st
@@ -40,7 +40,7 @@ def images_blueprint(imaged: Imaged) -> Blueprint:
         """The image as this caller may see it: extra properties its roles
         may not read (property protections) are left out."""
         readable = imaged.protections.readable(image.properties, ctx.roles)
-        return image_view(replace(image, properties=readable), conf, ctx)
+        return image_view(image, conf, ctx, properties=readable)
 
     @bp.post("/v2/images")
     def create_image():
@@ -143,6 +143,7 @@ def images_blueprint(imaged: Imaged) -> Blueprint:
                 continue
             if target == st.DELETED:
                 _delete_data(imaged, image.locations)
+            _forget_copies(imaged, image.id)
             return "", 204
         raise Conflict(f"Image {image_id} kept changing status; try the delete again.")
 
@@ -232,8 +233,22 @@ def _location_checker(imaged: Imaged):
             size = store.size_of(raw["url"])
         except (LocationRefused, StoreError) as exc:
             raise InvalidInput(f"Invalid location: {exc}") from None
+        if imaged.stores.multi:  # the store that serves it, recorded as Glance does
+            metadata = {**metadata, "store": store.store_id}
         return rules.CheckedLocation(Location(raw["url"], dict(metadata)), size, validation)
     return check
+
+
+def _forget_copies(imaged: Imaged, image_id: str) -> None:
+    """A deleted image's other copies go at once: data staged for an import
+    that will never run, and its image cache copy (delayed delete keeps only
+    the store's data, for the scrubber)."""
+    from imaged.imports.flow import importer_of  # here: the import flow imports this module
+    importer_of(imaged).staging.remove(image_id)
+    cache = image_cache_of(imaged)
+    if cache is not None:
+        cache.entries.remove(image_id)
+        cache.entries.index.dequeue(image_id)
 
 
 def _delete_data(imaged: Imaged, locations: list[Location]) -> None:
@@ -241,6 +256,6 @@ def _delete_data(imaged: Imaged, locations: list[Location]) -> None:
     record is already changed, and leftover data harms no one)."""
     for location in locations:
         try:
-            imaged.stores.for_url(location.url).delete(location.url)
+            imaged.stores.for_location(location).delete(location.url)
         except Exception:  # noqa: BLE001
             LOG.exception("could not delete image data at %s", location.url)

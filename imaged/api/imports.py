@@ -1,7 +1,8 @@
 """Interoperable import over HTTP: PUT /v2/images/{id}/stage, POST
-/v2/images/{id}/import, GET /v2/info/import and /v2/info/stores, and the
-OpenStack-image-import-methods header on POST /v2/images (the clients read
-it to learn whether --import can work). The flow is in imaged/imports/flow.py.
+/v2/images/{id}/import, and the headers of POST /v2/images the clients
+read: OpenStack-image-import-methods (whether --import can work) and, with
+more than one writable store, OpenStack-image-store-ids (where data may go).
+The flow is in imaged/imports/flow.py; /v2/info/* in api/discovery.py.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import Blueprint, jsonify, request
 
 from imaged.api.data import receive_image_data
 from imaged.api.lookup import visible_image
+from imaged.api.stores import STORE_HEADER
 from imaged.domain.errors import InvalidInput
 from imaged.imports import flow
 from imaged.runtime import Imaged
@@ -35,29 +37,21 @@ def imports_blueprint(imaged: Imaged) -> Blueprint:
         body = request.get_json(silent=True, force=True)
         if not isinstance(body, dict):
             raise InvalidInput("The import request must be a JSON object.")
-        task = flow.start_import(importer, ctx, image, body)
+        task = flow.start_import(importer, ctx, image, body,
+                                 header_store=request.headers.get(STORE_HEADER))
         response = jsonify({"task_id": task.id})
         response.status_code = 202
         return response
-
-    @bp.get("/v2/info/import")
-    def import_info():
-        return jsonify({"import-methods": {
-            "description": "Import methods available.", "type": "array",
-            "value": list(importer.settings.methods)}})
-
-    @bp.get("/v2/info/stores")
-    def stores_info():
-        default = imaged.stores.default.name
-        return jsonify({"stores": [{"id": store_id, "default": store_id == default}
-                                   for store_id in importer.store_ids()]})
 
     @bp.after_app_request
     def _advertise_import_methods(response):
         if request.method == "POST" and request.path.rstrip("/") == "/v2/images" \
                 and response.status_code == 201:
             response.headers["OpenStack-image-import-methods"] = \
-                ",".join(importer.settings.methods)
+                ",".join(importer.offered_methods())
+            writable = imaged.stores.writable_ids()
+            if len(writable) > 1:
+                response.headers["OpenStack-image-store-ids"] = ",".join(writable)
         return response
 
     return bp

@@ -16,11 +16,18 @@ CORE = ("name", "disk_format", "container_format", "visibility", "size", "virtua
 
 
 def iso(moment: dt.datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    if not moment:
+        return None
+    if moment.tzinfo is None:  # what the database gives (isoformat is the cheaper call)
+        return moment.isoformat(timespec="seconds") + "Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def image_view(image: Image, conf, context: RequestContext | None = None) -> dict:
-    view = dict(image.properties)
+def image_view(image: Image, conf, context: RequestContext | None = None,
+               properties: dict | None = None) -> dict:
+    """`properties`: the extra properties to show, when not all of the
+    image's (property protections hide some from some roles)."""
+    view = dict(image.properties if properties is None else properties)
     for key in CORE:
         view[key] = getattr(image, key)
     view["id"] = image.id
@@ -33,12 +40,27 @@ def image_view(image: Image, conf, context: RequestContext | None = None) -> dic
     # Only admins see where a deactivated image's data is (as in Glance).
     may_see_locations = image.status != st.DEACTIVATED or (context and context.is_admin)
     locations = image.locations if may_see_locations else []
-    if conf.image.show_multiple_locations:
+    stores = stores_of(image)
+    if stores:
+        view["stores"] = ",".join(stores)
+    image_conf = conf.image
+    if image_conf.show_multiple_locations:
         view["locations"] = [{"url": loc.url, "metadata": dict(loc.metadata)}
                              for loc in locations]
-    if conf.image.show_image_direct_url and locations:
+    if image_conf.show_image_direct_url and locations:
         view["direct_url"] = locations[0].url
     return view
+
+
+def stores_of(image: Image) -> list[str]:
+    """Glance's multi-store `stores`: the ids of the stores that hold the
+    image's data, read from its locations (so it can never disagree with them)."""
+    ids: list[str] = []
+    for location in image.locations:
+        store_id = location.metadata.get("store")
+        if store_id and store_id not in ids:
+            ids.append(store_id)
+    return ids
 
 
 def member_view(member: Member) -> dict:

@@ -87,6 +87,12 @@ class ImageRepository(abc.ABC):
         """How many images the project has and how many bytes they store."""
 
     @abc.abstractmethod
+    def ids_in_status(self, owner: str | None, statuses: Sequence[str]) -> list[str]:
+        """The ids of the project's images (owner None: every project's)
+        whose status is one of these (quota usage: images being uploaded,
+        data waiting in staging; at start: work a stopped imaged-api left)."""
+
+    @abc.abstractmethod
     def pending_delete_before(self, cutoff: dt.datetime, limit: int) -> list[Image]:
         """Images in pending_delete since before cutoff (for the scrubber)."""
 

@@ -4,109 +4,135 @@ SQLAlchemy URL) when imaged-api.conf says so.
 Short transactions only: a request reads in one transaction and writes in
 another, and no transaction is ever open while image data moves, which is
 what lets 32 uploads share one SQLite file. Reads of several images load
-their properties, tags and locations with one query each (never one query
-per image), so a page of 25 images costs four queries.
+their properties, tags and locations together in one more query (never one
+query per image), so a page of 25 images costs two queries.
+
+Statements are SQLAlchemy Core over the plain tables (ImageRow.__table__),
+built once where they can be: an ORM statement, or one built per request,
+costs far more Python time than SQLite needs to run it.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from sqlalchemy import (and_, bindparam, delete, exists, func, insert, or_, select, union,
-                        update)
+from sqlalchemy import (Text, bindparam, cast, delete, func, insert, literal_column, null,
+                        select, union_all, update)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from imaged.db.list_query import ListStatements
 from imaged.db.models import ImageRow, LocationRow, MemberRow, PropertyRow, TagRow
 from imaged.db.repository import (DuplicateImage, DuplicateMember, ImageRepository, Notice,
                                   StaleImage, Usage)
 from imaged.domain import status as st
 from imaged.domain.image import Image, Location, Member, utcnow
-from imaged.domain.listing import Filter, ImageQuery
-from shared.db import transaction
+from imaged.domain.listing import ImageQuery
+from shared.db import core_transaction, transaction
 from shared.events import Notifier
 
-COLUMNS = ("name", "owner", "status", "visibility", "protected", "os_hidden", "disk_format",
-           "container_format", "min_disk", "min_ram", "size", "virtual_size", "checksum",
-           "os_hash_algo", "os_hash_value", "created_at", "updated_at", "deleted_at")
-# Sort keys that may be NULL sort (and page) as if they were this value, so a
-# marker comparison never meets NULL (where SQL comparisons say "unknown").
-NULL_SORTS_AS = {"name": "", "disk_format": "", "container_format": "", "size": -1}
+IMAGES, PROPERTIES = ImageRow.__table__, PropertyRow.__table__
+TAGS, LOCATIONS = TagRow.__table__, LocationRow.__table__
+# Image's attributes kept as columns of images, besides id.
+COLUMNS = tuple(f.name for f in dataclasses.fields(Image) if f.name in IMAGES.c and f.name != "id")
+ROW_NAMES = ("id", *COLUMNS)  # the names of a row of IMAGE_COLUMNS
 
 # Statements built once (SQLAlchemy then reuses their compiled form).
-IMAGE_COLUMNS = [ImageRow.id, *[getattr(ImageRow, name) for name in COLUMNS]]
-IMAGE_BY_ID = select(*IMAGE_COLUMNS).where(ImageRow.id == bindparam("image_id"))
-PROPERTIES_OF = select(PropertyRow.image_id, PropertyRow.name, PropertyRow.value).where(
-    PropertyRow.image_id.in_(bindparam("ids", expanding=True)))
-TAGS_OF = select(TagRow.image_id, TagRow.value).where(
-    TagRow.image_id.in_(bindparam("ids", expanding=True))).order_by(TagRow.image_id,
-                                                                     TagRow.position)
-LOCATIONS_OF = select(LocationRow.image_id, LocationRow.url, LocationRow.meta).where(
-    LocationRow.image_id.in_(bindparam("ids", expanding=True))).order_by(
-    LocationRow.image_id, LocationRow.position)
+IMAGE_COLUMNS = [IMAGES.c.id, *[IMAGES.c[name] for name in COLUMNS]]
+IMAGE_BY_ID = select(*IMAGE_COLUMNS).where(IMAGES.c.id == bindparam("image_id"))
+INSERT_IMAGE, INSERT_PROPERTIES = insert(IMAGES), insert(PROPERTIES)
+INSERT_TAGS, INSERT_LOCATIONS = insert(TAGS), insert(LOCATIONS)
+# The properties, tags and locations of some images, in one query: rows of
+# one shape (image id, kind, position, name or url, value or metadata JSON).
+PROPERTY, TAG, LOCATION = 0, 1, 2
+_IDS = bindparam("ids", expanding=True)
+DETAILS_OF = union_all(
+    select(PROPERTIES.c.image_id, literal_column(str(PROPERTY)).label("kind"),
+           literal_column("0").label("position"), PROPERTIES.c.name, PROPERTIES.c.value)
+    .where(PROPERTIES.c.image_id.in_(_IDS)),
+    select(TAGS.c.image_id, literal_column(str(TAG)), TAGS.c.position, null(), TAGS.c.value)
+    .where(TAGS.c.image_id.in_(_IDS)),
+    select(LOCATIONS.c.image_id, literal_column(str(LOCATION)), LOCATIONS.c.position,
+           LOCATIONS.c.url, cast(LOCATIONS.c["metadata"], Text))
+    .where(LOCATIONS.c.image_id.in_(_IDS)))
+
+
+Executor = Session | Connection  # what a transaction hands out (ORM or Core)
+
+
+def _by_position(items: list[tuple[int, object]] | None) -> list:
+    if not items:
+        return []
+    return [item for _position, item in sorted(items, key=lambda pair: pair[0])]
 
 
 class SqlImageRepository(ImageRepository):
     def __init__(self, sessions: sessionmaker, notifier: Notifier):
         self._sessions = sessions
         self._notifier = notifier
+        self._list_statements = ListStatements(IMAGE_COLUMNS)
 
     # -- helpers ---------------------------------------------------------------
-    def _notify(self, session: Session, notices: Iterable[Notice]) -> None:
+    def _notify(self, session: Executor, notices: Iterable[Notice]) -> None:
         for notice in notices:
             self._notifier.notify(notice.context, notice.event_type, resource_type="image",
                                   resource_id=notice.image_id, project_id=notice.project_id,
                                   payload=notice.payload, session=session)
 
     @staticmethod
-    def _to_images(session: Session, rows: Sequence) -> list[Image]:
-        """Rows (images columns) to domain images, with their details in
-        three queries, whatever the number of images."""
-        ids = [row.id for row in rows]
+    def _to_images(session: Executor, rows: Sequence) -> list[Image]:
+        """Rows (IMAGE_COLUMNS) to domain images, with their details in one
+        more query, whatever the number of images."""
         properties: dict[str, dict] = defaultdict(dict)
         tags: dict[str, list] = defaultdict(list)
         locations: dict[str, list] = defaultdict(list)
-        if ids:
-            for prop in session.execute(PROPERTIES_OF, {"ids": ids}):
-                properties[prop.image_id][prop.name] = prop.value
-            for tag in session.execute(TAGS_OF, {"ids": ids}):
-                tags[tag.image_id].append(tag.value)
-            for loc in session.execute(LOCATIONS_OF, {"ids": ids}):
-                locations[loc.image_id].append(Location(loc.url, dict(loc.meta or {})))
-        return [Image(id=row.id, **{name: getattr(row, name) for name in COLUMNS},
-                      properties=properties[row.id], tags=tags[row.id],
-                      locations=locations[row.id]) for row in rows]
+        if rows:
+            details = session.execute(DETAILS_OF, {"ids": [row[0] for row in rows]})
+            for image_id, kind, position, name, value in details:
+                if kind == PROPERTY:
+                    properties[image_id][name] = value
+                elif kind == TAG:
+                    tags[image_id].append((position, value))
+                else:
+                    metadata = json.loads(value) if value else None
+                    locations[image_id].append((position, Location(name, dict(metadata or {}))))
+        return [Image(**dict(zip(ROW_NAMES, row)), properties=properties.get(row[0]) or {},
+                      tags=_by_position(tags.get(row[0])),
+                      locations=_by_position(locations.get(row[0]))) for row in rows]
 
-    def _get(self, session: Session, image_id: str) -> Image | None:
+    def _get(self, session: Executor, image_id: str) -> Image | None:
         rows = session.execute(IMAGE_BY_ID, {"image_id": image_id}).all()
         return self._to_images(session, rows)[0] if rows else None
 
     @staticmethod
-    def _write_details(session: Session, image: Image) -> None:
+    def _write_details(session: Executor, image: Image) -> None:
         if image.properties:
-            session.execute(insert(PropertyRow), [
+            session.execute(INSERT_PROPERTIES, [
                 {"image_id": image.id, "name": key, "value": value}
                 for key, value in image.properties.items()])
         if image.tags:
-            session.execute(insert(TagRow), [
+            session.execute(INSERT_TAGS, [
                 {"image_id": image.id, "value": tag, "position": index}
                 for index, tag in enumerate(image.tags)])
         SqlImageRepository._write_locations(session, image.id, image.locations)
 
     @staticmethod
-    def _write_locations(session: Session, image_id: str, locations: list[Location]) -> None:
+    def _write_locations(session: Executor, image_id: str, locations: list[Location]) -> None:
         if locations:
-            session.execute(insert(LocationRow), [
+            session.execute(INSERT_LOCATIONS, [
                 {"image_id": image_id, "position": index, "url": loc.url,
-                 "meta": dict(loc.metadata)} for index, loc in enumerate(locations)])
+                 "metadata": dict(loc.metadata)} for index, loc in enumerate(locations)])
 
     # -- images ----------------------------------------------------------------
     def create(self, image: Image, notices: Sequence[Notice] = ()) -> Image:
         try:
-            with transaction(self._sessions) as session:
-                session.execute(insert(ImageRow).values(
-                    id=image.id, **{name: getattr(image, name) for name in COLUMNS}))
+            with core_transaction(self._sessions) as session:
+                session.execute(INSERT_IMAGE, {"id": image.id, **{
+                    name: getattr(image, name) for name in COLUMNS}})
                 self._write_details(session, image)
                 self._notify(session, notices)
         except IntegrityError:
@@ -114,7 +140,7 @@ class SqlImageRepository(ImageRepository):
         return image
 
     def get(self, image_id: str) -> Image | None:
-        with transaction(self._sessions, write=False) as session:
+        with core_transaction(self._sessions, write=False) as session:
             return self._get(session, image_id)
 
     def save(self, image: Image, expected_status: str | None = None,
@@ -162,6 +188,13 @@ class SqlImageRepository(ImageRepository):
                 .where(ImageRow.owner == owner, ImageRow.status.not_in(list(st.GONE)))).one()
         return Usage(images=int(count), stored_bytes=int(stored))
 
+    def ids_in_status(self, owner: str | None, statuses: Sequence[str]) -> list[str]:
+        query = select(ImageRow.id).where(ImageRow.status.in_(list(statuses)))
+        if owner is not None:
+            query = query.where(ImageRow.owner == owner)
+        with transaction(self._sessions, write=False) as session:
+            return list(session.scalars(query))
+
     def pending_delete_before(self, cutoff: dt.datetime, limit: int) -> list[Image]:
         with transaction(self._sessions, write=False) as session:
             rows = session.execute(select(*IMAGE_COLUMNS).where(
@@ -171,94 +204,10 @@ class SqlImageRepository(ImageRepository):
 
     # -- the list query --------------------------------------------------------
     def list(self, query: ImageQuery, marker: Image | None = None) -> list[Image]:
-        """One page. For a non-admin the visible images are the union of a few
-        simple sets (own, public, community, shared with me): each is read in
-        index order and cut at the page size, then merged. One query with an
-        OR of the sets would have to sort every visible image first."""
-        common = [ImageRow.status.not_in(list(st.GONE)),
-                  *[self._condition(f) for f in query.filters]]
-        if query.visibility and query.visibility != "all":
-            common.append(ImageRow.visibility == query.visibility)
-        for key, value in query.properties.items():
-            common.append(exists().where(PropertyRow.image_id == ImageRow.id,
-                                         PropertyRow.name == key, PropertyRow.value == value))
-        for tag in query.tags:
-            common.append(exists().where(TagRow.image_id == ImageRow.id, TagRow.value == tag))
-        if marker is not None:
-            common.append(self._after(query.sort, marker))
-        order = [self._sort_column(key).asc() if direction == "asc"
-                 else self._sort_column(key).desc() for key, direction in query.sort]
-        branches = self._visibility_branches(query)
-        if len(branches) == 1:
-            statement = select(*IMAGE_COLUMNS).where(*common, *branches[0])
-        else:
-            parts = [select(ImageRow.id).where(*common, *branch).order_by(*order)
-                     .limit(query.limit).subquery() for branch in branches]
-            statement = select(*IMAGE_COLUMNS).where(
-                ImageRow.id.in_(union(*[select(part.c.id) for part in parts])))
-        statement = statement.order_by(*order).limit(query.limit)
-        with transaction(self._sessions, write=False) as session:
-            return self._to_images(session, session.execute(statement).all())
-
-    @staticmethod
-    def _visibility_branches(query: ImageQuery) -> list[list]:
-        """Glance's rules of who sees what in a list (see rules.can_see), as
-        sets of conditions whose union is what the caller may list."""
-        caller, wanted = query.caller, query.visibility
-        if caller.is_admin:
-            if wanted is None:  # community images only on request, or to their owner
-                return [[or_(ImageRow.visibility != "community",
-                             ImageRow.owner == caller.project_id)]]
-            return [[]]
-        member_of = select(MemberRow.image_id).where(MemberRow.member == caller.project_id)
-        if query.member_status != "all":
-            member_of = member_of.where(MemberRow.status == query.member_status)
-        branches = [[ImageRow.owner == caller.project_id]]
-        if wanted in (None, "all", "public"):
-            branches.append([ImageRow.visibility == "public"])
-        if wanted in ("all", "community"):
-            branches.append([ImageRow.visibility == "community"])
-        if wanted in (None, "all", "shared"):
-            # Shared with me: looked up by id from my memberships (a few rows).
-            # `visibility || ''` keeps the database from walking the visibility
-            # index over every shared image instead.
-            branches.append([ImageRow.id.in_(member_of),
-                             ImageRow.visibility.concat("") == "shared"])
-        return branches
-
-    @staticmethod
-    def _condition(item: Filter):
-        column = getattr(ImageRow, item.attribute)
-        if item.op == "in":
-            return column.in_(list(item.value))
-        if item.op == "eq":
-            return column.is_(item.value) if isinstance(item.value, bool) \
-                else column == item.value
-        if item.op == "neq":
-            return or_(column != item.value, column.is_(None))
-        return {"gt": column > item.value, "gte": column >= item.value,
-                "lt": column < item.value, "lte": column <= item.value}[item.op]
-
-    @staticmethod
-    def _sort_column(key: str):
-        column = getattr(ImageRow, key)
-        return func.coalesce(column, NULL_SORTS_AS[key]) if key in NULL_SORTS_AS else column
-
-    def _after(self, sort: list[tuple[str, str]], marker: Image):
-        """Keyset paging: rows strictly after the marker in the sort order."""
-        alternatives = []
-        for index, (key, direction) in enumerate(sort):
-            equal_before = [self._sort_column(k) == self._marker_value(marker, k)
-                            for k, _ in sort[:index]]
-            column, value = self._sort_column(key), self._marker_value(marker, key)
-            beyond = column > value if direction == "asc" else column < value
-            alternatives.append(and_(*equal_before, beyond))
-        return or_(*alternatives)
-
-    @staticmethod
-    def _marker_value(marker: Image, key: str):
-        value = getattr(marker, key)
-        return NULL_SORTS_AS.get(key) if value is None else value
+        """One page (the statement and its rules: list_query.py)."""
+        statement, values = self._list_statements.for_query(query, marker)
+        with core_transaction(self._sessions, write=False) as session:
+            return self._to_images(session, session.execute(statement, values).all())
 
     # -- tags ------------------------------------------------------------------
     def add_tag(self, image_id: str, tag: str, notices: Sequence[Notice] = ()) -> None:

@@ -87,6 +87,13 @@ class TaskRepository:
         with transaction(self._sessions, write=False) as session:
             return [_task(row) for row in session.scalars(query)]
 
+    def unfinished(self) -> list[Task]:
+        """Tasks still pending or processing (at start: left by a stopped
+        imaged-api, see imports/recovery.py)."""
+        query = select(TaskRow).where(TaskRow.status.in_([PENDING, PROCESSING]))
+        with transaction(self._sessions, write=False) as session:
+            return [_task(row) for row in session.scalars(query)]
+
     def advance(self, task: Task, expected: Sequence[str], status: str, context: Any = None,
                 **values) -> Task:
         """Compare-and-set the task's status (and result/message/expires_at)."""

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 
 # Attributes Glance computes or owns: a request may never set them.
 READ_ONLY = ("created_at", "updated_at", "status", "checksum", "size", "virtual_size",
-             "direct_url", "self", "file", "schema", "id", "os_hash_algo", "os_hash_value")
+             "direct_url", "self", "file", "schema", "id", "os_hash_algo", "os_hash_value",
+             "stores")
 # Names refused as extra properties (Glance's reserved words and namespace).
 RESERVED = ("location", "deleted", "deleted_at")
 RESERVED_PREFIX = "os_glance"

@@ -44,3 +44,34 @@ def over_allowance_message(quotas: Quotas, allowance: int, size: int) -> str:
                 f"(image_size_cap) of {quotas.image_size_cap} bytes.")
     return (f"The image data is {size} bytes or more: over the {allowance} bytes left in "
             f"the project's quota (image_size_total).")
+
+
+# -- GET /v2/info/usage ------------------------------------------------------
+
+MIB = 1 << 20
+UNLIMITED = -1   # how Glance (Keystone's unified limits) shows "no limit"
+
+
+@dataclass(frozen=True)
+class ProjectUsage:
+    """What a project uses now."""
+    images: int
+    stored_bytes: int
+    staged_bytes: int
+    uploading: int
+
+
+def usage_report(quotas: Quotas, usage: ProjectUsage) -> dict:
+    """Glance's usage document: sizes in MiB (rounded down), as Glance's
+    unified limits count them; a limit of 0 in imaged-api.conf (no limit) is
+    shown as -1. imaged sets no limit on staging or on uploads at once."""
+    def limit(value: int, unit: int = 1) -> int:
+        return value // unit if value else UNLIMITED
+    return {
+        "image_size_total": {"limit": limit(quotas.image_size_total, MIB),
+                             "usage": usage.stored_bytes // MIB},
+        "image_count_total": {"limit": limit(quotas.image_count_total),
+                              "usage": usage.images},
+        "image_stage_total": {"limit": UNLIMITED, "usage": usage.staged_bytes // MIB},
+        "image_count_uploading": {"limit": UNLIMITED, "usage": usage.uploading},
+    }

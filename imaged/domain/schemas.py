@@ -52,6 +52,8 @@ def image_properties(disk_formats, container_formats) -> dict:
                  "description": "Free-form labels."},
         "direct_url": {**read_only_string,
                        "description": "Where the store keeps the data (when shown)."},
+        "stores": {**read_only_string,
+                   "description": "Comma-separated ids of the stores that hold the data."},
         "min_ram": {"type": "integer", "description": "MiB of RAM needed to boot."},
         "min_disk": {"type": "integer", "description": "GiB of disk needed to boot."},
         "self": read_only_string,

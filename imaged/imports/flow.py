@@ -10,6 +10,11 @@ Two ways in, one way through:
     web-download    POST /v2/images/{id}/import  queued -> importing
                       {"method": {"name": "web-download", "uri": URL}}: the
                       URL must pass the filter (uri_filter.py) or 400 at once
+    copy-image      POST /v2/images/{id}/import  (admin) an active image's
+                      data into more stores; the image stays active
+
+Where the data goes (`stores`, `all_stores`, `all_stores_must_succeed`, the
+X-Image-Meta-Store header) is decided by targets.py before anything starts.
 
 POST /import answers 202 with a task; the rest runs in a thread of the API
 worker (`run_import`), each step reported in the task:
@@ -19,16 +24,24 @@ worker (`run_import`), each step reported in the task:
                  disk_format says; else refused, naming the reason
     3. convert   qemu-img -f <inspected> -O <output_format> (qcow2 by
                  default), only now that the data is known to be safe
-    4. store     the final data into the store with the upload's hashing
-                 threads: size, checksum, os_hash_value and virtual_size
-                 describe the data that is kept, not what was sent
-    5. activate  importing -> active (disk_format updated); task success
+    4. store     the final data into each target store in turn, with the
+                 upload's hashing threads: size, checksum, os_hash_value and
+                 virtual_size describe the data that is kept, not what was
+                 sent; os_glance_importing_to_stores loses each store once
+                 it is done, os_glance_failed_import gains each that failed
+    5. activate  importing -> active (disk_format updated), with one
+                 location per store ({"store": id}); task success
 
-Any failure: whatever was written to the store is removed, the image goes
-back to queued with os_glance_failed_import naming the store (Glance's
-convention: import again), the task fails with the reason as its message,
-and an image.import.failed event carries it too. Whatever way the import
-ends, the staging area keeps nothing of it.
+copy-image has steps 4 and 5 only: the source is the image's own data (its
+best store), each copy must have the image's checksum, and step 5 adds the
+new locations to the active image.
+
+Any failure (with all_stores_must_succeed false, only when no store took
+the data): whatever was written to the stores is removed, the image goes
+back to queued (a copy: stays active) with os_glance_failed_import naming
+the stores (Glance's convention: import again), the task fails with the
+reason as its message, and an image.import.failed event carries it too.
+Whatever way the import ends, the staging area keeps nothing of it.
 """
 from __future__ import annotations
 
@@ -45,13 +58,15 @@ from imaged.domain import status as st
 from imaged.domain.errors import IllegalTransition, InvalidInput, QuotaExceeded
 from imaged.domain.image import Image, Location, utcnow
 from imaged.imports.convert import ConversionFailed, convert, needs_conversion
+from imaged.imports.copy import StoredSource
 from imaged.imports.fetch import DownloadFailed, open_url
 from imaged.imports.settings import ImportSettings
 from imaged.imports.staging import FileSource, Staging
+from imaged.imports.targets import Targets, import_targets
 from imaged.imports.uri_filter import UriRefused, check_uri
 from imaged.inspect import ImageSafetyError, check, inspect_file
 from imaged.runtime import Imaged
-from imaged.store.base import StoreError, StoreFull, StoreWriter
+from imaged.store.base import Store, StoreError, StoreFull, StoreWriter
 # The upload's streaming code, reused as it is: hashing threads, inspector, size cap.
 from imaged.upload import CLEARED, HASH_ALGORITHM, UploadFailed, _stream, _TooBig
 from shared.context import RequestContext
@@ -76,8 +91,11 @@ class Importer:
         self.staging = Staging(self.settings.staging_dir)
         self.tasks = TaskRepository(imaged.service.sessions, imaged.service.notifier)
 
-    def store_ids(self) -> list[str]:
-        return [self.imaged.stores.default.name]
+    def offered_methods(self) -> list[str]:
+        """enabled_import_methods, less copy-image while there is only one
+        store to copy to (Glance lists it only with several stores)."""
+        several = len(self.imaged.stores.writable_ids()) > 1
+        return [m for m in self.settings.methods if m != "copy-image" or several]
 
     def sweep_staging(self) -> None:
         """Drop staged data of images deleted meanwhile (DELETE does not know
@@ -164,7 +182,7 @@ def _unstage(importer: Importer, context: RequestContext, image: Image, writer: 
 # -- POST /v2/images/{id}/import ------------------------------------------------------------
 
 def start_import(importer: Importer, context: RequestContext, image: Image,
-                 request: dict) -> Task:
+                 request: dict, header_store: str | None = None) -> Task:
     """Check the request, move the image to importing, create the task and
     start the import thread. Everything wrong with the request is answered
     here (400/409), before any task exists."""
@@ -175,12 +193,15 @@ def start_import(importer: Importer, context: RequestContext, image: Image,
         raise InvalidInput(f"Unknown import method name '{method}'.")
     if method == "copy-image":
         imaged.authorize("copy_image", context, image)
-        raise InvalidInput("copy-image needs more than one store, and imaged has only "
-                           f"'{imaged.stores.default.name}'.")
+        if len(imaged.stores.writable_ids()) < 2:
+            raise InvalidInput("copy-image needs more than one store, and imaged has only "
+                               f"'{imaged.stores.default.store_id}'.")
     if method not in settings.methods:
         raise InvalidInput(f"Import method {method} is not enabled (enabled: "
                            f"{', '.join(settings.methods) or 'none'}).")
-    _check_stores(importer, request)
+    targets = import_targets(imaged.stores, image, request, header_store, method, imaged)
+    if method == "copy-image":
+        return _start_copy(importer, context, image, request, targets)
     if not image.disk_format or not image.container_format:
         raise IllegalTransition(f"Image {image.id} needs a disk_format and a "
                                 f"container_format before it can be imported.")
@@ -204,9 +225,9 @@ def start_import(importer: Importer, context: RequestContext, image: Image,
     task = Task(type=TASK_TYPE, owner=image.owner, image_id=image.id,
                 user_id=context.user_id, request_id=context.request_id,
                 input={"image_id": image.id, "import_req": request,
-                       "backend": importer.store_ids()})
+                       "backend": targets.store_ids})
     importing = _with_properties(image, os_glance_import_task=task.id,
-                                 os_glance_importing_to_stores=",".join(importer.store_ids()),
+                                 os_glance_importing_to_stores=",".join(targets.store_ids),
                                  os_glance_failed_import="")
     importing.status = st.IMPORTING
     try:
@@ -216,8 +237,42 @@ def start_import(importer: Importer, context: RequestContext, image: Image,
         raise IllegalTransition(f"Image {image.id} became {stale.actual_status} meanwhile; "
                                 f"it cannot be imported now.") from None
     importer.tasks.create(task, context)
-    threading.Thread(target=run_import, args=(importer, context, image.id, task, method, uri),
+    threading.Thread(target=run_import,
+                     args=(importer, context, image.id, task, method, uri, targets),
                      name=f"import-{image.id[:8]}", daemon=True).start()
+    return task
+
+
+def _start_copy(importer: Importer, context: RequestContext, image: Image, request: dict,
+                targets: Targets) -> Task:
+    """copy-image: the image stays active; os_glance_importing_to_stores
+    says where it is being copied (and that a copy is running)."""
+    if image.status != st.ACTIVE:
+        raise IllegalTransition(f"Image {image.id} is {image.status}: copy-image copies the "
+                                f"data of an active image.")
+    copying_to = image.properties.get("os_glance_importing_to_stores")
+    previous = importer.tasks.get(image.properties.get("os_glance_import_task") or "") \
+        if copying_to else None
+    if previous is not None and previous.status in (PENDING, PROCESSING):
+        raise IllegalTransition(f"Image {image.id} is already being copied to {copying_to} "
+                                f"(task {previous.id}).")
+    task = Task(type=TASK_TYPE, owner=image.owner, image_id=image.id,
+                user_id=context.user_id, request_id=context.request_id,
+                input={"image_id": image.id, "import_req": request,
+                       "backend": targets.store_ids})
+    copying = _with_properties(image, os_glance_import_task=task.id,
+                               os_glance_importing_to_stores=",".join(targets.store_ids),
+                               os_glance_failed_import="")
+    try:
+        importer.imaged.repo.save(copying, expected_status=st.ACTIVE, notices=[
+            _notice("image.import.start", image, context, method="copy-image",
+                    task_id=task.id, stores=targets.store_ids)])
+    except StaleImage as stale:
+        raise IllegalTransition(f"Image {image.id} became {stale.actual_status} meanwhile; "
+                                f"it cannot be copied now.") from None
+    importer.tasks.create(task, context)
+    threading.Thread(target=run_copy, args=(importer, context, image.id, task, targets),
+                     name=f"copy-{image.id[:8]}", daemon=True).start()
     return task
 
 
@@ -231,24 +286,11 @@ def _method_of(request: dict) -> tuple[str, str | None]:
     return method["name"], uri
 
 
-def _check_stores(importer: Importer, request: dict) -> None:
-    stores = request.get("stores")
-    if stores is None:
-        return
-    if not isinstance(stores, list) or not all(isinstance(s, str) for s in stores):
-        raise InvalidInput("stores must be a list of store ids.")
-    unknown = [store for store in stores if store not in importer.store_ids()]
-    if unknown:
-        raise InvalidInput(f"Unknown store(s) {', '.join(unknown)} (available: "
-                           f"{', '.join(importer.store_ids())}).")
-
-
 # -- the import thread ----------------------------------------------------------------------
 
 def run_import(importer: Importer, context: RequestContext, image_id: str, task: Task,
-               method: str, uri: str | None) -> None:
+               method: str, uri: str | None, targets: Targets) -> None:
     imaged, staging, settings = importer.imaged, importer.staging, importer.settings
-    writer: StoreWriter | None = None
     allowance = 0
     try:
         task = importer.tasks.advance(task, [PENDING], PROCESSING, context)
@@ -275,13 +317,10 @@ def run_import(importer: Importer, context: RequestContext, image_id: str, task:
                         settings.convert_timeout)
             disk_format = settings.output_format
 
-        # 4. store (hashes, size and virtual size of the data kept)
-        writer = imaged.stores.default.open_writer(image_id)
-        received = _stream(FileSource(final), writer, allowance,
-                           imaged.conf.upload.chunk_size, imaged.conf.image.vmdk_allowed_types)
-        check(received.verdict, disk_format)  # our own output: a sanity check
-        url = writer.commit()
-        writer = None
+        # 4. store, into each target (hashes, size and virtual size of the data kept)
+        stored = _store_everywhere(importer, image_id, targets, st.IMPORTING,
+                                   lambda: FileSource(final), allowance, disk_format)
+        received = stored.received
 
         # 5. activate
         values = {"size": received.size, "virtual_size": received.verdict.virtual_size,
@@ -289,12 +328,13 @@ def run_import(importer: Importer, context: RequestContext, image_id: str, task:
                   "os_hash_value": received.sha512}
         try:
             _finish(importer, image_id, st.ACTIVE, {**values, "disk_format": disk_format},
-                    [Location(url, {})], {"os_glance_importing_to_stores": ""}, [
+                    stored.locations, {"os_glance_importing_to_stores": "",
+                                       "os_glance_failed_import": ",".join(stored.failed)}, [
                         _notice("image.import", image, context, task_id=task.id,
-                                disk_format=disk_format, **values),
+                                disk_format=disk_format, stores=stored.store_ids(), **values),
                         _notice("image.activate", image, context, **values)])
         except StaleImage as stale:
-            imaged.stores.default.delete(url)
+            stored.remove(imaged)
             raise ImportFailed(f"image {image_id} was {stale.actual_status or 'deleted'} "
                                f"during the import; its data was removed") from None
         importer.tasks.advance(task, [PROCESSING], SUCCESS, context,
@@ -304,13 +344,140 @@ def run_import(importer: Importer, context: RequestContext, image_id: str, task:
                  received.size)
     except BaseException as exc:  # noqa: BLE001 - every failure must leave a clear state
         reason = _reason(exc, allowance, imaged)
-        if writer is not None:
-            writer.abort()
-        _fail(importer, context, image_id, task, reason)
+        _fail(importer, context, image_id, task, reason, targets)
         if not isinstance(exc, Exception):
             raise
     finally:
         staging.remove(image_id)
+
+
+def run_copy(importer: Importer, context: RequestContext, image_id: str, task: Task,
+             targets: Targets) -> None:
+    """copy-image's thread: the image's data into each target store, then
+    the new locations added to the (still active) image."""
+    imaged = importer.imaged
+    try:
+        task = importer.tasks.advance(task, [PENDING], PROCESSING, context)
+        image = imaged.repo.get(image_id)
+        if image is None or image.status != st.ACTIVE:
+            raise ImportFailed(f"image {image_id} is no longer active")
+        stored = _store_everywhere(importer, image_id, targets, st.ACTIVE,
+                                   lambda: StoredSource.open(imaged.stores, image),
+                                   image.size if image.size is not None else 0, None,
+                                   expected_md5=image.checksum)
+        try:
+            current = imaged.repo.get(image_id)
+            if current is None or current.status != st.ACTIVE:
+                raise StaleImage(image_id, current.status if current else None)
+            copied = _with_properties(current, os_glance_importing_to_stores="",
+                                      os_glance_failed_import=",".join(stored.failed))
+            copied.locations = current.locations + stored.locations
+            imaged.repo.save(copied, expected_status=st.ACTIVE, notices=[
+                _notice("image.import", image, context, task_id=task.id, method="copy-image",
+                        stores=stored.store_ids())])
+        except StaleImage as stale:
+            stored.remove(imaged)
+            raise ImportFailed(f"image {image_id} was {stale.actual_status or 'deleted'} "
+                               f"during the copy; the copies were removed") from None
+        importer.tasks.advance(task, [PROCESSING], SUCCESS, context,
+                               result={"image_id": image_id}, message="",
+                               expires_at=_expiry(importer.settings))
+        LOG.info("image %s copied to %s", image_id, ", ".join(stored.store_ids()))
+    except BaseException as exc:  # noqa: BLE001 - every failure must leave a clear state
+        _fail(importer, context, image_id, task, _reason(exc, 0, imaged), targets, copy=True)
+        if not isinstance(exc, Exception):
+            raise
+
+
+class Stored:
+    """What step 4 wrote: one location per store that took the data."""
+
+    def __init__(self):
+        self.locations: list[Location] = []
+        self.failed: list[str] = []
+        self.received = None
+
+    def store_ids(self) -> list[str]:
+        return [location.metadata["store"] for location in self.locations]
+
+    def remove(self, imaged: Imaged) -> None:
+        for location in self.locations:
+            try:
+                imaged.stores.for_location(location).delete(location.url)
+            except Exception:  # noqa: BLE001 - leftover data harms no one
+                LOG.exception("could not remove %s", location.url)
+
+
+def _store_everywhere(importer: Importer, image_id: str, targets: Targets,
+                      expected_status: str, open_source, allowance: int,
+                      disk_format: str | None, expected_md5: str | None = None) -> Stored:
+    """Step 4: the data into each target store in turn, counting down
+    os_glance_importing_to_stores. A store that fails ends everything (its
+    copies removed) when all_stores_must_succeed, else is recorded in
+    os_glance_failed_import; at least one store must take the data."""
+    imaged, stored = importer.imaged, Stored()
+    try:
+        for store_id in targets.store_ids:
+            try:
+                store = imaged.stores.writable_by_id(store_id)
+                url, received = _store_one(imaged, store, image_id, open_source, allowance,
+                                           disk_format, expected_md5)
+            except (StoreError, _TooBig, ImageSafetyError) as exc:
+                if targets.must_succeed:
+                    raise
+                LOG.warning("image %s: store %s failed: %s", image_id, store_id, exc)
+                stored.failed.append(store_id)
+            else:
+                stored.locations.append(Location(url, {"store": store_id}))
+                stored.received = received
+            _progress(importer, image_id, expected_status, store_id, stored.failed)
+        if not stored.locations:
+            raise ImportFailed(f"no store took the data (failed: {', '.join(stored.failed)})")
+    except BaseException:
+        stored.remove(imaged)
+        raise
+    return stored
+
+
+def _store_one(imaged: Imaged, store: Store, image_id: str, open_source, allowance: int,
+               disk_format: str | None, expected_md5: str | None):
+    """The data into one store: (location URL, what was received)."""
+    try:
+        writer = store.open_writer(image_id)
+    except OSError as exc:  # the store's directory is gone, say
+        raise StoreError(f"store {store.store_id}: {exc.strerror or exc}") from None
+    try:
+        received = _stream(open_source(), writer, allowance, imaged.conf.upload.chunk_size,
+                           imaged.conf.image.vmdk_allowed_types)
+        if disk_format is not None:
+            check(received.verdict, disk_format)  # our own output: a sanity check
+        if expected_md5 and received.md5 != expected_md5:
+            raise StoreError(f"the copy read from the image's store does not match its "
+                             f"checksum {expected_md5}")
+        return writer.commit(), received
+    except OSError as exc:
+        writer.abort()
+        raise StoreError(f"store {store.store_id}: {exc.strerror or exc}") from None
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def _progress(importer: Importer, image_id: str, expected_status: str, done: str,
+              failed: list[str]) -> None:
+    """One store less in os_glance_importing_to_stores (and the failures so far)."""
+    image = importer.imaged.repo.get(image_id)
+    if image is None or image.status != expected_status:
+        raise ImportFailed(f"image {image_id} is {image.status if image else 'deleted'} now")
+    left = [s for s in image.properties.get("os_glance_importing_to_stores", "").split(",")
+            if s and s != done]
+    changed = _with_properties(image, os_glance_importing_to_stores=",".join(left),
+                               os_glance_failed_import=",".join(failed))
+    try:
+        importer.imaged.repo.save(changed, expected_status=expected_status)
+    except StaleImage as stale:
+        raise ImportFailed(f"image {image_id} became {stale.actual_status or 'deleted'} "
+                           f"meanwhile") from None
 
 
 def _download(importer: Importer, image: Image, uri: str, allowance: int) -> None:
@@ -348,23 +515,30 @@ def _reason(exc: BaseException, allowance: int, imaged: Imaged) -> str:
 
 
 def _fail(importer: Importer, context: RequestContext, image_id: str, task: Task,
-          reason: str) -> None:
-    """importing -> queued with os_glance_failed_import, task failure."""
+          reason: str, targets: Targets, copy: bool = False) -> None:
+    """importing -> queued (a copy: still active) with every target store in
+    os_glance_failed_import (nothing was kept), task failure."""
     imaged = importer.imaged
     LOG.warning("import of image %s failed: %s", image_id, reason)
     importer.staging.remove(image_id)
     image = imaged.repo.get(image_id)
-    if image is not None and image.status == st.IMPORTING:
+    copying = copy and image is not None and image.status == st.ACTIVE
+    if image is not None and (image.status == st.IMPORTING or copying):
         failed = [s for s in image.properties.get("os_glance_failed_import", "").split(",") if s]
-        for store in importer.store_ids():
+        for store in targets.store_ids:
             if store not in failed:
                 failed.append(store)
+        properties = {"os_glance_failed_import": ",".join(failed),
+                      "os_glance_importing_to_stores": ""}
+        notices = [_notice("image.import.failed", image, context, task_id=task.id,
+                           reason=reason)]
         try:
-            _finish(importer, image_id, st.QUEUED, dict(CLEARED), [],
-                    {"os_glance_failed_import": ",".join(failed),
-                     "os_glance_importing_to_stores": ""},
-                    [_notice("image.import.failed", image, context, task_id=task.id,
-                             reason=reason)])
+            if copying:
+                imaged.repo.save(_with_properties(image, **properties),
+                                 expected_status=st.ACTIVE, notices=notices)
+            else:
+                _finish(importer, image_id, st.QUEUED, dict(CLEARED), [], properties,
+                        notices)
         except StaleImage:
             pass  # deleted meanwhile: nothing left to change
     try:
@@ -372,6 +546,13 @@ def _fail(importer: Importer, context: RequestContext, image_id: str, task: Task
                                expires_at=_expiry(importer.settings))
     except Exception:  # noqa: BLE001
         LOG.exception("could not record the failure of task %s", task.id)
+
+
+def fail_task(importer: Importer, context: RequestContext, task: Task, reason: str,
+              targets: Targets, copy: bool = False) -> None:
+    """Fail a task whose thread is gone (imports/recovery.py), exactly as
+    its thread would have failed it."""
+    _fail(importer, context, task.image_id, task, reason, targets, copy=copy)
 
 
 def _finish(importer: Importer, image_id: str, status: str, values: dict,

@@ -48,6 +48,9 @@ class RegistryImageRepository(ImageRepository):
     def usage(self, owner):
         return self._call("usage", owner)
 
+    def ids_in_status(self, owner, statuses):
+        return self._call("ids_in_status", owner, list(statuses))
+
     def pending_delete_before(self, cutoff, limit):
         return self._call("pending_delete_before", cutoff, limit)
 

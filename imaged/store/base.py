@@ -9,7 +9,8 @@ data at a location (for locations added by URL), and delete a location.
 Each store is one file: file.py (the default, under the state directory)
 and http.py (read-only: data served from a web server, never uploaded).
 Later stores (a volume store on volumed, an object store, RBD) implement the
-same class; multi-store means naming several instances of these.
+same class; multi-store means naming several instances of these (two file
+stores in two directories...), each with its own store_id.
 """
 from __future__ import annotations
 
@@ -37,6 +38,15 @@ class LocationRefused(StoreError):
 
 class ReadOnlyStore(StoreError):
     pass
+
+
+class UnknownStore(StoreError):
+    """A store id that names no configured store (the message lists them)."""
+
+    def __init__(self, store_id: str, available: list[str]):
+        self.store_id, self.available = store_id, available
+        super().__init__(f"Unknown store {store_id!r} (available: "
+                         f"{', '.join(available) or 'none'}).")
 
 
 @dataclass
@@ -71,11 +81,25 @@ class Store(abc.ABC):
     #: The name the operator gave this store in imaged-api.conf (the kind,
     #: when stores are not named); locations record it as metadata "store".
     store_id: str = ""
+    description: str = ""
+    #: Downloads try the locations of the heaviest stores first (Glance's weight).
+    weight: int = 0
+    #: Shown by GET /v2/info/stores (False for the stores imaged adds itself).
+    listed: bool = True
     schemes: tuple[str, ...] = ()
     writable: bool = True
 
     def handles(self, url: str) -> bool:
         return urlsplit(url).scheme in self.schemes
+
+    def owns(self, url: str) -> bool:
+        """Whether a URL this store handles is its own (not another store's
+        of the same kind: a file store, only files in its directory)."""
+        return True
+
+    def properties(self) -> dict:
+        """What GET /v2/info/stores/detail shows of this store's settings."""
+        return {}
 
     @abc.abstractmethod
     def open_writer(self, image_id: str) -> StoreWriter: ...
@@ -91,3 +115,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def delete(self, url: str) -> None:
         """Remove the data (a read-only store leaves data it does not own)."""
+
+    def remove_partial_writes(self) -> int:
+        """Remove what writers left unfinished when their process died (only
+        called while no writer can be running: at imaged-api's start).
+        Returns how many were removed; stores that write nothing partial
+        have nothing to do."""
+        return 0

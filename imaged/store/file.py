@@ -66,6 +66,18 @@ class FileStore(Store):
         self.directory = directory.resolve()
         self.directory.mkdir(parents=True, exist_ok=True)
 
+    def owns(self, url: str) -> bool:
+        """Only locations inside this store's own directory (two file stores
+        keep two directories)."""
+        try:
+            self.path_of(url)
+        except LocationRefused:
+            return False
+        return True
+
+    def properties(self) -> dict:
+        return {"data_dir": str(self.directory)}
+
     def path_of(self, url: str) -> Path:
         """The file behind a file:// URL, only if it is inside the store."""
         parts = urlsplit(url)
@@ -94,3 +106,9 @@ class FileStore(Store):
 
     def delete(self, url: str) -> None:
         self.path_of(url).unlink(missing_ok=True)
+
+    def remove_partial_writes(self) -> int:
+        leftovers = list(self.directory.glob("*" + PARTIAL_SUFFIX))
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        return len(leftovers)

@@ -135,6 +135,14 @@ def test_info_import_stores_and_the_create_header(demo):
 
 # -- glance-direct ----------------------------------------------------------------------------
 
+def test_deleting_a_staged_image_removes_its_staged_data_at_once(own_stack, demo):
+    image = demo.new(disk_format="raw")
+    assert stage(demo, image["id"], raw_bytes(MIB)).status_code == 204
+    assert staging(own_stack) == [image["id"]]
+    assert demo.delete(image["id"]).status_code == 204
+    assert staging(own_stack) == []
+
+
 def test_glance_direct_converts_raw_to_qcow2(own_stack, demo, tmp_path):
     data = raw_bytes(3 * MIB)
     image = demo.new(disk_format="raw")

@@ -207,6 +207,19 @@ def test_versions_document_points_at_the_host_asked(stack):
         assert versions[0]["links"][0]["href"] == stack.url("imaged") + "/v2/"
 
 
+def test_versions_listed_are_the_ones_whose_calls_exist(stack, admin_token):
+    """The default stack has the image cache on: every version up to 2.18
+    is listed, and the calls each one added answer."""
+    versions = requests.get(stack.url("imaged") + "/versions", timeout=30).json()["versions"]
+    assert [v["id"] for v in versions] == [f"v2.{minor}" for minor in range(18, -1, -1)]
+    assert [v["status"] for v in versions].count("CURRENT") == 1
+    assert versions[0] == {**versions[0], "id": "v2.18", "status": "CURRENT"}
+    headers = {"X-Auth-Token": admin_token}
+    base = stack.url("imaged")
+    for path in ("/v2/info/stores", "/v2/info/stores/detail", "/v2/info/usage", "/v2/cache"):
+        assert requests.get(base + path, headers=headers, timeout=30).status_code == 200, path
+
+
 def test_every_call_but_versions_needs_a_token(stack):
     base = stack.url("imaged")
     assert requests.get(base + "/v2/images", timeout=30).status_code == 401

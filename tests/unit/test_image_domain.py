@@ -87,3 +87,11 @@ def test_list_parameters_become_a_query():
     assert query.properties == {"os_distro": "debian"}
     assert {(f.attribute, f.op) for f in query.filters} >= {("created_at", "gte"),
                                                             ("os_hidden", "eq")}
+
+
+def test_versions_without_the_cache_stop_at_2_17_and_skip_the_cache_ones():
+    from imaged.api.versions import listed_versions
+    ids = [version for version, _ in listed_versions(cache_enabled=False)]
+    assert ids[0] == "v2.17" and "v2.14" not in ids and "v2.16" not in ids
+    assert ids[-1] == "v2.0" and len(ids) == 16
+    assert [status for _, status in listed_versions(False)].count("CURRENT") == 1
