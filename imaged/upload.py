@@ -49,7 +49,7 @@ class UploadFailed(ApiError):
     """An upload that did not make the image active (status in the message)."""
 
 
-class _TooBig(Exception):
+class TooBig(Exception):
     def __init__(self, received: int):
         self.received = received
 
@@ -88,13 +88,13 @@ def upload(imaged: Imaged, context: RequestContext, image: Image, body: RequestB
     started = time.monotonic()
     writer = store.open_writer(image.id)
     try:
-        received = _stream(body, writer, allowance, imaged.conf.upload.chunk_size,
-                           imaged.conf.image.vmdk_allowed_types)
+        received = stream_into_store(body, writer, allowance, imaged.conf.upload.chunk_size,
+                                     imaged.conf.image.vmdk_allowed_types)
     except ClientDisconnected as exc:
         _fail(imaged, context, image, writer, st.QUEUED, f"the upload was interrupted: {exc}")
         raise UploadFailed(f"The upload of image {image.id} was interrupted ({exc}); no data "
                            f"was kept and the image is queued again.", status=400) from None
-    except _TooBig as exc:
+    except TooBig as exc:
         message = quotas.over_allowance_message(imaged.quotas, allowance, exc.received)
         _fail(imaged, context, image, writer, st.QUEUED, message)
         raise UploadFailed(f"{message} No data was kept; the image is queued again.",
@@ -149,8 +149,8 @@ def upload(imaged: Imaged, context: RequestContext, image: Image, body: RequestB
                            f"its data was uploaded; the data was removed.", status=410) from None
 
 
-def _stream(body: RequestBody, writer: StoreWriter, allowance: int, chunk_size: int,
-            vmdk_types: list[str]) -> Received:
+def stream_into_store(body: RequestBody, writer: StoreWriter, allowance: int,
+                      chunk_size: int, vmdk_types: list[str]) -> Received:
     """Move the body into the store; hash and inspect it on the way. The
     request thread receives and inspects; hashing and writing run in
     threads of their own (see pipeline.py)."""
@@ -169,7 +169,7 @@ def _stream(body: RequestBody, writer: StoreWriter, allowance: int, chunk_size: 
             size += count
             if size > allowance:
                 pool.release(buffer)
-                raise _TooBig(size)
+                raise TooBig(size)
             chunk = memoryview(buffer)[:count]
             inspector.feed(chunk)
             workers.submit(chunk, lambda buffer=buffer: pool.release(buffer))

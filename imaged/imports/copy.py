@@ -1,7 +1,8 @@
 """copy-image's source: the data of an active image, read from the best of
 its stores (Stores.open_best: heaviest first, falling back to the others)
-the way upload's _stream reads a request body, so that each copy is hashed
-(and compared with the image's checksum) on its way into the new store."""
+the way upload's stream_into_store reads a request body, so that each copy
+is hashed (and compared with the image's checksum) on its way into the new
+store."""
 from __future__ import annotations
 
 from imaged.domain.image import Image

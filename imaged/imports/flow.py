@@ -67,8 +67,8 @@ from imaged.imports.uri_filter import UriRefused, check_uri
 from imaged.inspect import ImageSafetyError, check, inspect_file
 from imaged.runtime import Imaged
 from imaged.store.base import Store, StoreError, StoreFull, StoreWriter
-# The upload's streaming code, reused as it is: hashing threads, inspector, size cap.
-from imaged.upload import CLEARED, HASH_ALGORITHM, UploadFailed, _stream, _TooBig
+# The upload's streaming code, shared: hashing threads, inspector, size cap.
+from imaged.upload import CLEARED, HASH_ALGORITHM, TooBig, UploadFailed, stream_into_store
 from shared.context import RequestContext
 
 LOG = logging.getLogger("imaged.imports")
@@ -134,14 +134,14 @@ def stage(importer: Importer, context: RequestContext, image: Image, body) -> No
 
     writer = staging.writer(image.id)
     try:
-        received = _stream(body, writer, allowance, imaged.conf.upload.chunk_size,
-                           imaged.conf.image.vmdk_allowed_types)
+        received = stream_into_store(body, writer, allowance, imaged.conf.upload.chunk_size,
+                                     imaged.conf.image.vmdk_allowed_types)
         _judge(imaged, received.verdict, image.disk_format)
     except ClientDisconnected as exc:
         _unstage(importer, context, image, writer, f"the upload was interrupted: {exc}")
         raise UploadFailed(f"Staging image {image.id} was interrupted ({exc}); nothing was "
                            f"kept and the image is queued again.", status=400) from None
-    except _TooBig as exc:
+    except TooBig as exc:
         message = quotas.over_allowance_message(imaged.quotas, allowance, exc.received)
         _unstage(importer, context, image, writer, message)
         raise UploadFailed(f"{message} Nothing was kept; the image is queued again.",
@@ -422,7 +422,7 @@ def _store_everywhere(importer: Importer, image_id: str, targets: Targets,
                 store = imaged.stores.writable_by_id(store_id)
                 url, received = _store_one(imaged, store, image_id, open_source, allowance,
                                            disk_format, expected_md5)
-            except (StoreError, _TooBig, ImageSafetyError) as exc:
+            except (StoreError, TooBig, ImageSafetyError) as exc:
                 if targets.must_succeed:
                     raise
                 LOG.warning("image %s: store %s failed: %s", image_id, store_id, exc)
@@ -447,8 +447,9 @@ def _store_one(imaged: Imaged, store: Store, image_id: str, open_source, allowan
     except OSError as exc:  # the store's directory is gone, say
         raise StoreError(f"store {store.store_id}: {exc.strerror or exc}") from None
     try:
-        received = _stream(open_source(), writer, allowance, imaged.conf.upload.chunk_size,
-                           imaged.conf.image.vmdk_allowed_types)
+        received = stream_into_store(open_source(), writer, allowance,
+                                     imaged.conf.upload.chunk_size,
+                                     imaged.conf.image.vmdk_allowed_types)
         if disk_format is not None:
             check(received.verdict, disk_format)  # our own output: a sanity check
         if expected_md5 and received.md5 != expected_md5:
@@ -485,8 +486,8 @@ def _download(importer: Importer, image: Image, uri: str, allowance: int) -> Non
     source = open_url(uri, importer.settings)
     writer = importer.staging.writer(image.id)
     try:
-        _stream(source, writer, allowance, importer.imaged.conf.upload.chunk_size,
-                importer.imaged.conf.image.vmdk_allowed_types)
+        stream_into_store(source, writer, allowance, importer.imaged.conf.upload.chunk_size,
+                          importer.imaged.conf.image.vmdk_allowed_types)
     except BaseException:
         writer.abort()
         raise
@@ -505,7 +506,7 @@ def _judge(imaged: Imaged, verdict, disk_format: str | None) -> None:
 def _reason(exc: BaseException, allowance: int, imaged: Imaged) -> str:
     if isinstance(exc, ImageSafetyError):
         return f"the image was refused: {exc}"
-    if isinstance(exc, _TooBig):
+    if isinstance(exc, TooBig):
         return quotas.over_allowance_message(imaged.quotas, allowance, exc.received)
     if isinstance(exc, (ImportFailed, DownloadFailed, UriRefused, ConversionFailed,
                         StoreError)):

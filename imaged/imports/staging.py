@@ -62,7 +62,7 @@ class Staging:
 
 class FileSource:
     """A file read like a request body (readinto/finish), so that upload's
-    _stream can move it into a store with the same hashing threads."""
+    stream_into_store can move it into a store with the same hashing threads."""
 
     expected = None
     direct = False
