@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.api.test_images_support import own_stack_admin, own_stack_demo  # noqa: F401 (fixtures)
 from tests.api.test_images_support import Images, configured_stack, raw_bytes, wait_for
 
 SIZE = 300_000
@@ -75,16 +76,6 @@ def own_stack(tmp_path_factory, stack):
     own = configured_stack(tmp_path_factory, stack, 100, CONFIG)
     yield own
     own.down()
-
-
-@pytest.fixture(scope="module")
-def demo(own_stack) -> Images:
-    return Images(own_stack, own_stack.token("demo"))
-
-
-@pytest.fixture(scope="module")
-def admin(own_stack) -> Images:
-    return Images(own_stack, own_stack.token("admin"))
 
 
 def cache_dir(stack):

@@ -18,6 +18,7 @@ from functools import partial
 
 import pytest
 
+from tests.api.test_images_support import own_stack_demo  # noqa: F401 (fixtures)
 from tests.api.test_images_support import (Images, configured_stack, raw_bytes,
                                            second_project_user, stored_files, wait_for)
 from tests.unit.image_corpus import bad_images
@@ -65,11 +66,6 @@ def own_stack(tmp_path_factory, stack, web):
                            f"[import]\nallowed_ports = 80,443,{port}\n")
     yield own
     own.down()
-
-
-@pytest.fixture(scope="module")
-def demo(own_stack) -> Images:
-    return Images(own_stack, own_stack.token("demo"))
 
 
 def staging(stack) -> list[str]:

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.api.test_images_support import own_stack_demo  # noqa: F401 (fixtures)
 from tests.api.test_images_support import Images, configured_stack, raw_bytes
 from tests.api.test_volumes_support import VolumeApi
 
@@ -27,11 +28,6 @@ def own_stack(tmp_path_factory, stack):
     own = configured_stack(tmp_path_factory, stack, 80, CONFIG)
     yield own
     own.down()
-
-
-@pytest.fixture(scope="module")
-def demo(own_stack) -> Images:
-    return Images(own_stack, own_stack.token("demo"))
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.stack import Stack
@@ -209,3 +210,15 @@ def configured_stack(tmp_path_factory, base: Stack, extra_offset: int, api_conf:
     result = own.up()
     assert result.returncode == 0, result.stdout + result.stderr
     return own
+
+
+# The demo and admin users of a module's own stack (a module that defines an
+# `own_stack` fixture imports these to get `demo` and `admin` fixtures).
+@pytest.fixture(scope="module", name="demo")
+def own_stack_demo(own_stack) -> Images:
+    return Images(own_stack, own_stack.token("demo"))
+
+
+@pytest.fixture(scope="module", name="admin")
+def own_stack_admin(own_stack) -> Images:
+    return Images(own_stack, own_stack.token("admin"))
