@@ -222,13 +222,7 @@ def start_import(importer: Importer, context: RequestContext, image: Image,
             raise InvalidInput(f"URI for web-download does not pass filtering: {exc}") \
                 from None
 
-    task = Task(type=TASK_TYPE, owner=image.owner, image_id=image.id,
-                user_id=context.user_id, request_id=context.request_id,
-                input={"image_id": image.id, "import_req": request,
-                       "backend": targets.store_ids})
-    importing = _with_properties(image, os_glance_import_task=task.id,
-                                 os_glance_importing_to_stores=",".join(targets.store_ids),
-                                 os_glance_failed_import="")
+    task, importing = _task_for(image, context, request, targets)
     importing.status = st.IMPORTING
     try:
         imaged.repo.save(importing, expected_status=image.status, notices=[
@@ -256,13 +250,7 @@ def _start_copy(importer: Importer, context: RequestContext, image: Image, reque
     if previous is not None and previous.status in (PENDING, PROCESSING):
         raise IllegalTransition(f"Image {image.id} is already being copied to {copying_to} "
                                 f"(task {previous.id}).")
-    task = Task(type=TASK_TYPE, owner=image.owner, image_id=image.id,
-                user_id=context.user_id, request_id=context.request_id,
-                input={"image_id": image.id, "import_req": request,
-                       "backend": targets.store_ids})
-    copying = _with_properties(image, os_glance_import_task=task.id,
-                               os_glance_importing_to_stores=",".join(targets.store_ids),
-                               os_glance_failed_import="")
+    task, copying = _task_for(image, context, request, targets)
     try:
         importer.imaged.repo.save(copying, expected_status=st.ACTIVE, notices=[
             _notice("image.import.start", image, context, method="copy-image",
@@ -274,6 +262,20 @@ def _start_copy(importer: Importer, context: RequestContext, image: Image, reque
     threading.Thread(target=run_copy, args=(importer, context, image.id, task, targets),
                      name=f"copy-{image.id[:8]}", daemon=True).start()
     return task
+
+
+def _task_for(image: Image, context: RequestContext, request: dict,
+              targets: Targets) -> tuple[Task, Image]:
+    """The import's task, and the image marked with it and with the stores
+    it goes to (os_glance_importing_to_stores), as Glance marks it."""
+    task = Task(type=TASK_TYPE, owner=image.owner, image_id=image.id,
+                user_id=context.user_id, request_id=context.request_id,
+                input={"image_id": image.id, "import_req": request,
+                       "backend": targets.store_ids})
+    marked = _with_properties(image, os_glance_import_task=task.id,
+                              os_glance_importing_to_stores=",".join(targets.store_ids),
+                              os_glance_failed_import="")
+    return task, marked
 
 
 def _method_of(request: dict) -> tuple[str, str | None]:
