@@ -76,8 +76,12 @@ def _record_path(state_dir: Path) -> Path:
     return Path(state_dir) / "run" / "libvirt-host.json"
 
 
-def _log_path(state_dir: Path, daemon: str) -> Path:
-    return Path(state_dir) / "log" / f"{daemon}.log"
+def _log_path(daemon: str) -> Path:
+    """The daemons serve every stack on the machine and outlive the one that
+    started them, whose state directory may be deleted: their logs go to
+    libvirt's own log directory. (libvirtd's children open the same log
+    outputs: a log file that vanished would make every QEMU start fail.)"""
+    return LIBVIRT_DIRS[0] / f"{daemon}.log"
 
 
 @contextmanager
@@ -149,11 +153,11 @@ def kvm_masked(pid: int) -> bool:
     return not stat.S_ISCHR(mode)
 
 
-def _daemon_env(state_dir: Path, name: str) -> dict:
-    """Environment for a daemon: its log goes to <state>/log/<name>.log
+def _daemon_env(name: str) -> dict:
+    """Environment for a daemon: its log goes to /var/log/libvirt/<name>.log
     (level 3 = warnings and errors; no secrets are logged at that level)."""
     env = dict(os.environ)
-    env["LIBVIRT_LOG_OUTPUTS"] = f"3:file:{_log_path(state_dir, name)}"
+    env["LIBVIRT_LOG_OUTPUTS"] = f"3:file:{_log_path(name)}"
     return env
 
 
@@ -166,13 +170,13 @@ def _run_start(argv: list[str], env: dict, name: str) -> None:
                                f"{proc.stderr.strip()}")
 
 
-def _start_virtlogd(state_dir: Path) -> None:
-    _run_start(["virtlogd", "-d"], _daemon_env(state_dir, "virtlogd"), "virtlogd")
+def _start_virtlogd() -> None:
+    _run_start(["virtlogd", "-d"], _daemon_env("virtlogd"), "virtlogd")
 
 
-def _start_libvirtd(state_dir: Path) -> None:
+def _start_libvirtd() -> None:
     """Start libvirtd, inside the /dev/kvm trap when KVM is not usable."""
-    env = _daemon_env(state_dir, "libvirtd")
+    env = _daemon_env("libvirtd")
     if kvm_usable() or not KVM_DEVICE.exists():
         _run_start(["libvirtd", "-d"], env, "libvirtd")
         return
@@ -200,7 +204,7 @@ def _wait_ready(name: str) -> int:
     _pid_file, socket = DAEMONS[name]
     if not procs.wait_for(lambda: daemon_pid(name) and socket.exists(), START_TIMEOUT):
         raise HostServiceError(f"{name} did not come up within {START_TIMEOUT:.0f} s "
-                               "(see its log under <state>/log)")
+                               f"(see {_log_path(name)})")
     return daemon_pid(name)
 
 
@@ -212,7 +216,6 @@ def ensure_running(state_dir: Path) -> dict:
     """
     state_dir = Path(state_dir)
     _check_prerequisites()
-    (state_dir / "log").mkdir(parents=True, exist_ok=True)
     with _locked():
         prepare_directories()
         conf_changed = ensure_qemu_conf()
@@ -221,7 +224,7 @@ def ensure_running(state_dir: Path) -> dict:
         for name, start in (("virtlogd", _start_virtlogd), ("libvirtd", _start_libvirtd)):
             if daemon_pid(name) is None:
                 log.info("starting %s", name)
-                start(state_dir)
+                start()
                 started_now.append(name)
             pid = _wait_ready(name)
             if name in started_now:
