@@ -77,6 +77,16 @@ def test_a_domain_can_be_created(libvirt_conn):
         domain.destroy()
 
 
+def test_the_daemons_log_outside_any_state_directory(libvirt_conn):
+    """They outlive the stack that started them: a log path inside its state
+    directory would vanish with it, and every QEMU start would then fail."""
+    for name in ("libvirtd", "virtlogd"):
+        environ = Path(f"/proc/{libvirt_host.daemon_pid(name)}/environ").read_bytes()
+        outputs = [item for item in environ.split(b"\0")
+                   if item.startswith(b"LIBVIRT_LOG_OUTPUTS=")]
+        assert outputs == [f"LIBVIRT_LOG_OUTPUTS=3:file:/var/log/libvirt/{name}.log".encode()]
+
+
 def test_stop_leaves_daemons_it_did_not_start(libvirt_conn, tmp_path):
     """A state dir that started nothing stops nothing."""
     pid = libvirt_host.status()["libvirtd"]["pid"]
