@@ -3,9 +3,10 @@ metadata. The actions are in actions.py, volumes in volume_attachments.py.
 
 POST /servers checks what a user can get wrong at once (400: unknown
 flavor or key pair, image missing, inactive or too big for the flavor,
-volume missing or in use; 403: over quota), records the server BUILD/
-scheduling, reserves its volumes in volumed and hands the rest to
-flows/launch.py in the background: 202.
+volume missing or in use, an image property computed cannot honour;
+403: over quota), records the server BUILD/scheduling, reserves its
+volumes in volumed and hands the rest to flows/launch.py in the
+background: 202.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from computed.domain import states
 from computed.domain.claims import quota_excess
 from computed.domain.devices import (InvalidBlockDeviceMapping, local_disks,
                                      next_free_device, parse_boot_request)
+from computed.domain.image_properties import InvalidImageProperty, guest_hardware
 from computed.domain.requests import (InvalidRequest, QuotaError, check_metadata, check_name,
                                       hostname_for, parse_server_request)
 from computed.flows.launch import launch
@@ -255,6 +257,10 @@ def servers_blueprint(computed: Computed) -> Blueprint:
                     raise BadRequest(f"Flavor's disk is too small for requested image. "
                                      f"Flavor disk is {root_bytes} bytes, image is "
                                      f"{int(size)} bytes.")
+        try:  # hw_disk_bus, CPU topology...: refused before anything is made
+            guest_hardware(image, flavor["vcpus"], deps.settings.machine_type)
+        except InvalidImageProperty as exc:
+            raise BadRequest(str(exc)) from None
         return image
 
     def _check_volume(caller, volume_id: str) -> None:

@@ -5,7 +5,9 @@ block_device_mapping_v2. The real client always sends an image/local entry
 for the image it boots (boot_index 0) next to imageRef: that is not a boot
 from volume. Volumes are source_type=volume, destination_type=volume.
 
-Device names follow Nova's libvirt driver, all on the virtio bus:
+Device names follow Nova's libvirt driver, on the virtio bus unless the
+image's hw_disk_bus says otherwise (then sda... or hda..., for the local
+disks only: volumes stay vdX):
 
     vda  root disk (the image's overlay)
     vdb  ephemeral disk, if the flavor has one
@@ -25,6 +27,8 @@ VIRTIO_PREFIX = "vd"
 MAX_DISKS = 26
 CONFIG_DRIVE_DEVICE = "hdd"  # the last IDE slot, as Nova puts it
 CONFIG_DRIVE_BUS = "ide"
+# The image's hw_disk_bus / hw_cdrom_bus change the names, as in Nova.
+BUS_PREFIXES = {"virtio": "vd", "scsi": "sd", "sata": "sd", "usb": "sd", "ide": "hd"}
 
 
 class InvalidBlockDeviceMapping(ValueError):
@@ -148,11 +152,23 @@ class LocalDisks:
         return [name for name in (self.root, self.ephemeral, self.swap) if name]
 
 
-def local_disks(ephemeral_gb: int, swap_mb: int) -> LocalDisks:
-    names = iter(virtio_name(i) for i in range(1, MAX_DISKS))
+def local_disks(ephemeral_gb: int, swap_mb: int, bus: str = "virtio") -> LocalDisks:
+    prefix = BUS_PREFIXES[bus]
+    names = iter(prefix + string.ascii_lowercase[i] for i in range(1, MAX_DISKS))
     ephemeral = next(names) if ephemeral_gb > 0 else None
     swap = next(names) if swap_mb > 0 else None
-    return LocalDisks(ephemeral=ephemeral, swap=swap)
+    return LocalDisks(root=prefix + "a", ephemeral=ephemeral, swap=swap)
+
+
+def config_drive_device(bus: str, disks: LocalDisks) -> str:
+    """hdd on IDE (Nova's last IDE slot); on the other buses the first name
+    the local disks left free (they may share the bus: scsi disks and cdrom)."""
+    if bus == "ide":
+        return CONFIG_DRIVE_DEVICE
+    used = set(disks.names())
+    prefix = BUS_PREFIXES[bus]
+    return next(prefix + letter for letter in string.ascii_lowercase
+                if prefix + letter not in used)
 
 
 def next_free_device(used: set[str]) -> str:

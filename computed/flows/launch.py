@@ -5,13 +5,16 @@
                          server is recorded BUILD/scheduling and each volume
                          reserved in volumed; 202
     1. claim             scheduling: the flavor must fit in what is free on
-                         the host, else ERROR "No valid host was found"
+                         the host, else ERROR "No valid host was found";
+                         the image's hw_* properties are read into the
+                         guest's hardware (a bad value fails the build)
     2. volumes           block_device_mapping: volumed exports each volume to
                          our initiator; its CHAP password goes into a libvirt
                          secret
     3. image             spawning: the image into the cache (_base), fetched
                          once, verified and inspected
-    4. disks             <instance dir>/disk (vda) = qcow2 overlay on the base,
+    4. disks             <instance dir>/disk (vda, or sda/hda after the image's
+                         hw_disk_bus) = qcow2 overlay on the base,
                          grown to the flavor's root disk; disk.local (vdb) and
                          disk.swap: overlays on formatted templates
     5. config drive      disk.config, an ISO labelled config-2
@@ -38,7 +41,8 @@ from computed.db import repository as repo
 from computed.db.models import Instance
 from computed.domain import states
 from computed.domain.claims import no_valid_host_message, shortfall
-from computed.domain.devices import CONFIG_DRIVE_BUS, CONFIG_DRIVE_DEVICE, local_disks
+from computed.domain.devices import config_drive_device, local_disks
+from computed.domain.image_properties import GuestHardware, guest_hardware
 from computed.flows import Deps, Undo, fault
 from computed.flows.volumes import connect_volume, volume_spec
 from computed.imagecache import GIB, MIB, CachedImage
@@ -71,13 +75,14 @@ def launch(deps: Deps, ctx: RequestContext, uuid: str, image: dict) -> None:
             _event(deps, ctx, uuid, "compute.instance.create.start")
             _undo_reservations(deps, caller, uuid, undo)
             instance = _claim(deps, ctx, uuid, undo)                     # 1
+            hardware = _hardware(deps, instance, image)
             _next_task(deps, uuid, states.BLOCK_DEVICE_MAPPING)
             volumes = _connect_volumes(deps, ctx, caller, instance, undo)  # 2
             _next_task(deps, uuid, states.SPAWNING)
             base = _cache_image(deps, ctx, caller, instance, image)       # 3
-            disks = _create_disks(deps, ctx, instance, base, undo)        # 4
-            disks += _config_drive(deps, ctx, instance)                   # 5
-            _start_domain(deps, ctx, instance, disks, volumes, undo)      # 6
+            disks = _create_disks(deps, ctx, instance, base, hardware, undo)  # 4
+            disks += _config_drive(deps, ctx, instance, hardware)         # 5
+            _start_domain(deps, ctx, instance, hardware, disks, volumes, undo)  # 6
             _complete_volumes(deps, caller, volumes)                      # 7
             _mark_active(deps, ctx, uuid, time.monotonic() - started)
         except BuildCancelled:
@@ -107,6 +112,15 @@ def _claim(deps: Deps, ctx, uuid: str, undo: Undo) -> Instance:
                    vcpus=wanted.vcpus, memory_mb=wanted.memory_mb, disk_gb=wanted.disk_gb)
     undo.push("release the claim", lambda: _release_claim(deps, uuid))
     return instance
+
+
+def _hardware(deps: Deps, instance: Instance, image: dict) -> GuestHardware:
+    """The image's hw_* properties, from the record the API read and checked:
+    the build does not trust its caller, a bad value fails it."""
+    try:
+        return guest_hardware(image, instance.vcpus, deps.settings.machine_type)
+    except ValueError as exc:
+        raise BuildFailed(str(exc)) from exc
 
 
 def _connect_volumes(deps: Deps, ctx, caller: Caller, instance: Instance, undo: Undo):
@@ -153,7 +167,7 @@ def _cache_image(deps: Deps, ctx, caller: Caller, instance: Instance,
 
 
 def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
-                  undo: Undo) -> list[FileDisk]:
+                  hardware: GuestHardware, undo: Undo) -> list[FileDisk]:
     """The instance directory, laid out as Nova lays it out."""
     _check_not_cancelled(deps, instance.uuid)
     directory = deps.instance_dir(instance.uuid)
@@ -161,22 +175,24 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
     undo.push("remove the instance directory",
               lambda: shutil.rmtree(directory, ignore_errors=True))
     (directory / "console.log").touch(mode=0o600)
-    names = local_disks(instance.ephemeral_gb, instance.swap)
+    names = local_disks(instance.ephemeral_gb, instance.swap, hardware.disk_bus)
+    bus = hardware.disk_bus
     try:
         root_size = instance.root_gb * GIB if instance.root_gb else None
         qemu_img.create_overlay(directory / "disk", base.path, base.format, root_size)
-        disks = [FileDisk(directory / "disk", names.root, "qcow2")]
+        disks = [FileDisk(directory / "disk", names.root, "qcow2", bus=bus)]
         if names.ephemeral:
             template = deps.cache.ephemeral_template(instance.ephemeral_gb,
                                                      deps.settings.ephemeral_format)
             qemu_img.create_overlay(directory / "disk.local", template, "raw",
                                     instance.ephemeral_gb * GIB)
-            disks.append(FileDisk(directory / "disk.local", names.ephemeral, "qcow2"))
+            disks.append(FileDisk(directory / "disk.local", names.ephemeral, "qcow2",
+                                  bus=bus))
         if names.swap:
             template = deps.cache.swap_template(instance.swap)
             qemu_img.create_overlay(directory / "disk.swap", template, "raw",
                                     instance.swap * MIB)
-            disks.append(FileDisk(directory / "disk.swap", names.swap, "qcow2"))
+            disks.append(FileDisk(directory / "disk.swap", names.swap, "qcow2", bus=bus))
     except Exception as exc:
         raise BuildFailed(f"Creating the server's disks failed: {exc}") from exc
     _event(deps, ctx, instance.uuid, "compute.instance.disks.created",
@@ -184,7 +200,8 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
     return disks
 
 
-def _config_drive(deps: Deps, ctx, instance: Instance) -> list[FileDisk]:
+def _config_drive(deps: Deps, ctx, instance: Instance,
+                  hardware: GuestHardware) -> list[FileDisk]:
     """disk.config, in the instance directory (removed with it on failure)."""
     if not (instance.config_drive or deps.settings.force_config_drive):
         return []
@@ -199,14 +216,16 @@ def _config_drive(deps: Deps, ctx, instance: Instance) -> list[FileDisk]:
             key_name=instance.key_name, public_key=instance.key_data), user_data)
     except Exception as exc:
         raise BuildFailed(f"Building the config drive failed: {exc}") from exc
+    device = config_drive_device(hardware.cdrom_bus, local_disks(
+        instance.ephemeral_gb, instance.swap, hardware.disk_bus))
     _event(deps, ctx, instance.uuid, "compute.instance.config_drive.created",
-           device=CONFIG_DRIVE_DEVICE, bus=CONFIG_DRIVE_BUS)
-    return [FileDisk(target, CONFIG_DRIVE_DEVICE, "raw", bus=CONFIG_DRIVE_BUS,
+           device=device, bus=hardware.cdrom_bus)
+    return [FileDisk(target, device, "raw", bus=hardware.cdrom_bus,
                      device_type="cdrom", readonly=True)]
 
 
-def _start_domain(deps: Deps, ctx, instance: Instance, disks: list[FileDisk], volumes,
-                  undo: Undo) -> None:
+def _start_domain(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
+                  disks: list[FileDisk], volumes, undo: Undo) -> None:
     """Define the domain persistently and start it (the hot path: no waits)."""
     _check_not_cancelled(deps, instance.uuid)
     directory = deps.instance_dir(instance.uuid)
@@ -215,6 +234,7 @@ def _start_domain(deps: Deps, ctx, instance: Instance, disks: list[FileDisk], vo
         memory_mb=instance.memory_mb, disks=disks,
         volumes=[volume_spec(deps, bdm) for bdm in volumes],
         console_log=directory / "console.log", machine_type=deps.settings.machine_type,
+        hardware=hardware,
         labels={"name": instance.display_name, "project": instance.project_id,
                 "user": instance.user_id, "flavor": (instance.flavor or {}).get("name", "")})
     (directory / "libvirt.xml").write_text(deps.driver.guest_xml(guest))

@@ -12,12 +12,18 @@ what PocketStack needs:
                                      password in a libvirt secret (never here)
       <disk device='cdrom'>          the config drive, on IDE
       <serial type='file'>           the console, appended to console.log
+
+The image's hw_* properties (domain/image_properties.py) change the disks'
+bus and names, and add a virtio-scsi controller, a virtio RNG, the QEMU
+guest agent's channel, a CPU topology or a local-time clock.
 """
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from computed.domain.image_properties import GuestHardware
 
 METADATA_NS = "urn:pocketstack:compute:instance:1"
 METADATA_PREFIX = "pocketstack"
@@ -61,6 +67,7 @@ class GuestSpec:
     console_log: Path
     machine_type: str = "pc"
     labels: dict[str, str] = field(default_factory=dict)  # node, name, project, user, flavor
+    hardware: GuestHardware = field(default_factory=GuestHardware)  # from the image
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs) -> ET.Element:
@@ -126,6 +133,11 @@ def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
     metadata.append(metadata_element(guest.labels))
     _sub(domain, "memory", str(guest.memory_mb), unit="MiB")
     _sub(domain, "vcpu", str(guest.vcpus))
+    topology = guest.hardware.cpu_topology
+    if topology:
+        cpu = _sub(domain, "cpu")
+        _sub(cpu, "topology", sockets=topology.sockets, cores=topology.cores,
+             threads=topology.threads)
     sysinfo = _sub(domain, "sysinfo", type="smbios")
     system = _sub(sysinfo, "system")
     for name, value in (("manufacturer", "PocketStack"), ("product", "PocketStack Compute"),
@@ -138,7 +150,7 @@ def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
     features = _sub(domain, "features")
     _sub(features, "acpi")
     _sub(features, "apic")
-    _sub(domain, "clock", offset="utc")
+    _sub(domain, "clock", offset=guest.hardware.clock_offset)
     _sub(domain, "on_poweroff", "destroy")
     _sub(domain, "on_reboot", "restart")
     _sub(domain, "on_crash", "destroy")
@@ -147,11 +159,21 @@ def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
         _file_disk(devices, disk)
     for volume in guest.volumes:
         devices.append(volume_disk_element(volume))
+    if any(disk.bus == "scsi" for disk in guest.disks):
+        _sub(devices, "controller", type="scsi", index="0", model="virtio-scsi")
     serial = _sub(devices, "serial", type="file")
     # append: a stop/start or a hard reboot starts a new QEMU, which would
     # otherwise truncate the log of the previous boot.
     _sub(serial, "source", path=str(guest.console_log), append="on")
     _sub(serial, "target", port="0")
+    if guest.hardware.guest_agent:
+        # libvirt picks the socket's path itself (mode bind, no path), as for Nova.
+        channel = _sub(devices, "channel", type="unix")
+        _sub(channel, "source", mode="bind")
+        _sub(channel, "target", type="virtio", name="org.qemu.guest_agent.0")
+    if guest.hardware.rng:
+        rng = _sub(devices, "rng", model="virtio")
+        _sub(rng, "backend", "/dev/urandom", model="random")
     _sub(devices, "memballoon", model="virtio")
     if run_as_root:
         # A static DAC label: this domain's QEMU runs as root and libvirt

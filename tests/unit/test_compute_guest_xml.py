@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from computed.domain.devices import config_drive_device, local_disks
+from computed.domain.image_properties import guest_hardware
 from computed.virt.guest import (METADATA_NS, FileDisk, GuestSpec, IscsiVolume, domain_xml,
                                  parse_metadata, secret_usage, secret_xml, volume_disk_xml)
 
@@ -82,6 +84,84 @@ def test_libvirt_accepts_the_definition_and_keeps_the_metadata():
                                                 METADATA_NS))
         assert labels == {"node": "n1", "name": "web & db", "project": "p"}
         assert domain.UUIDString() == UUID
+        domain.undefine()
+    finally:
+        conn.close()
+
+
+# --- the image's hw_* properties (computed/domain/image_properties.py) -------------------
+def guest_of_image(properties: dict, vcpus: int = 1) -> GuestSpec:
+    """A guest laid out as launch lays it out for an image with `properties`."""
+    hardware = guest_hardware(properties, vcpus)
+    directory = Path("/state/lib/instances") / UUID
+    names = local_disks(1, 0, hardware.disk_bus)
+    disks = [FileDisk(directory / "disk", names.root, "qcow2", bus=hardware.disk_bus),
+             FileDisk(directory / "disk.local", names.ephemeral, "qcow2",
+                      bus=hardware.disk_bus),
+             FileDisk(directory / "disk.config", config_drive_device(hardware.cdrom_bus, names),
+                      "raw", bus=hardware.cdrom_bus, device_type="cdrom", readonly=True)]
+    return GuestSpec(uuid=UUID, domain_name="instance-6d0cc6b4", vcpus=vcpus, memory_mb=128,
+                     disks=disks, volumes=guest().volumes,
+                     console_log=directory / "console.log", hardware=hardware)
+
+
+def targets(root: ET.Element) -> dict[str, str]:
+    return {d.find("target").get("dev"): d.find("target").get("bus")
+            for d in root.iterfind("devices/disk")}
+
+
+def test_an_image_without_properties_keeps_the_virtio_domain():
+    root = ET.fromstring(domain_xml(guest_of_image({}), "qemu", run_as_root=True))
+    assert targets(root) == {"vda": "virtio", "vdb": "virtio", "hdd": "ide", "vdc": "virtio"}
+    assert root.find("cpu") is None and root.find("clock").get("offset") == "utc"
+    for absent in ("devices/controller", "devices/rng", "devices/channel"):
+        assert root.find(absent) is None
+
+
+def test_scsi_disks_sit_on_a_virtio_scsi_controller_and_volumes_stay_virtio():
+    root = ET.fromstring(domain_xml(guest_of_image({"hw_disk_bus": "scsi"}), "qemu",
+                                    run_as_root=True))
+    assert targets(root) == {"sda": "scsi", "sdb": "scsi", "hdd": "ide", "vdc": "virtio"}
+    controller = root.find("devices/controller")
+    assert (controller.get("type"), controller.get("model")) == ("scsi", "virtio-scsi")
+
+
+def test_rng_guest_agent_topology_and_windows_clock():
+    root = ET.fromstring(domain_xml(guest_of_image(
+        {"hw_rng_model": "virtio", "hw_qemu_guest_agent": "yes", "hw_cpu_sockets": "2",
+         "os_type": "windows", "hw_disk_bus": "sata", "hw_cdrom_bus": "sata"}, vcpus=4),
+        "qemu", run_as_root=True))
+    assert targets(root) == {"sda": "sata", "sdb": "sata", "sdc": "sata", "vdc": "virtio"}
+    rng = root.find("devices/rng")
+    assert rng.get("model") == "virtio"
+    assert (rng.find("backend").get("model"), rng.find("backend").text) == \
+        ("random", "/dev/urandom")
+    channel = root.find("devices/channel")
+    assert channel.get("type") == "unix" and channel.find("source").get("mode") == "bind"
+    assert channel.find("target").attrib == {"type": "virtio",
+                                             "name": "org.qemu.guest_agent.0"}
+    assert root.find("cpu/topology").attrib == {"sockets": "2", "cores": "2", "threads": "1"}
+    assert root.find("vcpu").text == "4"
+    assert root.find("clock").get("offset") == "localtime"
+
+
+@pytest.mark.parametrize("properties", [
+    {"hw_disk_bus": "scsi", "hw_cdrom_bus": "scsi", "hw_rng_model": "virtio",
+     "hw_qemu_guest_agent": "yes", "hw_cpu_cores": "2"},
+    {"hw_disk_bus": "sata", "os_type": "windows"},
+    {"hw_disk_bus": "ide", "hw_cdrom_bus": "ide"},
+    {"hw_disk_bus": "usb", "hw_cdrom_bus": "usb"},
+], ids=["scsi", "sata", "ide", "usb"])
+def test_libvirt_accepts_the_domain_of_each_bus(properties):
+    libvirt = pytest.importorskip("libvirt")
+    libvirt.registerErrorHandler(lambda _ctx, _error: None, None)
+    conn = libvirt.open("test:///default")
+    try:
+        domain = conn.defineXML(domain_xml(guest_of_image(properties, vcpus=2), "test",
+                                           run_as_root=True))
+        kept = ET.fromstring(domain.XMLDesc())
+        buses = {properties["hw_disk_bus"], properties.get("hw_cdrom_bus", "ide"), "virtio"}
+        assert set(targets(kept).values()) == buses
         domain.undefine()
     finally:
         conn.close()
