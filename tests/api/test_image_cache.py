@@ -9,18 +9,16 @@ file on the web server first: the download still gives the original data."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
-import threading
 import time
 import uuid
-from functools import partial
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.api.test_images_support import own_stack_admin, own_stack_demo  # noqa: F401 (fixtures)
+from tests.api.test_images_support import QuietFiles, serve_directory
 from tests.api.test_images_support import Images, configured_stack, raw_bytes, wait_for
 
 SIZE = 300_000
@@ -35,7 +33,7 @@ cache_prefetcher_interval = 1
 """
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
+class _Handler(QuietFiles):
     """Files of a directory; /truncated/<name> promises the file's size but
     sends only half of it and closes (a store that breaks off)."""
 
@@ -56,19 +54,13 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.path = "/" + self.path.split("/", 2)[2]
         super().do_HEAD()
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
     """A loopback web server: (base URL, the directory it serves)."""
     folder = tmp_path_factory.mktemp("web")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             partial(_Handler, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    server.shutdown()
+    with serve_directory(folder, _Handler) as base:
+        yield base, folder
 
 
 @pytest.fixture(scope="module")

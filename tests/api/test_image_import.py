@@ -9,16 +9,14 @@ default, so that it cannot be used to scan ports)."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import socket
 import subprocess
-import threading
-from functools import partial
 
 import pytest
 
 from tests.api.test_images_support import own_stack_demo  # noqa: F401 (fixtures)
+from tests.api.test_images_support import QuietFiles, serve_directory
 from tests.api.test_images_support import (Images, configured_stack, raw_bytes,
                                            second_project_user, stored_files, wait_for)
 from tests.unit.image_corpus import bad_images
@@ -33,7 +31,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
+class _Handler(QuietFiles):
     """Files of a directory, and /redirect?<url> answering 302 to <url>."""
 
     def do_GET(self):  # noqa: N802
@@ -44,19 +42,13 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             return
         super().do_GET()
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
     """A loopback web server: (base URL, the directory it serves)."""
     folder = tmp_path_factory.mktemp("web")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()),
-                                             partial(_Handler, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    server.shutdown()
+    with serve_directory(folder, _Handler) as base:
+        yield base, folder
 
 
 @pytest.fixture(scope="module")

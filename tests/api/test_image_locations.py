@@ -4,11 +4,10 @@ on 127.0.0.1 (the http store)."""
 from __future__ import annotations
 
 import hashlib
-import http.server
-import threading
 
 import pytest
 
+from tests.api.test_images_support import serve_directory
 from tests.api.test_images_support import (Images, raw_bytes, second_project_user,
                                            stored_files, wait_for)
 
@@ -22,18 +21,8 @@ def web_server(tmp_path_factory):
     """A web server serving one image file: where the locations point."""
     root = tmp_path_factory.mktemp("web")
     (root / "disk.raw").write_bytes(DATA)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/disk.raw"
-    server.shutdown()
+    with serve_directory(root) as base:
+        yield base + "/disk.raw"
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,11 @@ show_multiple_locations / show_image_direct_url turned on."""
 from __future__ import annotations
 
 import hashlib
-import http.server
-import threading
 
 import pytest
 
 from tests.api.test_images_support import own_stack_admin, own_stack_demo  # noqa: F401 (fixtures)
+from tests.api.test_images_support import serve_directory
 from tests.api.test_images_support import (Images, configured_stack, raw_bytes,
                                            second_project_user, stored_files, wait_for)
 
@@ -85,18 +84,8 @@ def web_server(tmp_path_factory):
     """A web server on 127.0.0.1 serving one file: where http locations point."""
     root = tmp_path_factory.mktemp("web")
     (root / "disk.raw").write_bytes(raw_bytes(300000))
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_directory(root) as base:
+        yield base
 
 
 def test_an_http_location_makes_the_image_active_without_an_upload(demo, admin, web_server,

@@ -3,11 +3,15 @@
 made with qemu-img, and stacks with a config of their own."""
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import socket
 import subprocess
+import threading
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -167,6 +171,27 @@ def send_truncated_upload(stack: Stack, token: str, image_id: str, claimed: int,
                       f"Content-Length: {claimed}\r\n\r\n").encode())
         sock.sendall(sent)
         time.sleep(0.2)
+
+
+class QuietFiles(http.server.SimpleHTTPRequestHandler):
+    """The files of a directory, without a log line per request."""
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve_directory(directory: Path, handler: type = QuietFiles, port: int = 0):
+    """A web server on 127.0.0.1 serving `directory` (where http locations
+    and web-download imports point): yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port),
+                                             partial(handler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1):

@@ -13,36 +13,26 @@ server first."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
 import subprocess
-import threading
 import uuid
-from functools import partial
 from pathlib import Path
 
 import pytest
 
+from tests.api.test_images_support import serve_directory
 from tests.api.test_images_support import Images, raw_bytes, wait_for
 from tests.stack import CLIENTS_VENV
 
 SIZE = 250_000
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
     """A loopback web server: (base URL, the directory it serves)."""
     folder = tmp_path_factory.mktemp("cache-web")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             partial(_Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    server.shutdown()
+    with serve_directory(folder) as base:
+        yield base, folder
 
 
 def glance(stack, *args: str, user: str = "admin", check: bool = True):

@@ -5,26 +5,18 @@ web-download --uri`, each converted raw -> qcow2 by imaged, on a stack whose
 [import] allows the port of a loopback web server started here."""
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
-import threading
 import uuid
-from functools import partial
 
 import pytest
 
+from tests.api.test_images_support import serve_directory
 from tests.api.test_images_support import Images, configured_stack, raw_bytes, wait_for
-from tests.api.test_image_import import free_port
 from tests.stack import CLIENTS_VENV
 
 MIB = 1024 * 1024
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +24,8 @@ def web(tmp_path_factory):
     folder = tmp_path_factory.mktemp("client-web")
     data = raw_bytes(2 * MIB)
     (folder / "disk.raw").write_bytes(data)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()),
-                                             partial(_Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", folder, data
-    server.shutdown()
+    with serve_directory(folder) as base:
+        yield base, folder, data
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,13 @@ python-openstackclient has no location commands."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
 import subprocess
-import threading
-from functools import partial
 
 import pytest
 
+from tests.api.test_images_support import serve_directory
 from tests.api.test_images_support import Images, raw_bytes, wait_for
 from tests.stack import CLIENTS_VENV
 
@@ -39,20 +37,12 @@ else:
 """
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sdk-web")
     (folder / "disk.raw").write_bytes(DATA)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             partial(_Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/disk.raw"
-    server.shutdown()
+    with serve_directory(folder) as base:
+        yield base + "/disk.raw"
 
 
 def sdk(stack, user: str, project: str, **args) -> subprocess.CompletedProcess:
