@@ -69,10 +69,7 @@ class CacheEntries:
             self.index.remove(image.id)
             return None
         self.index.hit(image.id)
-        handle.seek(offset)
-        available = max(entry.size - offset, 0)
-        return ImageData(length=available if length is None else min(length, available),
-                         file=handle, close=handle.close)
+        return ImageData.of_file(handle, entry.size, offset, length)
 
     def is_cached(self, image_id: str) -> bool:
         return self.index.get(image_id) is not None

@@ -59,6 +59,16 @@ class ImageData:
     chunks: Iterator[bytes] | None = None
     close: Callable[[], None] = lambda: None
 
+    @classmethod
+    def of_file(cls, handle: BinaryIO, size: int, offset: int,
+                length: int | None) -> "ImageData":
+        """`length` bytes (None: to the end) of an open file of `size` bytes,
+        from `offset`: the handle is positioned there and closed with the read."""
+        handle.seek(offset)
+        available = max(size - offset, 0)
+        return cls(length=available if length is None else min(length, available),
+                   file=handle, close=handle.close)
+
 
 class StoreWriter(abc.ABC):
     """New data being written. Exactly one of commit() or abort() ends it."""

@@ -94,11 +94,7 @@ class FileStore(Store):
             handle = open(self.path_of(url), "rb", buffering=0)
         except FileNotFoundError:
             raise DataNotFound(f"The image data at {url} is gone.") from None
-        size = os.fstat(handle.fileno()).st_size
-        handle.seek(offset)
-        available = max(size - offset, 0)
-        return ImageData(length=available if length is None else min(length, available),
-                         file=handle, close=handle.close)
+        return ImageData.of_file(handle, os.fstat(handle.fileno()).st_size, offset, length)
 
     def size_of(self, url: str) -> int:
         raise LocationRefused("file:// locations cannot be added through the API: only "

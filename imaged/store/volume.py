@@ -240,10 +240,7 @@ class VolumeStore(Store):
             handle = open(scratch, "rb", buffering=0)
         finally:
             scratch.unlink(missing_ok=True)  # the open handle keeps the data until closed
-        handle.seek(offset)
-        available = max(size - offset, 0)
-        return ImageData(length=available if length is None else min(length, available),
-                         file=handle, close=handle.close)
+        return ImageData.of_file(handle, size, offset, length)
 
     def size_of(self, url: str) -> int:
         raise LocationRefused("cinder:// locations cannot be added through the API: only "
