@@ -8,7 +8,6 @@ restart, and the periodic tasks (power state sync, image cache manager).
 """
 from __future__ import annotations
 
-import argparse
 import logging
 
 from flask import Flask, g, request
@@ -27,13 +26,11 @@ from computed.db import repository as repo
 from computed.imagecache import template_names
 from computed.policies import RULES
 from computed.reconcile import Periodic, Reconciler
-from shared import logs
 from shared.api import create_app
 from shared.db import transaction
 from shared.events_api import EVENT_RULES, events_blueprint
-from shared.paths import StateLayout, resolve_state_dir
-from shared.serve import serve
-from shared.service import build_service, load_config_or_exit, remote_validator
+from shared.paths import StateLayout
+from shared.service import build_service, remote_validator, service_main
 
 LOG = logging.getLogger("computed")
 NAME = "computed"
@@ -88,15 +85,8 @@ def make_app(conf, state: StateLayout) -> Flask:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="PocketStack computed (Nova v2.1 subset)")
-    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
-                                            "or /var/lib/pocketstack)")
-    args = parser.parse_args(argv)
-    state = StateLayout(resolve_state_dir(args.state_dir)).create()
-    conf = load_config_or_exit(schema(), state)
-    logs.configure(conf.logging.debug)
-    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
-          workers=conf.api.workers, threads=conf.api.threads, name=NAME)
+    service_main(argv, name=NAME, description="PocketStack computed (Nova v2.1 subset)",
+                 schema=schema, make_app=make_app)
 
 
 if __name__ == "__main__":
