@@ -133,9 +133,13 @@ class Reconciler:
 
     # --- periodic ------------------------------------------------------------------------
     def sync_power_states(self, include_busy: bool = False) -> list[str]:
-        """Compare each server with its domain; returns the servers changed."""
+        """Compare each server with its domain; returns the servers changed.
+
+        libvirt is asked about each server only once its lock is held and
+        its task_state is seen to be empty: a state read earlier could be
+        from the middle of an action that has finished since (a hard reboot
+        between its power-off and its start) and would undo it."""
         deps = self.deps
-        guests = {guest.uuid: guest for guest in deps.driver.list_guests()}
         changed = []
         with transaction(deps.sessions, write=False) as session:
             candidates = [i.uuid for i in repo.live_instances(session)
@@ -147,8 +151,8 @@ class Reconciler:
                 instance = repo.get_instance(session, uuid, None, include_deleted=True)
                 if instance.deleted or instance.task_state is not None:
                     continue
-                guest = guests.get(uuid)
-                if guest is None:
+                power_state = deps.driver.power_state(instance.domain_name)
+                if power_state == states.NOSTATE:
                     instance.vm_state, instance.power_state = states.ERROR, states.NOSTATE
                     instance.fault = fault(f"The domain {instance.domain_name} is missing "
                                            f"from libvirt.")
@@ -156,12 +160,12 @@ class Reconciler:
                                session=session)
                     changed.append(uuid)
                     continue
-                new_vm_state = states.vm_state_for_power(guest.power_state, instance.vm_state)
-                if guest.power_state != instance.power_state or new_vm_state:
-                    instance.power_state = guest.power_state
+                new_vm_state = states.vm_state_for_power(power_state, instance.vm_state)
+                if power_state != instance.power_state or new_vm_state:
+                    instance.power_state = power_state
                     if new_vm_state:
                         LOG.info("server %s: libvirt says %s, so %s -> %s", uuid,
-                                 states.POWER_STATE_NAMES.get(guest.power_state),
+                                 states.POWER_STATE_NAMES.get(power_state),
                                  instance.vm_state, new_vm_state)
                         instance.vm_state = new_vm_state
                         deps.event(None, "compute.instance.power.synced", instance,

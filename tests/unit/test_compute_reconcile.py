@@ -4,6 +4,9 @@ tests/e2e/test_server_restart.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from computed.db import repository as repo
 from computed.db.models import Base, BlockDeviceMapping, Instance
 from computed.domain import states
 from computed.domain.claims import HostInventory, QuotaLimits
-from computed.flows import Deps, Settings
+from computed.flows import Deps, InstanceLocks, Settings
 from computed.imagecache import ImageCache
 from computed.reconcile import Reconciler
 from computed.virt.driver import GuestState
@@ -174,6 +177,39 @@ def test_the_periodic_sync_skips_busy_servers(world):
     driver.add("busy-1", states.SHUTDOWN)
     assert Reconciler(deps).sync_power_states() == []
     assert load(deps, "busy-1").vm_state == "active"
+
+
+class SignallingLocks(InstanceLocks):
+    """Says when someone starts waiting for a server's lock."""
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = threading.Event()
+
+    @contextmanager
+    def hold(self, uuid: str):
+        self.waiting.set()
+        with super().hold(uuid):
+            yield
+
+
+def test_the_periodic_sync_reads_libvirt_only_under_the_servers_lock(world):
+    """A hard reboot holds the lock while the domain is off for a moment:
+    the sync that waited for it must see the domain running again, not the
+    power-off it could have read before (the server would end SHUTOFF)."""
+    deps, driver, _ = world
+    deps.locks = SignallingLocks()
+    add_instance(deps, "rebooted-1", states.ACTIVE)
+    driver.add("rebooted-1", states.SHUTDOWN)  # between the reboot's power-off and start
+    with ThreadPoolExecutor(1) as pool:
+        with InstanceLocks.hold(deps.locks, "rebooted-1"):  # the reboot's turn
+            sync = pool.submit(Reconciler(deps).sync_power_states)
+            assert deps.locks.waiting.wait(5)
+            time.sleep(0.1)
+            driver.add("rebooted-1", states.RUNNING)  # the reboot starts it again
+        assert sync.result(5) == []
+    assert (load(deps, "rebooted-1").vm_state, load(deps, "rebooted-1").power_state) == \
+        ("active", states.RUNNING)
 
 
 def test_paths_are_under_the_instances_path(world):
