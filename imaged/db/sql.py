@@ -38,8 +38,11 @@ from shared.events import Notifier
 IMAGES, PROPERTIES = ImageRow.__table__, PropertyRow.__table__
 TAGS, LOCATIONS = TagRow.__table__, LocationRow.__table__
 # Image's attributes kept as columns of images, besides id.
+# In the order of Image's fields, which all come before the details
+# (properties, tags, locations): so a row is Image's positional arguments.
 COLUMNS = tuple(f.name for f in dataclasses.fields(Image) if f.name in IMAGES.c and f.name != "id")
 ROW_NAMES = ("id", *COLUMNS)  # the names of a row of IMAGE_COLUMNS
+assert ROW_NAMES == tuple(f.name for f in dataclasses.fields(Image))[:len(ROW_NAMES)]
 
 # Statements built once (SQLAlchemy then reuses their compiled form).
 IMAGE_COLUMNS = [IMAGES.c.id, *[IMAGES.c[name] for name in COLUMNS]]
@@ -100,7 +103,7 @@ class SqlImageRepository(ImageRepository):
                 else:
                     metadata = json.loads(value) if value else None
                     locations[image_id].append((position, Location(name, dict(metadata or {}))))
-        return [Image(**dict(zip(ROW_NAMES, row)), properties=properties.get(row[0]) or {},
+        return [Image(*row, properties=properties.get(row[0]) or {},
                       tags=_by_position(tags.get(row[0])),
                       locations=_by_position(locations.get(row[0]))) for row in rows]
 
