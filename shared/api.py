@@ -11,7 +11,9 @@ import time
 import uuid
 from typing import Callable
 
+import orjson
 from flask import Flask, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from shared.auth import TokenValidator, authenticate
@@ -22,6 +24,33 @@ LOG = logging.getLogger("pocketstack.api")
 REQUEST_ID_HEADER = "x-openstack-request-id"
 
 
+class FastJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with response bodies encoded by orjson.
+
+    Why: a page of 25 images is about 14 KB of JSON, which the standard
+    library's encoder takes 0.1-0.2 ms to write, on every list request;
+    orjson takes a tenth of that. Whatever orjson would write differently
+    from Flask goes to Flask's own encoder: datetimes (which Flask writes as
+    HTTP dates) and dataclasses through Flask's `default`, and anything
+    orjson refuses (an integer beyond 64 bits) through the standard path."""
+
+    sort_keys = False
+    OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+               | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+
+    def response(self, *args, **kwargs):
+        if self.compact is False or (self.compact is None and self._app.debug):
+            return super().response(*args, **kwargs)  # indented, for people
+        if args and kwargs:
+            raise TypeError("jsonify() takes either positional or keyword arguments, not both")
+        obj = kwargs or (args[0] if len(args) == 1 else list(args) if args else None)
+        try:
+            body = orjson.dumps(obj, default=self.default, option=self.OPTIONS)
+        except TypeError:
+            return super().response(*args, **kwargs)
+        return self._app.response_class(body, mimetype=self.mimetype)
+
+
 def create_app(name: str, *, error_style: str, validator: TokenValidator | Callable[[], TokenValidator],
                is_public: Callable[[str, str], bool]) -> Flask:
     """An app whose every request is authenticated unless is_public(method,
@@ -29,7 +58,7 @@ def create_app(name: str, *, error_style: str, validator: TokenValidator | Calla
     token validator needs the app to exist first."""
     app = Flask(name)
     app.config["ERROR_STYLE"] = error_style
-    app.json.sort_keys = False
+    app.json = FastJSONProvider(app)
 
     def current_validator() -> TokenValidator:
         return validator if isinstance(validator, TokenValidator) else validator()
