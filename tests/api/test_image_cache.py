@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.api.test_images_support import own_stack_admin, own_stack_demo  # noqa: F401 (fixtures)
-from tests.api.test_images_support import QuietFiles, serve_directory
+from tests.api.test_images_support import QuietFiles, web_server_fixture
 from tests.api.test_images_support import Images, configured_stack, raw_bytes, wait_for
 
 SIZE = 300_000
@@ -55,12 +55,7 @@ class _Handler(QuietFiles):
         super().do_HEAD()
 
 
-@pytest.fixture(scope="module")
-def web(tmp_path_factory):
-    """A loopback web server: (base URL, the directory it serves)."""
-    folder = tmp_path_factory.mktemp("web")
-    with serve_directory(folder, _Handler) as base:
-        yield base, folder
+web = web_server_fixture(_Handler)
 
 
 @pytest.fixture(scope="module")

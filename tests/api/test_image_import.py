@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from tests.api.test_images_support import own_stack_demo  # noqa: F401 (fixtures)
-from tests.api.test_images_support import QuietFiles, serve_directory
+from tests.api.test_images_support import QuietFiles, web_server_fixture
 from tests.api.test_images_support import (Images, configured_stack, raw_bytes,
                                            second_project_user, stored_files, wait_for)
 from tests.unit.image_corpus import bad_images
@@ -43,12 +43,7 @@ class _Handler(QuietFiles):
         super().do_GET()
 
 
-@pytest.fixture(scope="module")
-def web(tmp_path_factory):
-    """A loopback web server: (base URL, the directory it serves)."""
-    folder = tmp_path_factory.mktemp("web")
-    with serve_directory(folder, _Handler) as base:
-        yield base, folder
+web = web_server_fixture(_Handler)
 
 
 @pytest.fixture(scope="module")

@@ -194,6 +194,17 @@ def serve_directory(directory: Path, handler: type = QuietFiles, port: int = 0):
         server.server_close()
 
 
+def web_server_fixture(handler: type = QuietFiles):
+    """A module fixture: a loopback web server over a fresh directory,
+    yielding (base URL, the directory it serves)."""
+    @pytest.fixture(scope="module")
+    def web(tmp_path_factory):
+        folder = tmp_path_factory.mktemp("web")
+        with serve_directory(folder, handler) as base:
+            yield base, folder
+    return web
+
+
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

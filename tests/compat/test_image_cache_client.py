@@ -18,21 +18,15 @@ import subprocess
 import uuid
 from pathlib import Path
 
-import pytest
 
-from tests.api.test_images_support import serve_directory
+from tests.api.test_images_support import web_server_fixture
 from tests.api.test_images_support import Images, raw_bytes, wait_for
 from tests.stack import CLIENTS_VENV
 
 SIZE = 250_000
 
 
-@pytest.fixture(scope="module")
-def web(tmp_path_factory):
-    """A loopback web server: (base URL, the directory it serves)."""
-    folder = tmp_path_factory.mktemp("cache-web")
-    with serve_directory(folder) as base:
-        yield base, folder
+web = web_server_fixture()
 
 
 def glance(stack, *args: str, user: str = "admin", check: bool = True):
