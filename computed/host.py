@@ -1,34 +1,8 @@
-"""What `pocketstack up` does for computed before and after starting it:
-
-* ensure_libvirt: virtlogd and libvirtd run (started when they do not: see
-  shared.host.libvirt_host). They are host
-  services shared by every stack on the machine, so `pocketstack down`
-  leaves them running (as it leaves the servers' QEMU processes).
-* register_tiny_image: the tiny test image is built once (a few MB, from
-  Debian's kernel and busybox: labs/tinyimage) and registered in imaged as
-  the public qcow2 image `pocketstack-tiny`, if no active image has that name.
-  The build is cached in <state>/cache/tinyimage, or in $POCKETSTACK_IMAGE_CACHE
-  (several stacks on one machine, such as the test suite's, share one build).
-"""
+"""What `pocketstack down` does for computed once it has stopped: power
+off this stack's guests (power_off_guests)."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import requests
-
 from shared.paths import StateLayout
-
-IMAGE_NAME = "pocketstack-tiny"
-CACHE_ENV = "POCKETSTACK_IMAGE_CACHE"
-TIMEOUT = 120
-
-
-def ensure_libvirt(state: StateLayout) -> dict:
-    """Returns shared.host.libvirt_host.ensure_running's answer; raises
-    HostServiceError with the reason."""
-    from shared.host.libvirt_host import ensure_running
-    return ensure_running(state.root)
 
 
 def power_off_guests(state: StateLayout) -> list[str]:
@@ -77,51 +51,3 @@ def power_off_guests(state: StateLayout) -> list[str]:
     finally:
         conn.close()
     return stopped
-
-
-def image_cache_dir(state: StateLayout) -> Path:
-    return Path(os.environ.get(CACHE_ENV) or state.root / "cache" / "tinyimage")
-
-
-def _admin_token(identity_url: str, password: str) -> str:
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": "admin", "password": password, "domain": {"id": "default"}}}},
-        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
-    response = requests.post(f"{identity_url}/v3/auth/tokens", json=body, timeout=TIMEOUT)
-    response.raise_for_status()
-    return response.headers["X-Subject-Token"]
-
-
-def register_tiny_image(state: StateLayout, identity_url: str, image_url: str,
-                        admin_password: str) -> tuple[str, bool]:
-    """(image id, True if it was uploaded now)."""
-    from labs.tinyimage import build
-    headers = {"X-Auth-Token": _admin_token(identity_url, admin_password)}
-    found = requests.get(f"{image_url}/v2/images", params={"name": IMAGE_NAME},
-                         headers=headers, timeout=TIMEOUT)
-    found.raise_for_status()
-    images = found.json()["images"]
-    for image in images:
-        if image["status"] == "active":
-            return image["id"], False
-    for image in images:  # left half-made by an interrupted `up`: start again
-        requests.delete(f"{image_url}/v2/images/{image['id']}", headers=headers,
-                        timeout=TIMEOUT)
-    path = build(image_cache_dir(state))
-    created = requests.post(f"{image_url}/v2/images", headers=headers, timeout=TIMEOUT, json={
-        "name": IMAGE_NAME, "disk_format": "qcow2", "container_format": "bare",
-        "visibility": "public", "min_ram": 64,
-        "description": "PocketStack's tiny test image: a Debian kernel and a busybox "
-                       "initramfs that reports its disks on the serial console."})
-    created.raise_for_status()
-    image_id = created.json()["id"]
-    with open(path, "rb") as data:
-        uploaded = requests.put(f"{image_url}/v2/images/{image_id}/file", data=data,
-                                headers={**headers,
-                                         "Content-Type": "application/octet-stream"},
-                                timeout=TIMEOUT)
-    if uploaded.status_code != 204:
-        requests.delete(f"{image_url}/v2/images/{image_id}", headers=headers, timeout=TIMEOUT)
-        raise RuntimeError(f"uploading {path} to imaged failed: HTTP "
-                           f"{uploaded.status_code} {uploaded.text[:300]}")
-    return image_id, True

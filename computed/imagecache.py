@@ -8,7 +8,7 @@ file is the cached base. The steps of a fetch, in order:
     2. download    into _base/<sha1(image id)>.part
     3. verify      the bytes' sha512 (os_hash_value) and md5 (checksum) are
                    what imaged recorded at upload
-    4. inspect     imaged.inspect's safety checks, again: the data is hostile
+    4. inspect     shared.imageformat's safety checks, again: the data is hostile
                    input until proven otherwise (a qcow2 with a backing file
                    or an external data file would make QEMU read host files),
                    and its content must be what its disk_format says
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from computed.virt import qemu_img
-from imaged.inspect import ImageSafetyError, check, check_file, inspect_file
+from shared.imageformat import ImageSafetyError, check, check_file, inspect_file
 
 LOG = logging.getLogger("computed.imagecache")
 GIB = 1024 ** 3

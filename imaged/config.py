@@ -212,3 +212,9 @@ def scrubber_schema() -> Schema:
     ])
     schema.add("logging", [Opt("debug", False, "Log debug messages.", kind="bool")])
     return schema
+
+
+def api_offset_settings(port_offset: int) -> dict[str, dict]:
+    """For a second stack beside the first (`pocketstack up --port-offset N`):
+    the imaged-registry imaged-api would use is shifted too."""
+    return {"data": {"registry_url": f"http://127.0.0.1:{9191 + port_offset}"}}

@@ -25,15 +25,15 @@ import logging
 import time
 from dataclasses import dataclass
 
-from imaged.api.body import ClientDisconnected, RequestBody
 from imaged.buffers import BufferPool
 from imaged.db.repository import Notice, StaleImage
 from imaged.domain import formats, quotas
 from imaged.domain import status as st
 from imaged.domain.errors import IllegalTransition, QuotaExceeded
+from imaged.incoming import ClientDisconnected, IncomingData
 from imaged.domain.image import Image, Location
 from imaged.pipeline import FanOut
-from imaged.inspect import ImageSafetyError, InspectionResult, StreamingInspector, check
+from shared.imageformat import ImageSafetyError, InspectionResult, StreamingInspector, check
 from imaged.runtime import Imaged
 from imaged.store.base import Store, StoreError, StoreFull, StoreWriter
 from shared.context import RequestContext
@@ -62,7 +62,7 @@ class Received:
     verdict: InspectionResult
 
 
-def upload(imaged: Imaged, context: RequestContext, image: Image, body: RequestBody,
+def upload(imaged: Imaged, context: RequestContext, image: Image, body: IncomingData,
            store: Store | None = None) -> Image:
     """`store`: where the data goes (X-Image-Meta-Store); the default store if None."""
     repo, store = imaged.repo, store or imaged.stores.default
@@ -149,7 +149,7 @@ def upload(imaged: Imaged, context: RequestContext, image: Image, body: RequestB
                            f"its data was uploaded; the data was removed.", status=410) from None
 
 
-def stream_into_store(body: RequestBody, writer: StoreWriter, allowance: int,
+def stream_into_store(body: IncomingData, writer: StoreWriter, allowance: int,
                       chunk_size: int, vmdk_types: list[str]) -> Received:
     """Move the body into the store; hash and inspect it on the way. The
     request thread receives and inspects; hashing and writing run in

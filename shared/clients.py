@@ -43,7 +43,7 @@ class ServiceSession:
             return self._token
 
     def _login(self) -> tuple[str, float]:
-        from shared.identity.timeutil import parse_iso
+        from shared.timeutil import parse_iso
         body = {"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
                 "name": self._username, "password": self._password,

@@ -23,7 +23,7 @@ DEFAULT_PORTS = {"identity": 5000, "imaged": 9292, "imaged-registry": 9191,
 
 def pocketstack(state_dir: Path, *args: str, check: bool = True,
                 timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shared.cli.main", "--state-dir",
+    return subprocess.run([sys.executable, "-m", "pocketstack.main", "--state-dir",
                            str(state_dir), *args], capture_output=True, text=True,
                           timeout=timeout, check=check, cwd=REPO)
 

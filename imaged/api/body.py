@@ -27,13 +27,11 @@ import io
 import socket
 import struct
 
+from imaged.incoming import ClientDisconnected, IncomingData
+
 MAX_LINE = 8192
 DRAIN_LIMIT = 64 << 20   # bytes of a refused chunked body read and dropped at most
 DRAIN_TIMEOUT = 5.0
-
-
-class ClientDisconnected(Exception):
-    """The body ended before it was complete, or the connection failed."""
 
 
 class _Source:
@@ -109,7 +107,9 @@ class _Chunked:
         return count
 
 
-class RequestBody:
+class RequestBody(IncomingData):
+    """A WSGI request's body as IncomingData."""
+
     def __init__(self, environ: dict, timeout: float = 60.0):
         self.expected = _content_length(environ)
         self.received = 0

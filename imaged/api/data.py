@@ -15,7 +15,7 @@ from werkzeug.wsgi import wrap_file
 from imaged import upload as upload_flow
 from imaged.api.body import RequestBody
 from imaged.api.lookup import visible_image
-from imaged.api.stores import STORE_HEADER, writable_store
+from imaged.api.stores import STORE_HEADER
 from imaged.cache import image_cache_of
 from imaged.cache.fill import open_for_download
 from imaged.domain import status as st
@@ -52,7 +52,7 @@ def data_blueprint(imaged: Imaged) -> Blueprint:
 
     @bp.put("/v2/images/<image_id>/file")
     def upload(image_id: str):
-        store = writable_store(imaged, request.headers.get(STORE_HEADER))  # 400 if unknown
+        store = imaged.stores.named_for_writing(request.headers.get(STORE_HEADER))  # 400 if unknown
         receive_image_data(imaged, image_id, UPLOAD_READ_TIMEOUT,
                            lambda ctx, image, body: upload_flow.upload(imaged, ctx, image, body,
                                                                        store))

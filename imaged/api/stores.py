@@ -1,7 +1,5 @@
 """DELETE /v2/stores/{store_id}/{image_id}: remove an image's data from one
-store only (Glance's multi-store API, Image API 2.10), and `writable_store`,
-how every request that names a store (PUT /file with X-Image-Meta-Store,
-import's `stores`) turns the name into a store or a clear 400.
+store only (Glance's multi-store API, Image API 2.10).
 
 The delete keeps the image active, served from its other stores. It is
 refused, with the reason:
@@ -31,17 +29,6 @@ from shared.errors import NotFound
 
 LOG = logging.getLogger("imaged.api")
 STORE_HEADER = "X-Image-Meta-Store"
-
-
-def writable_store(imaged: Imaged, store_id: str | None) -> Store:
-    """The store a request names (the default one when it names none); 400
-    naming the available stores for an unknown or read-only one."""
-    if not store_id:
-        return imaged.stores.default
-    try:
-        return imaged.stores.writable_by_id(store_id.strip())
-    except (UnknownStore, ReadOnlyStore) as exc:
-        raise InvalidInput(str(exc)) from None
 
 
 def stores_blueprint(imaged: Imaged) -> Blueprint:

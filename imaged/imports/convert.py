@@ -1,7 +1,7 @@
 """Convert a staged image with qemu-img, the one place imaged runs it.
 
-Two rules, both from real CVEs (see imaged/inspect): qemu-img only ever
-sees data that imaged.inspect already judged safe (no backing file, no
+Two rules, both from real CVEs (see shared/imageformat): qemu-img only ever
+sees data that shared.imageformat already judged safe (no backing file, no
 external data file, no VMDK naming host files...), and it is always told
 the input format (-f) and the output format (-O): if qemu guessed, a raw
 image carrying a qcow2 header would be opened as qcow2, backing file and

@@ -20,7 +20,7 @@ POST /import answers 202 with a task; the rest runs in a thread of the API
 worker (`run_import`), each step reported in the task:
 
     1. fetch     web-download only: the URL into the staging area
-    2. inspect   imaged.inspect on the staged file: safe, and what
+    2. inspect   shared.imageformat on the staged file: safe, and what
                  disk_format says; else refused, naming the reason
     3. convert   qemu-img -f <inspected> -O <output_format> (qcow2 by
                  default), only now that the data is known to be safe
@@ -50,12 +50,12 @@ import logging
 import threading
 from dataclasses import replace
 
-from imaged.api.body import ClientDisconnected
 from imaged.db.repository import Notice, StaleImage
 from imaged.db.tasks import FAILURE, PENDING, PROCESSING, SUCCESS, Task, TaskRepository
 from imaged.domain import formats, quotas
 from imaged.domain import status as st
 from imaged.domain.errors import IllegalTransition, InvalidInput, QuotaExceeded
+from imaged.incoming import ClientDisconnected, IncomingData
 from imaged.domain.image import Image, Location, utcnow
 from imaged.imports.convert import ConversionFailed, convert, needs_conversion
 from imaged.imports.copy import StoredSource
@@ -64,7 +64,7 @@ from imaged.imports.settings import ImportSettings
 from imaged.imports.staging import FileSource, Staging
 from imaged.imports.targets import Targets, import_targets
 from imaged.imports.uri_filter import UriRefused, check_uri
-from imaged.inspect import ImageSafetyError, check, inspect_file
+from shared.imageformat import ImageSafetyError, check, inspect_file
 from imaged.runtime import Imaged
 from imaged.store.base import Store, StoreError, StoreFull, StoreWriter
 # The upload's streaming code, shared: hashing threads, inspector, size cap.

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from imaged.api.stores import writable_store
 from imaged.domain.errors import IllegalTransition, InvalidInput
 from imaged.domain.image import Image
 from imaged.store import Stores
@@ -52,7 +51,7 @@ def import_targets(stores: Stores, image: Image, request: dict, header: str | No
     else:
         store_ids = [header.strip() if header else stores.default.store_id]
     for store_id in store_ids:
-        writable_store(imaged, store_id)  # 400 naming the stores for a bad one
+        stores.named_for_writing(store_id)  # 400 naming the stores for a bad one
     if method == "copy-image":
         holding = {stores.store_id_of(location) for location in image.locations}
         if all_stores:

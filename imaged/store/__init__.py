@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Callable, Iterable
 
+from imaged.domain.errors import InvalidInput
 from imaged.domain.image import Location
 from imaged.store.base import (DataNotFound, ImageData, LocationRefused, ReadOnlyStore, Store,
                                StoreError, UnknownStore)
@@ -60,6 +61,17 @@ class Stores:
             raise ReadOnlyStore(f"Store {store_id} is read-only: data cannot be written to it "
                                 f"(writable stores: {', '.join(self.writable_ids())}).")
         return store
+
+    def named_for_writing(self, store_id: str | None) -> Store:
+        """The store a request names for new data (the default one when it
+        names none); InvalidInput (400) naming the stores for an unknown or
+        read-only one."""
+        if not store_id:
+            return self.default
+        try:
+            return self.writable_by_id(store_id.strip())
+        except (UnknownStore, ReadOnlyStore) as exc:
+            raise InvalidInput(str(exc)) from None
 
     def for_url(self, url: str) -> Store:
         """The store whose kind handles the URL, preferring the one it

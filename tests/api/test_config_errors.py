@@ -10,7 +10,7 @@ from tests.stack import REPO, pocketstack
 
 
 def run_identity(state_dir):
-    return subprocess.run([sys.executable, "-m", "shared.identity.app", "--state-dir",
+    return subprocess.run([sys.executable, "-m", "identity.app", "--state-dir",
                            str(state_dir)], capture_output=True, text=True, timeout=60, cwd=REPO)
 
 

@@ -230,7 +230,7 @@ def configured_stack(tmp_path_factory, base: Stack, extra_offset: int, api_conf:
     """A stack of its own, started with `up`, whose imaged config files were
     written before the first start (they are only generated when missing).
     The caller stops it with down()."""
-    from shared.identity.bootstrap import Credentials
+    from identity.bootstrap import Credentials
     state = tmp_path_factory.mktemp("imaged-stack")
     etc = state / "etc"
     etc.mkdir()

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from shared.cli.stack import SERVICES
+from pocketstack.services import SERVICES
 from shared.paths import StateLayout
 from shared.tokens import KeyRepository, TokenCodec, TokenData
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.cli import processes
+from pocketstack import processes
 from tests.api.test_compute_support import demo  # noqa: F401 (fixtures)
 from tests.api.test_compute_support import virsh, wait_for
 

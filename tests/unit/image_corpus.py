@@ -210,7 +210,7 @@ def vmdk_stream_footer(path: Path, footer_gd: int | None = None) -> None:
 
 
 def vhdx_fix_header_checksums(path: Path) -> None:
-    from imaged.inspect.vhdx import crc32c
+    from shared.imageformat.vhdx import crc32c
     for offset in (64 << 10, 128 << 10):
         block = bytearray(read_at(path, offset, 4096))
         struct.pack_into("<I", block, 4, 0)

@@ -1,4 +1,4 @@
-"""imaged.inspect: format detection, virtual sizes and safety refusals.
+"""shared.imageformat: format detection, virtual sizes and safety refusals.
 
 Real files only: good images come from qemu-img / genisoimage (compared with
 ``qemu-img info -f <fmt>``), bad ones are targeted patches of good ones
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from imaged.inspect import (ImageSafetyError, InspectionResult,
+from shared.imageformat import (ImageSafetyError, InspectionResult,
                             StreamingInspector, check, check_file,
                             inspect_file, inspect_stream, qemu_format_name)
-from imaged.inspect.base import MAX_BUFFERED
+from shared.imageformat.base import MAX_BUFFERED
 from tests.unit import image_corpus
 from tests.unit.image_corpus import HAVE_TOOLS, MIB
 

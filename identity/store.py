@@ -8,7 +8,7 @@ import bcrypt
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from shared.identity.models import (DEFAULT_DOMAIN_ID, Assignment, ImpliedRole, Project,
+from identity.models import (DEFAULT_DOMAIN_ID, Assignment, ImpliedRole, Project,
                                     Revocation, Role, User)
 from shared.revocation import RevocationEvent
 

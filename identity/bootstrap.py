@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from shared.db import make_engine, session_factory, transaction
 from shared.events import create_tables as create_event_tables
-from shared.identity import store
-from shared.identity.models import Base, ImpliedRole, Project, Role
+from identity import store
+from identity.models import Base, ImpliedRole, Project, Role
 from shared.paths import StateLayout
 from shared.secrets import generate_password, write_private_file
 from shared.tokens import KeyRepository

@@ -11,17 +11,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shared.cli import processes
-from shared.cli.stack import SERVICES, ApiService, initial_settings
+from pocketstack import processes
+from pocketstack.hostdaemons import HostDaemonError
+from pocketstack.services import SERVICES, Service, initial_settings
+from pocketstack.tinyimage import IMAGE_NAME, register_tiny_image
+from identity.bootstrap import Credentials
 from shared.config import ConfigError, ensure_config_file, load_config
-from shared.identity.bootstrap import Credentials, bootstrap
 from shared.paths import StateLayout, resolve_state_dir
 
 START_TIMEOUT = 60.0
 DAEMON_SETTLE_TIME = 1.0
 
 
-def _load(service: ApiService, state: StateLayout):
+def _load(service: Service, state: StateLayout):
     return load_config(service.schema(), state.config_file(service.schema().filename))
 
 
@@ -31,11 +33,11 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
     try:
         for service in SERVICES:
             ensure_config_file(service.schema(), state.etc,
-                               initial_settings(service, port_offset, credentials.passwords,
-                                                SERVICES))
-        identity_conf = _load(SERVICES[0], state)
-        bootstrap(state, identity_conf)
+                               initial_settings(service, port_offset, credentials.passwords))
         configs = {service.name: _load(service, state) for service in SERVICES}
+        for service in SERVICES:
+            if service.prepare:
+                service.prepare(state, configs[service.name])
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -49,10 +51,12 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
                 return 1
             continue
         host, port = conf.api.bind_host, conf.api.bind_port
-        if service.name == "volumed" and not _ensure_volumed_tgtd(conf, state):
-            return 1
-        if service.name == "computed" and not _ensure_computed_libvirt(state):
-            return 1
+        if service.host_daemons:
+            try:
+                print("\n".join(service.host_daemons.ensure(conf, state)))
+            except HostDaemonError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
         pid = processes.running_pid(state.pid_file(service.name), service.module)
         if pid:
             print(f"{service.name:<16} already running (pid {pid}, port {port})")
@@ -75,45 +79,14 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
         print(f"{service.name:<16} started (pid {pid}, http://{host}:{port})")
     if not started_any:
         print("The stack is already up; nothing was started.")
-    if "computed" in configs:
-        _register_tiny_image(state, configs)
+    _register_tiny_image(state, configs)
     _print_summary(state, configs)
     return 0
-
-
-def _ensure_volumed_tgtd(conf, state: StateLayout) -> bool:
-    """The tgtd volumed owns, started before volumed (and again if it died)."""
-    from shared.host.tgt_host import TgtError
-    from volumed.host import ensure_tgtd
-    try:
-        tgtd = ensure_tgtd(conf, state)
-    except TgtError as exc:
-        print(f"error: tgtd: {exc}", file=sys.stderr)
-        return False
-    word = "started" if tgtd["started"] else "already running"
-    print(f"{'tgtd':<16} {word} (pid {tgtd['pid']}, iscsi://{tgtd['portal']})")
-    return True
-
-
-def _ensure_computed_libvirt(state: StateLayout) -> bool:
-    """virtlogd and libvirtd, which computed drives, started if not running."""
-    from computed.host import ensure_libvirt
-    from shared.host.libvirt_host import HostServiceError
-    try:
-        result = ensure_libvirt(state)
-    except HostServiceError as exc:
-        print(f"error: libvirt: {exc}", file=sys.stderr)
-        return False
-    for daemon in ("virtlogd", "libvirtd"):
-        word = "started" if daemon in result["started"] else "already running"
-        print(f"{daemon:<16} {word} (pid {result[daemon]})")
-    return True
 
 
 def _register_tiny_image(state: StateLayout, configs) -> None:
     """The tiny test image, built once and registered in imaged if absent.
     A failure is reported, not fatal: the stack itself is up."""
-    from computed.host import IMAGE_NAME, register_tiny_image
     identity, imaged = configs["identity"], configs["imaged"]
     try:
         image_id, uploaded = register_tiny_image(
@@ -187,14 +160,12 @@ def cmd_down(state: StateLayout) -> int:
             print(f"{service.name:<16} stopped (pid {pid})")
             stopped += 1
         pid_file.unlink(missing_ok=True)
-        if service.name == "computed":
-            from computed.host import power_off_guests
-            for domain in power_off_guests(state):
-                print(f"{domain:<16} powered off (a server of this stack)")
-        if service.name == "volumed":
-            from volumed.host import stop_tgtd
-            if stop_tgtd(state):
-                print(f"{'tgtd':<16} stopped")
+        if service.after_stop:
+            for line in service.after_stop(state):
+                print(line)
+        if service.host_daemons:
+            for line in service.host_daemons.stop(state):
+                print(line)
                 stopped += 1
     if not stopped:
         print("Nothing was running.")
@@ -233,14 +204,9 @@ def cmd_status(state: StateLayout) -> int:
 
 
 def _host_services(state: StateLayout) -> list[tuple]:
-    """tgtd (volumed's own), virtlogd and libvirtd (computed's)."""
-    from shared.host import libvirt_host, tgt_host
-    tgtd = tgt_host.status(state.root)
-    portal = tgtd.get("portal") or ""
-    rows = [("tgtd", tgtd["up"], portal.rsplit(":", 1)[-1] or "-", tgtd["pid"])]
-    for name, daemon in libvirt_host.status(state.root).items():
-        rows.append((name, daemon["up"], "-", daemon["pid"]))
-    return rows
+    """The host daemons of every service (tgtd; virtlogd and libvirtd)."""
+    return [row for service in SERVICES if service.host_daemons
+            for row in service.host_daemons.status(state)]
 
 
 def main(argv: list[str] | None = None) -> None:

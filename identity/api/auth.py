@@ -15,10 +15,11 @@ from flask import Blueprint, Response, jsonify, request
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, NotFound, Unauthorized
-from shared.identity import render, store
-from shared.identity.catalog import catalog_for
-from shared.identity.models import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, Project, User
-from shared.identity.timeutil import iso
+from identity import store
+from identity.api import render
+from identity.catalog import catalog_for
+from identity.models import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, Project, User
+from shared.timeutil import iso
 from shared.revocation import RevocationEvent
 from shared.service import Service
 from shared.tokens import TokenData, TokenError

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import request
 
-from shared.identity.models import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, Project, Role, User
+from identity.models import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, Project, Role, User
 
 DEFAULT_DOMAIN = {"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME}
 

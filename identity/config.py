@@ -1,6 +1,8 @@
 """identity.conf: the options of the identity service."""
 from __future__ import annotations
 
+import re
+
 from shared.config import Opt, Schema
 from shared.service import LOOPBACK, common_sections
 
@@ -28,3 +30,15 @@ def schema() -> Schema:
             "Public URL of volumed (block-storage); %(project_id)s is replaced."),
     ])
     return result
+
+
+def offset_settings(port_offset: int) -> dict[str, dict]:
+    """For a second stack beside the first (`pocketstack up --port-offset N`):
+    every URL of the catalog with its port moved by the offset."""
+    catalog = {}
+    for opt in schema().sections["catalog"]:
+        if opt.name.endswith("_url"):
+            catalog[opt.name] = re.sub(r":(\d+)",
+                                       lambda m: f":{int(m.group(1)) + port_offset}",
+                                       opt.default, count=1)
+    return {"catalog": catalog}

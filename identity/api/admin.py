@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
-from shared.identity import catalog, render, store
-from shared.identity.models import DEFAULT_DOMAIN_ID, Assignment, Project, Role, User
+from identity import catalog, store
+from identity.api import render
+from identity.models import DEFAULT_DOMAIN_ID, Assignment, Project, Role, User
 from shared.revocation import RevocationEvent
 from shared.service import Service
 

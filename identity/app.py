@@ -8,12 +8,12 @@ from shared.api import create_app
 from shared.auth import TokenValidator
 from shared.db import create_all, transaction
 from shared.events_api import EVENT_RULES, events_blueprint
-from shared.identity import store
-from shared.identity.api_admin import admin_blueprint
-from shared.identity.api_auth import auth_blueprint
-from shared.identity.config import schema
-from shared.identity.models import Base
-from shared.identity.policies import RULES
+from identity import store
+from identity.api.admin import admin_blueprint
+from identity.api.auth import auth_blueprint
+from identity.config import schema
+from identity.models import Base
+from identity.policies import RULES
 from shared.paths import StateLayout
 from shared.service import Service, build_service, service_main
 

@@ -6,7 +6,7 @@ format module for the attacks it stops).
 
 Public API::
 
-    from imaged.inspect import StreamingInspector, check, ImageSafetyError
+    from shared.imageformat import StreamingInspector, check, ImageSafetyError
 
     inspector = StreamingInspector()
     for chunk in upload:            # any chunk sizes

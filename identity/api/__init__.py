@@ -1,0 +1,1 @@
+"""identity's HTTP layer: Keystone v3 routes (auth/, admin/) and how they render."""

@@ -1,0 +1,106 @@
+"""What the stack is made of, in start order: data, read by `up`, `down` and
+`status` alike.
+
+Each service is a Python module run as its own background process with its
+own config file and port. A daemon without a port (imaged-scrubber) has
+default_port None: it is "up" while its process is alive. What a service
+needs around it is said here too, as values: the settings a second stack on
+shifted ports needs, what to prepare before it starts (identity's seed), the
+host daemons it needs (tgtd, libvirtd) and what to do once it has stopped.
+A new service is one more entry."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from computed import host as computed_host
+from computed.config import offset_settings as computed_offset_settings
+from computed.config import schema as computed_schema
+from identity.bootstrap import bootstrap as identity_bootstrap
+from identity.config import offset_settings as identity_offset_settings
+from identity.config import schema as identity_schema
+from imaged.config import api_offset_settings as imaged_offset_settings
+from imaged.config import api_schema as imaged_schema
+from imaged.config import scrubber_schema as imaged_scrubber_schema
+from imaged.registry.config import schema as imaged_registry_schema
+from pocketstack.hostdaemons import ComputedLibvirt, HostDaemons, VolumedTgtd
+from shared.config import Schema
+from shared.paths import StateLayout
+from volumed.config import offset_settings as volumed_offset_settings
+from volumed.config import schema as volumed_schema
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    module: str
+    schema: Callable[[], Schema]
+    default_port: int | None           # None: a background daemon without a port
+    catalog_option: str | None = None  # [catalog] option of identity.conf naming its URL
+    # For an optional service: does it run, given every service's config?
+    wanted: Callable[[dict], bool] | None = None
+    # The settings of its own a stack on shifted ports needs, beyond
+    # [api] bind_port and [auth] identity_url (which every service gets).
+    offset_settings: Callable[[int], dict[str, dict]] | None = None
+    # Run at every `up` once the config files exist, before anything starts.
+    prepare: Callable[[StateLayout, Any], object] | None = None
+    host_daemons: HostDaemons | None = None
+    # Run by `down` once the service stopped; returns the lines to print.
+    after_stop: Callable[[StateLayout], list[str]] | None = None
+
+    def command(self, state_dir: str) -> list[str]:
+        return [sys.executable, "-m", self.module, "--state-dir", state_dir]
+
+    @property
+    def has_port(self) -> bool:
+        return self.default_port is not None
+
+    def is_wanted(self, configs: dict) -> bool:
+        return self.wanted is None or self.wanted(configs)
+
+
+def registry_wanted(configs: dict) -> bool:
+    """imaged-registry runs only when imaged-api is set to use it."""
+    return configs["imaged"].data.data_api == "registry"
+
+
+def power_off_guests(state: StateLayout) -> list[str]:
+    return [f"{domain:<16} powered off (a server of this stack)"
+            for domain in computed_host.power_off_guests(state)]
+
+
+SERVICES: list[Service] = [
+    Service("identity", "identity.app", identity_schema, 5000, "identity_url",
+            offset_settings=identity_offset_settings, prepare=identity_bootstrap),
+    Service("imaged-registry", "imaged.registry.server", imaged_registry_schema, 9191,
+            wanted=registry_wanted),
+    Service("imaged", "imaged.app", imaged_schema, 9292, "image_url",
+            offset_settings=imaged_offset_settings),
+    Service("imaged-scrubber", "imaged.scrubber", imaged_scrubber_schema, None),
+    Service("volumed", "volumed.app", volumed_schema, 8776, "block_storage_url",
+            offset_settings=volumed_offset_settings, host_daemons=VolumedTgtd()),
+    Service("computed", "computed.app", computed_schema, 8774, "compute_url",
+            offset_settings=computed_offset_settings, host_daemons=ComputedLibvirt(),
+            after_stop=power_off_guests),
+]
+
+
+def initial_settings(service: Service, port_offset: int,
+                     passwords: dict[str, str]) -> dict[str, dict]:
+    """Values written uncommented into a service's config file at first start:
+    its service user's password and, with a port offset (a second stack
+    beside the first), the shifted ports and URLs."""
+    settings: dict[str, dict] = {}
+    schema = service.schema()
+    if "service_auth" in schema.sections:
+        user = schema.option("service_auth", "username").default
+        settings["service_auth"] = {"password": passwords[user]}
+    if port_offset and service.default_port is not None:
+        settings["api"] = {"bind_port": service.default_port + port_offset}
+        if "auth" in schema.sections:
+            settings["auth"] = {"identity_url": f"http://127.0.0.1:{5000 + port_offset}"}
+        if service.offset_settings:
+            settings.update(service.offset_settings(port_offset))
+    return settings

@@ -1,0 +1,69 @@
+"""The tiny test image, registered by `pocketstack up` once imaged runs.
+
+It is built once (a few MB, from Debian's kernel and busybox: labs/tinyimage)
+and registered in imaged as the public qcow2 image `pocketstack-tiny`, if no
+active image has that name, so that a first server is one command away. The
+build is cached in <state>/cache/tinyimage, or in $POCKETSTACK_IMAGE_CACHE
+(several stacks on one machine, such as the test suite's, share one build).
+It goes through imaged's public API as the admin user, as a person would.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import requests
+
+from labs.tinyimage import build
+from shared.paths import StateLayout
+
+IMAGE_NAME = "pocketstack-tiny"
+CACHE_ENV = "POCKETSTACK_IMAGE_CACHE"
+TIMEOUT = 120
+
+
+def image_cache_dir(state: StateLayout) -> Path:
+    return Path(os.environ.get(CACHE_ENV) or state.root / "cache" / "tinyimage")
+
+
+def _admin_token(identity_url: str, password: str) -> str:
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "password": password, "domain": {"id": "default"}}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+    response = requests.post(f"{identity_url}/v3/auth/tokens", json=body, timeout=TIMEOUT)
+    response.raise_for_status()
+    return response.headers["X-Subject-Token"]
+
+
+def register_tiny_image(state: StateLayout, identity_url: str, image_url: str,
+                        admin_password: str) -> tuple[str, bool]:
+    """(image id, True if it was uploaded now)."""
+    headers = {"X-Auth-Token": _admin_token(identity_url, admin_password)}
+    found = requests.get(f"{image_url}/v2/images", params={"name": IMAGE_NAME},
+                         headers=headers, timeout=TIMEOUT)
+    found.raise_for_status()
+    images = found.json()["images"]
+    for image in images:
+        if image["status"] == "active":
+            return image["id"], False
+    for image in images:  # left half-made by an interrupted `up`: start again
+        requests.delete(f"{image_url}/v2/images/{image['id']}", headers=headers,
+                        timeout=TIMEOUT)
+    path = build(image_cache_dir(state))
+    created = requests.post(f"{image_url}/v2/images", headers=headers, timeout=TIMEOUT, json={
+        "name": IMAGE_NAME, "disk_format": "qcow2", "container_format": "bare",
+        "visibility": "public", "min_ram": 64,
+        "description": "PocketStack's tiny test image: a Debian kernel and a busybox "
+                       "initramfs that reports its disks on the serial console."})
+    created.raise_for_status()
+    image_id = created.json()["id"]
+    with open(path, "rb") as data:
+        uploaded = requests.put(f"{image_url}/v2/images/{image_id}/file", data=data,
+                                headers={**headers,
+                                         "Content-Type": "application/octet-stream"},
+                                timeout=TIMEOUT)
+    if uploaded.status_code != 204:
+        requests.delete(f"{image_url}/v2/images/{image_id}", headers=headers, timeout=TIMEOUT)
+        raise RuntimeError(f"uploading {path} to imaged failed: HTTP "
+                           f"{uploaded.status_code} {uploaded.text[:300]}")
+    return image_id, True
