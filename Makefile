@@ -11,7 +11,7 @@ STATE_DIR ?= /var/lib/pocketstack
 TEST_WORKERS ?= 2
 PYTEST_ARGS  ?=
 
-.PHONY: run test down status install system-packages clean
+.PHONY: run test lint types unit slow down status install system-packages clean
 
 run: install
 	$(VENV)/bin/pocketstack --state-dir $(STATE_DIR) up
@@ -26,8 +26,25 @@ status:
 # once with its metadata behind imaged-registry (data_api = registry).
 IMAGE_API_TESTS := tests/api/test_images_*.py tests/compat/test_image_client.py
 
-test: install
-	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) tests
+# The fast lane first (seconds, no root, no daemons): a broken import, a type
+# error or a failing unit test shows before any stack starts.
+test: install lint types unit slow
+
+# ruff: style, imports, bugbear, pyupgrade, simplifications (pyproject.toml).
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+# mypy over the product code (the packages listed in pyproject.toml).
+types: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS) tests/unit
+
+# Everything else: real daemons, real clients, real QEMU and tgtd.
+slow: install
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) \
+		--ignore=tests/unit tests
 	POCKETSTACK_TEST_DATA_API=registry $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) \
 		--dist loadfile $(PYTEST_ARGS) $(IMAGE_API_TESTS)
 

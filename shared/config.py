@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from shared.secrets import write_private_file
+from shared.strutils import NotABoolean, bool_from_string
 
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off"}
 
 
 class ConfigError(Exception):
@@ -64,11 +63,11 @@ class Opt:
         if self.kind == "str":
             return text
         if self.kind == "bool":
-            if text.lower() in TRUE_WORDS:
-                return True
-            if text.lower() in FALSE_WORDS:
-                return False
-            raise ValueError(f"{raw!r} is not allowed (allowed: {self.allowed()})")
+            try:
+                return bool_from_string(text)
+            except NotABoolean:
+                raise ValueError(f"{raw!r} is not allowed (allowed: {self.allowed()})") \
+                    from None
         if self.kind in ("int", "float"):
             try:
                 value = int(text) if self.kind == "int" else float(text)
