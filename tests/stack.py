@@ -28,9 +28,12 @@ def pocketstack(state_dir: Path, *args: str, check: bool = True,
                           timeout=timeout, check=check, cwd=REPO)
 
 
-def port_offset_for(worker_id: str, base: int = 20000) -> int:
+def port_offset_for(worker_id: str, base: int | None = None) -> int:
     """A port offset whose shifted ports are all free: each worker starts at
-    its own slot, and steps over slots taken by another run on this machine."""
+    its own slot, and steps over slots taken by another run on this machine
+    (two runs at once: give one POCKETSTACK_TEST_PORT_BASE, e.g. 30000)."""
+    if base is None:
+        base = int(os.environ.get("POCKETSTACK_TEST_PORT_BASE", "20000"))
     digits = worker_id[2:] if worker_id.startswith("gw") else ""
     index = int(digits) if digits.isdigit() else 0  # "master", or a tool such as a benchmark
     for attempt in range(40):
