@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from identity.bootstrap import Credentials
 from pocketstack import processes
 from pocketstack.hostdaemons import HostDaemonError
 from pocketstack.services import SERVICES, Service, initial_settings
 from pocketstack.tinyimage import IMAGE_NAME, register_tiny_image
-from identity.bootstrap import Credentials
 from shared.config import ConfigError, ensure_config_file, load_config
 from shared.paths import StateLayout, resolve_state_dir
 
@@ -28,60 +28,83 @@ def _load(service: Service, state: StateLayout):
 
 
 def cmd_up(state: StateLayout, port_offset: int) -> int:
-    state.create()
-    credentials = Credentials.load_or_create(state.credentials)
+    """1. config files and identity's seed; 2. each wanted service, in order,
+    with its host daemons first; 3. the tiny image; 4. what to type next.
+    A service that does not start stops the walk (what started stays up, and
+    a second `up` carries on from there)."""
     try:
-        for service in SERVICES:
-            ensure_config_file(service.schema(), state.etc,
-                               initial_settings(service, port_offset, credentials.passwords))
-        configs = {service.name: _load(service, state) for service in SERVICES}
-        for service in SERVICES:
-            if service.prepare:
-                service.prepare(state, configs[service.name])
+        configs = _prepare(state, port_offset)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     started_any = False
     for service in SERVICES:
-        conf = configs[service.name]
         if not service.is_wanted(configs):
             continue
-        if not service.has_port:
-            if not _start_daemon(service, state):
-                return 1
-            continue
-        host, port = conf.api.bind_host, conf.api.bind_port
-        if service.host_daemons:
-            try:
-                print("\n".join(service.host_daemons.ensure(conf, state)))
-            except HostDaemonError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 1
-        pid = processes.running_pid(state.pid_file(service.name), service.module)
-        if pid:
-            print(f"{service.name:<16} already running (pid {pid}, port {port})")
-            continue
-        if processes.port_answers(host, port):
-            print(f"error: {service.name}: port {host}:{port} is taken by another program",
-                  file=sys.stderr)
+        try:
+            started_any |= _start_service(service, configs[service.name], state)
+        except StartFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 1
-        pid = processes.spawn(service.command(str(state.root)), state.pid_file(service.name),
-                              state.log_file(service.name))
-        started_any = True
-        up = processes.wait_until(lambda: processes.port_answers(host, port) or
-                                  not processes.alive(pid), START_TIMEOUT)
-        if not up or not processes.alive(pid):
-            print(f"error: {service.name} did not start; the end of "
-                  f"{state.log_file(service.name)}:\n{processes.log_tail(state.log_file(service.name))}",
-                  file=sys.stderr)
-            state.pid_file(service.name).unlink(missing_ok=True)
-            return 1
-        print(f"{service.name:<16} started (pid {pid}, http://{host}:{port})")
     if not started_any:
         print("The stack is already up; nothing was started.")
     _register_tiny_image(state, configs)
     _print_summary(state, configs)
     return 0
+
+
+class StartFailed(Exception):
+    """A service or a host daemon did not start; the message says why."""
+
+
+def _prepare(state: StateLayout, port_offset: int) -> dict:
+    """Every config file written at first start (passwords, shifted ports),
+    every config loaded and checked, each service's own preparation run
+    (identity's bootstrap). Returns the configs by service name."""
+    state.create()
+    credentials = Credentials.load_or_create(state.credentials)
+    for service in SERVICES:
+        ensure_config_file(service.schema(), state.etc,
+                           initial_settings(service, port_offset, credentials.passwords))
+    configs = {service.name: _load(service, state) for service in SERVICES}
+    for service in SERVICES:
+        if service.prepare:
+            service.prepare(state, configs[service.name])
+    return configs
+
+
+def _start_service(service: Service, conf, state: StateLayout) -> bool:
+    """Start one service unless it runs; True if it was started now."""
+    if service.default_port is None:
+        return _start_daemon(service, state)
+    host, port = conf.api.bind_host, conf.api.bind_port
+    if service.host_daemons:
+        try:
+            print("\n".join(service.host_daemons.ensure(conf, state)))
+        except HostDaemonError as exc:
+            raise StartFailed(str(exc)) from None
+    pid = processes.running_pid(state.pid_file(service.name), service.module)
+    if pid:
+        print(f"{service.name:<16} already running (pid {pid}, port {port})")
+        return False
+    if processes.port_answers(host, port):
+        raise StartFailed(f"{service.name}: port {host}:{port} is taken by another program")
+    pid = processes.spawn(service.command(str(state.root)), state.pid_file(service.name),
+                          state.log_file(service.name))
+
+    def answers_or_died() -> bool:
+        return processes.port_answers(host, port) or not processes.alive(pid)
+
+    if not processes.wait_until(answers_or_died, START_TIMEOUT) or not processes.alive(pid):
+        state.pid_file(service.name).unlink(missing_ok=True)
+        raise StartFailed(_did_not_start(service, state))
+    print(f"{service.name:<16} started (pid {pid}, http://{host}:{port})")
+    return True
+
+
+def _did_not_start(service: Service, state: StateLayout) -> str:
+    log = state.log_file(service.name)
+    return f"{service.name} did not start; the end of {log}:\n{processes.log_tail(log)}"
 
 
 def _register_tiny_image(state: StateLayout, configs) -> None:
@@ -113,29 +136,27 @@ def _openstack_command() -> str:
     return str(beside) if beside.exists() else "openstack"
 
 
-def _start_daemon(service, state: StateLayout) -> bool:
+def _start_daemon(service: Service, state: StateLayout) -> bool:
     """A background process without a port (imaged-scrubber): started is up,
-    once it has stayed alive through its start-up (config check, database)."""
+    once it has stayed alive through its start-up (config check, database).
+    True if it was started now."""
     pid = processes.running_pid(state.pid_file(service.name), service.module)
     if pid:
         print(f"{service.name:<16} already running (pid {pid}, no port)")
-        return True
+        return False
     pid = processes.spawn(service.command(str(state.root)), state.pid_file(service.name),
                           state.log_file(service.name))
     processes.wait_until(lambda: not processes.alive(pid), DAEMON_SETTLE_TIME)
     if not processes.alive(pid):
-        print(f"error: {service.name} did not start; the end of "
-              f"{state.log_file(service.name)}:\n{processes.log_tail(state.log_file(service.name))}",
-              file=sys.stderr)
         state.pid_file(service.name).unlink(missing_ok=True)
-        return False
+        raise StartFailed(_did_not_start(service, state))
     print(f"{service.name:<16} started (pid {pid}, no port)")
     return True
 
 
 def _print_summary(state: StateLayout, configs) -> None:
     identity = configs["identity"]
-    print("\nEndpoints (region %s):" % identity.catalog.region)
+    print(f"\nEndpoints (region {identity.catalog.region}):")
     for service in SERVICES:
         if service.catalog_option:
             print(f"  {service.name:<16} {getattr(identity.catalog, service.catalog_option)}")
@@ -189,7 +210,7 @@ def cmd_status(state: StateLayout) -> int:
             print(f"{service.name:<16} {'off':<6} {'-':<6} -")
             continue
         pid = processes.running_pid(state.pid_file(service.name), service.module)
-        if service.has_port:
+        if service.default_port is not None:
             host, port = (conf.api.bind_host, conf.api.bind_port) if conf else \
                 ("127.0.0.1", service.default_port)
             up = bool(pid) and processes.port_answers(host, port)

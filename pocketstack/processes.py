@@ -6,6 +6,7 @@ is gone, or whose pid now belongs to some other program, is ignored.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -84,14 +85,10 @@ def stop(pid: int, timeout: float = 15.0) -> None:
     except ProcessLookupError:
         return
     if not wait_until(lambda: not alive(pid), timeout):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         wait_until(lambda: not alive(pid), 5)
 
 

@@ -53,10 +53,6 @@ class Service:
     def command(self, state_dir: str) -> list[str]:
         return [sys.executable, "-m", self.module, "--state-dir", state_dir]
 
-    @property
-    def has_port(self) -> bool:
-        return self.default_port is not None
-
     def is_wanted(self, configs: dict) -> bool:
         return self.wanted is None or self.wanted(configs)
 
@@ -95,8 +91,9 @@ def initial_settings(service: Service, port_offset: int,
     settings: dict[str, dict] = {}
     schema = service.schema()
     if "service_auth" in schema.sections:
-        user = schema.option("service_auth", "username").default
-        settings["service_auth"] = {"password": passwords[user]}
+        username = schema.option("service_auth", "username")
+        assert username is not None, "common_sections always has [service_auth] username"
+        settings["service_auth"] = {"password": passwords[username.default]}
     if port_offset and service.default_port is not None:
         settings["api"] = {"bind_port": service.default_port + port_offset}
         if "auth" in schema.sections:

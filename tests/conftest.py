@@ -12,10 +12,15 @@ os.environ.setdefault("POCKETSTACK_IMAGE_CACHE", "/var/cache/pocketstack-test")
 from tests.stack import Stack, port_offset_for
 
 
+def worker_id(request) -> str:
+    """xdist's worker name ("gw0", ...), or "master" in a run without xdist."""
+    return getattr(request.config, "workerinput", {}).get("workerid", "master")
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory, worker_id) -> Stack:
+def stack(tmp_path_factory, request) -> Stack:
     """One real stack per test worker, started with `pocketstack up`."""
-    running = Stack(tmp_path_factory.mktemp("stack"), port_offset_for(worker_id))
+    running = Stack(tmp_path_factory.mktemp("stack"), port_offset_for(worker_id(request)))
     result = running.up()
     assert result.returncode == 0, result.stdout + result.stderr
     if os.environ.get("POCKETSTACK_TEST_DATA_API") == "registry":

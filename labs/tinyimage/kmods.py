@@ -53,7 +53,7 @@ def direct_dependencies(ko: Path) -> list[str]:
 
 
 def load_order(wanted: list[str], index: dict[str, Path], builtin: set[str],
-               already: set[str] = frozenset()) -> list[str]:
+               already: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """Dependencies-first list of modules to insmod for `wanted`.
 
     A depth-first walk: a module is appended only after everything it depends
