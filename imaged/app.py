@@ -7,7 +7,6 @@ its own app (database engine, stores, policy) in make_app.
 """
 from __future__ import annotations
 
-
 from flask import Flask
 
 from imaged.api.cache import cache_blueprint
@@ -17,12 +16,12 @@ from imaged.api.errors import negotiate_error_bodies
 from imaged.api.images import images_blueprint
 from imaged.api.imports import imports_blueprint
 from imaged.api.locations import locations_blueprint
-from imaged.api.tasks import tasks_blueprint
-from imaged.api.usage import usage_blueprint
 from imaged.api.members import members_blueprint
 from imaged.api.schemas import schemas_blueprint
 from imaged.api.stores import stores_blueprint
 from imaged.api.tags import tags_blueprint
+from imaged.api.tasks import tasks_blueprint
+from imaged.api.usage import usage_blueprint
 from imaged.api.versions import versions_blueprint
 from imaged.config import api_schema
 from imaged.db.migrate import upgrade

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import configparser
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 OPERATIONS = ("create", "read", "update", "delete")
 EVERYONE, NOBODY = "@", "!"
@@ -57,7 +57,7 @@ class PropertyProtections:
         self._rules = rules
 
     @classmethod
-    def from_file(cls, path: Path) -> "PropertyProtections":
+    def from_file(cls, path: Path) -> PropertyProtections:
         parser = configparser.ConfigParser(interpolation=None, default_section="__none__")
         parser.optionxform = str
         try:

@@ -32,7 +32,7 @@ class Imaged:
         return self.service.conf
 
     @classmethod
-    def build(cls, service: Service) -> "Imaged":
+    def build(cls, service: Service) -> Imaged:
         conf = service.conf
         return cls(
             service=service,

@@ -21,9 +21,9 @@ import threading
 from imaged.config import api_schema, scrubber_schema
 from imaged.db.migrate import upgrade
 from imaged.db.repository import ImageRepository, Notice, StaleImage
-from imaged.runtime import open_repository
 from imaged.domain import status as st
 from imaged.domain.image import utcnow
+from imaged.runtime import open_repository
 from imaged.store import Stores
 from shared import logs
 from shared.db import make_engine, session_factory

@@ -30,14 +30,14 @@ from imaged.db.repository import Notice, StaleImage
 from imaged.domain import formats, quotas
 from imaged.domain import status as st
 from imaged.domain.errors import IllegalTransition, QuotaExceeded
-from imaged.incoming import ClientDisconnected, IncomingData
 from imaged.domain.image import Image, Location
+from imaged.incoming import ClientDisconnected, IncomingData
 from imaged.pipeline import FanOut
-from shared.imageformat import ImageSafetyError, InspectionResult, StreamingInspector, check
 from imaged.runtime import Imaged
 from imaged.store.base import Store, StoreError, StoreFull, StoreWriter
 from shared.context import RequestContext
 from shared.errors import ApiError
+from shared.imageformat import ImageSafetyError, InspectionResult, StreamingInspector, check
 
 LOG = logging.getLogger("imaged.upload")
 HASH_ALGORITHM = "sha512"

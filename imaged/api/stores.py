@@ -21,9 +21,9 @@ from imaged.api.images import notice
 from imaged.api.lookup import visible_image
 from imaged.db.repository import StaleImage
 from imaged.domain import status as st
-from imaged.domain.errors import IllegalTransition, InvalidInput
+from imaged.domain.errors import IllegalTransition
 from imaged.runtime import Imaged
-from imaged.store.base import ReadOnlyStore, Store, UnknownStore
+from imaged.store.base import UnknownStore
 from shared.api import context
 from shared.errors import NotFound
 

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from imaged.cache.index import CacheIndex, CachedEntry
+from imaged.cache.index import CachedEntry, CacheIndex
 from imaged.domain.image import Image
 from imaged.store.base import ImageData
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 from imaged.cache.entries import CacheEntries
 from imaged.domain.image import Image

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cached_images (
@@ -67,9 +67,8 @@ class CacheIndex:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         """One transaction: committed when the block ends, rolled back on error."""
-        with closing(sqlite3.connect(self.path, timeout=BUSY_TIMEOUT)) as db:
-            with db:
-                yield db
+        with closing(sqlite3.connect(self.path, timeout=BUSY_TIMEOUT)) as db, db:
+            yield db
 
     # -- cached images ---------------------------------------------------------------------
     def get(self, image_id: str) -> CachedEntry | None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from imaged.domain.image import Image, Member
 from imaged.domain.listing import ImageQuery

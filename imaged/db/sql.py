@@ -17,18 +17,35 @@ import dataclasses
 import datetime as dt
 import json
 from collections import defaultdict
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import (Text, bindparam, cast, delete, func, insert, literal_column, null,
-                        select, union_all, update)
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from imaged.db.list_query import ListStatements
 from imaged.db.models import ImageRow, LocationRow, MemberRow, PropertyRow, TagRow
-from imaged.db.repository import (DuplicateImage, DuplicateMember, ImageRepository, Notice,
-                                  StaleImage, Usage)
+from imaged.db.repository import (
+    DuplicateImage,
+    DuplicateMember,
+    ImageRepository,
+    Notice,
+    StaleImage,
+    Usage,
+)
 from imaged.domain import status as st
 from imaged.domain.image import Image, Location, Member, utcnow
 from imaged.domain.listing import ImageQuery
@@ -42,7 +59,7 @@ TAGS, LOCATIONS = TagRow.__table__, LocationRow.__table__
 # (properties, tags, locations): so a row is Image's positional arguments.
 COLUMNS = tuple(f.name for f in dataclasses.fields(Image) if f.name in IMAGES.c and f.name != "id")
 ROW_NAMES = ("id", *COLUMNS)  # the names of a row of IMAGE_COLUMNS
-assert ROW_NAMES == tuple(f.name for f in dataclasses.fields(Image))[:len(ROW_NAMES)]
+assert tuple(f.name for f in dataclasses.fields(Image))[:len(ROW_NAMES)] == ROW_NAMES
 
 # Statements built once (SQLAlchemy then reuses their compiled form).
 IMAGE_COLUMNS = [IMAGES.c.id, *[IMAGES.c[name] for name in COLUMNS]]

@@ -5,8 +5,14 @@ translation table: raising ImageNotFound anywhere answers 404 in Glance's
 error format."""
 from __future__ import annotations
 
-from shared.errors import (BadRequest, Conflict, Forbidden, NotFound, RequestEntityTooLarge,
-                           UnsupportedMediaType)
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
 
 
 class InvalidInput(BadRequest):

@@ -35,7 +35,7 @@ def utcnow() -> dt.datetime:
     """Naive UTC (what every database stores the same way). Microseconds are
     kept so that "newest first" holds for images made within one second;
     the API shows whole seconds, as Glance does."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def new_image_id() -> str:
@@ -73,7 +73,7 @@ class Image:
     tags: list[str] = field(default_factory=list)
     locations: list[Location] = field(default_factory=list)
 
-    def copy(self) -> "Image":
+    def copy(self) -> Image:
         return replace(self, properties=dict(self.properties), tags=list(self.tags),
                        locations=[Location(loc.url, dict(loc.metadata))
                                   for loc in self.locations])

@@ -12,8 +12,8 @@ an extra property (?os_distro=debian).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from imaged.domain import status as st
 from imaged.domain.errors import InvalidInput
@@ -129,7 +129,7 @@ def parse_time(key: str, text: str) -> dt.datetime:
                            f'(2026-01-31T12:00:00Z), optionally after an operator '
                            f'({", ".join(o + ":" for o in TIME_OPERATORS)}).') from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
 
 

@@ -7,15 +7,28 @@ reserved, 409 wrong status or missing property, 413 over a per-image quota).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from imaged.domain import status as st
-from imaged.domain.errors import (IllegalTransition, InvalidInput, NotAllowed, QuotaExceeded)
+from imaged.domain.errors import IllegalTransition, InvalidInput, NotAllowed, QuotaExceeded
 from imaged.domain.formats import FormatRules
-from imaged.domain.image import (DISALLOWED_ON_CREATE, MAX_NAME, MAX_PROPERTY_KEY, READ_ONLY,
-                                 RESERVED, RESERVED_PREFIX, VISIBILITIES, Caller, Image,
-                                 Location, Member, new_image_id, utcnow)
+from imaged.domain.image import (
+    DISALLOWED_ON_CREATE,
+    MAX_NAME,
+    MAX_PROPERTY_KEY,
+    READ_ONLY,
+    RESERVED,
+    RESERVED_PREFIX,
+    VISIBILITIES,
+    Caller,
+    Image,
+    Location,
+    Member,
+    new_image_id,
+    utcnow,
+)
 from imaged.domain.patch import Change
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"

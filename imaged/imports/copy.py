@@ -20,7 +20,7 @@ class StoredSource:
         self._left = b""
 
     @classmethod
-    def open(cls, stores: Stores, image: Image) -> "StoredSource":
+    def open(cls, stores: Stores, image: Image) -> StoredSource:
         return cls(stores.open_best(image.locations))
 
     def readinto(self, buffer: bytearray) -> int:

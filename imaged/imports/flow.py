@@ -55,7 +55,6 @@ from imaged.db.tasks import FAILURE, PENDING, PROCESSING, SUCCESS, Task, TaskRep
 from imaged.domain import formats, quotas
 from imaged.domain import status as st
 from imaged.domain.errors import IllegalTransition, InvalidInput, QuotaExceeded
-from imaged.incoming import ClientDisconnected, IncomingData
 from imaged.domain.image import Image, Location, utcnow
 from imaged.imports.convert import ConversionFailed, convert, needs_conversion
 from imaged.imports.copy import StoredSource
@@ -64,12 +63,14 @@ from imaged.imports.settings import ImportSettings
 from imaged.imports.staging import FileSource, Staging
 from imaged.imports.targets import Targets, import_targets
 from imaged.imports.uri_filter import UriRefused, check_uri
-from shared.imageformat import ImageSafetyError, check, inspect_file
+from imaged.incoming import ClientDisconnected
 from imaged.runtime import Imaged
 from imaged.store.base import Store, StoreError, StoreFull, StoreWriter
+
 # The upload's streaming code, shared: hashing threads, inspector, size cap.
 from imaged.upload import CLEARED, HASH_ALGORITHM, TooBig, UploadFailed, stream_into_store
 from shared.context import RequestContext
+from shared.imageformat import ImageSafetyError, check, inspect_file
 
 LOG = logging.getLogger("imaged.imports")
 TASK_TYPE = "api_image_import"

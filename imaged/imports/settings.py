@@ -24,7 +24,7 @@ class ImportSettings:
     task_ttl_hours: int
 
     @classmethod
-    def from_config(cls, conf, state_lib: Path) -> "ImportSettings":
+    def from_config(cls, conf, state_lib: Path) -> ImportSettings:
         section = conf["import"]
         try:
             ports = frozenset(int(port) for port in section.allowed_ports)

@@ -16,8 +16,8 @@ import logging
 import os
 from pathlib import Path
 
-from imaged.store.file import FileWriter
 from imaged.store.base import StoreWriter
+from imaged.store.file import FileWriter
 
 LOG = logging.getLogger("imaged.imports")
 SUFFIXES = ("", ".partial", ".converted")

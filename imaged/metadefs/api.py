@@ -10,11 +10,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from imaged.metadefs import render
-from imaged.metadefs.models import (MetadefObject, MetadefProperty, MetadefTag, Namespace,
-                                    ResourceType, ResourceTypeAssociation)
-from imaged.metadefs.repository import (MetadefError, apply_namespace_fields, associate,
-                                        build_namespace, build_object, find_namespace,
-                                        property_schema, tag_name, visible_namespaces)
+from imaged.metadefs.models import (
+    MetadefProperty,
+    MetadefTag,
+    Namespace,
+    ResourceType,
+    ResourceTypeAssociation,
+)
+from imaged.metadefs.repository import (
+    MetadefError,
+    apply_namespace_fields,
+    associate,
+    build_namespace,
+    build_object,
+    find_namespace,
+    property_schema,
+    tag_name,
+    visible_namespaces,
+)
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound

@@ -9,7 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 class MetadefBase(DeclarativeBase):
@@ -28,13 +28,13 @@ class Namespace(MetadefBase):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
-    objects: Mapped[list["MetadefObject"]] = relationship(
+    objects: Mapped[list[MetadefObject]] = relationship(
         cascade="all, delete-orphan", order_by="MetadefObject.name")
-    properties: Mapped[list["MetadefProperty"]] = relationship(
+    properties: Mapped[list[MetadefProperty]] = relationship(
         cascade="all, delete-orphan", order_by="MetadefProperty.name")
-    tags: Mapped[list["MetadefTag"]] = relationship(
+    tags: Mapped[list[MetadefTag]] = relationship(
         cascade="all, delete-orphan", order_by="MetadefTag.name")
-    associations: Mapped[list["ResourceTypeAssociation"]] = relationship(
+    associations: Mapped[list[ResourceTypeAssociation]] = relationship(
         cascade="all, delete-orphan")
 
 

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from imaged.metadefs.models import (MetadefObject, MetadefProperty, MetadefTag, Namespace,
-                                    ResourceType, ResourceTypeAssociation)
+from imaged.metadefs.models import (
+    MetadefObject,
+    MetadefProperty,
+    MetadefTag,
+    Namespace,
+    ResourceType,
+    ResourceTypeAssociation,
+)
 
 BASE = "/v2/metadefs/namespaces"
 

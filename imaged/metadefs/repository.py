@@ -5,8 +5,14 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from imaged.metadefs.models import (MetadefObject, MetadefProperty, MetadefTag, Namespace,
-                                    ResourceType, ResourceTypeAssociation)
+from imaged.metadefs.models import (
+    MetadefObject,
+    MetadefProperty,
+    MetadefTag,
+    Namespace,
+    ResourceType,
+    ResourceTypeAssociation,
+)
 
 VISIBILITIES = ("public", "private")
 PROPERTY_KEYS = ("title", "description", "type", "enum", "default", "minimum", "maximum",

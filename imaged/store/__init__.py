@@ -10,13 +10,20 @@ kind.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from imaged.domain.errors import InvalidInput
 from imaged.domain.image import Location
-from imaged.store.base import (DataNotFound, ImageData, LocationRefused, ReadOnlyStore, Store,
-                               StoreError, UnknownStore)
+from imaged.store.base import (
+    DataNotFound,
+    ImageData,
+    LocationRefused,
+    ReadOnlyStore,
+    Store,
+    StoreError,
+    UnknownStore,
+)
 from imaged.store.definitions import StoreDefinition, store_definitions
 from imaged.store.file import FileStore
 from imaged.store.http import HttpStore
@@ -136,7 +143,7 @@ class Stores:
 
     # -- building --------------------------------------------------------------------------
     @classmethod
-    def from_config(cls, conf, state_lib: Path) -> "Stores":
+    def from_config(cls, conf, state_lib: Path) -> Stores:
         config = store_definitions(conf)
         stores = [_build(definition, conf, state_lib) for definition in config.stores]
         if config.multi and not any(isinstance(s, FileStore) and

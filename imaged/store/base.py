@@ -15,8 +15,9 @@ stores in two directories...), each with its own store_id.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 
@@ -61,7 +62,7 @@ class ImageData:
 
     @classmethod
     def of_file(cls, handle: BinaryIO, size: int, offset: int,
-                length: int | None) -> "ImageData":
+                length: int | None) -> ImageData:
         """`length` bytes (None: to the end) of an open file of `size` bytes,
         from `offset`: the handle is positioned there and closed with the read."""
         handle.seek(offset)

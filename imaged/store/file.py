@@ -13,8 +13,15 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from imaged.store.base import (DataNotFound, ImageData, LocationRefused, Store, StoreError,
-                               StoreFull, StoreWriter)
+from imaged.store.base import (
+    DataNotFound,
+    ImageData,
+    LocationRefused,
+    Store,
+    StoreError,
+    StoreFull,
+    StoreWriter,
+)
 
 PARTIAL_SUFFIX = ".partial"
 

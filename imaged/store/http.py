@@ -6,12 +6,19 @@ streaming from that URL. Nothing is ever uploaded to or deleted from it.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import requests
 
-from imaged.store.base import (DataNotFound, ImageData, LocationRefused, ReadOnlyStore, Store,
-                               StoreError, StoreWriter)
+from imaged.store.base import (
+    DataNotFound,
+    ImageData,
+    LocationRefused,
+    ReadOnlyStore,
+    Store,
+    StoreError,
+    StoreWriter,
+)
 
 CHUNK = 1 << 20
 

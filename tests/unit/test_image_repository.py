@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import inspect, select
 
 from imaged.db.migrate import upgrade
-from imaged.db.repository import (DuplicateImage, DuplicateMember, Notice, StaleImage)
+from imaged.db.repository import DuplicateImage, DuplicateMember, Notice, StaleImage
 from imaged.db.sql import SqlImageRepository
 from imaged.domain.image import Caller, Image, Location, Member, utcnow
 from imaged.domain.listing import parse_query

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from imaged.domain.image import utcnow
 from imaged.domain.quotas import MIB, ProjectUsage, Quotas, usage_report
+
 # The real databases of the repository tests (fixtures engine, repo, postgres_url).
 from tests.unit.test_image_repository import engine, image, postgres_url, repo  # noqa: F401
 

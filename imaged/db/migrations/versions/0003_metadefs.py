@@ -5,8 +5,8 @@ Revision ID: 0003_metadefs
 Revises: 0002 (tasks)
 Create Date: 2026-11-25
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0003_metadefs"
 down_revision = "0002"
