@@ -4,6 +4,7 @@ reads by weight with fallback, and the scrubber removing every copy."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import subprocess
 import sys
 
@@ -13,9 +14,20 @@ from imaged.config import api_schema
 from imaged.domain.image import Image, Location
 from imaged.scrubber import scrub_once
 from imaged.store import Stores
-from imaged.store.base import DataNotFound, ReadOnlyStore, UnknownStore
+from imaged.store.base import (
+    DataNotFound,
+    LocationRefused,
+    ReadOnlyStore,
+    Store,
+    StoreError,
+    UnknownStore,
+)
+from imaged.store.file import FileStore
+from imaged.store.http import HttpStore
+from imaged.store.volume import VolumeStore
 from shared.config import ConfigError, load_config, render_defaults
 from tests.stack import REPO
+from tests.unit.test_image_cache_fill import FakeVolumeStore
 
 
 def conf_of(tmp_path, text: str):
@@ -160,3 +172,40 @@ def test_the_scrubber_removes_the_data_from_every_store(tmp_path):
     assert repo.deleted
     assert not (tmp_path / "fast" / "img").exists()
     assert not (tmp_path / "cheap" / "img").exists()
+
+
+@pytest.mark.parametrize("store_class", [FileStore, HttpStore, VolumeStore, FakeVolumeStore])
+def test_every_store_implements_the_whole_store_interface(store_class):
+    assert issubclass(store_class, Store)
+    assert not inspect.isabstract(store_class), store_class.__abstractmethods__
+
+
+def test_the_file_store_keeps_its_contract(tmp_path):
+    """What base.py promises, on the default store: an aborted writer leaves
+    nothing, a committed one gives a URL the store owns and reads back, a
+    second writer of one image is refused without harming the first, and
+    deleting data that is gone is not an error."""
+    store = FileStore(tmp_path / "store")
+    aborted = store.open_writer("a")
+    aborted.write(memoryview(b"half"))
+    aborted.abort()
+    aborted.abort()
+    assert list((tmp_path / "store").iterdir()) == []
+
+    writer = store.open_writer("b")
+    with pytest.raises(StoreError):
+        store.open_writer("b")
+    writer.write(memoryview(b"0123456789"))
+    url = writer.commit()
+    assert store.handles(url) and store.owns(url)
+    data = store.open(url, offset=2, length=3)
+    try:
+        assert data.length == 3 and data.file is not None and data.file.read(3) == b"234"
+    finally:
+        data.close()
+    store.delete(url)
+    store.delete(url)
+    with pytest.raises(DataNotFound):
+        store.open(url)
+    with pytest.raises(LocationRefused):
+        store.open((tmp_path / "elsewhere").as_uri())
