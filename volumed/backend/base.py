@@ -1,4 +1,5 @@
-"""The storage interface every backend fills in.
+"""The storage interface every backend fills in (the seam between the flows
+and where volume data lives; file.py is the one backend today).
 
 Rules every backend keeps, so that no failed operation ever loses a volume:
 - a new volume or snapshot is built under a temporary name and moved into
@@ -6,12 +7,17 @@ Rules every backend keeps, so that no failed operation ever loses a volume:
   which `remove_leftovers` clears at the next start;
 - an existing volume is never truncated or overwritten: extend only grows,
   and nothing is ever created over an existing name.
+
+Every operation that fails raises BackendError (with a message fit for the
+log and the user) and leaves what existed before it exactly as it was. The
+flows record the failure on the volume; a backend never touches the
+database.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 # Called with the path of the not-yet-visible new volume (already at its
 # full size, all zeroes); it writes the content, e.g. qemu-img convert.
@@ -23,49 +29,100 @@ class BackendError(Exception):
 
 
 class VolumeBackend(ABC):
+    """One volume service's storage. Volumes and snapshots are named by their
+    ids; sizes are whole GiB."""
+
+    # --- queries -----------------------------------------------------------
     @abstractmethod
     def device_path(self, volume_id: str) -> Path:
-        """What tgtd serves as the LUN (a file or a block device)."""
+        """The path the target serves as the LUN of `volume_id` (a file or a
+        block device). A name only: the volume need not exist. Raises
+        nothing."""
 
     @abstractmethod
-    def exists(self, volume_id: str) -> bool: ...
+    def exists(self, volume_id: str) -> bool:
+        """Whether the volume `volume_id` is complete in place (a half-built
+        one never is). Raises nothing."""
 
     @abstractmethod
-    def size_bytes(self, volume_id: str) -> int: ...
+    def size_bytes(self, volume_id: str) -> int:
+        """The size of the volume `volume_id` in bytes. Raises OSError if it
+        does not exist."""
 
+    @abstractmethod
+    def snapshot_exists(self, snapshot_id: str) -> bool:
+        """Whether the snapshot `snapshot_id` is complete in place. Raises
+        nothing."""
+
+    # --- creating ----------------------------------------------------------
     @abstractmethod
     def create(self, volume_id: str, size_gib: int, fill: Filler | None = None) -> None:
-        """A new volume of size_gib, empty or filled by `fill`."""
+        """Make the new volume `volume_id` of `size_gib` GiB: all zeroes, or
+        written by `fill` before it becomes visible.
+
+        Raises BackendError if a volume of that id exists (it is left
+        untouched) or the space cannot be had; whatever `fill` raises is
+        passed on. On any failure the half-built volume is removed: the
+        volume does not exist afterwards."""
 
     @abstractmethod
-    def clone(self, source_volume_id: str, volume_id: str, size_gib: int) -> None: ...
+    def clone(self, source_volume_id: str, volume_id: str, size_gib: int) -> None:
+        """Make the new volume `volume_id`, a copy of `source_volume_id` grown
+        to `size_gib` GiB (never smaller than the source).
+
+        Raises BackendError if the source is missing, the new id exists or
+        the copy fails. On failure the partial copy is removed and the
+        source is untouched."""
 
     @abstractmethod
-    def extend(self, volume_id: str, new_size_gib: int) -> None:
-        """Grow a volume; never shrinks, never touches the existing data."""
+    def create_snapshot(self, volume_id: str, snapshot_id: str) -> None:
+        """Make the snapshot `snapshot_id`: the content of `volume_id` at this
+        moment.
+
+        Raises BackendError if the volume is missing, the snapshot id exists
+        or the copy fails. On failure the partial snapshot is removed and the
+        volume is untouched."""
 
     @abstractmethod
-    def delete(self, volume_id: str) -> None:
-        """Remove a volume; a volume that is already gone is not an error."""
+    def create_from_snapshot(self, snapshot_id: str, volume_id: str, size_gib: int) -> None:
+        """Make the new volume `volume_id` from the snapshot `snapshot_id`,
+        grown to `size_gib` GiB.
 
-    @abstractmethod
-    def snapshot_exists(self, snapshot_id: str) -> bool: ...
-
-    @abstractmethod
-    def create_snapshot(self, volume_id: str, snapshot_id: str) -> None: ...
-
-    @abstractmethod
-    def delete_snapshot(self, snapshot_id: str) -> None: ...
-
-    @abstractmethod
-    def create_from_snapshot(self, snapshot_id: str, volume_id: str, size_gib: int) -> None: ...
+        Raises BackendError if the snapshot is missing, the volume id exists
+        or the copy fails. On failure the partial volume is removed and the
+        snapshot is untouched."""
 
     @abstractmethod
     def scratch_path(self, purpose: str) -> Path:
         """A fresh name for a temporary file (a download, a conversion) that
-        remove_leftovers clears if the operation never finishes."""
+        `remove_leftovers` clears if the operation never finishes; `purpose`
+        is part of the name, for whoever reads the directory. Creates
+        nothing; the caller removes the file when done. Raises nothing."""
+
+    # --- changing ----------------------------------------------------------
+    @abstractmethod
+    def extend(self, volume_id: str, new_size_gib: int) -> None:
+        """Grow the volume `volume_id` to `new_size_gib` GiB, keeping every
+        byte it holds.
+
+        Raises BackendError if the volume is missing or `new_size_gib` is
+        smaller than it is (it never shrinks). On failure the volume keeps
+        its old size and data."""
+
+    @abstractmethod
+    def delete(self, volume_id: str) -> None:
+        """Remove the volume `volume_id`. A volume that is already gone is
+        not an error. Raises BackendError (or OSError) if it exists and
+        cannot be removed; it then still exists, whole."""
+
+    @abstractmethod
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        """Remove the snapshot `snapshot_id`. A snapshot that is already gone
+        is not an error. Raises BackendError (or OSError) if it exists and
+        cannot be removed."""
 
     @abstractmethod
     def remove_leftovers(self) -> list[str]:
-        """Delete what failed operations left behind (temporary files).
-        Only safe when no operation runs: at start-up."""
+        """Delete what failed operations left behind (temporary files) and
+        return their names, for the log. Only safe when no operation runs:
+        at start-up. Raises OSError if one cannot be removed."""

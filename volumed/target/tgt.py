@@ -17,13 +17,22 @@ import fcntl
 import logging
 import re
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from volumed.target.base import LUN, Export, ExportedTarget, Target, TargetError
-from volumed.target.tgtd_ipc import (MODE_ACCOUNT, MODE_DEVICE, MODE_TARGET,
-                                     OP_BIND, OP_DELETE, OP_NEW, OP_SHOW, OP_UNBIND,
-                                     TgtdClient, TgtdError)
+from volumed.target.tgtd_ipc import (
+    MODE_ACCOUNT,
+    MODE_DEVICE,
+    MODE_TARGET,
+    OP_BIND,
+    OP_DELETE,
+    OP_NEW,
+    OP_SHOW,
+    OP_UNBIND,
+    TgtdClient,
+    TgtdError,
+)
 
 LOG = logging.getLogger("volumed.target.tgt")
 
@@ -121,11 +130,9 @@ class TgtTarget(Target):
 
     def _remove(self, target: ExportedTarget) -> None:
         for account in target.accounts:
-            try:
+            with suppress(TargetError):
                 self._call(MODE_ACCOUNT, OP_UNBIND, {"user": account}, tid=target.tid,
                            what="unbind account")
-            except TargetError:
-                pass
         # force: drop the initiator's session if one is still logged in.
         try:
             self._call(MODE_TARGET, OP_DELETE, tid=target.tid, force=True,
@@ -141,11 +148,10 @@ class TgtTarget(Target):
 
     def _call(self, mode: int, op: int, params: dict | None = None, *, tid: int = -1,
               lun: int | None = None, force: bool = False, what: str) -> str:
-        kwargs = {"tid": tid, "force": force}
-        if lun is not None:
-            kwargs["lun"] = lun
         try:
-            return self.client.request(mode, op, params, **kwargs)
+            if lun is None:
+                return self.client.request(mode, op, params, tid=tid, force=force)
+            return self.client.request(mode, op, params, tid=tid, lun=lun, force=force)
         except TgtdError as exc:
             raise TargetError(f"tgtd could not {what}: {exc}") from None
 
