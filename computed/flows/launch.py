@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import shutil
 import time
 
@@ -48,7 +49,6 @@ from computed.flows.volumes import connect_volume, volume_spec
 from computed.imagecache import GIB, MIB, CachedImage
 from computed.virt import qemu_img
 from computed.virt.guest import FileDisk, GuestSpec
-from computed.virt.libvirt_driver import instance_dir_mode
 from shared.context import RequestContext
 from shared.db import transaction
 
@@ -171,9 +171,11 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
     """The instance directory, laid out as Nova lays it out."""
     _check_not_cancelled(deps, instance.uuid)
     directory = deps.instance_dir(instance.uuid)
-    directory.mkdir(mode=instance_dir_mode(True), parents=True, exist_ok=False)
+    mode = deps.driver.instance_dir_mode()  # who may get through: the driver knows
+    directory.mkdir(mode=mode, parents=True, exist_ok=False)
     undo.push("remove the instance directory",
               lambda: shutil.rmtree(directory, ignore_errors=True))
+    os.chmod(directory, mode)  # whatever the umask took away
     (directory / "console.log").touch(mode=0o600)
     names = local_disks(instance.ephemeral_gb, instance.swap, hardware.disk_bus)
     bus = hardware.disk_bus
@@ -244,7 +246,7 @@ def _start_domain(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
     except Exception as exc:
         raise BuildFailed(f"Starting the domain failed: {exc}") from exc
     _event(deps, ctx, instance.uuid, "compute.instance.domain.started",
-           domain=instance.domain_name, virt_type=getattr(deps.driver, "virt_type", None))
+           domain=instance.domain_name, virt_type=deps.driver.virt_type)
 
 
 def _complete_volumes(deps: Deps, caller: Caller, volumes) -> None:

@@ -1,14 +1,21 @@
 """The hypervisor seam: every operation computed asks of a hypervisor.
 
-As nova/virt/driver.py, one base class documents each operation and a
-driver fills them in (libvirt_driver.py is the only one here). The flows
-never call libvirt themselves, so a second driver would be one new file.
+As nova/virt/driver.py, one abstract base class documents each operation
+and a driver implements all of them (libvirt_driver.py is the only real one
+here; the unit tests' fakes implement the same class, so they cannot drift
+from it). The flows call the hypervisor only through this class and never
+import a driver: what they need to know of it (the mode of an instance
+directory, the virtualisation type) is an operation here too, so a second
+driver would be one new file.
 
-Guests are addressed by their domain name. A driver knows nothing of the
-database: the flows decide, the driver does.
+Each docstring says the parameters, the result, what the operation raises
+and what it must leave behind when it fails. Guests are addressed by their
+domain name. A driver knows nothing of the database: the flows decide, the
+driver does.
 """
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +27,7 @@ class HypervisorError(Exception):
 
 
 class GuestNotFound(HypervisorError):
-    pass
+    """The named guest does not exist on this host."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class HostInfo:
     virt_type: str            # kvm or qemu (TCG)
     cpu_model: str
     hostname: str
+    arch: str                 # the host's architecture: x86_64, aarch64 ...
 
 
 @dataclass(frozen=True)
@@ -42,93 +50,135 @@ class GuestState:
     labels: dict
 
 
-class ComputeDriver:
-    """Base class: each method says what it must do; drivers override all."""
+class ComputeDriver(abc.ABC):
+    """What computed needs of a hypervisor. Unless a docstring says
+    otherwise, an operation raises HypervisorError when the hypervisor
+    refuses or fails, and GuestNotFound when the named guest does not exist."""
 
+    # --- the host -----------------------------------------------------------------------
+    @abc.abstractmethod
     def init_host(self) -> None:
-        """Connect to the hypervisor, check it is usable (called at start)."""
-        raise NotImplementedError
+        """Connect to the hypervisor and check that it is usable (called once
+        at start, before anything else). Raises HypervisorError if it is
+        not; nothing to clean up."""
 
+    @abc.abstractmethod
     def host_info(self) -> HostInfo:
-        """The host's CPUs, RAM and hypervisor, for claims and os-hypervisors."""
-        raise NotImplementedError
+        """The host's CPUs, RAM, architecture and hypervisor, for the claims
+        and os-hypervisors. Raises HypervisorError if the hypervisor cannot
+        be asked."""
 
+    @property
+    @abc.abstractmethod
+    def virt_type(self) -> str:
+        """The domain type the guests get: kvm, or qemu (TCG emulation). Known
+        without asking the hypervisor (the flows record it in events)."""
+
+    @abc.abstractmethod
+    def instance_dir_mode(self) -> int:
+        """The permission bits of an instance directory (disks, console log,
+        config drive): only the user the guests' QEMU runs as may get
+        through. The launch flow creates the directory with this mode."""
+
+    # --- a guest's life -----------------------------------------------------------------
+    @abc.abstractmethod
     def guest_xml(self, guest: GuestSpec) -> str:
-        """The definition `spawn` would give the hypervisor (written to
-        libvirt.xml in the instance directory, for students to read)."""
-        raise NotImplementedError
+        """The definition `spawn(guest)` would give the hypervisor (written to
+        libvirt.xml in the instance directory, for students to read). Pure:
+        it changes nothing and raises nothing of the hypervisor's."""
 
+    @abc.abstractmethod
     def spawn(self, guest: GuestSpec) -> None:
         """Define the guest persistently and start it. Returns once it runs
-        (not once it has booted). On failure nothing stays defined."""
-        raise NotImplementedError
+        (not once it has booted). On failure it raises HypervisorError and
+        leaves nothing defined (the caller's undo is `destroy`, which must
+        find nothing to do)."""
 
+    @abc.abstractmethod
     def destroy(self, domain_name: str) -> None:
-        """Power off hard and undefine (with any saved memory image). A guest
-        that does not exist is not an error."""
-        raise NotImplementedError
+        """Power the guest off hard and undefine it (with any saved memory
+        image). A guest that does not exist is not an error. Raises
+        HypervisorError if the guest stays; the disks are the caller's."""
 
+    @abc.abstractmethod
     def power_state(self, domain_name: str) -> int:
-        """The guest's power state; NOSTATE if it does not exist."""
-        raise NotImplementedError
+        """The guest's power state (computed.domain.states); NOSTATE if it
+        does not exist (never GuestNotFound)."""
 
+    @abc.abstractmethod
     def list_guests(self) -> list[GuestState]:
-        """The guests this node made (marked with its node id), and only those."""
-        raise NotImplementedError
+        """The guests this node made (marked with its node id) and only
+        those: another node's or anyone else's domains are never listed."""
 
+    @abc.abstractmethod
     def power_off(self, domain_name: str, timeout: float) -> None:
         """Press the ACPI power button and wait up to `timeout` seconds for
-        the guest to power itself off; then power it off hard."""
-        raise NotImplementedError
+        the guest to power itself off; then power it off hard. Returns with
+        the guest off; GuestNotFound if it does not exist."""
 
+    @abc.abstractmethod
     def power_on(self, domain_name: str) -> None:
-        """Start a stopped guest (restoring its memory if it was suspended)."""
-        raise NotImplementedError
+        """Start a stopped guest (restoring its memory if it was suspended);
+        a running guest is left as it is."""
 
+    @abc.abstractmethod
     def reboot(self, domain_name: str, hard: bool, timeout: float) -> None:
-        """Soft: ACPI shutdown, wait, start again (hard if it does not stop in
-        time). Hard: power off at once and start again."""
-        raise NotImplementedError
+        """Soft: ACPI shutdown, wait up to `timeout` seconds, start again
+        (powering off hard if it does not stop in time). Hard: power off at
+        once, forget any saved memory, start again. Returns with the guest
+        running."""
 
+    @abc.abstractmethod
     def pause(self, domain_name: str) -> None:
         """Stop the vCPUs; memory stays in the QEMU process."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def unpause(self, domain_name: str) -> None:
-        raise NotImplementedError
+        """Let a paused guest's vCPUs run again."""
 
+    @abc.abstractmethod
     def suspend(self, domain_name: str) -> None:
-        """Save the guest's memory to disk and stop its QEMU process."""
-        raise NotImplementedError
+        """Save the guest's memory to disk and stop its QEMU process. On
+        failure the guest runs on as before."""
 
+    @abc.abstractmethod
     def resume(self, domain_name: str) -> None:
         """Start a suspended guest from its saved memory."""
-        raise NotImplementedError
 
+    # --- volumes ------------------------------------------------------------------------
+    @abc.abstractmethod
     def define_volume_secret(self, secret_uuid: str, usage: str, description: str,
                              password: str) -> None:
-        """Keep a CHAP password where only the hypervisor reads it."""
-        raise NotImplementedError
+        """Keep a CHAP password where only the hypervisor reads it, under
+        `secret_uuid`, its usage id `usage` (how list_volume_secrets finds it
+        again). On failure nothing of the secret is left."""
 
+    @abc.abstractmethod
     def delete_volume_secret(self, secret_uuid: str) -> None:
-        """Forget a CHAP password (missing: not an error)."""
-        raise NotImplementedError
+        """Forget a CHAP password; a secret that does not exist is not an
+        error."""
 
+    @abc.abstractmethod
     def list_volume_secrets(self, usage_prefix: str) -> dict[str, str]:
-        """{secret uuid: usage} of the secrets whose usage starts with the prefix."""
-        raise NotImplementedError
+        """{secret uuid: usage} of the secrets whose usage starts with
+        `usage_prefix` (this node's: the caller gives its prefix)."""
 
+    @abc.abstractmethod
     def attach_volume(self, domain_name: str, volume: IscsiVolume, live: bool) -> None:
         """Add the volume to the guest's definition, and to the running guest
-        when `live` (hot-plug)."""
-        raise NotImplementedError
+        when `live` (hot-plug). On failure the definition is unchanged."""
 
+    @abc.abstractmethod
     def detach_volume(self, domain_name: str, device: str, live: bool,
                       timeout: float) -> None:
-        """Remove a volume; when `live`, wait until the guest let it go."""
-        raise NotImplementedError
+        """Remove the volume at `device` from the definition; when `live`,
+        first from the running guest, waiting up to `timeout` seconds for the
+        guest to let it go (HypervisorError if it does not: the volume stays
+        attached). A device that is not there is not an error."""
 
+    # --- snapshots ----------------------------------------------------------------------
+    @abc.abstractmethod
     def snapshot_root_disk(self, domain_name: str, disk: Path, target: Path) -> None:
-        """Write a standalone qcow2 copy of the root disk to `target`, the
-        guest staying as it was (a running guest keeps running)."""
-        raise NotImplementedError
+        """Write a standalone qcow2 copy of the root disk `disk` to `target`,
+        the guest staying as it was (a running guest keeps running). On
+        failure `target` may be half written: the caller removes it."""

@@ -20,10 +20,16 @@ import libvirt
 
 from computed.domain import states
 from computed.virt import qemu_img
-from computed.virt.driver import (ComputeDriver, GuestNotFound, GuestState, HostInfo,
-                                  HypervisorError)
-from computed.virt.guest import (METADATA_NS, GuestSpec, IscsiVolume, domain_xml,
-                                 parse_metadata, secret_xml, volume_disk_xml)
+from computed.virt.driver import ComputeDriver, GuestNotFound, GuestState, HostInfo, HypervisorError
+from computed.virt.guest import (
+    METADATA_NS,
+    GuestSpec,
+    IscsiVolume,
+    domain_xml,
+    parse_metadata,
+    secret_xml,
+    volume_disk_xml,
+)
 
 LOG = logging.getLogger("computed.virt.libvirt")
 
@@ -62,7 +68,7 @@ def choose_virt_type(setting: str) -> str:
 class LibvirtDriver(ComputeDriver):
     def __init__(self, uri: str, virt_type: str, node_uuid: str, run_as_root: bool):
         self.uri = uri
-        self.virt_type = choose_virt_type(virt_type)
+        self._virt_type = choose_virt_type(virt_type)
         self.node_uuid = node_uuid
         self.run_as_root = run_as_root
         self._conn: libvirt.virConnect | None = None
@@ -97,14 +103,28 @@ class LibvirtDriver(ComputeDriver):
     def init_host(self) -> None:
         self._connection()
 
+    @property
+    def virt_type(self) -> str:
+        return self._virt_type
+
+    def instance_dir_mode(self) -> int:
+        """Root only when QEMU runs as root; otherwise libvirt's own user
+        (qemu:qemu) must get through to the disks."""
+        return 0o700 if self.run_as_root else 0o755
+
     def host_info(self) -> HostInfo:
         conn = self._connection()
-        model, memory_mb, cpus, *_rest = conn.getInfo()
-        version = conn.getVersion()
+        try:
+            model, memory_mb, cpus, *_rest = conn.getInfo()
+            version = conn.getVersion()
+            capabilities = conn.getCapabilities()
+        except libvirt.libvirtError as exc:
+            raise _error(exc) from None
         return HostInfo(vcpus=cpus, memory_mb=_kernel_memory_mb() or memory_mb,
                         hypervisor_type="QEMU",
                         hypervisor_version=version, virt_type=self.virt_type,
-                        cpu_model=model or platform.machine(), hostname=socket.gethostname())
+                        cpu_model=model or platform.machine(), hostname=socket.gethostname(),
+                        arch=host_arch(capabilities))
 
     # --- lifecycle ------------------------------------------------------------------------
     def guest_xml(self, guest: GuestSpec) -> str:
@@ -390,8 +410,12 @@ def _error(exc: libvirt.libvirtError) -> HypervisorError:
     return HypervisorError(exc.get_error_message() or str(exc))
 
 
-def instance_dir_mode(run_as_root: bool) -> int:
-    """Instance directories hold the guests' data: root only, unless QEMU
-    runs as libvirt's own user and must get through."""
-    return 0o700 if run_as_root else 0o755
+def host_arch(capabilities_xml: str) -> str:
+    """The host's architecture as libvirt reports it (<host><cpu><arch>), or
+    the one Python was built for if libvirt does not say."""
+    try:
+        arch = ET.fromstring(capabilities_xml).findtext("./host/cpu/arch")
+    except ET.ParseError:
+        arch = None
+    return arch or platform.machine()
 

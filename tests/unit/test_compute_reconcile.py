@@ -6,83 +6,25 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from computed.clients import Caller
 from computed.db import repository as repo
-from computed.db.models import Base, BlockDeviceMapping, Instance
+from computed.db.models import BlockDeviceMapping, Instance
 from computed.domain import states
-from computed.domain.claims import HostInventory, QuotaLimits
-from computed.flows import Deps, InstanceLocks, Settings
-from computed.imagecache import ImageCache
+from computed.flows import InstanceLocks
 from computed.reconcile import Reconciler
-from computed.virt.driver import GuestState
-from shared.db import make_engine, session_factory, transaction
-from shared.events import Notifier, create_tables
-
-NODE = "node-1"
-
-
-class FakeDriver:
-    def __init__(self):
-        self.guests: dict[str, GuestState] = {}
-        self.secrets: dict[str, str] = {}
-        self.destroyed: list[str] = []
-
-    def add(self, uuid: str, power: int, node: str = NODE) -> None:
-        self.guests[uuid] = GuestState(f"instance-{uuid[:8]}", uuid, power, {"node": node})
-
-    def list_guests(self):
-        return [g for g in self.guests.values() if g.labels["node"] == NODE]
-
-    def destroy(self, name: str) -> None:
-        self.destroyed.append(name)
-        self.guests = {u: g for u, g in self.guests.items() if g.domain_name != name}
-
-    def power_state(self, name: str) -> int:
-        return next((g.power_state for g in self.guests.values() if g.domain_name == name),
-                    states.NOSTATE)
-
-    def delete_volume_secret(self, secret_uuid: str) -> None:
-        self.secrets.pop(secret_uuid, None)
-
-    def list_volume_secrets(self, prefix: str) -> dict:
-        return {u: usage for u, usage in self.secrets.items() if usage.startswith(prefix)}
-
-
-class FakeVolumes:
-    def __init__(self):
-        self.deleted: list[str] = []
-
-    def delete_attachment(self, caller, attachment_id: str) -> None:
-        self.deleted.append(attachment_id)
-
-    def delete_volume(self, caller, volume_id: str) -> None:
-        raise AssertionError("no volume is deleted here")
+from shared.db import transaction
+from tests.unit.compute_fakes import NODE, FakeDriver, FakeVolumes, make_deps
 
 
 @pytest.fixture
 def world(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'computed.sqlite'}")
-    Base.metadata.create_all(engine)
-    create_tables(engine)
-    sessions = session_factory(engine)
     driver, volumes = FakeDriver(), FakeVolumes()
-    settings = Settings(host="h1", node_uuid=NODE, instances_path=tmp_path / "instances",
-                        initiator_iqn="iqn.x", force_config_drive=True,
-                        ephemeral_format="ext4", shutdown_timeout=1, detach_timeout=1,
-                        machine_type="pc", image_public_url="http://i", quota=QuotaLimits(),
-                        max_metadata_items=128, max_key_pairs=100)
-    deps = Deps(sessions=sessions, notifier=Notifier("computed", sessions), driver=driver,
-                cache=ImageCache(tmp_path / "instances", True), images=None, volumes=volumes,
-                settings=settings, inventory=lambda: HostInventory(2, 4096, 100),
-                service_caller=lambda: Caller(None, "service"),
-                builds=ThreadPoolExecutor(1), actions=ThreadPoolExecutor(1))
-    return deps, driver, volumes
+    return make_deps(tmp_path, driver, volumes=volumes), driver, volumes
 
 
 def add_instance(deps, uuid: str, vm_state: str, task_state=None, power=states.RUNNING,

@@ -1,0 +1,195 @@
+"""A hypervisor for computed's unit tests: it implements the ComputeDriver
+interface (an abstract class: a fake that misses an operation cannot even be
+made) and keeps its guests and secrets in dicts the tests can look at."""
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from computed.clients import Caller
+from computed.db.models import Base
+from computed.domain import states
+from computed.domain.claims import HostInventory, QuotaLimits
+from computed.flows import Deps, Settings
+from computed.imagecache import ImageCache
+from computed.virt.driver import ComputeDriver, GuestNotFound, GuestState, HostInfo
+from computed.virt.guest import GuestSpec, IscsiVolume, domain_xml
+from shared.db import make_engine, session_factory
+from shared.events import Notifier, create_tables
+
+NODE = "node-1"
+
+
+class FakeDriver(ComputeDriver):
+    def __init__(self, node: str = NODE, run_as_root: bool = True):
+        self.node = node
+        self.run_as_root = run_as_root
+        self.guests: dict[str, GuestState] = {}     # by server uuid
+        self.secrets: dict[str, str] = {}           # secret uuid -> usage
+        self.volumes: dict[str, list[str]] = {}     # domain name -> devices
+        self.spawned: list[GuestSpec] = []
+        self.destroyed: list[str] = []
+
+    def add(self, uuid: str, power: int, node: str = NODE) -> None:
+        """A guest as if an earlier computed had made it."""
+        self.guests[uuid] = GuestState(f"instance-{uuid[:8]}", uuid, power, {"node": node})
+
+    def _find(self, domain_name: str) -> GuestState:
+        for guest in self.guests.values():
+            if guest.domain_name == domain_name:
+                return guest
+        raise GuestNotFound(f"domain {domain_name} does not exist")
+
+    def _set_power(self, domain_name: str, power: int) -> None:
+        guest = self._find(domain_name)
+        self.guests[guest.uuid] = GuestState(guest.domain_name, guest.uuid, power,
+                                             guest.labels)
+
+    # --- the host -------------------------------------------------------------------------
+    def init_host(self) -> None:
+        pass
+
+    def host_info(self) -> HostInfo:
+        return HostInfo(vcpus=2, memory_mb=4096, hypervisor_type="QEMU",
+                        hypervisor_version=7002022, virt_type=self.virt_type,
+                        cpu_model="fake", hostname="fake-host", arch="riscv64")
+
+    @property
+    def virt_type(self) -> str:
+        return "qemu"
+
+    def instance_dir_mode(self) -> int:
+        return 0o700 if self.run_as_root else 0o755
+
+    # --- a guest's life -------------------------------------------------------------------
+    def guest_xml(self, guest: GuestSpec) -> str:
+        return domain_xml(guest, self.virt_type, self.run_as_root)
+
+    def spawn(self, guest: GuestSpec) -> None:
+        self.spawned.append(guest)
+        self.guests[guest.uuid] = GuestState(guest.domain_name, guest.uuid, states.RUNNING,
+                                             {"node": self.node, **guest.labels})
+
+    def destroy(self, domain_name: str) -> None:
+        self.destroyed.append(domain_name)
+        self.guests = {u: g for u, g in self.guests.items() if g.domain_name != domain_name}
+
+    def power_state(self, domain_name: str) -> int:
+        try:
+            return self._find(domain_name).power_state
+        except GuestNotFound:
+            return states.NOSTATE
+
+    def list_guests(self) -> list[GuestState]:
+        return [g for g in self.guests.values() if g.labels.get("node") == self.node]
+
+    def power_off(self, domain_name: str, timeout: float) -> None:
+        self._set_power(domain_name, states.SHUTDOWN)
+
+    def power_on(self, domain_name: str) -> None:
+        self._set_power(domain_name, states.RUNNING)
+
+    def reboot(self, domain_name: str, hard: bool, timeout: float) -> None:
+        self._set_power(domain_name, states.RUNNING)
+
+    def pause(self, domain_name: str) -> None:
+        self._set_power(domain_name, states.PAUSED_POWER)
+
+    def unpause(self, domain_name: str) -> None:
+        self._set_power(domain_name, states.RUNNING)
+
+    def suspend(self, domain_name: str) -> None:
+        self._set_power(domain_name, states.SHUTDOWN)
+
+    def resume(self, domain_name: str) -> None:
+        self._set_power(domain_name, states.RUNNING)
+
+    # --- volumes --------------------------------------------------------------------------
+    def define_volume_secret(self, secret_uuid: str, usage: str, description: str,
+                             password: str) -> None:
+        self.secrets[secret_uuid] = usage
+
+    def delete_volume_secret(self, secret_uuid: str) -> None:
+        self.secrets.pop(secret_uuid, None)
+
+    def list_volume_secrets(self, usage_prefix: str) -> dict[str, str]:
+        return {u: usage for u, usage in self.secrets.items() if usage.startswith(usage_prefix)}
+
+    def attach_volume(self, domain_name: str, volume: IscsiVolume, live: bool) -> None:
+        self._find(domain_name)
+        self.volumes.setdefault(domain_name, []).append(volume.device)
+
+    def detach_volume(self, domain_name: str, device: str, live: bool,
+                      timeout: float) -> None:
+        devices = self.volumes.get(domain_name, [])
+        if device in devices:
+            devices.remove(device)
+
+    # --- snapshots ------------------------------------------------------------------------
+    def snapshot_root_disk(self, domain_name: str, disk: Path, target: Path) -> None:
+        self._find(domain_name)
+        target.write_bytes(disk.read_bytes())
+
+
+class FakeImages:
+    """imaged's download, from bytes held here."""
+
+    def __init__(self, data: dict[str, bytes] | None = None):
+        self.data = dict(data or {})
+
+    def download(self, caller, image_id: str, target, hash_algorithm: str | None) -> dict:
+        blob = self.data[image_id]
+        target.write(blob)
+        digests = {"md5": hashlib.md5(blob).hexdigest()}
+        if hash_algorithm:
+            digests[hash_algorithm] = hashlib.new(hash_algorithm, blob).hexdigest()
+        return digests
+
+
+def image_record(image_id: str, data: bytes, disk_format: str = "raw", **properties) -> dict:
+    """imaged's record of an active image holding `data`."""
+    return {"id": image_id, "status": "active", "disk_format": disk_format,
+            "container_format": "bare", "size": len(data), "os_hash_algo": "sha512",
+            "os_hash_value": hashlib.sha512(data).hexdigest(),
+            "checksum": hashlib.md5(data).hexdigest(), **properties}
+
+
+class FakeVolumes:
+    """volumed's attachments API, recording what was asked of it."""
+
+    def __init__(self):
+        self.deleted: list[str] = []
+        self.completed: list[str] = []
+
+    def delete_attachment(self, caller, attachment_id: str) -> None:
+        self.deleted.append(attachment_id)
+
+    def complete(self, caller, attachment_id: str) -> None:
+        self.completed.append(attachment_id)
+
+    def delete_volume(self, caller, volume_id: str) -> None:
+        raise AssertionError("no volume is deleted here")
+
+
+def make_deps(tmp_path: Path, driver: ComputeDriver, images: FakeImages | None = None,
+              volumes: FakeVolumes | None = None, **settings) -> Deps:
+    """A flow's dependencies over a fresh SQLite database in tmp_path, with
+    the given fakes for the hypervisor and the other services."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'computed.sqlite'}")
+    Base.metadata.create_all(engine)
+    create_tables(engine)
+    sessions = session_factory(engine)
+    values = dict(host="h1", node_uuid=NODE, instances_path=tmp_path / "instances",
+                  initiator_iqn="iqn.x", force_config_drive=True, ephemeral_format="ext4",
+                  shutdown_timeout=1, detach_timeout=1, machine_type="pc",
+                  image_public_url="http://i", quota=QuotaLimits(), max_metadata_items=128,
+                  max_key_pairs=100)
+    values.update(settings)
+    cache = ImageCache(tmp_path / "instances", True)
+    cache.prepare()
+    return Deps(sessions=sessions, notifier=Notifier("computed", sessions), driver=driver,
+                cache=cache, images=images, volumes=volumes,  # type: ignore[arg-type]
+                settings=Settings(**values), inventory=lambda: HostInventory(2, 4096, 100),
+                service_caller=lambda: Caller(None, "service"),
+                builds=ThreadPoolExecutor(1), actions=ThreadPoolExecutor(1))
