@@ -1,4 +1,8 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by more than one directory of the suite: the session's
+stack, its users' tokens, and computed's clients for the demo and admin users
+(the api/ and e2e/ compute tests use them). A module that needs another
+client under the same name (the image and volume modules' `demo`) defines its
+own, which wins over these."""
 from __future__ import annotations
 
 import os
@@ -6,10 +10,14 @@ import os
 import pytest
 
 # Every test stack starts computed, which registers the tiny test image: build
-# it once per machine, not once per stack (it takes 30-40 s under load).
-os.environ.setdefault("POCKETSTACK_IMAGE_CACHE", "/var/cache/pocketstack-test")
+# it once per machine, not once per stack (it takes 30-40 s under load), in the
+# e2e tests' cache. It must be set before the first `pocketstack up`, so here,
+# when pytest loads this file, before any test module is even imported.
+os.environ.setdefault("POCKETSTACK_IMAGE_CACHE",
+                      os.environ.get("POCKETSTACK_TEST_CACHE", "/var/cache/pocketstack-test"))
 
-from tests.stack import Stack, port_offset_for
+from tests.stack import Stack, port_offset_for  # noqa: E402 (after the cache is set)
+from tests.support.compute import Compute  # noqa: E402 (after the cache is set)
 
 
 def worker_id(request) -> str:
@@ -43,3 +51,19 @@ def admin_token(stack) -> str:
 @pytest.fixture(scope="session")
 def demo_token(stack) -> str:
     return stack.token("demo")
+
+
+@pytest.fixture(scope="module")
+def demo(stack) -> Compute:
+    """Compute calls as the demo user; its servers are deleted after the module."""
+    client = Compute(stack, "demo")
+    yield client
+    client.cleanup()
+
+
+@pytest.fixture(scope="module")
+def admin(stack) -> Compute:
+    """Compute calls as the admin user; its servers are deleted after the module."""
+    client = Compute(stack, "admin")
+    yield client
+    client.cleanup()

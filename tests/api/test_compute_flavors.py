@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_compute_support import admin, demo  # noqa: F401 (fixtures)
-from tests.api.test_compute_support import unique
+from tests.support.compute import unique
 
 
 def test_version_document_is_public_and_says_2_1(stack):

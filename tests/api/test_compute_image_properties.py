@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_compute_support import admin, demo  # noqa: F401 (fixtures)
-from tests.api.test_compute_support import Images, instances_dir, unique
+from tests.support.compute import Images, instances_dir, unique
 
 
 @pytest.fixture(scope="module")

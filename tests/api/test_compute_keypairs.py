@@ -9,8 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tests.api.test_compute_support import admin, demo  # noqa: F401 (fixtures)
-from tests.api.test_compute_support import unique
+from tests.support.compute import unique
 
 
 def public_key() -> str:

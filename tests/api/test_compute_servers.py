@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_compute_support import admin, demo  # noqa: F401 (fixtures)
-from tests.api.test_compute_support import (Images, Volumes, b64, base_name,
-                                            instances_dir, leftovers, project_id_of, unique)
+from tests.support.compute import (
+    Images,
+    Volumes,
+    b64,
+    base_name,
+    instances_dir,
+    leftovers,
+    project_id_of,
+    unique,
+)
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.api.test_images_support import own_stack_admin, own_stack_demo  # noqa: F401 (fixtures)
-from tests.api.test_images_support import QuietFiles, web_server_fixture
-from tests.api.test_images_support import Images, configured_stack, raw_bytes, wait_for
+from tests.support.images import (
+    Images,
+    QuietFiles,
+    configured_stack,
+    raw_bytes,
+    wait_for,
+    web_server_fixture,
+)
 
 SIZE = 300_000
 MAX_SIZE = 700_000   # two images fit, three do not
@@ -63,6 +68,18 @@ def own_stack(tmp_path_factory, stack):
     own = configured_stack(tmp_path_factory, stack, 100, CONFIG)
     yield own
     own.down()
+
+
+@pytest.fixture(scope="module")
+def demo(own_stack) -> Images:
+    """The image API as the demo user sees it on this module's stack."""
+    return Images(own_stack, own_stack.token("demo"))
+
+
+@pytest.fixture(scope="module")
+def admin(own_stack) -> Images:
+    """The image API as the admin user sees it on this module's stack."""
+    return Images(own_stack, own_stack.token("admin"))
 
 
 def cache_dir(stack):

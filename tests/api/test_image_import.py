@@ -15,10 +15,16 @@ import subprocess
 
 import pytest
 
-from tests.api.test_images_support import own_stack_demo  # noqa: F401 (fixtures)
-from tests.api.test_images_support import QuietFiles, web_server_fixture
-from tests.api.test_images_support import (Images, configured_stack, raw_bytes,
-                                           second_project_user, stored_files, wait_for)
+from tests.support.images import (
+    Images,
+    QuietFiles,
+    configured_stack,
+    raw_bytes,
+    second_project_user,
+    stored_files,
+    wait_for,
+    web_server_fixture,
+)
 from tests.unit.image_corpus import bad_images
 
 MIB = 1024 * 1024
@@ -53,6 +59,12 @@ def own_stack(tmp_path_factory, stack, web):
                            f"[import]\nallowed_ports = 80,443,{port}\n")
     yield own
     own.down()
+
+
+@pytest.fixture(scope="module")
+def demo(own_stack) -> Images:
+    """The image API as the demo user sees it on this module's stack."""
+    return Images(own_stack, own_stack.token("demo"))
 
 
 def staging(stack) -> list[str]:

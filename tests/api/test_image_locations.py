@@ -7,9 +7,14 @@ import hashlib
 
 import pytest
 
-from tests.api.test_images_support import serve_directory
-from tests.api.test_images_support import (Images, raw_bytes, second_project_user,
-                                           stored_files, wait_for)
+from tests.support.images import (
+    Images,
+    raw_bytes,
+    second_project_user,
+    serve_directory,
+    stored_files,
+    wait_for,
+)
 
 DATA = raw_bytes(300000)
 SHA512 = hashlib.sha512(DATA).hexdigest()

@@ -13,9 +13,8 @@ import subprocess
 
 import pytest
 
-from tests.api.test_images_support import own_stack_admin, own_stack_demo  # noqa: F401 (fixtures)
-from tests.api.test_images_support import Images, configured_stack, raw_bytes, wait_for
 from tests.stack import CLIENTS_VENV
+from tests.support.images import Images, configured_stack, raw_bytes, wait_for
 
 MIB = 1 << 20
 
@@ -39,6 +38,18 @@ def own_stack(tmp_path_factory, stack, dirs):
     own = configured_stack(tmp_path_factory, stack, 90, config)
     yield own
     own.down()
+
+
+@pytest.fixture(scope="module")
+def demo(own_stack) -> Images:
+    """The image API as the demo user sees it on this module's stack."""
+    return Images(own_stack, own_stack.token("demo"))
+
+
+@pytest.fixture(scope="module")
+def admin(own_stack) -> Images:
+    """The image API as the admin user sees it on this module's stack."""
+    return Images(own_stack, own_stack.token("admin"))
 
 
 def files_of(dirs: dict, image_id: str) -> dict[str, bool]:

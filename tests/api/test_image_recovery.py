@@ -16,8 +16,7 @@ import time
 
 import pytest
 
-from tests.api.test_images_support import (Images, configured_stack, raw_bytes, store_dir,
-                                           wait_for)
+from tests.support.images import Images, configured_stack, raw_bytes, store_dir, wait_for
 
 MIB = 1024 * 1024
 

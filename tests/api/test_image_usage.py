@@ -7,9 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.api.test_images_support import (Images, configured_stack, raw_bytes,
-                                           second_project_user)
 from tests.stack import CLIENTS_VENV
+from tests.support.images import Images, configured_stack, raw_bytes, second_project_user
 
 MIB = 1024 * 1024
 NAMES = ("image_size_total", "image_count_total", "image_stage_total",

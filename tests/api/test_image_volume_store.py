@@ -14,9 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.api.test_images_support import own_stack_demo  # noqa: F401 (fixtures)
-from tests.api.test_images_support import Images, configured_stack, raw_bytes
-from tests.api.test_volumes_support import VolumeApi
+from tests.support.images import Images, configured_stack, raw_bytes
+from tests.support.volumes import VolumeApi
 
 MiB = 1 << 20
 CONFIG = ("[image]\nshow_image_direct_url = true\n\n"
@@ -28,6 +27,12 @@ def own_stack(tmp_path_factory, stack):
     own = configured_stack(tmp_path_factory, stack, 80, CONFIG)
     yield own
     own.down()
+
+
+@pytest.fixture(scope="module")
+def demo(own_stack) -> Images:
+    """The image API as the demo user sees it on this module's stack."""
+    return Images(own_stack, own_stack.token("demo"))
 
 
 @pytest.fixture(scope="module")

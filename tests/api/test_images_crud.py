@@ -7,7 +7,7 @@ import uuid
 import pytest
 import requests
 
-from tests.api.test_images_support import Images, raw_bytes
+from tests.support.images import Images, raw_bytes
 
 GLANCE_FIELDS = {"id", "name", "status", "visibility", "protected", "os_hidden", "checksum",
                  "os_hash_algo", "os_hash_value", "owner", "size", "virtual_size", "min_disk",

@@ -7,8 +7,14 @@ import hashlib
 
 import pytest
 
-from tests.api.test_images_support import (Images, qcow2_bytes, raw_bytes,
-                                           send_truncated_upload, stored_files, wait_for)
+from tests.support.images import (
+    Images,
+    qcow2_bytes,
+    raw_bytes,
+    send_truncated_upload,
+    stored_files,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")

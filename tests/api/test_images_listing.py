@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.api.test_images_support import Images, raw_bytes
+from tests.support.images import Images, raw_bytes
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,7 @@ def test_bad_list_parameters_are_400(demo, params, words):
 
 
 def test_killed_images_are_left_out_unless_asked_for(demo, tmp_path):
-    from tests.api.test_images_support import qcow2_bytes
+    from tests.support.images import qcow2_bytes
     tag = "killed-" + uuid.uuid4().hex[:6]
     image = demo.new(tags=[tag], disk_format="raw")
     assert demo.upload(image["id"], qcow2_bytes(tmp_path)).status_code == 400

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.api.test_images_support import Images, raw_bytes
+from tests.support.images import Images, raw_bytes
 
 
 @pytest.fixture(scope="module")

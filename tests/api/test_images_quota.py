@@ -7,10 +7,15 @@ import hashlib
 
 import pytest
 
-from tests.api.test_images_support import own_stack_admin, own_stack_demo  # noqa: F401 (fixtures)
-from tests.api.test_images_support import serve_directory
-from tests.api.test_images_support import (Images, configured_stack, raw_bytes,
-                                           second_project_user, stored_files, wait_for)
+from tests.support.images import (
+    Images,
+    configured_stack,
+    raw_bytes,
+    second_project_user,
+    serve_directory,
+    stored_files,
+    wait_for,
+)
 
 MIB = 1024 * 1024
 CONFIG = f"""[image]
@@ -29,6 +34,18 @@ def own_stack(tmp_path_factory, stack):
     own = configured_stack(tmp_path_factory, stack, 70, CONFIG)
     yield own
     own.down()
+
+
+@pytest.fixture(scope="module")
+def demo(own_stack) -> Images:
+    """The image API as the demo user sees it on this module's stack."""
+    return Images(own_stack, own_stack.token("demo"))
+
+
+@pytest.fixture(scope="module")
+def admin(own_stack) -> Images:
+    """The image API as the admin user sees it on this module's stack."""
+    return Images(own_stack, own_stack.token("admin"))
 
 
 def test_an_upload_over_the_size_cap_is_413_and_leaves_the_image_queued(own_stack, demo):

@@ -6,10 +6,8 @@ import time
 
 import pytest
 
-from tests.api.test_images_support import own_stack_demo  # noqa: F401 (fixtures)
-from tests.api.test_images_support import (Images, configured_stack, raw_bytes,
-                                           stored_files, wait_for)
 from tests.stack import pocketstack
+from tests.support.images import Images, configured_stack, raw_bytes, stored_files, wait_for
 
 SCRUB_TIME = 4.0
 
@@ -20,6 +18,12 @@ def own_stack(tmp_path_factory, stack):
                            f"[scrubber]\nwakeup_time = 0.5\nscrub_time = {SCRUB_TIME}\n")
     yield own
     own.down()
+
+
+@pytest.fixture(scope="module")
+def demo(own_stack) -> Images:
+    """The image API as the demo user sees it on this module's stack."""
+    return Images(own_stack, own_stack.token("demo"))
 
 
 def test_the_scrubber_is_part_of_the_stack(own_stack):

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.api.test_images_support import Images, project_id, raw_bytes, second_project_user
+from tests.support.images import Images, project_id, raw_bytes, second_project_user
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 /pocketstack/v1/events on volumed), in OpenStack's notation."""
 from __future__ import annotations
 
-from tests.api.test_volumes_support import VolumeApi, connector
+from tests.support.volumes import VolumeApi, connector
 
 
 def test_lifecycle_events(stack):

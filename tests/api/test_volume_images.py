@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.api.test_volumes_support import VolumeApi, unique
+from tests.support.volumes import VolumeApi, unique
 
 MiB = 1024 * 1024
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_volumes_support import VolumeApi, new_project_user
+from tests.support.volumes import VolumeApi, new_project_user
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_volumes_support import VolumeApi
+from tests.support.volumes import VolumeApi
 
 MiB = 1024 * 1024
 
@@ -92,7 +92,7 @@ def test_clone_of_a_volume(stack, demo):
 
 def test_snapshot_of_an_in_use_volume_needs_force(demo):
     volume = demo.create()
-    from tests.api.test_volumes_support import connector
+    from tests.support.volumes import connector
     attachment = demo.attach(volume["id"], connector("snap"))
     demo.complete(attachment["id"])
     snapshot = demo.snapshot(volume["id"], force=True)

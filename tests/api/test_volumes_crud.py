@@ -7,7 +7,7 @@ import os
 import pytest
 import requests
 
-from tests.api.test_volumes_support import VolumeApi, unique
+from tests.support.volumes import VolumeApi, unique
 
 
 @pytest.fixture(scope="module")

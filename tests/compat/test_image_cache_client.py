@@ -18,10 +18,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
-
-from tests.api.test_images_support import web_server_fixture
-from tests.api.test_images_support import Images, raw_bytes, wait_for
 from tests.stack import CLIENTS_VENV
+from tests.support.images import Images, raw_bytes, wait_for, web_server_fixture
 
 SIZE = 250_000
 

@@ -12,9 +12,8 @@ import uuid
 
 import pytest
 
-from tests.api.test_images_support import serve_directory
-from tests.api.test_images_support import Images, configured_stack, raw_bytes, wait_for
 from tests.stack import CLIENTS_VENV
+from tests.support.images import Images, configured_stack, raw_bytes, serve_directory, wait_for
 
 MIB = 1024 * 1024
 

@@ -14,9 +14,8 @@ import subprocess
 
 import pytest
 
-from tests.api.test_images_support import serve_directory
-from tests.api.test_images_support import Images, raw_bytes, wait_for
 from tests.stack import CLIENTS_VENV
+from tests.support.images import Images, raw_bytes, serve_directory, wait_for
 
 DATA = raw_bytes(200000)
 

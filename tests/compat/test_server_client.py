@@ -11,8 +11,14 @@ import time
 
 import pytest
 
-from tests.api.test_compute_support import (GIB, BOOT_TIMEOUT, domain_exists, instances_dir,
-                                            tgt_targets, unique)
+from tests.support.compute import (
+    BOOT_TIMEOUT,
+    GIB,
+    domain_exists,
+    instances_dir,
+    tgt_targets,
+    unique,
+)
 
 pytestmark = [pytest.mark.compat, pytest.mark.e2e]
 

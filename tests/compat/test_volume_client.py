@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.api.test_volumes_support import VolumeApi, new_project_user, unique
+from tests.support.volumes import VolumeApi, new_project_user, unique
 
 pytestmark = pytest.mark.compat
 

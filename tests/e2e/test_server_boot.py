@@ -10,9 +10,16 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.api.test_compute_support import demo  # noqa: F401 (fixtures)
-from tests.api.test_compute_support import (GIB, base_name, b64, domain_exists,
-                                            instances_dir, leftovers, unique, virsh)
+from tests.support.compute import (
+    GIB,
+    b64,
+    base_name,
+    domain_exists,
+    instances_dir,
+    leftovers,
+    unique,
+    virsh,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -9,11 +9,17 @@ import sqlite3
 
 import pytest
 
-from tests.api.test_compute_support import admin, demo  # noqa: F401 (fixtures)
-from tests.api.test_compute_support import (Images, Volumes, base_name,
-                                            instances_dir, leftovers, project_id_of,
-                                            secret_usages, unique)
-from tests.api.test_images_support import store_dir
+from tests.support.compute import (
+    Images,
+    Volumes,
+    base_name,
+    instances_dir,
+    leftovers,
+    project_id_of,
+    secret_usages,
+    unique,
+)
+from tests.support.images import store_dir
 from tests.unit.image_corpus import bad_images
 
 pytestmark = pytest.mark.e2e

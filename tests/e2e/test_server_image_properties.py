@@ -14,9 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.api.test_compute_support import demo  # noqa: F401 (fixtures)
-from tests.api.test_compute_support import (GIB, Images, b64, domain_exists, instances_dir,
-                                            leftovers, virsh)
+from tests.support.compute import GIB, Images, b64, domain_exists, instances_dir, leftovers, virsh
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pocketstack import processes
-from tests.api.test_compute_support import demo  # noqa: F401 (fixtures)
-from tests.api.test_compute_support import virsh, wait_for
+from tests.support.compute import virsh, wait_for
 
 pytestmark = pytest.mark.e2e
 

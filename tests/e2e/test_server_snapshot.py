@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_compute_support import demo  # noqa: F401 (fixtures)
-from tests.api.test_compute_support import Compute, Images, unique, wait_for
+from tests.support.compute import Compute, Images, unique, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_compute_support import demo  # noqa: F401 (fixtures)
-from tests.api.test_compute_support import (GIB, Volumes, b64, instances_dir,
-                                            leftovers, project_id_of, secret_usages,
-                                            tgt_targets, unique)
+from tests.support.compute import (
+    GIB,
+    Volumes,
+    b64,
+    instances_dir,
+    leftovers,
+    project_id_of,
+    secret_usages,
+    tgt_targets,
+    unique,
+)
 
 pytestmark = pytest.mark.e2e
 MIB = 1024 ** 2

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_volumes_support import VolumeApi, connector
+from tests.support.volumes import VolumeApi, connector
 
 pytestmark = pytest.mark.e2e
 MiB = 1024 * 1024

@@ -1,29 +1,21 @@
-"""Helpers for the compute tests (no tests here): a small client of
-computed's API, waits, and looks at what a server left on the host (its
-instance directory, its libvirt domain and secrets, the tgt targets).
-
-Setting POCKETSTACK_IMAGE_CACHE makes every test stack reuse one build of
-the tiny image (the e2e tests' cache) instead of building it in each state
-directory; it must be set before the first `pocketstack up`, which importing
-this module (at collection) does.
+"""Helpers for the compute tests: a small client of computed's API, waits,
+and looks at what a server left on the host (its instance directory, its
+libvirt domain and secrets, the tgt targets). The `demo` and `admin`
+fixtures built on `Compute` are in tests/conftest.py.
 """
 from __future__ import annotations
 
 import base64
 import configparser
+import contextlib
 import hashlib
-import os
 import re
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
-import pytest
 import requests
-
-os.environ.setdefault("POCKETSTACK_IMAGE_CACHE",
-                      os.environ.get("POCKETSTACK_TEST_CACHE", "/var/cache/pocketstack-test"))
 
 GIB = 1024 ** 3
 TINY_IMAGE = "pocketstack-tiny"
@@ -132,10 +124,8 @@ class Compute:
     def cleanup(self) -> None:
         """Delete every server this client made (test teardown)."""
         for server_id in self.made:
-            try:
+            with contextlib.suppress(AssertionError):
                 self.delete(server_id)
-            except AssertionError:
-                pass
 
     # --- the rest ---------------------------------------------------------------------
     def image_id(self, name: str = TINY_IMAGE) -> str:
@@ -276,21 +266,3 @@ def leftovers(stack, server_id: str, volume_ids=()) -> list[str]:
         if volume_id in targets:
             found.append(f"tgt target of {volume_id}")
     return found
-
-
-# The compute test modules share these two clients: `from
-# tests.api.test_compute_support import admin, demo` makes them fixtures there.
-@pytest.fixture(scope="module")
-def demo(stack):
-    """Compute calls as the demo user; its servers are deleted after the module."""
-    client = Compute(stack, "demo")
-    yield client
-    client.cleanup()
-
-
-@pytest.fixture(scope="module")
-def admin(stack):
-    """Compute calls as the admin user; its servers are deleted after the module."""
-    client = Compute(stack, "admin")
-    yield client
-    client.cleanup()

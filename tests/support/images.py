@@ -1,6 +1,6 @@
-"""Helpers for the imaged tests (no tests here): a small client over
-`requests` for the Glance v2 API, users of a second project, test images
-made with qemu-img, and stacks with a config of their own."""
+"""Helpers for the imaged tests: a small client over `requests` for the
+Glance v2 API, users of a second project, test images made with qemu-img, a
+loopback web server, and stacks with a config of their own."""
 from __future__ import annotations
 
 import contextlib
@@ -246,15 +246,3 @@ def configured_stack(tmp_path_factory, base: Stack, extra_offset: int, api_conf:
     result = own.up()
     assert result.returncode == 0, result.stdout + result.stderr
     return own
-
-
-# The demo and admin users of a module's own stack (a module that defines an
-# `own_stack` fixture imports these to get `demo` and `admin` fixtures).
-@pytest.fixture(scope="module", name="demo")
-def own_stack_demo(own_stack) -> Images:
-    return Images(own_stack, own_stack.token("demo"))
-
-
-@pytest.fixture(scope="module", name="admin")
-def own_stack_admin(own_stack) -> Images:
-    return Images(own_stack, own_stack.token("admin"))

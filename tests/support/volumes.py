@@ -1,4 +1,4 @@
-"""Helpers for the volumed tests (no tests in here): a small HTTP client
+"""Helpers for the volumed tests: a small HTTP client
 for one user of a real stack, and waiting for statuses."""
 from __future__ import annotations
 
