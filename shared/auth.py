@@ -72,5 +72,3 @@ def authenticate(context, headers, validator: TokenValidator) -> None:
         context.service_user_name = service.user_name
         context.service_roles = list(service.roles)
 
-
-PublicPath = Callable[[str, str], bool]

@@ -108,9 +108,6 @@ class PolicyEnforcer:
         if not self.allows(rule, target, context):
             raise Forbidden(f"Policy does not allow {rule} to be performed.")
 
-    def rule_names(self) -> list[str]:
-        return sorted(self._enforcer.registered_rules)
-
 
 def _decision_key(rule: str, target: dict, credentials: dict) -> tuple | None:
     """A hashable form of the question, or None (then it is not remembered)."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-MIB = 1024 * 1024
+from shared.units import MiB
+
 
 # console=ttyS0: the serial console is the guest's only output the tests read.
 # quiet/loglevel: printing to an emulated UART is slow; keep the kernel silent.
@@ -38,8 +39,8 @@ def _run(argv: list[str]) -> None:
 def fat_size_bytes(*payload: Path) -> int:
     """Just enough room: the files, plus 10% and 2 MiB for FAT tables and
     syslinux, rounded up to a whole MiB."""
-    needed = sum(p.stat().st_size for p in payload) * 1.1 + 2 * MIB
-    return (int(needed) // MIB + 1) * MIB
+    needed = sum(p.stat().st_size for p in payload) * 1.1 + 2 * MiB
+    return (int(needed) // MiB + 1) * MiB
 
 
 def make_raw_fat(kernel: Path, initrd: Path, raw: Path) -> None:
