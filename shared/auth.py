@@ -9,7 +9,7 @@ context.service_roles.
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Protocol
 
 from shared.errors import Unauthorized
 from shared.tokens import TokenCodec, TokenData, TokenError

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from shared.units import MiB
 
-
 # console=ttyS0: the serial console is the guest's only output the tests read.
 # quiet/loglevel: printing to an emulated UART is slow; keep the kernel silent.
 KERNEL_CMDLINE = "console=ttyS0 quiet loglevel=1 panic=-1"
