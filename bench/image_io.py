@@ -42,10 +42,10 @@ from urllib.parse import urlsplit
 
 import requests
 
+from shared.units import MiB
 from tests.stack import Stack, port_offset_for
 
-MIB = 1024 * 1024
-CHUNK = 4 * MIB
+CHUNK = 4 * MiB
 
 
 def payload(size: int):
@@ -78,7 +78,7 @@ def hashing_rate(size: int) -> float:
     for _ in range(size // CHUNK):
         md5.update(block)
         sha.update(block)
-    return size / MIB / (time.perf_counter() - started)
+    return size / MiB / (time.perf_counter() - started)
 
 
 def disk_write_rate(directory: Path, size: int) -> float:
@@ -92,7 +92,7 @@ def disk_write_rate(directory: Path, size: int) -> float:
         os.fsync(handle.fileno())
     elapsed = time.perf_counter() - started
     path.unlink()
-    return size / MIB / elapsed
+    return size / MiB / elapsed
 
 
 def hash_and_write_rate(directory: Path, size: int) -> float:
@@ -120,7 +120,7 @@ def hash_and_write_rate(directory: Path, size: int) -> float:
     finally:
         os.close(fd)
         path.unlink()
-    return size / MIB / elapsed
+    return size / MiB / elapsed
 
 
 def percentiles(samples_ms: list[float]) -> dict:
@@ -230,8 +230,9 @@ def concurrent_uploads(images: Images, count: int, size: int) -> dict:
         statuses = list(pool.map(lambda image_id: images.upload(image_id, size), ids))
     elapsed = time.perf_counter() - started
     failures = sum(1 for status in statuses if status != 204)
-    return {"uploads": count, "size_mib": size // MIB, "failures": failures,
-            "statuses": sorted(set(statuses)), "aggregate_mb_s": round(count * size / MIB / elapsed, 1)}
+    return {"uploads": count, "size_mib": size // MiB, "failures": failures,
+            "statuses": sorted(set(statuses)),
+            "aggregate_mb_s": round(count * size / MiB / elapsed, 1)}
 
 
 NEW_IMAGE = {"name": "timed", "disk_format": "raw", "container_format": "bare"}
@@ -280,7 +281,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--concurrent-size-mib", type=int, default=32)
     args = parser.parse_args()
-    size = args.size_mib * MIB
+    size = args.size_mib * MiB
     with tempfile.TemporaryDirectory(prefix="pocketstack-bench-") as tmp:
         stack = Stack(Path(tmp), port_offset_for("bench", base=40000))
         result = stack.up()
@@ -289,9 +290,10 @@ def main() -> None:
         try:
             images = Images(stack)
             source = payload_file(Path(tmp), size)
-            one_core = hashing_rate(min(size, 512 * MIB))
+            one_core = hashing_rate(min(size, 512 * MiB))
             figures = {"machine": {"md5_sha512_one_core_mb_s": round(one_core, 1),
-                                   "disk_write_mb_s": round(disk_write_rate(Path(tmp), min(size, 1024 * MIB)), 1),
+                                   "disk_write_mb_s":
+                                       round(disk_write_rate(Path(tmp), min(size, 1024 * MiB)), 1),
                                    "md5_sha512_and_write_in_threads_mb_s":
                                        round(hash_and_write_rate(Path(tmp), size), 1),
                                    "cpus": os.cpu_count()}}
@@ -306,16 +308,16 @@ def main() -> None:
                 images.delete(big)
             source.unlink()
             figures["single_image"] = {"size_mib": args.size_mib, "upload_status": status,
-                                       "upload_mb_s": round(size / MIB / upload_s, 1),
+                                       "upload_mb_s": round(size / MiB / upload_s, 1),
                                        "upload_x_one_core_hashing":
-                                           round(size / MIB / upload_s / one_core, 2),
-                                       "download_mb_s": round(received / MIB / download_s, 1),
+                                           round(size / MiB / upload_s / one_core, 2),
+                                       "download_mb_s": round(received / MiB / download_s, 1),
                                        "chunked_upload_status": chunked_status,
-                                       "chunked_upload_mb_s": round(size / MIB / chunked_s, 1)}
+                                       "chunked_upload_mb_s": round(size / MiB / chunked_s, 1)}
             fill(images, args.images)
             figures["latency"] = {"images": args.images,
                                   **latencies(images, stack.token("admin"))}
-            concurrent_size = args.concurrent_size_mib * MIB
+            concurrent_size = args.concurrent_size_mib * MiB
             figures["concurrent_8"] = concurrent_uploads(images, 8, concurrent_size)
             figures["concurrent_32"] = concurrent_uploads(images, 32, concurrent_size)
         finally:

@@ -126,7 +126,8 @@ def measure(client: Client, samples: int, count: int) -> dict:
         server_id, seconds = timed_launch(client, tiny, f"warm-{index}")
         warm.append(seconds)
         flow.append(client.flow_seconds(server_id))
-        boot.append(client.wait(lambda: "POCKETSTACK-BOOTED" in client.console(server_id),
+        boot.append(client.wait(lambda booting=server_id:
+                                "POCKETSTACK-BOOTED" in client.console(booting),
                                 "the boot marker"))
         delete.append(client.delete(server_id))
     figures["warm_launch_to_active_s"] = {"median": statistics.median(warm),

@@ -25,16 +25,15 @@ from pathlib import Path
 
 import requests
 
+from shared.units import MiB
 from tests.stack import Stack, port_offset_for
-
-MIB = 1024 * 1024
 
 
 def random_file(path: Path, size_mib: int) -> None:
-    block = os.urandom(4 * MIB)
+    block = os.urandom(4 * MiB)
     with open(path, "wb") as handle:
         for _ in range(size_mib // 4):
-            handle.write(block[: 4 * MIB - 1] + os.urandom(1))  # not one repeated block
+            handle.write(block[: 4 * MiB - 1] + os.urandom(1))  # not one repeated block
 
 
 class Volumes:
