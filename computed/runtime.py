@@ -10,14 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from computed.clients import Caller, ImagedClient, VolumedClient
 from computed.db import repository as repo
 from computed.db.models import Base
 from computed.domain.claims import HostInventory, QuotaLimits
 from computed.flows import Deps, Settings
 from computed.imagecache import ImageCache
 from computed.virt.libvirt_driver import LibvirtDriver
-from shared.clients import ServiceSession
+from shared.clients import Caller, ImageClient, ServiceSession, VolumeClient
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.service import Service
@@ -103,8 +102,8 @@ def build(service: Service) -> Computed:
         max_metadata_items=conf.quota.metadata_items, max_key_pairs=conf.quota.key_pairs)
     deps = Deps(
         sessions=service.sessions, notifier=service.notifier, driver=driver, cache=cache,
-        images=ImagedClient(session, conf.image.url, timeout),
-        volumes=VolumedClient(session, conf.volume.url, timeout),
+        images=ImageClient(session, conf.image.url, timeout),
+        volumes=VolumeClient(session, conf.volume.url, timeout),
         settings=settings, inventory=inventory, service_caller=service_caller,
         builds=ThreadPoolExecutor(conf.compute.max_concurrent_builds,
                                   thread_name_prefix="build"),

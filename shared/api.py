@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from typing import Callable
+from collections.abc import Callable
 
 import orjson
 from flask import Flask, g, jsonify, request
@@ -19,9 +18,10 @@ from werkzeug.exceptions import HTTPException
 from shared.auth import TokenValidator, authenticate
 from shared.context import RequestContext
 from shared.errors import ApiError, error_body
+from shared.request_ids import HEADER as REQUEST_ID_HEADER
+from shared.request_ids import new_request_id, valid_global_id
 
-LOG = logging.getLogger("pocketstack.api")
-REQUEST_ID_HEADER = "x-openstack-request-id"
+LOG = logging.getLogger(__name__)
 
 
 class FastJSONProvider(DefaultJSONProvider):
@@ -66,7 +66,11 @@ def create_app(name: str, *, error_style: str, validator: TokenValidator | Calla
     @app.before_request
     def _start_request():
         g.started = time.monotonic()
-        g.context = RequestContext(request_id=f"req-{uuid.uuid4()}")
+        # Our own id goes back in the response's X-OpenStack-Request-ID; the
+        # same header on the request is the caller's (global) id.
+        g.context = RequestContext(
+            request_id=new_request_id(),
+            global_request_id=valid_global_id(request.headers.get(REQUEST_ID_HEADER)))
         if not is_public(request.method, request.path):
             authenticate(g.context, request.headers, current_validator())
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 @dataclass
 class RequestContext:
     request_id: str
+    # The id of the user action this request is part of, sent by the service
+    # that called us (X-OpenStack-Request-ID; see shared.request_ids).
+    global_request_id: str | None = None
     user_id: str | None = None
     user_name: str | None = None
     project_id: str | None = None

@@ -21,7 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from shared.context import RequestContext
 from shared.db import create_all, transaction
 
-LOG = logging.getLogger("pocketstack.events")
+LOG = logging.getLogger(__name__)
 
 
 class EventBase(DeclarativeBase):

@@ -37,7 +37,7 @@ from volumed.backend.file import FileBackend
 from volumed.config import schema
 from volumed.flows import Deps, Settings
 from volumed.host import ensure_tgtd
-from volumed.images import ImagedClient
+from volumed.images import VolumeImages
 from volumed.models import Base
 from volumed.policies import RULES
 from volumed.reconcile import Reconciler
@@ -65,7 +65,7 @@ def make_deps(conf, state: StateLayout, sessions, notifier: Notifier) -> Deps:
         quota_defaults={"volumes": conf.quota.volumes, "gigabytes": conf.quota.gigabytes,
                         "snapshots": conf.quota.snapshots},
         per_volume_gigabytes=conf.quota.per_volume_gigabytes)
-    images = ImagedClient(ServiceSession.from_config(conf), conf.volume.image_url,
+    images = VolumeImages(ServiceSession.from_config(conf), conf.volume.image_url,
                           conf.volume.image_download_timeout)
     return Deps(sessions=sessions, notifier=notifier,
                 backend=FileBackend(volumes_dir(conf, state)),

@@ -1,79 +1,63 @@
-"""Calling imaged (Glance v2) for volumes made from images and images made
-from volumes, over imaged's public API with the user's token (so a user can
-only use images they can see) plus volumed's own service token.
+"""volumed's use of images (volumes made from images, images made from
+volumes), through the shared image client (shared.clients.image): with the
+user's token (so a user can only use images they can see) plus volumed's
+own service token.
 
-A download is hashed as it streams: the sha512 imaged recorded at upload
-(os_hash_value; the md5 `checksum` for an image that has no multihash) must
-match, else the volume is not made."""
+What stays here is what imaged's answers mean to volumed's users, the way
+Cinder answers them: an image imaged does not know is volumed's 404, one
+it refuses is a 400, an unreachable imaged a 503; any other failure of a
+transfer is an ImageError (the flows record it on the volume). A download
+is hashed as it streams: the sha512 imaged recorded at upload
+(os_hash_value; the md5 `checksum` for an image that has no multihash)
+must match, else the volume is not made."""
 from __future__ import annotations
 
-import hashlib
 import os
-import queue
-import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from shared.clients import ServiceSession
+from shared.clients import Caller, ImageClient, RemoteError, ServiceSession
 from shared.errors import ApiError, BadRequest, NotFound
-
-CHUNK = 1024 * 1024
 
 
 class ImageError(Exception):
     """imaged refused, or the data is not what imaged said it is."""
 
 
-class ImagedClient:
+class VolumeImages:
     def __init__(self, session: ServiceSession, base_url: str, timeout: float):
-        self.session = session
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-
-    def _call(self, method: str, path: str, user_token: str, **kwargs):
-        kwargs.setdefault("timeout", self.timeout)
-        try:
-            return self.session.request(method, f"{self.base_url}{path}", user_token,
-                                        **kwargs)
-        except Exception as exc:  # connection refused, timeout, auth of the service user
-            raise ImageError(f"imaged could not be reached: {exc}") from None
+        self.client = ImageClient(session, base_url, timeout)
 
     def show(self, image_id: str, user_token: str) -> dict:
         """The image record, or 404/400 the way Cinder answers a bad imageRef."""
         try:
-            response = self._call("GET", f"/v2/images/{image_id}", user_token)
-        except ImageError as exc:
-            raise ApiError(f"{exc}; try again later.", 503) from None
-        if response.status_code == 404:
-            raise NotFound(f"Image {image_id} could not be found.")
-        if response.status_code != 200:
+            image = self.client.show(Caller(user_token), image_id)
+        except RemoteError as exc:
+            if not exc.reached:
+                raise ApiError(f"{exc.message}; try again later.", 503) from None
             raise BadRequest(f"Image {image_id} cannot be used: imaged answered "
-                             f"{response.status_code}.")
-        return response.json()
+                             f"{exc.status}.") from None
+        if image is None:
+            raise NotFound(f"Image {image_id} could not be found.")
+        return image
 
-    def download(self, image: dict, user_token: str, write: Callable[[bytes], None]) -> int:
+    def download(self, image: dict, user_token: str, write: Callable[[bytes], object]) -> int:
         """Stream the image's data to `write`, chunk by chunk, and check its
         hashes at the end (the caller throws away what it wrote if this
-        raises). Returns the number of bytes.
-
-        The hash runs in a thread of its own, beside the network and the
-        disk (hashlib releases the GIL while it works)."""
+        raises). Returns the number of bytes."""
         algorithm = expected_hash(image)[0]
-        response = self._call("GET", f"/v2/images/{image['id']}/file", user_token, stream=True)
-        hashing = _HashThread(algorithm)
         total = 0
+
+        def counted(chunk: bytes) -> None:
+            nonlocal total
+            write(chunk)
+            total += len(chunk)
         try:
-            with response:
-                if response.status_code != 200:
-                    raise ImageError(f"imaged refused the download: HTTP "
-                                     f"{response.status_code}")
-                for chunk in response.iter_content(CHUNK):
-                    hashing.feed(chunk)
-                    write(chunk)
-                    total += len(chunk)
-        finally:
-            digest = hashing.finish()
-        verify(image, algorithm, digest)
+            digests = self.client.download(Caller(user_token), image["id"], counted,
+                                           (algorithm,))
+        except RemoteError as exc:
+            raise _image_error(exc, "refused the download") from None
+        verify(image, algorithm, digests[algorithm])
         return total
 
     def download_to_file(self, image: dict, user_token: str, destination: Path) -> int:
@@ -83,44 +67,31 @@ class ImagedClient:
             return self.download(image, user_token, out.write)
 
     def create(self, body: dict, user_token: str) -> dict:
-        response = self._call("POST", "/v2/images", user_token, json=body)
-        if response.status_code != 201:
-            raise ImageError(f"imaged refused to create the image: HTTP "
-                             f"{response.status_code} {response.text[:200]}")
-        return response.json()
+        try:
+            return self.client.create(Caller(user_token), body)
+        except RemoteError as exc:
+            raise _image_error(exc, "refused to create the image") from None
 
     def upload(self, image_id: str, path: Path, user_token: str) -> None:
-        with open(path, "rb") as data:
-            response = self._call("PUT", f"/v2/images/{image_id}/file", user_token, data=data,
-                                  headers={"Content-Type": "application/octet-stream"})
-        if response.status_code not in (200, 204):
-            raise ImageError(f"imaged refused the upload: HTTP {response.status_code} "
-                             f"{response.text[:200]}")
+        try:
+            self.client.upload(Caller(user_token), image_id, path)
+        except RemoteError as exc:
+            raise _image_error(exc, "refused the upload") from None
 
     def delete(self, image_id: str, user_token: str) -> None:
-        self._call("DELETE", f"/v2/images/{image_id}", user_token)
+        """Best effort (cleaning up after a failed upload): only an imaged
+        that cannot be reached is an ImageError."""
+        try:
+            self.client.delete(Caller(user_token), image_id)
+        except RemoteError as exc:
+            if not exc.reached:
+                raise ImageError(str(exc)) from None
 
 
-class _HashThread:
-    """One hash computed in a thread, fed through a short queue."""
-
-    def __init__(self, algorithm: str):
-        self._hash = hashlib.new(algorithm)
-        self._queue: queue.Queue = queue.Queue(maxsize=16)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
-            self._hash.update(chunk)
-
-    def feed(self, chunk: bytes) -> None:
-        self._queue.put(chunk)
-
-    def finish(self) -> str:
-        self._queue.put(None)
-        self._thread.join()
-        return self._hash.hexdigest()
+def _image_error(exc: RemoteError, what: str) -> ImageError:
+    if not exc.reached:
+        return ImageError(exc.message)
+    return ImageError(f"imaged {what}: HTTP {exc.status} {exc.message[:200]}")
 
 
 def expected_hash(image: dict) -> tuple[str, str]:

@@ -17,7 +17,6 @@ from flask import Blueprint, Response, jsonify, request
 
 from computed.api import render
 from computed.api.common import API_PREFIX, links, paginate, project_scope, truthy
-from computed.clients import RemoteError
 from computed.db import repository as repo
 from computed.db.models import BlockDeviceMapping, Instance
 from computed.domain import states
@@ -31,6 +30,7 @@ from computed.flows.launch import launch
 from computed.flows.terminate import terminate
 from computed.runtime import Computed
 from shared.api import context, json_body
+from shared.clients import RemoteError
 from shared.db import transaction
 from shared.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from shared.events import parse_time

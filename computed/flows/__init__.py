@@ -28,12 +28,12 @@ from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
-from computed.clients import Caller, ImagedClient, VolumedClient
 from computed.db import repository as repo
 from computed.db.models import Instance
 from computed.domain.claims import HostInventory, QuotaLimits
 from computed.imagecache import ImageCache
 from computed.virt.driver import ComputeDriver
+from shared.clients import Caller, ImageClient, VolumeClient
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.events import Notifier
@@ -80,8 +80,8 @@ class Deps:
     notifier: Notifier
     driver: ComputeDriver
     cache: ImageCache
-    images: ImagedClient
-    volumes: VolumedClient
+    images: ImageClient
+    volumes: VolumeClient
     settings: Settings
     inventory: Callable[[], HostInventory]
     service_caller: Callable[[], Caller]

@@ -35,7 +35,6 @@ import os
 import shutil
 import time
 
-from computed.clients import Caller
 from computed.configdrive import build as build_config_drive
 from computed.configdrive import meta_data
 from computed.db import repository as repo
@@ -49,6 +48,7 @@ from computed.flows.volumes import connect_volume, volume_spec
 from computed.imagecache import GIB, MIB, CachedImage
 from computed.virt import qemu_img
 from computed.virt.guest import FileDisk, GuestSpec
+from shared.clients import Caller
 from shared.context import RequestContext
 from shared.db import transaction
 
@@ -149,7 +149,8 @@ def _cache_image(deps: Deps, ctx, caller: Caller, instance: Instance,
 
     def download(path, hash_algorithm):
         with open(path, "wb") as target:
-            return deps.images.download(caller, image["id"], target, hash_algorithm)
+            return deps.images.download(caller, image["id"], target.write,
+                                        ("md5", hash_algorithm))
 
     try:
         base = deps.cache.fetch(image, download)

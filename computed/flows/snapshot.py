@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 
-from computed.clients import RemoteError
 from computed.db import repository as repo
 from computed.domain import states
 from computed.flows import Deps, fault, finish_task
+from shared.clients import RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import ApiError

@@ -24,13 +24,13 @@ import logging
 import socket
 import uuid as uuidlib
 
-from computed.clients import Caller, RemoteError
 from computed.db import repository as repo
 from computed.db.models import BlockDeviceMapping, Instance
 from computed.domain import states
 from computed.domain.devices import next_free_device
 from computed.flows import Deps, Undo, fault
 from computed.virt.guest import IscsiVolume, secret_usage
+from shared.clients import Caller, RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import BadRequest, Conflict, NotFound

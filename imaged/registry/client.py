@@ -6,6 +6,7 @@ from __future__ import annotations
 from imaged.db.repository import ImageRepository
 from imaged.registry.codec import decode, decode_error, encode
 from shared.clients import ServiceSession
+from shared.clients.session import request_id_header
 
 
 class RegistryUnavailable(Exception):
@@ -87,7 +88,8 @@ def registry_events(registry_url: str, session: ServiceSession):
         from shared.api import context
         response = session.http.get(registry_url.rstrip("/") + "/pocketstack/v1/events",
                                     params=args, timeout=30,
-                                    headers={"X-Auth-Token": context().auth_token})
+                                    headers={"X-Auth-Token": context().auth_token,
+                                             **request_id_header()})
         if response.status_code != 200:
             raise RegistryUnavailable(f"imaged-registry answered HTTP {response.status_code} "
                                       "to an events query")

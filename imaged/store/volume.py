@@ -36,76 +36,38 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
-import requests
+from imaged.store.base import (
+    DataNotFound,
+    ImageData,
+    LocationRefused,
+    Store,
+    StoreError,
+    StoreFull,
+    StoreWriter,
+)
+from shared.clients import Caller, RemoteError, ServiceSession, VolumeClient
+from shared.units import GiB
 
-from imaged.store.base import (DataNotFound, ImageData, LocationRefused, Store, StoreError,
-                               StoreFull, StoreWriter)
-from shared.clients import ServiceSession
-
-LOG = logging.getLogger("imaged.store.volume")
-GiB = 1 << 30
+LOG = logging.getLogger(__name__)
 SECTOR = 512
-MICROVERSION = "volume 3.44"          # attachments with os-complete
 SIZE_KEY = "image_size"               # volume metadata: the image's bytes in the volume
 POLL = 0.5
 
 
-class VolumedApi:
-    """The few volumed calls the store needs, as imaged's service user in
-    its own project. volumed's URL comes from the catalog (block-storage),
-    as Glance's cinder store finds Cinder: nothing to configure per port."""
-
-    def __init__(self, session: ServiceSession):
-        self.session = session
-        self._base: str | None = None
-
-    def base(self) -> str:
-        if self._base is None:
-            response = self._send("GET", f"{self.session.identity_url}/v3/auth/catalog")
-            if response.status_code != 200:
-                raise StoreError(f"The volume store cannot read the catalog (identity "
-                                 f"answered {response.status_code}).")
-            for entry in response.json()["catalog"]:
-                if entry["type"] in ("block-storage", "volumev3"):
-                    urls = {e["interface"]: e["url"] for e in entry["endpoints"]}
-                    url = urls.get("internal") or urls.get("public")
-                    if url:
-                        self._base = url.rstrip("/")
-                        break
-            else:
-                raise StoreError("The volume store finds no block-storage service in the "
-                                 "catalog.")
-        return self._base
-
-    def call(self, method: str, path: str, **kwargs) -> requests.Response:
-        headers = {"OpenStack-API-Version": MICROVERSION, **kwargs.pop("headers", {})}
-        return self._send(method, self.base() + path, headers=headers, **kwargs)
-
-    def _send(self, method: str, url: str, **kwargs) -> requests.Response:
-        try:
-            return self.session.request(method, url, **kwargs)
-        except Exception as exc:  # connection refused, timeout, service login failed
-            raise StoreError(f"The volume store cannot reach volumed or identity "
-                             f"({exc.__class__.__name__}).") from None
-
-
-def _message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-        return next(iter(body.values()))["message"]
-    except Exception:  # noqa: BLE001 - any other shape: the raw text
-        return response.text[:300]
+def _unreachable(exc: RemoteError) -> StoreError:
+    LOG.warning("%s", exc.message)
+    return StoreError("The volume store cannot reach volumed or identity.")
 
 
 class VolumeWriter(StoreWriter):
     """Stages the upload in a file; commit() moves it into a new volume."""
 
-    def __init__(self, store: "VolumeStore", image_id: str):
+    def __init__(self, store: VolumeStore, image_id: str):
         self._store, self._image_id = store, image_id
         self._path = store.staging / f"{image_id}.{uuid.uuid4().hex}.upload"
         self._fd: int | None = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
@@ -113,6 +75,8 @@ class VolumeWriter(StoreWriter):
         self._size = 0
 
     def write(self, data: memoryview) -> None:
+        if self._fd is None:
+            raise StoreError("Image data written after the upload was closed.")
         view = memoryview(data)
         try:
             while view:
@@ -212,7 +176,8 @@ class VolumeStore(Store):
 
     def __init__(self, session: ServiceSession, staging: Path, volume_type: str = "",
                  initiator: str = "", timeout: float = 300.0):
-        self.api = VolumedApi(session)
+        self._session = session
+        self._client: VolumeClient | None = None
         self.staging = staging
         self.staging.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.volume_type = volume_type
@@ -250,6 +215,20 @@ class VolumeStore(Store):
         self.delete_volume(self.volume_of(url))
 
     # --- volumes --------------------------------------------------------------------------
+    def volumes(self) -> tuple[VolumeClient, Caller]:
+        """volumed, found in the catalog at first use (as Glance's cinder store
+        finds Cinder: nothing to configure per port), and imaged's service
+        user in its own project, for whom every call is made."""
+        if self._client is None:
+            try:
+                self._client = VolumeClient.from_catalog(self._session, self.timeout)
+            except RemoteError as exc:
+                if not exc.reached:
+                    raise _unreachable(exc) from None
+                raise StoreError(f"The volume store cannot find volumed in the catalog "
+                                 f"({exc.status}: {exc.message}).") from None
+        return self._client, Caller(None, self._session.project_id())
+
     @staticmethod
     def volume_of(url: str) -> str:
         parts = urlsplit(url)
@@ -264,13 +243,17 @@ class VolumeStore(Store):
                            "metadata": {"glance_image_id": image_id, SIZE_KEY: str(size)}}}
         if self.volume_type:
             body["volume"]["volume_type"] = self.volume_type
-        response = self.api.call("POST", "/volumes", json=body)
-        if response.status_code == 413:
-            raise StoreFull(f"volumed refused a volume for the image: {_message(response)}")
-        if response.status_code != 202:
+        client, caller = self.volumes()
+        try:
+            volume_id = client.create_volume(caller, body)["id"]
+        except RemoteError as exc:
+            if not exc.reached:
+                raise _unreachable(exc) from None
+            if exc.status == 413:
+                raise StoreFull(f"volumed refused a volume for the image: {exc.message}") \
+                    from None
             raise StoreError(f"volumed refused a volume for the image "
-                             f"({response.status_code}: {_message(response)}).")
-        volume_id = response.json()["volume"]["id"]
+                             f"({exc.status}: {exc.message}).") from None
         deadline = time.monotonic() + self.timeout
         while True:
             volume = self._show(volume_id)
@@ -285,15 +268,19 @@ class VolumeStore(Store):
 
     def delete_volume(self, volume_id: str) -> None:
         """DELETE the volume; waits while a download still has it attached."""
+        client, caller = self.volumes()
         deadline = time.monotonic() + self.timeout
         while True:
-            response = self.api.call("DELETE", f"/volumes/{volume_id}")
-            if response.status_code in (202, 204, 404):
+            try:
+                client.delete_volume(caller, volume_id)
                 break
-            if not (response.status_code == 400 and "attachment" in _message(response)
-                    and time.monotonic() < deadline):
-                raise StoreError(f"volumed did not delete volume {volume_id} "
-                                 f"({response.status_code}: {_message(response)}).")
+            except RemoteError as exc:
+                if not exc.reached:
+                    raise _unreachable(exc) from None
+                if not (exc.status == 400 and "attachment" in exc.message
+                        and time.monotonic() < deadline):
+                    raise StoreError(f"volumed did not delete volume {volume_id} "
+                                     f"({exc.status}: {exc.message}).") from None
             time.sleep(POLL)
         while self._show(volume_id) is not None and time.monotonic() < deadline:
             time.sleep(POLL)
@@ -311,53 +298,62 @@ class VolumeStore(Store):
         """Attach the volume to this host for the duration of the block; the
         attachment (and so the iSCSI export and its CHAP account) goes at
         the end, whatever happens inside."""
+        client, caller = self.volumes()
         attachment_id = self._reserve(volume_id)
         workdir = None
         try:
             connector = {"initiator": self.initiator, "ip": "127.0.0.1",
                          "host": socket.gethostname(), "platform": "x86_64",
                          "os_type": "linux", "multipath": False}
-            response = self.api.call("PUT", f"/attachments/{attachment_id}",
-                                     json={"attachment": {"connector": connector}})
-            if response.status_code != 200:
+            try:
+                info = client.connect(caller, attachment_id, connector)
+            except RemoteError as exc:
+                if not exc.reached:
+                    raise _unreachable(exc) from None
                 raise StoreError(f"volumed did not export volume {volume_id} "
-                                 f"({response.status_code}: {_message(response)}).")
-            info = response.json()["attachment"]["connection_info"]
-            self.api.call("POST", f"/attachments/{attachment_id}/action",
-                          json={"os-complete": None})
+                                 f"({exc.status}: {exc.message}).") from None
+            try:
+                client.complete(caller, attachment_id)
+            except RemoteError as exc:  # the export is there: the copy can go on
+                LOG.warning("volumed did not mark the attachment of volume %s complete: "
+                            "%s", volume_id, exc)
             workdir = Path(tempfile.mkdtemp(prefix="lun-", dir=self.staging))
             yield Lun(info, self.initiator, workdir, self.timeout)
         finally:
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
-            response = self.api.call("DELETE", f"/attachments/{attachment_id}")
-            if response.status_code not in (200, 202, 204, 404):
-                LOG.error("detaching volume %s failed: %s %s", volume_id,
-                          response.status_code, _message(response))
+            try:
+                client.delete_attachment(caller, attachment_id)
+            except RemoteError as exc:
+                LOG.error("detaching volume %s failed: %s", volume_id, exc)
 
     def _reserve(self, volume_id: str) -> str:
         """POST an attachment (no connector yet: nothing exported, so nothing
         to undo if this fails); its id. A volume is attached once at a time:
         while another request reads it, wait and retry."""
-        body = {"attachment": {"volume_uuid": volume_id, "mode": "rw"}}
+        client, caller = self.volumes()
         deadline = time.monotonic() + self.timeout
         while True:
-            response = self.api.call("POST", "/attachments", json=body)
-            if response.status_code == 200:
-                return response.json()["attachment"]["id"]
-            if response.status_code == 404:
-                raise DataNotFound(f"The volume {volume_id} of the image is gone.")
-            busy = response.status_code == 400 and "attach" in _message(response)
-            if not busy or time.monotonic() > deadline:
-                raise StoreError(f"volumed did not attach volume {volume_id} "
-                                 f"({response.status_code}: {_message(response)}).")
+            try:
+                return client.reserve(caller, volume_id, mode="rw")
+            except RemoteError as exc:
+                if not exc.reached:
+                    raise _unreachable(exc) from None
+                if exc.status == 404:
+                    raise DataNotFound(f"The volume {volume_id} of the image is gone.") \
+                        from None
+                busy = exc.status == 400 and "attach" in exc.message
+                if not busy or time.monotonic() > deadline:
+                    raise StoreError(f"volumed did not attach volume {volume_id} "
+                                     f"({exc.status}: {exc.message}).") from None
             time.sleep(POLL)
 
     def _show(self, volume_id: str) -> dict | None:
-        response = self.api.call("GET", f"/volumes/{volume_id}")
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise StoreError(f"volumed answered {response.status_code} about volume "
-                             f"{volume_id}.")
-        return response.json()["volume"]
+        client, caller = self.volumes()
+        try:
+            return client.show_volume(caller, volume_id)
+        except RemoteError as exc:
+            if not exc.reached:
+                raise _unreachable(exc) from None
+            raise StoreError(f"volumed answered {exc.status} about volume "
+                             f"{volume_id}.") from None

@@ -7,7 +7,6 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from computed.clients import Caller
 from computed.db.models import Base
 from computed.domain import states
 from computed.domain.claims import HostInventory, QuotaLimits
@@ -15,6 +14,7 @@ from computed.flows import Deps, Settings
 from computed.imagecache import ImageCache
 from computed.virt.driver import ComputeDriver, GuestNotFound, GuestState, HostInfo
 from computed.virt.guest import GuestSpec, IscsiVolume, domain_xml
+from shared.clients import Caller
 from shared.db import make_engine, session_factory
 from shared.events import Notifier, create_tables
 
@@ -138,13 +138,10 @@ class FakeImages:
     def __init__(self, data: dict[str, bytes] | None = None):
         self.data = dict(data or {})
 
-    def download(self, caller, image_id: str, target, hash_algorithm: str | None) -> dict:
+    def download(self, caller, image_id: str, write, algorithms=("md5",)) -> dict:
         blob = self.data[image_id]
-        target.write(blob)
-        digests = {"md5": hashlib.md5(blob).hexdigest()}
-        if hash_algorithm:
-            digests[hash_algorithm] = hashlib.new(hash_algorithm, blob).hexdigest()
-        return digests
+        write(blob)
+        return {name: hashlib.new(name, blob).hexdigest() for name in algorithms if name}
 
 
 def image_record(image_id: str, data: bytes, disk_format: str = "raw", **properties) -> dict:

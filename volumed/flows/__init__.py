@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 from shared.context import RequestContext
 from shared.events import Notifier, utcnow
 from volumed.backend.base import VolumeBackend
-from volumed.images import ImagedClient
+from volumed.images import VolumeImages
 from volumed.models import Snapshot, Volume
 from volumed.target.base import Target
 
@@ -46,7 +46,7 @@ class Deps:
     notifier: Notifier
     backend: VolumeBackend
     target: Target
-    images: ImagedClient
+    images: VolumeImages
     settings: Settings
     threads: list[threading.Thread] = field(default_factory=list)
 

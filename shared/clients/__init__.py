@@ -1,0 +1,11 @@
+"""The clients of the PocketStack services, one per service, for the other
+services: a service reaches another only through these (see base.py for
+what they share, session.py for the service user's token)."""
+from shared.clients.base import Caller, RemoteError, ServiceClient
+from shared.clients.identity import IdentityClient, fetch_revocations
+from shared.clients.image import ImageClient
+from shared.clients.session import ServiceAuthError, ServiceSession
+from shared.clients.volume import VolumeClient
+
+__all__ = ["Caller", "IdentityClient", "ImageClient", "RemoteError", "ServiceAuthError",
+           "ServiceClient", "ServiceSession", "VolumeClient", "fetch_revocations"]
