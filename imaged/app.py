@@ -9,25 +9,27 @@ from __future__ import annotations
 
 from flask import Flask
 
-from imaged.api.cache import cache_blueprint
-from imaged.api.data import data_blueprint
-from imaged.api.discovery import discovery_blueprint
+from imaged.api import EXTENSION
+from imaged.api import cache as cache_api
+from imaged.api import data as data_api
+from imaged.api import discovery as discovery_api
+from imaged.api import images as images_api
+from imaged.api import imports as imports_api
+from imaged.api import locations as locations_api
+from imaged.api import members as members_api
+from imaged.api import schemas as schemas_api
+from imaged.api import stores as stores_api
+from imaged.api import tags as tags_api
+from imaged.api import tasks as tasks_api
+from imaged.api import usage as usage_api
+from imaged.api import versions as versions_api
 from imaged.api.errors import negotiate_error_bodies
-from imaged.api.images import images_blueprint
-from imaged.api.imports import imports_blueprint
-from imaged.api.locations import locations_blueprint
-from imaged.api.members import members_blueprint
-from imaged.api.schemas import schemas_blueprint
-from imaged.api.stores import stores_blueprint
-from imaged.api.tags import tags_blueprint
-from imaged.api.tasks import tasks_blueprint
-from imaged.api.usage import usage_blueprint
-from imaged.api.versions import versions_blueprint
+from imaged.cache import image_cache_of
 from imaged.config import api_schema
 from imaged.db.migrate import upgrade
-from imaged.imports.flow import Importer
+from imaged.imports.flow import Importer, importer_of
 from imaged.imports.recovery import recover
-from imaged.metadefs.api import metadefs_blueprint
+from imaged.metadefs import api as metadefs_api
 from imaged.metadefs.policies import RULES as METADEF_RULES
 from imaged.metadefs.seed import load_standard_definitions
 from imaged.policies import RULES
@@ -48,19 +50,17 @@ def make_app(conf, state: StateLayout) -> Flask:
     imaged = Imaged.build(service)
     app = create_app(NAME, error_style="glance", validator=remote_validator(service),
                      is_public=lambda method, path: (method, path) in PUBLIC)
-    for blueprint in (versions_blueprint(conf), images_blueprint(imaged), data_blueprint(imaged),
-                      tags_blueprint(imaged), members_blueprint(imaged),
-                      schemas_blueprint(imaged),
-                      imports_blueprint(imaged), tasks_blueprint(imaged),
-                      discovery_blueprint(imaged), stores_blueprint(imaged),
-                      locations_blueprint(imaged), usage_blueprint(imaged),
-                      cache_blueprint(imaged),
-                      metadefs_blueprint(service.sessions, service.policy, service.notifier),
+    app.extensions[EXTENSION] = imaged
+    importer_of(imaged)    # this worker's import flow, and
+    image_cache_of(imaged)  # its image cache with the prefetcher thread
+    for blueprint in (versions_api.bp, images_api.bp, data_api.bp, tags_api.bp, members_api.bp,
+                      schemas_api.bp, imports_api.bp, tasks_api.bp, discovery_api.bp,
+                      stores_api.bp, locations_api.bp, usage_api.bp, cache_api.bp,
+                      metadefs_api.bp,
                       events_blueprint(service.sessions, service.policy,
                                        more_events=_registry_events(conf))):
         app.register_blueprint(blueprint)
     negotiate_error_bodies(app)
-    app.extensions["imaged"] = imaged
     return app
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from imaged.api import runtime
 from imaged.cache import ImageCache, image_cache_of
 from imaged.cache.fill import is_remote
 from imaged.cache.prefetcher import forget_gone_images
@@ -31,82 +32,86 @@ CLEAR_TARGETS = {"": ("cache", "queue"), "both": ("cache", "queue"),
                  "cache": ("cache",), "queue": ("queue",)}
 
 
-def cache_blueprint(imaged: Imaged) -> Blueprint:
-    bp = Blueprint("image_cache", __name__)
-    image_cache_of(imaged)  # starts this worker's prefetcher
+bp = Blueprint("image_cache", __name__)
 
-    def allowed(rule: str, image: Image | None = None) -> ImageCache:
-        imaged.authorize(rule, context(), image)
-        cache = image_cache_of(imaged)
-        if cache is None:
-            raise NotFound("Caching via API is not supported at this site "
-                           "([image_cache] image_cache_dir is empty).")
-        return cache
 
-    @bp.get("/v2/cache")
-    def list_cache():
-        cache = allowed("cache_list")
-        forget_gone_images(imaged, cache.entries)
-        return jsonify({"cached_images": [e.view() for e in cache.entries.index.entries()],
-                        "queued_images": cache.entries.index.queued()})
+def allowed(rule: str, image: Image | None = None) -> ImageCache:
+    """The cache, once policy allows the caller (404 when it is turned off)."""
+    imaged = runtime()
+    imaged.authorize(rule, context(), image)
+    cache = image_cache_of(imaged)
+    if cache is None:
+        raise NotFound("Caching via API is not supported at this site "
+                       "([image_cache] image_cache_dir is empty).")
+    return cache
 
-    @bp.put("/v2/cache/<image_id>")
-    def queue_image(image_id: str):
-        image = _image(imaged, image_id)
-        cache = allowed("cache_image", image)
-        if image is None:
-            raise ImageNotFound(image_id)
-        if image.status != st.ACTIVE:
-            raise InvalidInput(f"Only images with status active can be targeted for "
-                               f"queueing (image {image_id} is {image.status}).")
-        _require_remote(imaged, image)
-        if (image.size or 0) > cache.entries.max_size:
-            raise InvalidInput(f"Image {image_id} ({image.size} bytes) is bigger than the "
-                               f"whole cache may be (image_cache_max_size = "
-                               f"{cache.entries.max_size}).")
-        cache.entries.index.queue(image_id)
-        cache.prefetcher.wake()
-        return "", 202
 
-    @bp.delete("/v2/cache/<image_id>")
-    def delete_cached_image(image_id: str):
-        image = _image(imaged, image_id)
-        cache = allowed("cache_delete", image)
-        index = cache.entries.index
-        if image is None and index.get(image_id) is None and image_id not in index.queued():
-            raise ImageNotFound(image_id)
-        cache.entries.remove(image_id)
-        index.dequeue(image_id)
-        return "", 204
+@bp.get("/v2/cache")
+def list_cache():
+    cache = allowed("cache_list")
+    forget_gone_images(runtime(), cache.entries)
+    return jsonify({"cached_images": [e.view() for e in cache.entries.index.entries()],
+                    "queued_images": cache.entries.index.queued()})
 
-    @bp.delete("/v2/cache")
-    def clear_cache():
-        cache = allowed("cache_delete")
-        target = request.headers.get("x-image-cache-clear-target", "").strip().lower()
-        if target not in CLEAR_TARGETS:
-            raise InvalidInput("If provided 'x-image-cache-clear-target' must be 'cache', "
-                               "'queue', 'both' or empty.")
-        if "cache" in CLEAR_TARGETS[target]:
-            cache.entries.clear()
-        if "queue" in CLEAR_TARGETS[target]:
-            cache.entries.index.clear_queue()
-        return "", 204
 
-    @bp.post("/v2/cache/clean")
-    def clean_cache():
-        cache = allowed("cache_clean")
-        removed = cache.entries.clean()
-        return jsonify({"total_files_cleaned": removed.files,
-                        "total_bytes_cleaned": removed.bytes})
+@bp.put("/v2/cache/<image_id>")
+def queue_image(image_id: str):
+    imaged = runtime()
+    image = _image(imaged, image_id)
+    cache = allowed("cache_image", image)
+    if image is None:
+        raise ImageNotFound(image_id)
+    if image.status != st.ACTIVE:
+        raise InvalidInput(f"Only images with status active can be targeted for "
+                           f"queueing (image {image_id} is {image.status}).")
+    _require_remote(imaged, image)
+    if (image.size or 0) > cache.entries.max_size:
+        raise InvalidInput(f"Image {image_id} ({image.size} bytes) is bigger than the "
+                           f"whole cache may be (image_cache_max_size = "
+                           f"{cache.entries.max_size}).")
+    cache.entries.index.queue(image_id)
+    cache.prefetcher.wake()
+    return "", 202
 
-    @bp.post("/v2/cache/prune")
-    def prune_cache():
-        cache = allowed("cache_prune")
-        removed = cache.entries.prune()
-        return jsonify({"total_files_pruned": removed.files,
-                        "total_bytes_pruned": removed.bytes})
 
-    return bp
+@bp.delete("/v2/cache/<image_id>")
+def delete_cached_image(image_id: str):
+    image = _image(runtime(), image_id)
+    cache = allowed("cache_delete", image)
+    index = cache.entries.index
+    if image is None and index.get(image_id) is None and image_id not in index.queued():
+        raise ImageNotFound(image_id)
+    cache.entries.remove(image_id)
+    index.dequeue(image_id)
+    return "", 204
+
+
+@bp.delete("/v2/cache")
+def clear_cache():
+    cache = allowed("cache_delete")
+    target = request.headers.get("x-image-cache-clear-target", "").strip().lower()
+    if target not in CLEAR_TARGETS:
+        raise InvalidInput("If provided 'x-image-cache-clear-target' must be 'cache', "
+                           "'queue', 'both' or empty.")
+    if "cache" in CLEAR_TARGETS[target]:
+        cache.entries.clear()
+    if "queue" in CLEAR_TARGETS[target]:
+        cache.entries.index.clear_queue()
+    return "", 204
+
+
+@bp.post("/v2/cache/clean")
+def clean_cache():
+    removed = allowed("cache_clean").entries.clean()
+    return jsonify({"total_files_cleaned": removed.files,
+                    "total_bytes_cleaned": removed.bytes})
+
+
+@bp.post("/v2/cache/prune")
+def prune_cache():
+    removed = allowed("cache_prune").entries.prune()
+    return jsonify({"total_files_pruned": removed.files,
+                    "total_bytes_pruned": removed.bytes})
 
 
 def _image(imaged: Imaged, image_id: str) -> Image | None:

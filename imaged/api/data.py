@@ -13,13 +13,14 @@ from werkzeug.http import parse_range_header
 from werkzeug.wsgi import wrap_file
 
 from imaged import upload as upload_flow
+from imaged.api import runtime
 from imaged.api.body import RequestBody
-from imaged.api.lookup import visible_image
 from imaged.api.stores import STORE_HEADER
 from imaged.cache import image_cache_of
 from imaged.cache.fill import open_for_download
 from imaged.domain import status as st
 from imaged.domain.errors import NotAllowed, WrongMediaType
+from imaged.images import visible_image
 from imaged.runtime import Imaged
 from imaged.store.base import DataNotFound, StoreError
 from shared.api import context
@@ -47,53 +48,53 @@ def receive_image_data(imaged: Imaged, image_id: str, timeout: float, consume) -
         body.finish()
 
 
-def data_blueprint(imaged: Imaged) -> Blueprint:
-    bp = Blueprint("image_data", __name__)
+bp = Blueprint("image_data", __name__)
 
-    @bp.put("/v2/images/<image_id>/file")
-    def upload(image_id: str):
-        store = imaged.stores.named_for_writing(request.headers.get(STORE_HEADER))  # 400 if unknown
-        receive_image_data(imaged, image_id, UPLOAD_READ_TIMEOUT,
-                           lambda ctx, image, body: upload_flow.upload(imaged, ctx, image, body,
-                                                                       store))
+
+@bp.put("/v2/images/<image_id>/file")
+def upload(image_id: str):
+    imaged = runtime()
+    store = imaged.stores.named_for_writing(request.headers.get(STORE_HEADER))  # 400 if unknown
+    receive_image_data(imaged, image_id, UPLOAD_READ_TIMEOUT,
+                       lambda ctx, image, body: upload_flow.upload(imaged, ctx, image, body,
+                                                                   store))
+    return "", 204
+
+
+@bp.get("/v2/images/<image_id>/file")
+def download(image_id: str):
+    imaged, ctx = runtime(), context()
+    image = visible_image(imaged, ctx, image_id)
+    if image.status == st.DEACTIVATED and not ctx.is_admin:
+        raise NotAllowed("The requested image has been deactivated. Image data download "
+                         "is forbidden.")
+    imaged.authorize("download_image", ctx, image)
+    if image.status not in (st.ACTIVE, st.DEACTIVATED) or not image.locations:
+        return "", 204  # no data (yet): Glance answers 204 No Content
+    size = image.size or 0
+    offset, length, partial = _range(request.headers.get("Range"), size)
+    try:
+        cache = image_cache_of(imaged)
+        # The heaviest store first, the image's other stores if it fails.
+        data = imaged.stores.open_best(image.locations, lambda store, location: (
+            open_for_download(cache.entries if cache else None, store, image, location,
+                              offset, length if partial else None)))
+    except DataNotFound:
         return "", 204
-
-    @bp.get("/v2/images/<image_id>/file")
-    def download(image_id: str):
-        ctx = context()
-        image = visible_image(imaged, ctx, image_id)
-        if image.status == st.DEACTIVATED and not ctx.is_admin:
-            raise NotAllowed("The requested image has been deactivated. Image data download "
-                             "is forbidden.")
-        imaged.authorize("download_image", ctx, image)
-        if image.status not in (st.ACTIVE, st.DEACTIVATED) or not image.locations:
-            return "", 204  # no data (yet): Glance answers 204 No Content
-        size = image.size or 0
-        offset, length, partial = _range(request.headers.get("Range"), size)
-        try:
-            cache = image_cache_of(imaged)
-            # The heaviest store first, the image's other stores if it fails.
-            data = imaged.stores.open_best(image.locations, lambda store, location: (
-                open_for_download(cache.entries if cache else None, store, image, location,
-                                  offset, length if partial else None)))
-        except DataNotFound:
-            return "", 204
-        except StoreError as exc:
-            raise ApiError(str(exc), status=503) from None
-        headers = {"Content-Type": "application/octet-stream",
-                   "Content-Length": str(data.length)}
-        if partial:
-            headers["Content-Range"] = f"bytes {offset}-{offset + data.length - 1}/{size}"
-        elif image.checksum:
-            headers["Content-MD5"] = image.checksum
-        if data.file is not None:
-            body = wrap_file(request.environ, data.file, SEND_BLOCK)
-        else:
-            body = _closing(data.chunks, data.close)
-        return Response(body, status=206 if partial else 200, headers=headers,
-                        direct_passthrough=True)
-
-    return bp
+    except StoreError as exc:
+        raise ApiError(str(exc), status=503) from None
+    headers = {"Content-Type": "application/octet-stream",
+               "Content-Length": str(data.length)}
+    if partial:
+        headers["Content-Range"] = f"bytes {offset}-{offset + data.length - 1}/{size}"
+    elif image.checksum:
+        headers["Content-MD5"] = image.checksum
+    if data.file is not None:
+        body = wrap_file(request.environ, data.file, SEND_BLOCK)
+    else:
+        body = _closing(data.chunks, data.close)
+    return Response(body, status=206 if partial else 200, headers=headers,
+                    direct_passthrough=True)
 
 
 def _range(header: str | None, size: int) -> tuple[int, int, bool]:

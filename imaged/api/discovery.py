@@ -14,34 +14,35 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from imaged.api import runtime
 from imaged.imports import flow
 from imaged.runtime import Imaged
 from imaged.store.base import Store
 from shared.api import context
 
+bp = Blueprint("image_discovery", __name__)
 
-def discovery_blueprint(imaged: Imaged) -> Blueprint:
-    bp = Blueprint("image_discovery", __name__)
-    importer = flow.importer_of(imaged)
 
-    @bp.get("/v2/info/import")
-    def import_info():
-        return jsonify({"import-methods": {
-            "description": "Import methods available.", "type": "array",
-            "value": importer.offered_methods()}})
+@bp.get("/v2/info/import")
+def import_info():
+    return jsonify({"import-methods": {
+        "description": "Import methods available.", "type": "array",
+        "value": flow.importer_of(runtime()).offered_methods()}})
 
-    @bp.get("/v2/info/stores")
-    def stores_info():
-        return jsonify({"stores": [_summary(imaged, store) for store in imaged.stores.listed()]})
 
-    @bp.get("/v2/info/stores/detail")
-    def stores_info_detail():
-        imaged.authorize("stores_info_detail", context())
-        return jsonify({"stores": [
-            {**_summary(imaged, store), "type": store.name, "weight": store.weight,
-             "properties": store.properties()} for store in imaged.stores.listed()]})
+@bp.get("/v2/info/stores")
+def stores_info():
+    imaged = runtime()
+    return jsonify({"stores": [_summary(imaged, store) for store in imaged.stores.listed()]})
 
-    return bp
+
+@bp.get("/v2/info/stores/detail")
+def stores_info_detail():
+    imaged = runtime()
+    imaged.authorize("stores_info_detail", context())
+    return jsonify({"stores": [
+        {**_summary(imaged, store), "type": store.name, "weight": store.weight,
+         "properties": store.properties()} for store in imaged.stores.listed()]})
 
 
 def _summary(imaged: Imaged, store: Store) -> dict:

@@ -11,29 +11,27 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from imaged import locations as flow
-from imaged.api.lookup import visible_image
-from imaged.runtime import Imaged
+from imaged.api import runtime
+from imaged.images import visible_image
 from shared.api import context, json_body
 
+bp = Blueprint("image_locations", __name__)
 
-def locations_blueprint(imaged: Imaged) -> Blueprint:
-    bp = Blueprint("image_locations", __name__)
 
-    @bp.post("/v2/images/<image_id>/locations")
-    def add_location(image_id: str):
-        ctx = context()
-        image = visible_image(imaged, ctx, image_id)
-        imaged.authorize("add_image_location", ctx, image)
-        url, validation = flow.parse_request(json_body())
-        flow.add_location(imaged, ctx, image, url, validation)
-        return "", 202
+@bp.post("/v2/images/<image_id>/locations")
+def add_location(image_id: str):
+    imaged, ctx = runtime(), context()
+    image = visible_image(imaged, ctx, image_id)
+    imaged.authorize("add_image_location", ctx, image)
+    url, validation = flow.parse_request(json_body())
+    flow.add_location(imaged, ctx, image, url, validation)
+    return "", 202
 
-    @bp.get("/v2/images/<image_id>/locations")
-    def list_locations(image_id: str):
-        ctx = context()
-        image = visible_image(imaged, ctx, image_id)
-        imaged.authorize("fetch_image_location", ctx, image)
-        return jsonify([{"url": location.url, "metadata": dict(location.metadata)}
-                        for location in image.locations])
 
-    return bp
+@bp.get("/v2/images/<image_id>/locations")
+def list_locations(image_id: str):
+    imaged, ctx = runtime(), context()
+    image = visible_image(imaged, ctx, image_id)
+    imaged.authorize("fetch_image_location", ctx, image)
+    return jsonify([{"url": location.url, "metadata": dict(location.metadata)}
+                    for location in image.locations])

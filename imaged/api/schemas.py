@@ -1,27 +1,33 @@
 """/v2/schemas/*: the JSON schemas of what this API accepts and returns."""
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Blueprint, jsonify
 
+from imaged.api import runtime
 from imaged.domain import schemas
-from imaged.runtime import Imaged
 from shared.errors import NotFound
 
+NAMES = ("image", "images", "member", "members")
 
-def schemas_blueprint(imaged: Imaged) -> Blueprint:
-    bp = Blueprint("schemas", __name__)
-    disk, container = imaged.formats.disk_formats, imaged.formats.container_formats
-    documents = {
-        "image": schemas.image_schema(disk, container),
-        "images": schemas.images_schema(disk, container),
+bp = Blueprint("schemas", __name__)
+
+
+@bp.get("/v2/schemas/<name>")
+def schema(name: str):
+    if name not in NAMES:
+        raise NotFound(f"No schema named {name} (schemas: {', '.join(NAMES)}).")
+    formats = runtime().formats
+    return jsonify(documents(formats.disk_formats, formats.container_formats)[name])
+
+
+@cache
+def documents(disk_formats: tuple[str, ...], container_formats: tuple[str, ...]) -> dict:
+    """The schemas for these formats (built once: clients ask for them often)."""
+    return {
+        "image": schemas.image_schema(disk_formats, container_formats),
+        "images": schemas.images_schema(disk_formats, container_formats),
         "member": schemas.member_schema(),
         "members": schemas.members_schema(),
     }
-
-    @bp.get("/v2/schemas/<name>")
-    def schema(name: str):
-        if name not in documents:
-            raise NotFound(f"No schema named {name} (schemas: {', '.join(documents)}).")
-        return jsonify(documents[name])
-
-    return bp

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from imaged.api.lookup import visible_image
+from imaged.api import runtime
 from imaged.api.render import iso
 from imaged.db.tasks import Task
+from imaged.images import visible_image
 from imaged.imports.flow import importer_of
-from imaged.runtime import Imaged
 from shared.api import context
 from shared.errors import NotFound
 
 SUMMARY_LEAVES_OUT = ("input", "result")  # Glance's list leaves these out too
+
+bp = Blueprint("tasks", __name__)
 
 
 def task_view(task: Task) -> dict:
@@ -24,34 +26,31 @@ def task_view(task: Task) -> dict:
             "self": f"/v2/tasks/{task.id}", "schema": "/v2/schemas/task"}
 
 
-def tasks_blueprint(imaged: Imaged) -> Blueprint:
-    bp = Blueprint("tasks", __name__)
-    tasks = importer_of(imaged).tasks
+@bp.get("/v2/tasks")
+def list_tasks():
+    imaged, ctx = runtime(), context()
+    imaged.authorize("get_tasks", ctx)
+    found = importer_of(imaged).tasks.list_tasks(None if ctx.is_admin else ctx.project_id)
+    views = [{k: v for k, v in task_view(task).items() if k not in SUMMARY_LEAVES_OUT}
+             for task in found]
+    return jsonify({"tasks": views, "first": "/v2/tasks", "schema": "/v2/schemas/tasks"})
 
-    @bp.get("/v2/tasks")
-    def list_tasks():
-        ctx = context()
-        imaged.authorize("get_tasks", ctx)
-        found = tasks.list(None if ctx.is_admin else ctx.project_id)
-        views = [{k: v for k, v in task_view(task).items() if k not in SUMMARY_LEAVES_OUT}
-                 for task in found]
-        return jsonify({"tasks": views, "first": "/v2/tasks", "schema": "/v2/schemas/tasks"})
 
-    @bp.get("/v2/tasks/<task_id>")
-    def show_task(task_id: str):
-        ctx = context()
-        task = tasks.get(task_id) if len(task_id) <= 36 else None
-        if task is None or not (ctx.is_admin or task.owner == ctx.project_id):
-            raise NotFound(f"Task with the given ID {task_id} not found")
-        imaged.authorize("get_task", ctx, project_id=task.owner)
-        return jsonify(task_view(task))
+@bp.get("/v2/tasks/<task_id>")
+def show_task(task_id: str):
+    imaged, ctx = runtime(), context()
+    task = importer_of(imaged).tasks.get(task_id) if len(task_id) <= 36 else None
+    if task is None or not (ctx.is_admin or task.owner == ctx.project_id):
+        raise NotFound(f"Task with the given ID {task_id} not found")
+    imaged.authorize("get_task", ctx, project_id=task.owner)
+    return jsonify(task_view(task))
 
-    @bp.get("/v2/images/<image_id>/tasks")
-    def image_tasks(image_id: str):
-        ctx = context()
-        image = visible_image(imaged, ctx, image_id)
-        imaged.authorize("get_tasks", ctx, image)
-        owner = None if ctx.is_admin else ctx.project_id
-        return jsonify({"tasks": [task_view(task) for task in tasks.list(owner, image.id)]})
 
-    return bp
+@bp.get("/v2/images/<image_id>/tasks")
+def image_tasks(image_id: str):
+    imaged, ctx = runtime(), context()
+    image = visible_image(imaged, ctx, image_id)
+    imaged.authorize("get_tasks", ctx, image)
+    owner = None if ctx.is_admin else ctx.project_id
+    tasks = importer_of(imaged).tasks.list_tasks(owner, image.id)
+    return jsonify({"tasks": [task_view(task) for task in tasks]})

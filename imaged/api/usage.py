@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from imaged.api import runtime
 from imaged.domain import quotas
 from imaged.domain import status as st
 from imaged.imports import flow
 from imaged.imports.staging import SUFFIXES
-from imaged.runtime import Imaged
 from shared.api import context
 
 # Images whose data is on its way in (Glance's image_count_uploading).
@@ -25,23 +25,22 @@ UPLOADING = (st.SAVING, st.UPLOADING, st.IMPORTING)
 STAGED = (st.UPLOADING, st.IMPORTING)
 
 
-def usage_blueprint(imaged: Imaged) -> Blueprint:
-    bp = Blueprint("image_usage", __name__)
-    importer = flow.importer_of(imaged)
+bp = Blueprint("image_usage", __name__)
 
-    @bp.get("/v2/info/usage")
-    def usage():
-        project = context().project_id or ""
-        repo = imaged.repo
-        stored = repo.usage(project)
-        uploading = repo.ids_in_status(project, UPLOADING)
-        staged = repo.ids_in_status(project, STAGED)
-        measured = quotas.ProjectUsage(images=stored.images, stored_bytes=stored.stored_bytes,
-                                       staged_bytes=_staged_bytes(importer.staging, staged),
-                                       uploading=len(uploading))
-        return jsonify({"usage": quotas.usage_report(imaged.quotas, measured)})
 
-    return bp
+@bp.get("/v2/info/usage")
+def usage():
+    imaged = runtime()
+    project = context().project_id or ""
+    repo = imaged.repo
+    stored = repo.usage(project)
+    uploading = repo.ids_in_status(project, UPLOADING)
+    staged = repo.ids_in_status(project, STAGED)
+    measured = quotas.ProjectUsage(images=stored.images, stored_bytes=stored.stored_bytes,
+                                   staged_bytes=_staged_bytes(flow.importer_of(imaged).staging,
+                                                              staged),
+                                   uploading=len(uploading))
+    return jsonify({"usage": quotas.usage_report(imaged.quotas, measured)})
 
 
 def _staged_bytes(staging, image_ids: list[str]) -> int:

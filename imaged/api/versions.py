@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from imaged.api import runtime
+
 ALWAYS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 17)
 WITH_CACHE = (14, 16, 18)
 
@@ -34,24 +36,24 @@ def listed_versions(cache_enabled: bool) -> list[tuple[str, str]]:
             for index, minor in enumerate(minors)]
 
 
-def versions_blueprint(conf) -> Blueprint:
-    blueprint = Blueprint("versions", __name__)
-    versions = listed_versions(cache_enabled=bool(conf.image_cache.image_cache_dir))
+bp = Blueprint("versions", __name__)
 
-    def document() -> dict:
-        href = request.host_url.rstrip("/") + "/v2/"
-        return {"versions": [{"id": version, "status": status,
-                              "links": [{"rel": "self", "href": href}]}
-                             for version, status in versions]}
 
-    @blueprint.get("/")
-    def root():
-        response = jsonify(document())
-        response.status_code = 300
-        return response
+def document() -> dict:
+    href = request.host_url.rstrip("/") + "/v2/"
+    cache_enabled = bool(runtime().conf.image_cache.image_cache_dir)
+    return {"versions": [{"id": version, "status": status,
+                          "links": [{"rel": "self", "href": href}]}
+                         for version, status in listed_versions(cache_enabled)]}
 
-    @blueprint.get("/versions")
-    def versions_route():
-        return jsonify(document())
 
-    return blueprint
+@bp.get("/")
+def root():
+    response = jsonify(document())
+    response.status_code = 300
+    return response
+
+
+@bp.get("/versions")
+def versions_route():
+    return jsonify(document())

@@ -67,7 +67,7 @@ class ImageRepository(abc.ABC):
         """The image whatever its status (deleted ones too), or None."""
 
     @abc.abstractmethod
-    def list(self, query: ImageQuery, marker: Image | None = None) -> list[Image]:
+    def list_images(self, query: ImageQuery, marker: Image | None = None) -> list[Image]:
         """One page of the images the query's caller may see, in order."""
 
     @abc.abstractmethod

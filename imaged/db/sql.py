@@ -223,7 +223,7 @@ class SqlImageRepository(ImageRepository):
             return self._to_images(session, rows)
 
     # -- the list query --------------------------------------------------------
-    def list(self, query: ImageQuery, marker: Image | None = None) -> list[Image]:
+    def list_images(self, query: ImageQuery, marker: Image | None = None) -> list[Image]:
         """One page (the statement and its rules: list_query.py)."""
         statement, values = self._list_statements.for_query(query, marker)
         with core_transaction(self._sessions, write=False) as session:

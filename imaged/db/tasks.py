@@ -73,8 +73,8 @@ class TaskRepository:
             row = session.get(TaskRow, task_id)
             return _task(row) if row is not None else None
 
-    def list(self, owner: str | None, image_id: str | None = None, limit: int = 1000,
-             now: dt.datetime | None = None) -> list[Task]:
+    def list_tasks(self, owner: str | None, image_id: str | None = None, limit: int = 1000,
+                   now: dt.datetime | None = None) -> list[Task]:
         """Newest first; owner None means every project (admins). Tasks past
         their expires_at are left out (Glance's task_time_to_live)."""
         query = select(TaskRow)

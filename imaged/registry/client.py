@@ -36,8 +36,8 @@ class RegistryImageRepository(ImageRepository):
     def get(self, image_id):
         return self._call("get", image_id)
 
-    def list(self, query, marker=None):
-        return self._call("list", query, marker=marker)
+    def list_images(self, query, marker=None):
+        return self._call("list_images", query, marker=marker)
 
     def save(self, image, expected_status=None, notices=()):
         return self._call("save", image, expected_status=expected_status, notices=list(notices))

@@ -9,8 +9,9 @@ GET /pocketstack/v1/events serves the image events recorded here.
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 
-from flask import Flask, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
 
 from imaged.db.migrate import upgrade
 from imaged.db.repository import DuplicateImage, DuplicateMember, ImageRepository, StaleImage
@@ -23,7 +24,7 @@ from shared.errors import BadRequest
 from shared.events import Notifier
 from shared.events_api import EVENT_RULES, events_blueprint
 from shared.paths import StateLayout
-from shared.policy import RuleDefault
+from shared.policy import PolicyEnforcer, RuleDefault
 from shared.service import build_service, database_url, remote_validator, service_main
 
 NAME = "imaged-registry"
@@ -35,35 +36,55 @@ RULES = [RuleDefault("registry:call", "rule:service_or_admin",
 PUBLIC = {("GET", "/")}
 
 
+EXTENSION = "imaged_registry"
+
+bp = Blueprint("registry", __name__)
+
+
+@dataclass
+class Registry:
+    """What the registry's handlers work with (in app.extensions)."""
+    repository: SqlImageRepository
+    policy: PolicyEnforcer
+
+
+def registry() -> Registry:
+    return current_app.extensions[EXTENSION]
+
+
+@bp.get("/")
+def root():
+    return jsonify({"service": NAME, "methods": sorted(METHODS)})
+
+
+@bp.post("/v1/rpc")
+def call():
+    registry().policy.authorize("registry:call", {}, context())
+    body = json_body()
+    method = body.get("method")
+    if method not in METHODS:
+        raise BadRequest(f"Unknown registry method {method!r}.")
+    try:
+        args = [decode(arg) for arg in body.get("args", [])]
+        kwargs = {key: decode(value) for key, value in body.get("kwargs", {}).items()}
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"Malformed arguments: {exc}") from None
+    try:
+        result = getattr(registry().repository, method)(*args, **kwargs)
+    except (StaleImage, DuplicateImage, DuplicateMember) as exc:
+        return jsonify({"error": encode_error(exc)})
+    return jsonify({"result": encode(result)})
+
+
 def make_app(conf, state: StateLayout) -> Flask:
     service = build_service(NAME, conf, state, RULES + EVENT_RULES)
-    # The events describe what imaged-api did; the registry only keeps them.
-    repository = SqlImageRepository(service.sessions, Notifier("imaged", service.sessions))
     app = create_app(NAME, error_style="glance", validator=remote_validator(service),
                      is_public=lambda method, path: (method, path) in PUBLIC)
-
-    @app.get("/")
-    def root():
-        return jsonify({"service": NAME, "methods": sorted(METHODS)})
-
-    @app.post("/v1/rpc")
-    def call():
-        service.policy.authorize("registry:call", {}, context())
-        body = json_body()
-        method = body.get("method")
-        if method not in METHODS:
-            raise BadRequest(f"Unknown registry method {method!r}.")
-        try:
-            args = [decode(arg) for arg in body.get("args", [])]
-            kwargs = {key: decode(value) for key, value in body.get("kwargs", {}).items()}
-        except (TypeError, ValueError) as exc:
-            raise BadRequest(f"Malformed arguments: {exc}") from None
-        try:
-            result = getattr(repository, method)(*args, **kwargs)
-        except (StaleImage, DuplicateImage, DuplicateMember) as exc:
-            return jsonify({"error": encode_error(exc)})
-        return jsonify({"result": encode(result)})
-
+    # The events describe what imaged-api did; the registry only keeps them.
+    app.extensions[EXTENSION] = Registry(
+        SqlImageRepository(service.sessions, Notifier("imaged", service.sessions)),
+        service.policy)
+    app.register_blueprint(bp)
     app.register_blueprint(events_blueprint(service.sessions, service.policy))
     return app
 

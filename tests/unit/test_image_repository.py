@@ -176,13 +176,13 @@ def test_visibility_rules_of_the_list(repo):
     shared_accepted = repo.create(image("other"))
     repo.add_member(Member(shared_pending.id, "me"))
     repo.add_member(Member(shared_accepted.id, "me", status="accepted"))
-    ids = lambda **p: {i.id for i in repo.list(query("me", **p))}
+    ids = lambda **p: {i.id for i in repo.list_images(query("me", **p))}
     assert ids() == {own_private.id, public.id, shared_accepted.id}
     assert ids(visibility="community") == {community.id}
     assert ids(member_status="pending") == {own_private.id, public.id, shared_pending.id}
     assert ids(visibility="all", member_status="all") == {
         own_private.id, public.id, community.id, shared_pending.id, shared_accepted.id}
-    admin = {i.id for i in repo.list(query("root", admin=True, visibility="all"))}
+    admin = {i.id for i in repo.list_images(query("root", admin=True, visibility="all"))}
     assert others_private.id in admin
 
 
@@ -195,32 +195,32 @@ def test_filters_sorting_and_keyset_paging(repo):
                                       disk_format="raw" if index < 3 else "qcow2")))
         if index == 4:
             repo.set_status(made[-1].id, ["queued"], "active", {"size": 100})
-    newest_first = [i.id for i in repo.list(query("pager"))]
+    newest_first = [i.id for i in repo.list_images(query("pager"))]
     assert newest_first == [i.id for i in reversed(made)]
     by_name = []
     marker = None
     while True:
-        page = repo.list(query("pager", sort="name:asc", limit="2"), marker)
+        page = repo.list_images(query("pager", sort="name:asc", limit="2"), marker)
         by_name += [i.name for i in page]
         if len(page) < 2:
             break
         marker = page[-1]
     assert by_name == [None, "a", "b", "c", "d"]
-    assert [i.name for i in repo.list(query("pager", tag="odd"))] == ["c", "a"]
-    assert [i.name for i in repo.list(query("pager", n="3"))] == ["c"]
-    assert [i.name for i in repo.list(query("pager", disk_format="qcow2",
+    assert [i.name for i in repo.list_images(query("pager", tag="odd"))] == ["c", "a"]
+    assert [i.name for i in repo.list_images(query("pager", n="3"))] == ["c"]
+    assert [i.name for i in repo.list_images(query("pager", disk_format="qcow2",
                                             sort="name:desc"))] == ["c", "b"]
-    assert [i.name for i in repo.list(query("pager", size_min="50"))] == ["b"]
-    assert [i.name for i in repo.list(query("pager", name="in:a,b",
+    assert [i.name for i in repo.list_images(query("pager", size_min="50"))] == ["b"]
+    assert [i.name for i in repo.list_images(query("pager", name="in:a,b",
                                             sort="name:asc"))] == ["a", "b"]
 
 
 def test_times_filter(repo):
     old = repo.create(image("timed", created_at=dt.datetime(2020, 1, 1)))
     new = repo.create(image("timed", created_at=dt.datetime(2030, 1, 1)))
-    assert [i.id for i in repo.list(query("timed", created_at="gt:2025-01-01T00:00:00Z"))] \
+    assert [i.id for i in repo.list_images(query("timed", created_at="gt:2025-01-01T00:00:00Z"))] \
         == [new.id]
-    assert [i.id for i in repo.list(query("timed", created_at="lte:2020-01-01T00:00:00Z"))] \
+    assert [i.id for i in repo.list_images(query("timed", created_at="lte:2020-01-01T00:00:00Z"))] \
         == [old.id]
 
 
@@ -271,7 +271,7 @@ def test_a_page_of_25_among_thousands_is_quick(repo, engine):
     timings = []
     for _ in range(15):
         started = time.perf_counter()
-        page = repo.list(query("bulk7"))
+        page = repo.list_images(query("bulk7"))
         timings.append(time.perf_counter() - started)
     assert len(page) == 25 and all(i.properties == {"k": "v"} for i in page)
     assert sorted(timings)[len(timings) // 2] < 0.05
