@@ -13,14 +13,17 @@ import logging
 from flask import Flask, g, request
 
 from computed import runtime
-from computed.api.actions import actions_blueprint
-from computed.api.common import parse_microversion, set_version_headers
-from computed.api.flavors import flavors_blueprint
-from computed.api.hypervisors import hypervisors_blueprint
-from computed.api.keypairs import keypairs_blueprint
-from computed.api.servers import servers_blueprint
-from computed.api.versions import PUBLIC_PATHS, versions_blueprint
-from computed.api.volume_attachments import volume_attachments_blueprint
+from computed.api import (
+    actions,
+    flavors,
+    hypervisors,
+    keypairs,
+    servers,
+    versions,
+    volume_attachments,
+)
+from computed.api.common import RUNTIME_KEY, parse_microversion, set_version_headers
+from computed.api.versions import PUBLIC_PATHS
 from computed.config import schema
 from computed.db import repository as repo
 from computed.imagecache import template_names
@@ -74,12 +77,11 @@ def make_app(conf, state: StateLayout) -> Flask:
             g.compute_api_version = parse_microversion()
 
     app.after_request(set_version_headers)
-    app.register_blueprint(versions_blueprint())
-    for blueprint in (flavors_blueprint, keypairs_blueprint, servers_blueprint,
-                      actions_blueprint, volume_attachments_blueprint, hypervisors_blueprint):
-        app.register_blueprint(blueprint(computed))
+    for module in (versions, flavors, keypairs, servers, actions, volume_attachments,
+                   hypervisors):
+        app.register_blueprint(module.bp)
     app.register_blueprint(events_blueprint(service.sessions, service.policy))
-    app.extensions["computed"] = computed
+    app.extensions[RUNTIME_KEY] = computed  # what computed.api.common.runtime() returns
     app.extensions["computed.image_cache_manager"] = image_cache_manager(computed)
     return app
 

@@ -23,6 +23,8 @@ def schema() -> Schema:
     result.add("compute", [
         Opt("host", "", "Name of this compute host (OS-EXT-SRV-ATTR:host). Empty: the "
             "machine's host name."),
+        Opt("my_ip", "", "This host's IP address, shown as host_ip by os-hypervisors "
+            "(Nova's my_ip). Empty: the address the API listens on ([api] bind_host)."),
         Opt("instances_path", "", "Where instance directories and the image cache (_base) "
             "live. Empty: lib/instances under the state directory."),
         Opt("cpu_allocation_ratio", 16.0, "Virtual CPUs per physical CPU that servers may "

@@ -27,17 +27,16 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from computed.virt import qemu_img
 from shared.imageformat import ImageSafetyError, check, check_file, inspect_file
+from shared.units import GiB, MiB
 
 LOG = logging.getLogger("computed.imagecache")
-GIB = 1024 ** 3
-MIB = 1024 ** 2
 # Content a base may hold -> how QEMU reads it (an ISO is read as raw).
 BASE_FORMATS = {"raw": "raw", "iso": "raw", "qcow2": "qcow2"}
 
@@ -140,10 +139,10 @@ class ImageCache:
         """A raw sparse file of size_gb, formatted once (Nova's
         _base/ephemeral_<GiB>_<fs>); each server's disk.local is an overlay."""
         name = f"ephemeral_{size_gb}_{fs_type}"
-        return self._template(name, size_gb * GIB, fs_type, "ephemeral0")
+        return self._template(name, size_gb * GiB, fs_type, "ephemeral0")
 
     def swap_template(self, size_mb: int) -> Path:
-        return self._template(f"swap_{size_mb}", size_mb * MIB, "swap", "swap0")
+        return self._template(f"swap_{size_mb}", size_mb * MiB, "swap", "swap0")
 
     def _template(self, name: str, size: int, fs_type: str, label: str) -> Path:
         path = self.base_dir / name

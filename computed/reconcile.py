@@ -26,7 +26,7 @@ import logging
 import shutil
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from computed.db import repository as repo
 from computed.domain import states

@@ -20,6 +20,7 @@ from shared.clients import Caller, ImageClient, ServiceSession, VolumeClient
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.service import Service
+from shared.units import GiB
 
 ACTION_THREADS = 32
 DETACH_TIMEOUT = 30.0
@@ -51,6 +52,12 @@ def host_name(conf) -> str:
     return conf.compute.host or socket.gethostname()
 
 
+def host_ip(conf) -> str:
+    """This host's address as os-hypervisors shows it: [compute] my_ip, or
+    the address the API listens on."""
+    return conf.compute.my_ip or conf.api.bind_host
+
+
 def prepare_database(engine, hostname: str, sessions) -> str:
     """Tables, default flavors and this node; returns the node's uuid."""
     Base.metadata.create_all(engine)
@@ -75,7 +82,7 @@ def build(service: Service) -> Computed:
 
     def inventory() -> HostInventory:
         info = driver.host_info()
-        disk_gb = shutil.disk_usage(path).total // (1024 ** 3)
+        disk_gb = shutil.disk_usage(path).total // GiB
         return HostInventory(
             vcpus=info.vcpus, memory_mb=info.memory_mb, disk_gb=disk_gb,
             cpu_allocation_ratio=conf.compute.cpu_allocation_ratio,
@@ -90,7 +97,7 @@ def build(service: Service) -> Computed:
         return Caller(None, service.codec.decode(token).project_id)
 
     settings = Settings(
-        host=hostname, node_uuid=node_uuid, instances_path=path,
+        host=hostname, host_ip=host_ip(conf), node_uuid=node_uuid, instances_path=path,
         initiator_iqn=conf.libvirt.iscsi_initiator_name
         or f"iqn.2010-10.org.pocketstack:compute-{node_uuid}",
         force_config_drive=conf.compute.force_config_drive,

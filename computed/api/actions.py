@@ -14,17 +14,16 @@ import re
 
 from flask import Blueprint, Response, jsonify
 
-from computed.api.common import API_PREFIX, project_scope
+from computed import compute_api
+from computed.api.common import API_PREFIX, authorize, project_scope, runtime
 from computed.db import repository as repo
 from computed.domain import states
-from computed.domain.requests import InvalidRequest, QuotaError, check_metadata
+from computed.domain.server_request import InvalidRequest, QuotaError, check_metadata
 from computed.flows import power, snapshot
-from computed.runtime import Computed
 from shared.api import context, json_body
 from shared.db import transaction
-from shared.errors import BadRequest, Conflict, Forbidden, NotFound
+from shared.errors import BadRequest, Conflict, Forbidden
 
-MAX_CONSOLE_BYTES = 100 * 1024  # as Nova's libvirt driver: the log's last 100 KiB
 LENGTH = re.compile(r"^-?[0-9]+$")
 
 # body key -> (power action, policy rule)
@@ -38,99 +37,87 @@ POWER_ACTIONS = {
 }
 
 
-def actions_blueprint(computed: Computed) -> Blueprint:
-    bp = Blueprint("server_actions", __name__, url_prefix=API_PREFIX)
-    deps = computed.deps
-    sessions = deps.sessions
+bp = Blueprint("server_actions", __name__, url_prefix=API_PREFIX)
 
-    def authorize(server_id: str, rule: str) -> None:
-        with transaction(sessions, write=False) as session:
-            instance = repo.get_instance(session, server_id, project_scope())
-            computed.authorize(rule, context(), project_id=instance.project_id)
 
-    def start_power_action(server_id: str, action: str, rule: str):
-        ctx = context()
-        authorize(server_id, rule)
-        try:
-            task = power.begin(deps, ctx, server_id, project_scope(), action)
-        except (states.InvalidState, states.NotReady) as exc:
-            raise Conflict(str(exc)) from None
-        deps.background(deps.actions, f"{action}-{server_id}",
-                        lambda: power.run(deps, ctx, server_id, action, task))
-        return Response(status=202)
+def authorize_on_server(server_id: str, rule: str) -> None:
+    """404 unless the caller may see the server, then the policy rule."""
+    with transaction(runtime().deps.sessions, write=False) as session:
+        instance = repo.get_instance(session, server_id, project_scope())
+        authorize(rule, context(), project_id=instance.project_id)
 
-    @bp.post("/servers/<server_id>/action")
-    def server_action(server_id):
-        body = json_body()
-        if len(body) != 1:
-            raise BadRequest("Malformed request body: name exactly one action.")
-        action, argument = next(iter(body.items()))
-        if action in POWER_ACTIONS:
-            name, rule = POWER_ACTIONS[action]
-            return start_power_action(server_id, name, rule)
-        if action == "reboot":
-            kind = (argument or {}).get("type") if isinstance(argument, dict) else None
-            if not isinstance(kind, str) or kind.upper() not in ("SOFT", "HARD"):
-                raise BadRequest("Argument 'type' for reboot must be a string with value "
-                                 "SOFT or HARD.")
-            return start_power_action(server_id, f"reboot_{kind.lower()}", "servers:reboot")
-        if action == "createImage":
-            return create_image(server_id, argument)
-        if action == "os-getConsoleOutput":
-            return console_output(server_id, argument)
-        raise BadRequest(f"There is no such action: {action}")
 
-    def create_image(server_id: str, argument):
-        ctx = context()
-        authorize(server_id, "servers:create_image")
-        if not isinstance(argument, dict):
-            raise BadRequest("Invalid input: createImage needs {\"name\": ...}.")
-        name = argument.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 255:
-            raise BadRequest(f"Invalid input for field/attribute name. Value: {name}. "
-                             f"A name is 1 to 255 characters.")
-        try:
-            metadata = check_metadata(argument.get("metadata"), 128)
-        except InvalidRequest as exc:
-            raise BadRequest(str(exc)) from None
-        except QuotaError as exc:
-            raise Forbidden(str(exc)) from None
-        try:
-            image_id = snapshot.begin(deps, ctx, server_id, project_scope(), name, metadata)
-        except (states.InvalidState, states.NotReady) as exc:
-            raise Conflict(str(exc)) from None
-        deps.background(deps.actions, f"snapshot-{server_id}",
-                        lambda: snapshot.run(deps, ctx, server_id, image_id))
-        response = jsonify({"image_id": image_id})
-        response.status_code = 202
-        response.headers["Location"] = \
-            f"{deps.settings.image_public_url.rstrip('/')}/v2/images/{image_id}"
-        return response
+def start_power_action(server_id: str, action: str, rule: str):
+    ctx = context()
+    deps = runtime().deps
+    authorize_on_server(server_id, rule)
+    try:
+        task = power.begin(deps, ctx, server_id, project_scope(), action)
+    except (states.InvalidState, states.NotReady) as exc:
+        raise Conflict(str(exc)) from None
+    deps.background(deps.actions, f"{action}-{server_id}",
+                    lambda: power.run(deps, ctx, server_id, action, task))
+    return Response(status=202)
 
-    def console_output(server_id: str, argument):
-        authorize(server_id, "os-console-output")
-        length = (argument or {}).get("length") if isinstance(argument, dict) else None
-        if length is not None:
-            if isinstance(length, bool) or not LENGTH.match(str(length)) or int(length) < -1:
-                raise BadRequest(f"Invalid input for field/attribute length. Value: "
-                                 f"{length}. It must be an integer of at least -1.")
-            length = int(length)
-        with transaction(sessions, write=False) as session:
-            instance = repo.get_instance(session, server_id, project_scope())
-            if not instance.host:
-                raise Conflict(f"Instance {server_id} is not ready")
-        path = deps.instance_dir(server_id) / "console.log"
-        try:
-            with open(path, "rb") as log:
-                size = log.seek(0, 2)
-                log.seek(max(0, size - MAX_CONSOLE_BYTES))
-                text = log.read().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            raise NotFound(f"Guest does not have a console available for {server_id}.") \
-                from None
-        if length is not None and length >= 0:
-            lines = text.splitlines(keepends=True)
-            text = "".join(lines[-length:]) if length else ""
-        return jsonify({"output": text})
 
-    return bp
+@bp.post("/servers/<server_id>/action")
+def server_action(server_id):
+    body = json_body()
+    if len(body) != 1:
+        raise BadRequest("Malformed request body: name exactly one action.")
+    action, argument = next(iter(body.items()))
+    if action in POWER_ACTIONS:
+        name, rule = POWER_ACTIONS[action]
+        return start_power_action(server_id, name, rule)
+    if action == "reboot":
+        kind = (argument or {}).get("type") if isinstance(argument, dict) else None
+        if not isinstance(kind, str) or kind.upper() not in ("SOFT", "HARD"):
+            raise BadRequest("Argument 'type' for reboot must be a string with value "
+                             "SOFT or HARD.")
+        return start_power_action(server_id, f"reboot_{kind.lower()}", "servers:reboot")
+    if action == "createImage":
+        return create_image(server_id, argument)
+    if action == "os-getConsoleOutput":
+        return console_output(server_id, argument)
+    raise BadRequest(f"There is no such action: {action}")
+
+
+def create_image(server_id: str, argument):
+    ctx = context()
+    deps = runtime().deps
+    authorize_on_server(server_id, "servers:create_image")
+    if not isinstance(argument, dict):
+        raise BadRequest("Invalid input: createImage needs {\"name\": ...}.")
+    name = argument.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise BadRequest(f"Invalid input for field/attribute name. Value: {name}. "
+                         f"A name is 1 to 255 characters.")
+    try:
+        metadata = check_metadata(argument.get("metadata"), deps.settings.max_metadata_items)
+    except InvalidRequest as exc:
+        raise BadRequest(str(exc)) from None
+    except QuotaError as exc:
+        raise Forbidden(str(exc)) from None
+    try:
+        image_id = snapshot.begin(deps, ctx, server_id, project_scope(), name, metadata)
+    except (states.InvalidState, states.NotReady) as exc:
+        raise Conflict(str(exc)) from None
+    deps.background(deps.actions, f"snapshot-{server_id}",
+                    lambda: snapshot.run(deps, ctx, server_id, image_id))
+    response = jsonify({"image_id": image_id})
+    response.status_code = 202
+    response.headers["Location"] = \
+        f"{deps.settings.image_public_url.rstrip('/')}/v2/images/{image_id}"
+    return response
+
+
+def console_output(server_id: str, argument):
+    authorize_on_server(server_id, "os-console-output")
+    length = (argument or {}).get("length") if isinstance(argument, dict) else None
+    if length is not None:
+        if isinstance(length, bool) or not LENGTH.match(str(length)) or int(length) < -1:
+            raise BadRequest(f"Invalid input for field/attribute length. Value: "
+                             f"{length}. It must be an integer of at least -1.")
+        length = int(length)
+    text = compute_api.console_output(runtime().deps, server_id, project_scope(), length)
+    return jsonify({"output": text})

@@ -1,12 +1,14 @@
-"""What every computed handler shares: microversions, policy, scoping,
-links, pagination."""
+"""What every computed handler shares: the runtime, microversions, policy,
+scoping, links, pagination."""
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import g, request
+from flask import current_app, g, request
 
+from computed.runtime import Computed
 from shared.api import context
+from shared.context import RequestContext
 from shared.errors import ApiError, BadRequest
 
 API_PREFIX = "/v2.1"
@@ -14,6 +16,22 @@ API_PREFIX = "/v2.1"
 # header at all) for every flow.
 MIN_VERSION = MAX_VERSION = (2, 1)
 HEADERS = ("OpenStack-API-Version", "X-OpenStack-Nova-API-Version")
+
+
+RUNTIME_KEY = "computed"
+
+
+def runtime() -> Computed:
+    """The computed runtime of the app serving this request (app.py puts it
+    in the app's extensions)."""
+    return current_app.extensions[RUNTIME_KEY]
+
+
+def authorize(rule: str, ctx: RequestContext, project_id: str | None = None,
+              **extra) -> None:
+    """403 unless the policy rule os_compute_api:<rule> allows the caller on
+    a target of this project (the caller's own by default)."""
+    runtime().authorize(rule, ctx, project_id, **extra)
 
 
 def version_text(version: tuple[int, int]) -> str:
@@ -69,10 +87,6 @@ def links(collection: str, item_id: str) -> list[dict]:
 
 def when(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
-
-
-def truthy(value) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on", "t", "y")
 
 
 def parse_limit() -> int | None:

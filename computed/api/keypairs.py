@@ -1,141 +1,57 @@
-"""/v2.1/os-keypairs: key pairs belong to a user (not a project).
-
-The current client generates the key itself and imports the public half
-(POST with public_key); a request without public_key gets a new RSA key
-made here, its private half returned once and never stored (2.1 behaviour).
-A server's key pair ends up in its config drive (public_keys).
-"""
+"""/v2.1/os-keypairs: list, show, create (or import) and delete a user's
+key pairs; what a new key pair must be is in computed/keypairs.py."""
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
+from computed import keypairs
 from computed.api import render
-from computed.api.common import API_PREFIX
+from computed.api.common import API_PREFIX, authorize, runtime
 from computed.db import repository as repo
-from computed.db.models import KeyPair
-from computed.runtime import Computed
 from shared.api import context, json_body
 from shared.db import transaction
-from shared.errors import BadRequest, Conflict, Forbidden
 
-NAME = re.compile(r"^(?! )[a-zA-Z0-9. _-]+(?<! )$")
-
-
-class InvalidKey(ValueError):
-    pass
+bp = Blueprint("keypairs", __name__, url_prefix=API_PREFIX)
 
 
-def fingerprint(public_key: str) -> str:
-    """The key's md5 fingerprint "aa:bb:...", as Nova and ssh-keygen -E md5
-    print it; InvalidKey if it is not an OpenSSH public key."""
-    try:
-        serialization.load_ssh_public_key(public_key.strip().encode())
-        blob = base64.b64decode(public_key.split()[1])
-    except (ValueError, IndexError, TypeError):
-        raise InvalidKey("Keypair data is invalid: failed to generate fingerprint") \
-            from None
-    digest = hashlib.md5(blob).hexdigest()
-    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+@bp.get("/os-keypairs")
+def list_keypairs():
+    ctx = context()
+    authorize("os-keypairs:index", ctx)
+    with transaction(runtime().deps.sessions, write=False) as session:
+        return jsonify({"keypairs": [render.keypair_summary(k) for k in
+                                     repo.list_keypairs(session, ctx.user_id)]})
 
 
-def generate() -> tuple[str, str]:
-    """(private key PEM, public key in OpenSSH format)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM,
-                                serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                           serialization.PublicFormat.OpenSSH).decode()
-    return private, public + " Generated-by-PocketStack"
+@bp.get("/os-keypairs/<name>")
+def show_keypair(name):
+    ctx = context()
+    authorize("os-keypairs:show", ctx)
+    with transaction(runtime().deps.sessions, write=False) as session:
+        return jsonify({"keypair": render.keypair_detail(
+            repo.get_keypair(session, ctx.user_id, name))})
 
 
-def keypairs_blueprint(computed: Computed) -> Blueprint:
-    bp = Blueprint("keypairs", __name__, url_prefix=API_PREFIX)
-    sessions = computed.deps.sessions
-    max_keys = computed.deps.settings.max_key_pairs
+@bp.post("/os-keypairs")
+def create_keypair():
+    ctx = context()
+    authorize("os-keypairs:create", ctx)
+    created = keypairs.create_keypair(runtime().deps, ctx, json_body().get("keypair"))
+    keypair = created.keypair
+    body = {"name": keypair.name, "public_key": keypair.public_key,
+            "fingerprint": keypair.fingerprint, "user_id": keypair.user_id}
+    if created.private_key is not None:
+        body["private_key"] = created.private_key
+    return jsonify({"keypair": body})
 
-    @bp.get("/os-keypairs")
-    def list_keypairs():
-        ctx = context()
-        computed.authorize("os-keypairs:index", ctx)
-        with transaction(sessions, write=False) as session:
-            return jsonify({"keypairs": [render.keypair_summary(k) for k in
-                                         repo.list_keypairs(session, ctx.user_id)]})
 
-    @bp.get("/os-keypairs/<name>")
-    def show_keypair(name):
-        ctx = context()
-        computed.authorize("os-keypairs:show", ctx)
-        with transaction(sessions, write=False) as session:
-            return jsonify({"keypair": render.keypair_detail(
-                repo.get_keypair(session, ctx.user_id, name))})
-
-    @bp.post("/os-keypairs")
-    def create_keypair():
-        ctx = context()
-        computed.authorize("os-keypairs:create", ctx)
-        spec = json_body().get("keypair")
-        if not isinstance(spec, dict):
-            raise BadRequest("Invalid input: the body must be {\"keypair\": {...}}.")
-        name = spec.get("name")
-        if not isinstance(name, str) or not 1 <= len(name) <= 255 or not NAME.match(name):
-            raise BadRequest(f"Invalid input for field/attribute name. Value: {name}. "
-                             f"Keypair names are letters, digits, spaces, '.', '_' and "
-                             f"'-' (1 to 255).")
-        key_type = spec.get("type", "ssh")
-        if key_type != "ssh":
-            raise BadRequest("Invalid input: only ssh key pairs are supported.")
-        private_key = None
-        public_key = spec.get("public_key")
-        if public_key is None:
-            private_key, public_key = generate()
-        if not isinstance(public_key, str):
-            raise BadRequest("Invalid input for field/attribute public_key.")
-        try:
-            print_ = fingerprint(public_key)
-        except InvalidKey as exc:
-            raise BadRequest(str(exc)) from None
-        try:
-            with transaction(sessions) as session:
-                count = session.scalar(select(func.count()).select_from(KeyPair)
-                                       .where(KeyPair.user_id == ctx.user_id))
-                if max_keys >= 0 and count >= max_keys:
-                    raise Forbidden("Quota exceeded, too many key pairs.")
-                keypair = KeyPair(user_id=ctx.user_id, name=name, type="ssh",
-                                  public_key=public_key.strip(), fingerprint=print_,
-                                  created_at=repo.now())
-                session.add(keypair)
-                session.flush()
-                computed.service.notifier.notify(
-                    ctx, "keypair.import" if private_key is None else "keypair.create",
-                    resource_type="keypair", resource_id=name,
-                    payload={"key_name": name, "fingerprint": print_,
-                             "user_id": ctx.user_id}, session=session)
-        except IntegrityError:
-            raise Conflict(f"Key pair '{name}' already exists.") from None
-        body = {"name": name, "public_key": keypair.public_key, "fingerprint": print_,
-                "user_id": ctx.user_id}
-        if private_key is not None:
-            body["private_key"] = private_key
-        return jsonify({"keypair": body})
-
-    @bp.delete("/os-keypairs/<name>")
-    def delete_keypair(name):
-        ctx = context()
-        computed.authorize("os-keypairs:delete", ctx)
-        with transaction(sessions) as session:
-            session.delete(repo.get_keypair(session, ctx.user_id, name))
-            computed.service.notifier.notify(ctx, "keypair.delete", resource_type="keypair",
-                                             resource_id=name,
-                                             payload={"key_name": name}, session=session)
-        return Response(status=202)
-
-    return bp
+@bp.delete("/os-keypairs/<name>")
+def delete_keypair(name):
+    ctx = context()
+    authorize("os-keypairs:delete", ctx)
+    with transaction(runtime().deps.sessions) as session:
+        session.delete(repo.get_keypair(session, ctx.user_id, name))
+        runtime().service.notifier.notify(ctx, "keypair.delete", resource_type="keypair",
+                                         resource_id=name,
+                                         payload={"key_name": name}, session=session)
+    return Response(status=202)

@@ -26,15 +26,6 @@ def flavor_detail(flavor: Flavor) -> dict:
             "links": links("flavors", flavor.flavorid)}
 
 
-def flavor_snapshot(flavor: Flavor) -> dict:
-    """What a server keeps of its flavor (shown at 2.47+ by Nova; kept here
-    so that deleting the flavor changes nothing for the server)."""
-    return {"id": flavor.flavorid, "name": flavor.name, "vcpus": flavor.vcpus,
-            "ram": flavor.memory_mb, "disk": flavor.root_gb,
-            "ephemeral": flavor.ephemeral_gb, "swap": flavor.swap,
-            "extra_specs": flavor.specs()}
-
-
 def keypair_summary(keypair: KeyPair) -> dict:
     return {"keypair": {"name": keypair.name, "public_key": keypair.public_key,
                         "fingerprint": keypair.fingerprint}}

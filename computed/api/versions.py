@@ -20,16 +20,15 @@ def _v21() -> dict:
                              "type": "application/vnd.openstack.compute+json;version=2.1"}]}
 
 
-def versions_blueprint() -> Blueprint:
-    bp = Blueprint("versions", __name__)
+bp = Blueprint("versions", __name__)
 
-    @bp.get("/")
-    def versions():
-        return jsonify({"versions": [_v21()]})
 
-    @bp.get(API_PREFIX)
-    @bp.get(f"{API_PREFIX}/")
-    def version():
-        return jsonify({"version": _v21()})
+@bp.get("/")
+def versions():
+    return jsonify({"versions": [_v21()]})
 
-    return bp
+
+@bp.get(API_PREFIX)
+@bp.get(f"{API_PREFIX}/")
+def version():
+    return jsonify({"version": _v21()})

@@ -7,72 +7,72 @@ import uuid as uuidlib
 from flask import Blueprint, Response, jsonify
 
 from computed.api import render
-from computed.api.common import API_PREFIX, project_scope
+from computed.api.common import API_PREFIX, authorize, project_scope, runtime
 from computed.db import repository as repo
 from computed.flows import volumes
-from computed.runtime import Computed
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, NotFound
 
+bp = Blueprint("volume_attachments", __name__, url_prefix=API_PREFIX)
 
-def volume_attachments_blueprint(computed: Computed) -> Blueprint:
-    bp = Blueprint("volume_attachments", __name__, url_prefix=API_PREFIX)
-    deps = computed.deps
-    sessions = deps.sessions
 
-    def load(session, server_id: str, rule: str):
-        instance = repo.get_instance(session, server_id, project_scope())
-        computed.authorize(rule, context(), project_id=instance.project_id)
-        return instance
+def load(session, server_id: str, rule: str):
+    instance = repo.get_instance(session, server_id, project_scope())
+    authorize(rule, context(), project_id=instance.project_id)
+    return instance
 
-    @bp.get("/servers/<server_id>/os-volume_attachments")
-    def list_attachments(server_id):
-        with transaction(sessions, write=False) as session:
-            instance = load(session, server_id, "os-volumes-attachments:index")
-            return jsonify({"volumeAttachments": [render.volume_attachment(instance, bdm)
-                                                  for bdm in instance.volumes]})
 
-    @bp.get("/servers/<server_id>/os-volume_attachments/<volume_id>")
-    def show_attachment(server_id, volume_id):
-        with transaction(sessions, write=False) as session:
-            instance = load(session, server_id, "os-volumes-attachments:show")
-            bdm = repo.find_volume_mapping(instance, volume_id)
-            if bdm is None:
-                raise NotFound(f"volume_id not found: {volume_id}")
-            return jsonify({"volumeAttachment": render.volume_attachment(instance, bdm)})
+@bp.get("/servers/<server_id>/os-volume_attachments")
+def list_attachments(server_id):
+    with transaction(runtime().deps.sessions, write=False) as session:
+        instance = load(session, server_id, "os-volumes-attachments:index")
+        return jsonify({"volumeAttachments": [render.volume_attachment(instance, bdm)
+                                              for bdm in instance.volumes]})
 
-    @bp.post("/servers/<server_id>/os-volume_attachments")
-    def attach(server_id):
-        ctx = context()
-        spec = json_body().get("volumeAttachment")
-        if not isinstance(spec, dict):
-            raise BadRequest("Invalid input: the body must be {\"volumeAttachment\": {...}}.")
-        volume_id = spec.get("volumeId")
-        try:
-            uuidlib.UUID(str(volume_id))
-        except ValueError:
-            raise BadRequest(f"Invalid input for field/attribute volumeId. Value: "
-                             f"{volume_id}. It is not a UUID.") from None
-        with transaction(sessions, write=False) as session:
-            load(session, server_id, "os-volumes-attachments:create")
-        # The device the client asks for is ignored, as by Nova's libvirt
-        # driver: the guest names its disks in the order they appear.
-        bdm = volumes.begin_attach(deps, ctx, server_id, project_scope(), volume_id)
-        deps.background(deps.actions, f"attach-{volume_id}",
-                        lambda: volumes.attach(deps, ctx, server_id, bdm.id))
-        with transaction(sessions, write=False) as session:
-            instance = repo.get_instance(session, server_id, None)
-            return jsonify({"volumeAttachment": render.volume_attachment(instance, bdm)})
 
-    @bp.delete("/servers/<server_id>/os-volume_attachments/<volume_id>")
-    def detach(server_id, volume_id):
-        ctx = context()
-        with transaction(sessions, write=False) as session:
-            load(session, server_id, "os-volumes-attachments:delete")
-        volumes.begin_detach(deps, ctx, server_id, project_scope(), volume_id)
-        deps.background(deps.actions, f"detach-{volume_id}",
-                        lambda: volumes.detach(deps, ctx, server_id, volume_id))
-        return Response(status=202)
+@bp.get("/servers/<server_id>/os-volume_attachments/<volume_id>")
+def show_attachment(server_id, volume_id):
+    with transaction(runtime().deps.sessions, write=False) as session:
+        instance = load(session, server_id, "os-volumes-attachments:show")
+        bdm = repo.find_volume_mapping(instance, volume_id)
+        if bdm is None:
+            raise NotFound(f"volume_id not found: {volume_id}")
+        return jsonify({"volumeAttachment": render.volume_attachment(instance, bdm)})
 
-    return bp
+
+@bp.post("/servers/<server_id>/os-volume_attachments")
+def attach(server_id):
+    ctx = context()
+    deps = runtime().deps
+    spec = json_body().get("volumeAttachment")
+    if not isinstance(spec, dict):
+        raise BadRequest("Invalid input: the body must be {\"volumeAttachment\": {...}}.")
+    volume_id = spec.get("volumeId")
+    try:
+        uuidlib.UUID(str(volume_id))
+    except ValueError:
+        raise BadRequest(f"Invalid input for field/attribute volumeId. Value: "
+                         f"{volume_id}. It is not a UUID.") from None
+    with transaction(deps.sessions, write=False) as session:
+        load(session, server_id, "os-volumes-attachments:create")
+    # The device the client asks for is ignored, as by Nova's libvirt
+    # driver: the guest names its disks in the order they appear.
+    bdm = volumes.begin_attach(deps, ctx, server_id, project_scope(), volume_id)
+    deps.background(deps.actions, f"attach-{volume_id}",
+                    lambda: volumes.attach(deps, ctx, server_id, bdm.id))
+    with transaction(deps.sessions, write=False) as session:
+        instance = repo.get_instance(session, server_id, None)
+        return jsonify({"volumeAttachment": render.volume_attachment(instance, bdm)})
+
+
+@bp.delete("/servers/<server_id>/os-volume_attachments/<volume_id>")
+def detach(server_id, volume_id):
+    ctx = context()
+    deps = runtime().deps
+    with transaction(deps.sessions, write=False) as session:
+        load(session, server_id, "os-volumes-attachments:delete")
+    volumes.begin_detach(deps, ctx, server_id, project_scope(), volume_id)
+    deps.background(deps.actions, f"detach-{volume_id}",
+                    lambda: volumes.detach(deps, ctx, server_id, volume_id))
+    return Response(status=202)

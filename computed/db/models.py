@@ -15,8 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -39,9 +49,9 @@ class Flavor(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    extra_specs: Mapped[list["FlavorExtraSpec"]] = relationship(
+    extra_specs: Mapped[list[FlavorExtraSpec]] = relationship(
         cascade="all, delete-orphan", lazy="selectin")
-    projects: Mapped[list["FlavorProject"]] = relationship(
+    projects: Mapped[list[FlavorProject]] = relationship(
         cascade="all, delete-orphan", lazy="selectin")
 
     def specs(self) -> dict[str, str]:
@@ -112,7 +122,7 @@ class Instance(Base):
     terminated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    block_devices: Mapped[list["BlockDeviceMapping"]] = relationship(
+    block_devices: Mapped[list[BlockDeviceMapping]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="BlockDeviceMapping.id")
 
     __table_args__ = (
@@ -121,7 +131,7 @@ class Instance(Base):
     )
 
     @property
-    def volumes(self) -> list["BlockDeviceMapping"]:
+    def volumes(self) -> list[BlockDeviceMapping]:
         return [bdm for bdm in self.block_devices if bdm.destination_type == "volume"]
 
 

@@ -9,8 +9,15 @@ import uuid as uuidlib
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from computed.db.models import (BlockDeviceMapping, ComputeNode, Flavor, FlavorExtraSpec,
-                                FlavorProject, Instance, KeyPair)
+from computed.db.models import (
+    BlockDeviceMapping,
+    ComputeNode,
+    Flavor,
+    FlavorExtraSpec,
+    FlavorProject,
+    Instance,
+    KeyPair,
+)
 from computed.domain import states
 from computed.domain.claims import Resources, flavor_resources
 from computed.domain.flavors import DEFAULT_FLAVORS, FlavorSpec
@@ -148,6 +155,18 @@ def project_usage(session: Session, project_id: str) -> tuple[int, Resources]:
     return len(instances), total
 
 
+def count_claimed_instances(session: Session) -> int:
+    """Servers holding a claim on this host (os-hypervisors' running_vms)."""
+    return session.scalar(select(func.count()).select_from(Instance).where(
+        Instance.claimed.is_(True), Instance.deleted.is_(False))) or 0
+
+
+def count_busy_instances(session: Session) -> int:
+    """Live servers with a task under way (os-hypervisors' current_workload)."""
+    return session.scalar(select(func.count()).select_from(Instance).where(
+        Instance.deleted.is_(False), Instance.task_state.is_not(None))) or 0
+
+
 def live_instances(session: Session) -> list[Instance]:
     return list(session.scalars(select(Instance).where(Instance.deleted.is_(False))))
 
@@ -207,9 +226,3 @@ def device_names_in_use(instance: Instance) -> set[str]:
 def find_volume_mapping(instance: Instance, volume_id: str) -> BlockDeviceMapping | None:
     return next((bdm for bdm in instance.volumes if bdm.volume_id == volume_id), None)
 
-
-def volume_in_use_elsewhere(session: Session, volume_id: str, instance_uuid: str) -> bool:
-    query = select(BlockDeviceMapping).join(Instance).where(
-        BlockDeviceMapping.volume_id == volume_id, Instance.deleted.is_(False),
-        BlockDeviceMapping.instance_uuid != instance_uuid)
-    return session.scalar(query) is not None

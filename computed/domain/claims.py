@@ -24,7 +24,7 @@ class Resources:
     memory_mb: int = 0
     disk_gb: int = 0
 
-    def __add__(self, other: "Resources") -> "Resources":
+    def __add__(self, other: Resources) -> Resources:
         return Resources(self.vcpus + other.vcpus, self.memory_mb + other.memory_mb,
                          self.disk_gb + other.disk_gb)
 

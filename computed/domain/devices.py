@@ -23,10 +23,11 @@ import string
 import uuid as uuidlib
 from dataclasses import dataclass, field
 
+from shared.strutils import NotABoolean, bool_from_string
+
 VIRTIO_PREFIX = "vd"
 MAX_DISKS = 26
 CONFIG_DRIVE_DEVICE = "hdd"  # the last IDE slot, as Nova puts it
-CONFIG_DRIVE_BUS = "ide"
 # The image's hw_disk_bus / hw_cdrom_bus change the names, as in Nova.
 BUS_PREFIXES = {"virtio": "vd", "scsi": "sd", "sata": "sd", "usb": "sd", "ide": "hd"}
 
@@ -67,8 +68,15 @@ def _boot_index(value) -> int | None:
     return None if number < 0 else number
 
 
-def _truthy(value) -> bool:
-    return value is True or str(value).strip().lower() in ("true", "1", "yes", "t", "y")
+def _delete_on_termination(value) -> bool:
+    """Absent (None) is false; anything else must be a boolean word."""
+    if value is None:
+        return False
+    try:
+        return bool_from_string(value)
+    except NotABoolean as exc:
+        raise InvalidBlockDeviceMapping(f"Block Device Mapping is Invalid: "
+                                        f"delete_on_termination: {exc}") from None
 
 
 def parse_boot_request(image_ref: str | None, bdm_v2, legacy_bdm=None) -> BootRequest:
@@ -123,7 +131,7 @@ def parse_boot_request(image_ref: str | None, bdm_v2, legacy_bdm=None) -> BootRe
                                                 f"{item} is mapped twice.")
             seen.add(str(item))
             volumes.append(VolumeRequest(str(item), boot_index,
-                                         _truthy(entry.get("delete_on_termination"))))
+                                         _delete_on_termination(entry.get("delete_on_termination"))))
         else:
             raise InvalidBlockDeviceMapping(
                 f"Block Device Mapping is Invalid: source_type {source!r} with "

@@ -15,6 +15,8 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from shared.strutils import NotABoolean, bool_from_string
+
 MAX_INT = 2 ** 31 - 1
 FLAVOR_ID = re.compile(r"^(?! )[a-zA-Z0-9. _-]+(?<! )$")
 NAME = re.compile(r"^(?! )[^\x00-\x1f\x7f]+(?<! )$")
@@ -71,15 +73,11 @@ def _integer(body: dict, key: str, minimum: int, required: bool = True,
 
 
 def _boolean(value, key: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on", "t", "y"):
-        return True
-    if text in ("false", "0", "no", "off", "f", "n"):
-        return False
-    raise InvalidFlavor(f"Invalid input for field/attribute {key}. Value: {value}. "
-                        f"It is not a boolean.")
+    try:
+        return bool_from_string(value)
+    except NotABoolean as exc:
+        raise InvalidFlavor(f"Invalid input for field/attribute {key}. Value: {value}. "
+                            f"{exc}") from None
 
 
 def parse_create(body: dict) -> FlavorSpec:
@@ -147,13 +145,13 @@ def parse_extra_specs(body: dict) -> dict[str, str]:
 
 def parse_is_public_filter(value: str | None, is_admin: bool) -> bool | None:
     """The ?is_public= of GET /flavors: True (the default), False, or None
-    for "all" (admins only; the real client sends the literal `None`)."""
+    for "all" (admins only; the real client sends the literal `None`);
+    InvalidFlavor for a word that is none of these, as in Nova."""
     if value is None:
         return True
-    text = value.strip().lower()
-    if text in ("none", "all"):
+    if value.strip().lower() in ("none", "all"):
         return None if is_admin else True
     try:
-        return _boolean(text, "is_public")
-    except InvalidFlavor:
-        return True
+        return bool_from_string(value)
+    except NotABoolean as exc:
+        raise InvalidFlavor(f"Invalid is_public filter [{value}]: {exc}") from None

@@ -29,14 +29,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.strutils import FALSE_WORDS, TRUE_WORDS, NotABoolean, bool_from_string
+
 DISK_BUSES = ("virtio", "scsi", "sata", "ide", "usb")
 CDROM_BUSES = ("ide", "sata", "scsi", "usb")
 SCSI_MODELS = ("virtio-scsi",)
 RNG_MODELS = ("virtio",)
 VIF_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "ne2k_pci", "pcnet")
 OS_TYPES = ("linux", "windows")
-TRUE_WORDS = ("1", "t", "true", "on", "y", "yes")
-FALSE_WORDS = ("0", "f", "false", "off", "n", "no")
 TOPOLOGY_PARTS = ("sockets", "cores", "threads")
 
 
@@ -143,12 +143,12 @@ def _boolean(image: dict, name: str) -> bool:
     value = _value(image, name)
     if value is None:
         return False
-    if value.lower() in TRUE_WORDS:
-        return True
-    if value.lower() in FALSE_WORDS:
-        return False
-    raise InvalidImageProperty(f"Invalid image property {name}={value}: it must be yes "
-                               f"or no.")
+    try:
+        return bool_from_string(value)
+    except NotABoolean:
+        raise InvalidImageProperty(f"Invalid image property {name}={value}: it must be "
+                                   f"yes or no ({', '.join(TRUE_WORDS + FALSE_WORDS)})."
+                                   ) from None
 
 
 def _count(image: dict, name: str) -> int | None:

@@ -42,7 +42,6 @@ IMAGE_PENDING_UPLOAD = "image_pending_upload"
 IMAGE_UPLOADING = "image_uploading"
 DELETING = "deleting"
 
-BUILD_TASKS = (SCHEDULING, BLOCK_DEVICE_MAPPING, SPAWNING)
 SNAPSHOT_TASKS = (IMAGE_SNAPSHOT, IMAGE_PENDING_UPLOAD, IMAGE_UPLOADING)
 
 # power_state (the integers Nova and the clients use)

@@ -20,11 +20,11 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
@@ -44,6 +44,7 @@ LOG = logging.getLogger("computed.flows")
 @dataclass(frozen=True)
 class Settings:
     host: str
+    host_ip: str              # os-hypervisors' host_ip: [compute] my_ip
     node_uuid: str
     instances_path: Path
     initiator_iqn: str

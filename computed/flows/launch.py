@@ -45,12 +45,13 @@ from computed.domain.devices import config_drive_device, local_disks
 from computed.domain.image_properties import GuestHardware, guest_hardware
 from computed.flows import Deps, Undo, fault
 from computed.flows.volumes import connect_volume, volume_spec
-from computed.imagecache import GIB, MIB, CachedImage
+from computed.imagecache import CachedImage
 from computed.virt import qemu_img
 from computed.virt.guest import FileDisk, GuestSpec
 from shared.clients import Caller
 from shared.context import RequestContext
 from shared.db import transaction
+from shared.units import GiB, MiB
 
 LOG = logging.getLogger("computed.flows.launch")
 
@@ -156,7 +157,7 @@ def _cache_image(deps: Deps, ctx, caller: Caller, instance: Instance,
         base = deps.cache.fetch(image, download)
     except Exception as exc:
         raise BuildFailed(f"Fetching image {image['id']} failed: {exc}") from exc
-    flavor_bytes = instance.root_gb * GIB
+    flavor_bytes = instance.root_gb * GiB
     if instance.root_gb and base.virtual_size > flavor_bytes:
         raise BuildFailed(f"Flavor's disk is too small for requested image. Flavor disk "
                           f"is {flavor_bytes} bytes, image is {base.virtual_size} bytes.")
@@ -181,20 +182,20 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
     names = local_disks(instance.ephemeral_gb, instance.swap, hardware.disk_bus)
     bus = hardware.disk_bus
     try:
-        root_size = instance.root_gb * GIB if instance.root_gb else None
+        root_size = instance.root_gb * GiB if instance.root_gb else None
         qemu_img.create_overlay(directory / "disk", base.path, base.format, root_size)
         disks = [FileDisk(directory / "disk", names.root, "qcow2", bus=bus)]
         if names.ephemeral:
             template = deps.cache.ephemeral_template(instance.ephemeral_gb,
                                                      deps.settings.ephemeral_format)
             qemu_img.create_overlay(directory / "disk.local", template, "raw",
-                                    instance.ephemeral_gb * GIB)
+                                    instance.ephemeral_gb * GiB)
             disks.append(FileDisk(directory / "disk.local", names.ephemeral, "qcow2",
                                   bus=bus))
         if names.swap:
             template = deps.cache.swap_template(instance.swap)
             qemu_img.create_overlay(directory / "disk.swap", template, "raw",
-                                    instance.swap * MIB)
+                                    instance.swap * MiB)
             disks.append(FileDisk(directory / "disk.swap", names.swap, "qcow2", bus=bus))
     except Exception as exc:
         raise BuildFailed(f"Creating the server's disks failed: {exc}") from exc

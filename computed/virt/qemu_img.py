@@ -12,8 +12,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-GIB = 1024 ** 3
-MIB = 1024 ** 2
 FORMATS = ("raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi", "parallels")
 
 
@@ -49,10 +47,6 @@ def create_overlay(path: Path, base: Path, base_format: str, size_bytes: int | N
     if size_bytes is not None:
         args.append(str(size_bytes))
     _run(*args)
-
-
-def create_blank(path: Path, fmt: str, size_bytes: int) -> None:
-    _run("create", "-q", "-f", _check_format(fmt), str(path), str(size_bytes))
 
 
 def convert(source: Path, source_format: str, target: Path, target_format: str,

@@ -177,7 +177,8 @@ def make_deps(tmp_path: Path, driver: ComputeDriver, images: FakeImages | None =
     Base.metadata.create_all(engine)
     create_tables(engine)
     sessions = session_factory(engine)
-    values = dict(host="h1", node_uuid=NODE, instances_path=tmp_path / "instances",
+    values = dict(host="h1", host_ip="192.0.2.7", node_uuid=NODE,
+                  instances_path=tmp_path / "instances",
                   initiator_iqn="iqn.x", force_config_drive=True, ephemeral_format="ext4",
                   shutdown_timeout=1, detach_timeout=1, machine_type="pc",
                   image_public_url="http://i", quota=QuotaLimits(), max_metadata_items=128,

@@ -7,14 +7,33 @@ import base64
 import pytest
 
 from computed.domain import states
-from computed.domain.claims import (HostInventory, QuotaLimits, Resources, flavor_resources,
-                                    no_valid_host_message, quota_excess, shortfall)
-from computed.domain.devices import (InvalidBlockDeviceMapping, local_disks, next_free_device,
-                                     parse_boot_request)
-from computed.domain.flavors import (InvalidFlavor, parse_create, parse_extra_specs,
-                                     parse_is_public_filter)
-from computed.domain.requests import (InvalidRequest, QuotaError, hostname_for,
-                                      parse_server_request)
+from computed.domain.claims import (
+    HostInventory,
+    QuotaLimits,
+    Resources,
+    flavor_resources,
+    no_valid_host_message,
+    quota_excess,
+    shortfall,
+)
+from computed.domain.devices import (
+    InvalidBlockDeviceMapping,
+    local_disks,
+    next_free_device,
+    parse_boot_request,
+)
+from computed.domain.flavors import (
+    InvalidFlavor,
+    parse_create,
+    parse_extra_specs,
+    parse_is_public_filter,
+)
+from computed.domain.server_request import (
+    InvalidRequest,
+    QuotaError,
+    hostname_for,
+    parse_server_request,
+)
 
 IMAGE = "6d0cc6b4-0000-4000-8000-000000000001"
 VOLUME = "6d0cc6b4-0000-4000-8000-000000000002"

@@ -10,8 +10,17 @@ import pytest
 
 from computed.domain.devices import config_drive_device, local_disks
 from computed.domain.image_properties import guest_hardware
-from computed.virt.guest import (METADATA_NS, FileDisk, GuestSpec, IscsiVolume, domain_xml,
-                                 parse_metadata, secret_usage, secret_xml, volume_disk_xml)
+from computed.virt.guest import (
+    METADATA_NS,
+    FileDisk,
+    GuestSpec,
+    IscsiVolume,
+    domain_xml,
+    parse_metadata,
+    secret_usage,
+    secret_xml,
+    volume_disk_xml,
+)
 
 UUID = "6d0cc6b4-0000-4000-8000-000000000001"
 SECRET = "6d0cc6b4-0000-4000-8000-000000000009"

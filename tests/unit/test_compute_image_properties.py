@@ -6,8 +6,12 @@ from __future__ import annotations
 import pytest
 
 from computed.domain.devices import config_drive_device, local_disks
-from computed.domain.image_properties import (CpuTopology, GuestHardware,
-                                              InvalidImageProperty, guest_hardware)
+from computed.domain.image_properties import (
+    CpuTopology,
+    GuestHardware,
+    InvalidImageProperty,
+    guest_hardware,
+)
 
 
 def test_an_image_without_properties_gets_the_old_hardware():

@@ -11,6 +11,8 @@ import binascii
 import re
 from dataclasses import dataclass, field
 
+from shared.strutils import NotABoolean, bool_from_string
+
 MAX_USER_DATA = 65535  # characters of base64, as Nova
 MAX_NAME = 255
 MAX_COUNT = 10
@@ -71,14 +73,11 @@ def decode_user_data(user_data) -> bytes | None:
 
 
 def parse_bool(value, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on", "t", "y"):
-        return True
-    if text in ("false", "0", "no", "off", "f", "n", ""):
-        return False
-    raise _field_error(name, value, "It is not a boolean.")
+    """A boolean field of the body, with OpenStack's strict words."""
+    try:
+        return bool_from_string(value)
+    except NotABoolean as exc:
+        raise _field_error(name, value, str(exc)) from None
 
 
 def parse_counts(body: dict) -> tuple[int, int]:
