@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from imaged.domain import status as st
 from imaged.domain.errors import InvalidInput
 from imaged.domain.image import Caller
+from shared.strutils import bool_param
 
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at",
              "updated_at")
@@ -102,9 +103,7 @@ def _filters_for(key: str, value: str) -> list[Filter]:
                                        if item.strip()])]
         return [Filter(key, "eq", value)]
     if key in ("protected", "os_hidden"):
-        if value.lower() not in ("true", "false"):
-            raise InvalidInput(f"Invalid {key} value {value!r}: it must be true or false.")
-        return [Filter(key, "eq", value.lower() == "true")]
+        return [Filter(key, "eq", bool_param(key, value))]
     if key in ("size_min", "size_max"):
         try:
             number = int(value)
@@ -172,7 +171,7 @@ def _sorting(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     default_dir = dirs[0] if len(dirs) == 1 else "desc"
     if len(dirs) <= 1:
         dirs = [default_dir] * len(keys)
-    sort = list(zip(keys, dirs))
+    sort = list(zip(keys, dirs, strict=True))
     # created_at then id always close the order: a page boundary is then
     # exact, and a marker always moves forward.
     for key in ("created_at", "id"):

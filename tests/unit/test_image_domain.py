@@ -11,6 +11,7 @@ from imaged.domain.image import Caller, Image
 from imaged.domain.listing import parse_query
 from imaged.domain.patch import dialect_of, parse_changes
 from imaged.domain.rules import ImageLimits, apply_changes
+from shared.errors import BadRequest
 
 FORMATS = FormatRules(("raw", "qcow2"), ("bare",))
 
@@ -87,6 +88,27 @@ def test_list_parameters_become_a_query():
     assert query.properties == {"os_distro": "debian"}
     assert {(f.attribute, f.op) for f in query.filters} >= {("created_at", "gte"),
                                                             ("os_hidden", "eq")}
+
+
+def boolean_filter(key: str, value: str) -> bool:
+    query = parse_query([(key, value)], Caller("p"), default_limit=25, max_limit=1000)
+    return next(f.value for f in query.filters if f.attribute == key)
+
+
+@pytest.mark.parametrize("key", ["os_hidden", "protected"])
+@pytest.mark.parametrize("value, expected", [("true", True), ("False", False), ("yes", True),
+                                             ("1", True), ("off", False), (" on ", True)])
+def test_boolean_filters_take_the_words_of_the_one_boolean_parser(key, value, expected):
+    assert boolean_filter(key, value) is expected
+
+
+@pytest.mark.parametrize("key", ["os_hidden", "protected"])
+@pytest.mark.parametrize("value", ["maybe", "", "2", "truee"])
+def test_a_boolean_filter_that_is_no_boolean_is_a_400_naming_it(key, value):
+    with pytest.raises(BadRequest) as refused:
+        boolean_filter(key, value)
+    assert refused.value.status == 400
+    assert key in str(refused.value) and f"'{value}'" in str(refused.value)
 
 
 def test_versions_without_the_cache_stop_at_2_17_and_skip_the_cache_ones():
