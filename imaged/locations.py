@@ -43,6 +43,7 @@ from imaged.runtime import Imaged
 from imaged.store.base import LocationRefused, Store, StoreError
 from imaged.upload import HASH_ALGORITHM
 from shared.context import RequestContext
+from shared.request_ids import carried
 
 LOG = logging.getLogger("imaged.locations")
 # The algorithms python-glanceclient lets a user name (`glance add-location`).
@@ -131,7 +132,7 @@ def add_location(imaged: Imaged, context: RequestContext, image: Image, url: str
         if validation is not None else {}
     active = _activate(imaged, context, image, [st.QUEUED], location, size, given)
     if secure_hash:
-        threading.Thread(target=_hash_in_background, args=(imaged, context, active, store),
+        threading.Thread(target=carried(_hash_in_background), args=(imaged, context, active, store),
                          name=f"hash-{image.id}", daemon=True).start()
 
 

@@ -20,6 +20,8 @@ import queue
 import threading
 from collections.abc import Callable
 
+from shared.request_ids import carried
+
 _STOP = object()
 
 
@@ -28,7 +30,8 @@ class _Worker:
         self.error: BaseException | None = None
         self._work = work
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=f"upload-{name}", daemon=True)
+        self._thread = threading.Thread(target=carried(self._run), name=f"upload-{name}",
+                                        daemon=True)
         self._thread.start()
 
     def _run(self) -> None:

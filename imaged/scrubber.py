@@ -17,46 +17,59 @@ import datetime as dt
 import logging
 import signal
 import threading
+from collections.abc import Callable
 
 from imaged.config import api_schema, scrubber_schema
 from imaged.db.migrate import upgrade
 from imaged.db.repository import ImageRepository, Notice, StaleImage
 from imaged.domain import status as st
-from imaged.domain.image import utcnow
+from imaged.domain.image import Image, utcnow
 from imaged.runtime import open_repository
 from imaged.store import Stores
 from shared import logs
 from shared.db import make_engine, session_factory
-from shared.events import Notifier
+from shared.events import Notifier, request_id_of
 from shared.paths import StateLayout, resolve_state_dir
+from shared.request_ids import RequestIds, acting_for, new_request_id
 from shared.service import database_url, load_config_or_exit
 
-LOG = logging.getLogger("imaged.scrubber")
+LOG = logging.getLogger(__name__)
 
 
-def scrub_once(repo: ImageRepository, stores: Stores, scrub_time: float,
-               batch_size: int) -> int:
+def scrub_once(repo: ImageRepository, stores: Stores, scrub_time: float, batch_size: int,
+               deleted_by: Callable[[str], str | None] = lambda image_id: None) -> int:
     """One pass: remove the data of images pending_delete for longer than
-    scrub_time. Returns how many images were scrubbed."""
+    scrub_time. Returns how many images were scrubbed.
+
+    The pass logs with a request id of its own; the lines (and the calls to
+    a volume store) about one image also carry, as the global request id,
+    the id of the DELETE that left it pending (`deleted_by`, from the events)."""
+    pass_id = new_request_id()
     cutoff = utcnow() - dt.timedelta(seconds=scrub_time)
     scrubbed = 0
     for image in repo.pending_delete_before(cutoff, batch_size):
-        try:
-            for location in image.locations:  # every store holding a copy
-                stores.for_location(location).delete(location.url)
-        except Exception:  # noqa: BLE001 - try again at the next pass
-            LOG.exception("could not delete the data of image %s; will retry", image.id)
-            continue
-        try:
-            repo.set_status(image.id, [st.PENDING_DELETE], st.DELETED, {"locations": []},
-                            notices=[Notice("image.scrub", image.id,
-                                            {"image_id": image.id, "name": image.name,
-                                             "size": image.size}, project_id=image.owner)])
-        except StaleImage:
-            continue
-        LOG.info("scrubbed image %s (%s bytes)", image.id, image.size)
-        scrubbed += 1
+        with acting_for(RequestIds(pass_id, deleted_by(image.id))):
+            scrubbed += _scrub(repo, stores, image)
     return scrubbed
+
+
+def _scrub(repo: ImageRepository, stores: Stores, image: Image) -> int:
+    """1 if the image's data is gone and the image is marked deleted, else 0."""
+    try:
+        for location in image.locations:  # every store holding a copy
+            stores.for_location(location).delete(location.url)
+    except Exception:  # noqa: BLE001 - try again at the next pass
+        LOG.exception("could not delete the data of image %s; will retry", image.id)
+        return 0
+    try:
+        repo.set_status(image.id, [st.PENDING_DELETE], st.DELETED, {"locations": []},
+                        notices=[Notice("image.scrub", image.id,
+                                        {"image_id": image.id, "name": image.name,
+                                         "size": image.size}, project_id=image.owner)])
+    except StaleImage:
+        return 0
+    LOG.info("scrubbed image %s (%s bytes)", image.id, image.size)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,7 +94,8 @@ def main(argv: list[str] | None = None) -> None:
              conf.scrubber.wakeup_time, conf.scrubber.scrub_time)
     while not stop.is_set():
         try:
-            scrub_once(repo, stores, conf.scrubber.scrub_time, conf.scrubber.batch_size)
+            scrub_once(repo, stores, conf.scrubber.scrub_time, conf.scrubber.batch_size,
+                       lambda image_id: request_id_of(sessions, image_id, "image.delete"))
         except Exception:  # noqa: BLE001 - a database hiccup must not end the daemon
             LOG.exception("scrubber pass failed")
         if args.once:

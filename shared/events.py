@@ -124,3 +124,14 @@ def query_events(session: Session, *, project_id: str | None, event_type: str | 
         query = query.where(Event.timestamp <= until)
     query = query.order_by(Event.timestamp.desc()).limit(limit)
     return list(session.scalars(query))
+
+
+def request_id_of(sessions: sessionmaker, resource_id: str, event_type: str) -> str | None:
+    """The id of the request that caused the latest `event_type` event about
+    the resource (for work done later on its behalf, such as the scrubber's
+    removal of the data a DELETE left pending), or None if none is recorded."""
+    with transaction(sessions, write=False) as session:
+        return session.scalar(select(Event.request_id)
+                              .where(Event.resource_id == resource_id,
+                                     Event.event_type == event_type)
+                              .order_by(Event.timestamp.desc()).limit(1))

@@ -37,6 +37,7 @@ from shared.clients import Caller, ImageClient, VolumeClient
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.events import Notifier
+from shared.request_ids import carried
 
 LOG = logging.getLogger("computed.flows")
 
@@ -115,7 +116,7 @@ class Deps:
                 work()
             except Exception:
                 LOG.exception("background work %s failed", name)
-        return pool.submit(run)
+        return pool.submit(carried(run))  # logs with the request's id
 
 
 def instance_payload(instance: Instance) -> dict:

@@ -71,6 +71,7 @@ from imaged.store.base import Store, StoreError, StoreFull, StoreWriter
 from imaged.upload import CLEARED, HASH_ALGORITHM, TooBig, UploadFailed, stream_into_store
 from shared.context import RequestContext
 from shared.imageformat import ImageSafetyError, check, inspect_file
+from shared.request_ids import carried
 
 LOG = logging.getLogger("imaged.imports")
 TASK_TYPE = "api_image_import"
@@ -232,7 +233,7 @@ def start_import(importer: Importer, context: RequestContext, image: Image,
         raise IllegalTransition(f"Image {image.id} became {stale.actual_status} meanwhile; "
                                 f"it cannot be imported now.") from None
     importer.tasks.create(task, context)
-    threading.Thread(target=run_import,
+    threading.Thread(target=carried(run_import),
                      args=(importer, context, image.id, task, method, uri, targets),
                      name=f"import-{image.id[:8]}", daemon=True).start()
     return task
@@ -260,7 +261,7 @@ def _start_copy(importer: Importer, context: RequestContext, image: Image, reque
         raise IllegalTransition(f"Image {image.id} became {stale.actual_status} meanwhile; "
                                 f"it cannot be copied now.") from None
     importer.tasks.create(task, context)
-    threading.Thread(target=run_copy, args=(importer, context, image.id, task, targets),
+    threading.Thread(target=carried(run_copy), args=(importer, context, image.id, task, targets),
                      name=f"copy-{image.id[:8]}", daemon=True).start()
     return task
 

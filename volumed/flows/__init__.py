@@ -22,6 +22,7 @@ from sqlalchemy.orm import sessionmaker
 
 from shared.context import RequestContext
 from shared.events import Notifier, utcnow
+from shared.request_ids import carried
 from volumed.backend.base import VolumeBackend
 from volumed.images import VolumeImages
 from volumed.models import Snapshot, Volume
@@ -70,7 +71,7 @@ class Deps:
                 work()
             except Exception:  # the work records its own failure; this is the last net
                 LOG.exception("background work %s failed", name)
-        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread = threading.Thread(target=carried(run), name=name, daemon=True)
         self.threads = [t for t in self.threads if t.is_alive()] + [thread]
         thread.start()
 
