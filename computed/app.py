@@ -35,7 +35,7 @@ from shared.events_api import EVENT_RULES, events_blueprint
 from shared.paths import StateLayout
 from shared.service import build_service, remote_validator, service_main
 
-LOG = logging.getLogger("computed")
+LOG = logging.getLogger(__name__)
 NAME = "computed"
 
 

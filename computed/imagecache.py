@@ -36,7 +36,7 @@ from computed.virt import qemu_img
 from shared.imageformat import ImageSafetyError, check, check_file, inspect_file
 from shared.units import GiB, MiB
 
-LOG = logging.getLogger("computed.imagecache")
+LOG = logging.getLogger(__name__)
 # Content a base may hold -> how QEMU reads it (an ISO is read as raw).
 BASE_FORMATS = {"raw": "raw", "iso": "raw", "qcow2": "qcow2"}
 

@@ -36,7 +36,7 @@ from computed.flows.volumes import release_volume
 from computed.virt.guest import SECRET_USAGE_PREFIX
 from shared.db import transaction
 
-LOG = logging.getLogger("computed.reconcile")
+LOG = logging.getLogger(__name__)
 
 
 class Reconciler:

@@ -45,7 +45,7 @@ from imaged.upload import HASH_ALGORITHM
 from shared.context import RequestContext
 from shared.request_ids import carried
 
-LOG = logging.getLogger("imaged.locations")
+LOG = logging.getLogger(__name__)
 # The algorithms python-glanceclient lets a user name (`glance add-location`).
 HASH_ALGORITHMS = ("sha512", "sha256", "sha1", "md5")
 HEX = re.compile(r"^[0-9a-f]+$")

@@ -39,7 +39,7 @@ from shared.context import RequestContext
 from shared.errors import ApiError
 from shared.imageformat import ImageSafetyError, InspectionResult, StreamingInspector, check
 
-LOG = logging.getLogger("imaged.upload")
+LOG = logging.getLogger(__name__)
 HASH_ALGORITHM = "sha512"
 CLEARED = {"size": None, "virtual_size": None, "checksum": None, "os_hash_algo": None,
            "os_hash_value": None}

@@ -44,7 +44,7 @@ from volumed.reconcile import Reconciler
 from volumed.target.tgt import TgtTarget
 from volumed.target.tgtd_ipc import TgtdClient
 
-LOG = logging.getLogger("volumed")
+LOG = logging.getLogger(__name__)
 NAME = "volumed"
 
 

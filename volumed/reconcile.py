@@ -32,7 +32,7 @@ from volumed.flows import Deps, now
 from volumed.flows.attach import export_for
 from volumed.target.base import TargetError
 
-LOG = logging.getLogger("volumed.reconcile")
+LOG = logging.getLogger(__name__)
 
 
 class Reconciler:

@@ -39,7 +39,7 @@ from shared.db import transaction
 from shared.events import Notifier
 from shared.request_ids import carried
 
-LOG = logging.getLogger("computed.flows")
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ from shared.context import RequestContext
 from shared.db import transaction
 from shared.units import GiB, MiB
 
-LOG = logging.getLogger("computed.flows.launch")
+LOG = logging.getLogger(__name__)
 
 
 class BuildCancelled(Exception):

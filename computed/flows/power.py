@@ -23,7 +23,7 @@ from computed.flows import Deps, fault, finish_task
 from shared.context import RequestContext
 from shared.db import transaction
 
-LOG = logging.getLogger("computed.flows.power")
+LOG = logging.getLogger(__name__)
 
 # action -> (event name, how the driver does it)
 OPERATIONS = {

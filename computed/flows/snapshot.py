@@ -25,7 +25,7 @@ from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import ApiError
 
-LOG = logging.getLogger("computed.flows.snapshot")
+LOG = logging.getLogger(__name__)
 
 # Properties of the base image a snapshot must not inherit (Nova's
 # non_inheritable_image_properties, plus what describes the data itself).

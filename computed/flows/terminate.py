@@ -29,7 +29,7 @@ from computed.flows.volumes import release_volume
 from shared.context import RequestContext
 from shared.db import transaction
 
-LOG = logging.getLogger("computed.flows.terminate")
+LOG = logging.getLogger(__name__)
 VOLUME_ATTEMPTS = 3
 
 

@@ -35,7 +35,7 @@ from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import BadRequest, Conflict, NotFound
 
-LOG = logging.getLogger("computed.flows.volumes")
+LOG = logging.getLogger(__name__)
 
 
 class VolumeError(Exception):

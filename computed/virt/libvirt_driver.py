@@ -31,7 +31,7 @@ from computed.virt.guest import (
     volume_disk_xml,
 )
 
-LOG = logging.getLogger("computed.virt.libvirt")
+LOG = logging.getLogger(__name__)
 
 POWER_STATES = {
     libvirt.VIR_DOMAIN_NOSTATE: states.NOSTATE,

@@ -24,7 +24,7 @@ from imaged.cache.entries import CacheEntries
 from imaged.domain.image import Image
 from imaged.store.base import ImageData, Store
 
-LOG = logging.getLogger("imaged.cache")
+LOG = logging.getLogger(__name__)
 REMOTE_STORES = ("http", "volume")
 READ_BLOCK = 1 << 20
 

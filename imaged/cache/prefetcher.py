@@ -19,7 +19,7 @@ from imaged.cache.fill import chunks_of, is_remote, start_fill, tee
 from imaged.domain import status as st
 from imaged.store.base import StoreError
 
-LOG = logging.getLogger("imaged.cache")
+LOG = logging.getLogger(__name__)
 SERVABLE = (st.ACTIVE, st.DEACTIVATED)
 
 

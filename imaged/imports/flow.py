@@ -73,7 +73,7 @@ from shared.context import RequestContext
 from shared.imageformat import ImageSafetyError, check, inspect_file
 from shared.request_ids import carried
 
-LOG = logging.getLogger("imaged.imports")
+LOG = logging.getLogger(__name__)
 TASK_TYPE = "api_image_import"
 KNOWN_METHODS = ("glance-direct", "web-download", "copy-image", "glance-download")
 # qemu-img convert is CPU-heavy: at most this many at once per API worker.

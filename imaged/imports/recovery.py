@@ -35,7 +35,7 @@ from imaged.imports.targets import Targets
 from imaged.upload import CLEARED
 from shared.context import RequestContext
 
-LOG = logging.getLogger("imaged.imports.recovery")
+LOG = logging.getLogger(__name__)
 REASON = "imaged-api stopped before this finished; nothing of it was kept"
 
 

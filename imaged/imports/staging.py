@@ -19,7 +19,7 @@ from pathlib import Path
 from imaged.store.base import StoreWriter
 from imaged.store.file import FileWriter
 
-LOG = logging.getLogger("imaged.imports")
+LOG = logging.getLogger(__name__)
 SUFFIXES = ("", ".partial", ".converted")
 
 

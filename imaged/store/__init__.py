@@ -28,7 +28,7 @@ from imaged.store.definitions import StoreDefinition, store_definitions
 from imaged.store.file import FileStore
 from imaged.store.http import HttpStore
 
-LOG = logging.getLogger("imaged.store")
+LOG = logging.getLogger(__name__)
 
 
 class Stores:

@@ -20,7 +20,7 @@ from pathlib import Path
 from volumed.backend.base import BackendError, Filler, VolumeBackend
 from volumed.domain.sizes import to_bytes
 
-LOG = logging.getLogger("volumed.backend.file")
+LOG = logging.getLogger(__name__)
 TEMP_PREFIX = ".tmp-"
 
 

@@ -28,7 +28,7 @@ from volumed.images import VolumeImages
 from volumed.models import Snapshot, Volume
 from volumed.target.base import Target
 
-LOG = logging.getLogger("volumed.flows")
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from volumed.flows import Deps, now
 from volumed.models import Attachment, Volume
 from volumed.target.base import LUN, Export, TargetError
 
-LOG = logging.getLogger("volumed.flows.attach")
+LOG = logging.getLogger(__name__)
 
 
 class ExportFailed(ApiError):

@@ -12,7 +12,7 @@ from volumed.domain import quotas, status
 from volumed.flows import Deps, now
 from volumed.models import Volume
 
-LOG = logging.getLogger("volumed.flows.change")
+LOG = logging.getLogger(__name__)
 
 
 def update_volume(deps: Deps, ctx: RequestContext, project_id: str | None, volume_id: str,

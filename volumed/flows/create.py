@@ -25,7 +25,7 @@ from volumed.domain.sizes import GiB, gib_ceil, to_bytes
 from volumed.flows import Deps, now
 from volumed.models import Volume
 
-LOG = logging.getLogger("volumed.flows.create")
+LOG = logging.getLogger(__name__)
 
 
 @dataclass

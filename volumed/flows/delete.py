@@ -19,7 +19,7 @@ from volumed.flows import Deps, now
 from volumed.models import Snapshot, Volume
 from volumed.target.base import TargetError
 
-LOG = logging.getLogger("volumed.flows.delete")
+LOG = logging.getLogger(__name__)
 
 
 def delete_volume(deps: Deps, ctx: RequestContext, project_id: str | None, volume_id: str, *,

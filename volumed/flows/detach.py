@@ -22,7 +22,7 @@ from volumed.flows.attach import ExportFailed
 from volumed.models import Attachment, Volume
 from volumed.target.base import TargetError
 
-LOG = logging.getLogger("volumed.flows.detach")
+LOG = logging.getLogger(__name__)
 
 
 def delete_attachment(deps: Deps, ctx: RequestContext, project_id: str | None,

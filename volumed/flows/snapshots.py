@@ -17,7 +17,7 @@ from volumed.domain import quotas, status
 from volumed.flows import Deps, now
 from volumed.models import Snapshot
 
-LOG = logging.getLogger("volumed.flows.snapshots")
+LOG = logging.getLogger(__name__)
 
 
 def create_snapshot(deps: Deps, ctx: RequestContext, project_id: str, volume_id: str, *,

@@ -21,7 +21,7 @@ from volumed.flows import Deps, iso, now
 from volumed.images import ImageError
 from volumed.models import Volume
 
-LOG = logging.getLogger("volumed.flows.upload")
+LOG = logging.getLogger(__name__)
 DISK_FORMATS = ("raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx")
 CONTAINER_FORMATS = ("bare", "ovf", "ova", "compressed")
 

@@ -34,7 +34,7 @@ from volumed.target.tgtd_ipc import (
     TgtdError,
 )
 
-LOG = logging.getLogger("volumed.target.tgt")
+LOG = logging.getLogger(__name__)
 
 TARGET_LINE = re.compile(r"^Target (\d+): (\S+)")
 LUN_LINE = re.compile(r"^\s+LUN: (\d+)")
