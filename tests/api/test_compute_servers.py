@@ -6,6 +6,9 @@ One real server is built here (its domain runs under TCG); the tests that
 need a booted guest are under tests/e2e."""
 from __future__ import annotations
 
+import json
+import platform
+
 import pytest
 
 from tests.support.compute import (
@@ -44,6 +47,8 @@ def names_of(response) -> set[str]:
     ({"user_data": "not base64!"}, 400, "User data needs to be valid base 64"),
     ({"networks": [{"uuid": "6d0cc6b4-0000-4000-8000-000000000001"}]}, 400, "no network"),
     ({"name": ""}, 400, "name"),
+    ({"name": " padded "}, 400, "name"),
+    ({"config_drive": "maybe"}, 400, "config_drive"),
     ({"max_count": 11}, 400, "max_count"),
     ({"availability_zone": "elsewhere"}, 400, "availability zone"),
     ({"metadata": {"k": 1}}, 400, "metadata"),
@@ -54,10 +59,10 @@ def names_of(response) -> set[str]:
                                    "volume_size": 1}]}, 400, "not supported"),
 ])
 def test_bad_requests_are_400_and_leave_nothing(demo, change, status, words):
-    name = unique("bad")
-    response = demo.create(**{"name": name, "expect": status, **change})
+    sent = {"name": unique("bad"), **change}  # the name of the server asked for
+    response = demo.create(**sent, expect=status)
     assert words in response.text, response.text
-    assert name not in names_of(demo.call("GET", "/servers"))
+    assert sent["name"] not in names_of(demo.call("GET", "/servers"))
 
 
 def test_an_image_that_is_not_active_is_refused(demo, images):
@@ -172,6 +177,15 @@ def test_list_filters(demo, server):
     page = demo.call("GET", "/servers/detail", params={"limit": 1}).json()
     assert len(page["servers"]) == 1
     assert demo.call("GET", "/servers", params={"all_tenants": "1"}).status_code == 403
+    assert demo.call("GET", "/servers", params={"all_tenants": ""}).status_code == 403
+
+
+@pytest.mark.parametrize("query", [{"all_tenants": "maybe"}, {"deleted": "maybe"}])
+def test_an_unknown_boolean_word_in_a_listing_is_400(admin, query):
+    response = admin.call("GET", "/servers", params=query)
+    assert response.status_code == 400, response.text
+    assert f"Invalid value for {next(iter(query))}: Unrecognized value 'maybe'" \
+        in response.json()["badRequest"]["message"]
 
 
 def test_rename_and_metadata(demo, server):
@@ -253,6 +267,11 @@ def test_limits_and_hypervisor_count_the_server(demo, admin, server):
     assert demo.call("GET", "/os-hypervisors/detail").status_code == 403
     statistics = admin.call("GET", "/os-hypervisors/statistics").json()
     assert statistics["hypervisor_statistics"]["count"] == 1
+    assert absolute["maxImageMeta"] == absolute["maxServerMeta"] == 128  # [quota]
+    listed = admin.call("GET", "/os-hypervisors").json()["hypervisors"]
+    assert [h["id"] for h in listed] == [hypervisor["id"]] == [hypervisor["service"]["id"]]
+    assert hypervisor["host_ip"] == "127.0.0.1"  # [compute] my_ip empty: the API's address
+    assert json.loads(hypervisor["cpu_info"])["arch"] == platform.machine()
 
 
 def test_delete_frees_everything_but_the_image(demo, admin, server, stack):

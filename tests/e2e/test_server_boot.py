@@ -70,8 +70,8 @@ def test_the_config_drive_holds_metadata_and_the_key(stack, booted, keypair):
     listing = subprocess.run(["isoinfo", "-J", "-i", str(iso), "-x",
                               "/openstack/latest/meta_data.json"],
                              capture_output=True, text=True)
-    if listing.returncode != 0 or not listing.stdout:
-        pytest.skip("isoinfo is not installed")
+    assert listing.returncode == 0 and listing.stdout, \
+        f"the config drive has no openstack/latest/meta_data.json: {listing.stderr}"
     meta = json.loads(listing.stdout)
     assert meta["uuid"] == booted["id"] and meta["hostname"] == "boot-test-1"
     assert meta["public_keys"] == {keypair[0]: keypair[1]}
