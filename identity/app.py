@@ -1,19 +1,18 @@
 """The identity service process: `pocketstack-identity --state-dir DIR`."""
 from __future__ import annotations
 
-
 from flask import Flask
 
+from identity import store
+from identity.api import admin, auth
+from identity.api.common import Runtime
+from identity.config import schema
+from identity.models import Base
+from identity.policies import RULES
 from shared.api import create_app
 from shared.auth import TokenValidator
 from shared.db import create_all, transaction
 from shared.events_api import EVENT_RULES, events_blueprint
-from identity import store
-from identity.api.admin import admin_blueprint
-from identity.api.auth import auth_blueprint
-from identity.config import schema
-from identity.models import Base
-from identity.policies import RULES
 from shared.paths import StateLayout
 from shared.service import Service, build_service, service_main
 
@@ -37,8 +36,9 @@ def make_app(conf, state: StateLayout) -> Flask:
     validator = TokenValidator(service.codec, DatabaseRevocations(service))
     app = create_app("identity", error_style="keystone", validator=validator,
                      is_public=lambda method, path: (method, path) in PUBLIC)
-    app.register_blueprint(auth_blueprint(service))
-    app.register_blueprint(admin_blueprint(service))
+    Runtime.build(service).install(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(events_blueprint(service.sessions, service.policy))
     return app
 

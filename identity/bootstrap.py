@@ -14,10 +14,10 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from shared.db import make_engine, session_factory, transaction
-from shared.events import create_tables as create_event_tables
 from identity import store
 from identity.models import Base, ImpliedRole, Project, Role
+from shared.db import make_engine, session_factory, transaction
+from shared.events import create_tables as create_event_tables
 from shared.paths import StateLayout
 from shared.secrets import generate_password, write_private_file
 from shared.tokens import KeyRepository
@@ -33,7 +33,7 @@ class Credentials:
     passwords: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load_or_create(cls, path: Path) -> "Credentials":
+    def load_or_create(cls, path: Path) -> Credentials:
         parser = configparser.ConfigParser(interpolation=None)
         if path.exists():
             parser.read(path)

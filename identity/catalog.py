@@ -38,7 +38,7 @@ def services(conf) -> list[dict]:
 
 def endpoints(conf) -> list[dict]:
     result = []
-    for service_type, name, option in SERVICES:
+    for _, name, option in SERVICES:
         for interface in INTERFACES:
             result.append({"id": f"{name}-{interface}", "service_id": name,
                            "interface": interface, "region": conf.catalog.region,

@@ -8,8 +8,15 @@ import bcrypt
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from identity.models import (DEFAULT_DOMAIN_ID, Assignment, ImpliedRole, Project,
-                                    Revocation, Role, User)
+from identity.models import (
+    DEFAULT_DOMAIN_ID,
+    Assignment,
+    ImpliedRole,
+    Project,
+    Revocation,
+    Role,
+    User,
+)
 from shared.revocation import RevocationEvent
 
 
@@ -95,10 +102,12 @@ def grant(session: Session, user_id: str, project_id: str, role_id: str) -> None
 
 
 def revoke_grant(session: Session, user_id: str, project_id: str, role_id: str) -> bool:
-    result = session.execute(delete(Assignment).where(
-        Assignment.user_id == user_id, Assignment.project_id == project_id,
-        Assignment.role_id == role_id))
-    return result.rowcount > 0
+    """False if the user did not have the role there."""
+    assignment = session.get(Assignment, (user_id, project_id, role_id))
+    if assignment is None:
+        return False
+    session.delete(assignment)
+    return True
 
 
 def add_revocation(session: Session, event: RevocationEvent, token_lifetime: float) -> None:

@@ -24,15 +24,19 @@ from shared.events_api import EVENT_RULES, events_blueprint
 from shared.paths import StateLayout
 from shared.service import build_service, database_url, remote_validator, service_main
 from volumed import repo
-from volumed.api import microversion
-from volumed.api.actions import actions_blueprint
-from volumed.api.attachments import attachments_blueprint
-from volumed.api.misc import misc_blueprint
-from volumed.api.quotas import quotas_blueprint
-from volumed.api.snapshots import snapshots_blueprint
-from volumed.api.types import types_blueprint
-from volumed.api.versions import PUBLIC_PATHS, versions_blueprint
-from volumed.api.volumes import volumes_blueprint
+from volumed.api import (
+    actions,
+    attachments,
+    microversion,
+    misc,
+    quotas,
+    snapshots,
+    types,
+    versions,
+    volumes,
+)
+from volumed.api.common import Runtime
+from volumed.api.versions import PUBLIC_PATHS
 from volumed.backend.file import FileBackend
 from volumed.config import schema
 from volumed.flows import Deps, Settings
@@ -101,11 +105,9 @@ def make_app(conf, state: StateLayout) -> Flask:
             response.headers["Vary"] = microversion.HEADER
         return response
 
-    app.register_blueprint(versions_blueprint())
-    for blueprint in (volumes_blueprint, actions_blueprint, attachments_blueprint,
-                      snapshots_blueprint, types_blueprint, quotas_blueprint):
-        app.register_blueprint(blueprint(deps, service.policy))
-    app.register_blueprint(misc_blueprint())
+    Runtime(deps=deps, policy=service.policy).install(app)
+    for module in (versions, volumes, actions, attachments, snapshots, types, quotas, misc):
+        app.register_blueprint(module.bp)
     app.register_blueprint(events_blueprint(service.sessions, service.policy))
     return app
 

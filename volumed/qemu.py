@@ -15,11 +15,13 @@ import resource
 import subprocess
 from pathlib import Path
 
+from shared.units import GiB
+
 # Glance disk_format -> qemu-img's name for it. Anything else is refused.
 QEMU_FORMATS = {"raw": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vdi": "vdi",
                 "vhd": "vpc", "vhdx": "vhdx", "iso": "raw"}
 VMDK_ALLOWED_SUBFORMATS = ("monolithicSparse", "streamOptimized")
-INFO_MEMORY_LIMIT = 1024 ** 3
+INFO_MEMORY_LIMIT = GiB
 INFO_CPU_SECONDS = 30
 
 

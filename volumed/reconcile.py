@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from shared.db import transaction
 from volumed import repo
@@ -36,7 +36,7 @@ LOG = logging.getLogger(__name__)
 
 
 class Reconciler:
-    def __init__(self, deps: Deps, ensure_daemon: Callable[[], None] | None = None):
+    def __init__(self, deps: Deps, ensure_daemon: Callable[[], object] | None = None):
         self.deps = deps
         self.sessions = deps.sessions
         self.backend = deps.backend

@@ -140,6 +140,11 @@ def ensure_type(session: Session, name: str, description: str) -> VolumeType:
     return found
 
 
+def count_volumes_of_type(session: Session, type_id: str) -> int:
+    return session.scalar(select(func.count(Volume.id)).where(
+        Volume.volume_type_id == type_id, Volume.deleted.is_(False))) or 0
+
+
 def type_names(session: Session) -> dict[str, str]:
     return {t.id: t.name for t in session.scalars(select(VolumeType))}
 

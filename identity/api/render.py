@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import request
 
+from identity.admin import RoleAssignment
 from identity.models import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, Project, Role, User
 
 DEFAULT_DOMAIN = {"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME}
@@ -47,3 +48,16 @@ def domain() -> dict:
 def collection(key: str, items: list[dict], path: str) -> dict:
     return {key: items, "links": {"self": f"{base_url()}{path}", "previous": None,
                                   "next": None}}
+
+
+def role_assignment(assignment: RoleAssignment) -> dict:
+    role: dict = {"id": assignment.role_id}
+    user: dict = {"id": assignment.user_id}
+    project: dict = {"id": assignment.project_id}
+    if assignment.names:
+        role["name"] = assignment.role_name
+        user.update(name=assignment.user_name, domain=dict(DEFAULT_DOMAIN))
+        project.update(name=assignment.project_name, domain=dict(DEFAULT_DOMAIN))
+    return {"role": role, "user": user, "scope": {"project": project},
+            "links": {"assignment": f"{base_url()}/v3/projects/{assignment.project_id}/users/"
+                                    f"{assignment.user_id}/roles/{assignment.role_id}"}}

@@ -1,14 +1,39 @@
-"""What every volumed handler shares: the project in the URL, policy,
-query-string parsing, pagination."""
+"""What every volumed handler shares: the service's runtime, the project in
+the URL, policy, query-string parsing, pagination."""
 from __future__ import annotations
 
-from flask import request
+from dataclasses import dataclass
+
+from flask import Flask, current_app, request
 
 from shared.api import context
 from shared.errors import BadRequest
 from shared.policy import PolicyEnforcer
+from shared.strutils import bool_param
+from volumed.flows import Deps
 
-TRUE_WORDS = {"1", "true", "yes", "on", "t", "y"}
+EXTENSION = "volumed"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the handlers reach: the flows' dependencies and the policy. One
+    per worker process, built by app.py and kept on the Flask app, so the
+    blueprints are plain module-level objects with no closures."""
+    deps: Deps
+    policy: PolicyEnforcer
+
+    def install(self, app: Flask) -> None:
+        app.extensions[EXTENSION] = self
+
+
+def runtime() -> Runtime:
+    """The runtime of the app serving this request."""
+    return current_app.extensions[EXTENSION]
+
+
+def deps() -> Deps:
+    return runtime().deps
 
 
 def check_url_project(project_id: str) -> None:
@@ -21,9 +46,11 @@ def check_url_project(project_id: str) -> None:
                          "project of the token.")
 
 
-def authorize(policy: PolicyEnforcer, rule: str, project_id: str | None) -> None:
+def authorize(rule: str, project_id: str | None) -> None:
+    """Ask policy for `volume:<rule>` on the project (the caller's own when
+    project_id is None); 403 when it says no."""
     ctx = context()
-    policy.authorize(f"volume:{rule}", {"project_id": project_id or ctx.project_id}, ctx)
+    runtime().policy.authorize(f"volume:{rule}", {"project_id": project_id or ctx.project_id}, ctx)
 
 
 def read_scope() -> str | None:
@@ -33,11 +60,12 @@ def read_scope() -> str | None:
     return None if ctx.is_admin else ctx.project_id
 
 
-def truthy(value) -> bool:
-    """Query strings and bodies say booleans in many ways (False, 'False', '0')."""
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in TRUE_WORDS
+def flag(name: str) -> bool:
+    """A boolean query parameter (all_tenants, force, cascade, usage): absent
+    is false; otherwise one of the words shared.strutils accepts, else 400,
+    as Cinder's get_bool_param."""
+    value = request.args.get(name)
+    return False if value is None else bool_param(name, value)
 
 
 def paginate(items: list, collection: str, project_id: str, sort_keys: dict) -> tuple[list, list]:

@@ -4,6 +4,8 @@
 volumed advertises 3.0 to MAX_VERSION and honours what it advertises:
   3.27  the attachments API
   3.44  attachments' os-complete action
+  3.2   ?bootable= in volume lists is a strict boolean (before: any text but
+        False/false/FALSE is true)
   3.13  group_id in a volume's details (always null: no groups here)
   3.21  provider_id in a volume's details, for admins
 Anything above MAX_VERSION is refused with 406, as Cinder does.
@@ -20,6 +22,7 @@ MIN_VERSION = (3, 0)
 MAX_VERSION = (3, 44)
 HEADER = "OpenStack-API-Version"
 
+VOLUME_LIST_BOOTABLE = (3, 2)
 ATTACHMENTS = (3, 27)
 ATTACHMENT_COMPLETE = (3, 44)
 GROUP_VOLUME = (3, 13)

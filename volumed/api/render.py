@@ -11,6 +11,7 @@ from flask import request
 
 from shared.context import RequestContext
 from volumed.api import microversion
+from volumed.domain import quotas
 from volumed.models import Attachment, Snapshot, Volume, VolumeType
 
 
@@ -101,3 +102,49 @@ def volume_type(vtype: VolumeType) -> dict:
     return {"id": vtype.id, "name": vtype.name, "description": vtype.description,
             "is_public": vtype.is_public, "extra_specs": dict(vtype.extra_specs or {}),
             "qos_specs_id": None, "os-volume-type-access:is_public": vtype.is_public}
+
+
+def volumes_summary(volumes: list[Volume]) -> dict:
+    """GET /volumes/summary: how many, how big, and every metadata value
+    seen for each key (each value once, in the order first seen)."""
+    metadata: dict[str, list] = {}
+    for volume in volumes:
+        for key, value in (volume.metadata_ or {}).items():
+            seen = metadata.setdefault(key, [])
+            if value not in seen:
+                seen.append(value)
+    return {"total_count": len(volumes), "total_size": sum(v.size for v in volumes),
+            "metadata": metadata}
+
+
+# Resources Cinder lists that volumed does not have: always 0 allowed.
+ABSENT_QUOTAS = {"backups": 0, "backup_gigabytes": 0, "groups": 0}
+
+
+def quota_set(limits: dict[str, int], usage: quotas.Usage | None, project_id: str | None,
+              per_volume_gigabytes: int) -> dict:
+    """A quota set: each resource's limit, or with usage each resource's
+    {limit, in_use, reserved, allocated}."""
+    def entry(limit: int, in_use: int) -> int | dict:
+        if usage is None:
+            return limit
+        return {"limit": limit, "in_use": in_use, "reserved": 0, "allocated": 0}
+
+    body: dict = {"id": project_id} if project_id else {}
+    for resource in quotas.RESOURCES:
+        body[resource] = entry(limits[resource], usage[resource] if usage else 0)
+    body["per_volume_gigabytes"] = entry(per_volume_gigabytes, 0)
+    for resource, value in ABSENT_QUOTAS.items():
+        body[resource] = entry(value, 0)
+    return body
+
+
+def absolute_limits(limits: dict[str, int], used: quotas.Usage) -> dict:
+    """GET /limits: the project's limits and usage in Cinder's names."""
+    return {"rate": [], "absolute": {
+        "maxTotalVolumes": limits["volumes"], "maxTotalSnapshots": limits["snapshots"],
+        "maxTotalVolumeGigabytes": limits["gigabytes"],
+        "maxTotalBackups": 0, "maxTotalBackupGigabytes": 0,
+        "totalVolumesUsed": used.volumes, "totalSnapshotsUsed": used.snapshots,
+        "totalGigabytesUsed": used.gigabytes, "totalBackupsUsed": 0,
+        "totalBackupGigabytesUsed": 0}}

@@ -22,18 +22,17 @@ def _version() -> dict:
                              "type": "application/vnd.openstack.volume+json;version=3"}]}
 
 
-def versions_blueprint() -> Blueprint:
-    bp = Blueprint("volume_versions", __name__)
+bp = Blueprint("volume_versions", __name__)
 
-    @bp.get("/")
-    def root():
-        response = jsonify({"versions": [_version()]})
-        response.status_code = 300
-        return response
 
-    @bp.get("/v3")
-    @bp.get("/v3/")
-    def v3():
-        return jsonify({"versions": [_version()]})
+@bp.get("/")
+def root():
+    response = jsonify({"versions": [_version()]})
+    response.status_code = 300
+    return response
 
-    return bp
+
+@bp.get("/v3")
+@bp.get("/v3/")
+def v3():
+    return jsonify({"versions": [_version()]})

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from shared.errors import BadRequest
-
-GiB = 1024 ** 3
+from shared.units import GiB
 
 
 def to_bytes(gib: int) -> int:

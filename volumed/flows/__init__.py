@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
 from shared.context import RequestContext
+from shared.errors import Unauthorized
 from shared.events import Notifier, utcnow
 from shared.request_ids import carried
 from volumed.backend.base import VolumeBackend
@@ -56,9 +57,10 @@ class Deps:
 
     def event(self, ctx: RequestContext | None, event_type: str, volume: Volume | Snapshot,
               session=None, **extra) -> None:
-        resource_type = "snapshot" if isinstance(volume, Snapshot) else "volume"
-        payload = volume_payload(volume) if resource_type == "volume" \
-            else snapshot_payload(volume)
+        if isinstance(volume, Snapshot):
+            resource_type, payload = "snapshot", snapshot_payload(volume)
+        else:
+            resource_type, payload = "volume", volume_payload(volume)
         payload.update(extra)
         self.notifier.notify(ctx, event_type, resource_type=resource_type,
                              resource_id=volume.id, project_id=volume.project_id,
@@ -88,6 +90,14 @@ def snapshot_payload(snapshot: Snapshot) -> dict:
             "display_name": snapshot.name, "volume_size": snapshot.size,
             "status": snapshot.status, "tenant_id": snapshot.project_id,
             "user_id": snapshot.user_id, "created_at": iso(snapshot.created_at)}
+
+
+def user_token(ctx: RequestContext) -> str:
+    """The caller's own token: imaged is asked with it, so a user reaches only
+    the images they may see. Every request that reaches a flow has one."""
+    if not ctx.auth_token:
+        raise Unauthorized("This operation needs the caller's token.")
+    return ctx.auth_token
 
 
 def iso(value: dt.datetime | None) -> str | None:

@@ -87,15 +87,15 @@ def connect(deps: Deps, ctx: RequestContext, project_id: str | None, attachment_
     except TargetError as exc:
         LOG.error("exporting volume %s failed: %s", volume.id, exc)
         with transaction(deps.sessions) as session:
-            attachment = session.get(Attachment, attachment_id)
-            volume = session.get(Volume, attachment.volume_id)
+            attachment = session.get_one(Attachment, attachment_id)
+            volume = session.get_one(Volume, attachment.volume_id)
             attachment.attach_status, volume.status, attachment.connector = before
             deps.event(ctx, "volume.attach.error", volume, session=session,
                        attachment_id=attachment_id, reason=str(exc))
         raise ExportFailed(f"The volume could not be exported: {exc}") from None
 
     with transaction(deps.sessions, write=False) as session:
-        attachment = session.get(Attachment, attachment_id)
+        attachment = session.get_one(Attachment, attachment_id)
         return connection_info(deps, attachment)
 
 
@@ -192,6 +192,8 @@ def attach(deps: Deps, ctx: RequestContext, project_id: str | None, volume_id: s
 
 # --- shared pieces -------------------------------------------------------------------
 def export_for(deps: Deps, attachment: Attachment, volume: Volume) -> Export:
+    if not attachment.chap_username or not attachment.chap_password:
+        raise ValueError(f"attachment {attachment.id} has no CHAP account to export with")
     connector = attachment.connector or {}
     initiator = connector.get("initiator")
     return Export(iqn=deps.iqn(volume.id), path=deps.backend.device_path(volume.id),

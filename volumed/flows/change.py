@@ -83,13 +83,13 @@ def extend_volume(deps: Deps, ctx: RequestContext, project_id: str | None, volum
     except Exception as exc:
         LOG.warning("extending volume %s failed: %s", volume.id, exc)
         with transaction(deps.sessions) as session:
-            volume = session.get(Volume, volume.id)
+            volume = session.get_one(Volume, volume.id)
             volume.status = status.ERROR_EXTENDING
             volume.error_message = str(exc)
             deps.event(ctx, "volume.resize.error", volume, session=session, reason=str(exc))
         return
     with transaction(deps.sessions) as session:
-        volume = session.get(Volume, volume.id)
+        volume = session.get_one(Volume, volume.id)
         volume.size, volume.status, volume.updated_at = new_size, status.AVAILABLE, now()
         deps.event(ctx, "volume.resize.end", volume, session=session)
 

@@ -18,11 +18,12 @@ from pathlib import Path
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import BadRequest
+from shared.units import GiB
 from volumed import images as image_tools
 from volumed import qemu, repo
 from volumed.domain import quotas, status
-from volumed.domain.sizes import GiB, gib_ceil, to_bytes
-from volumed.flows import Deps, now
+from volumed.domain.sizes import gib_ceil, to_bytes
+from volumed.flows import Deps, now, user_token
 from volumed.models import Volume
 
 LOG = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def create_volume(deps: Deps, ctx: RequestContext, project_id: str,
                          "source_volid and imageRef.")
     image = None
     if request.image_ref:
-        image = deps.images.show(request.image_ref, ctx.auth_token)
+        image = deps.images.show(request.image_ref, user_token(ctx))
         request.size = _size_for_image(image, request.size)
     if request.availability_zone not in (None, "nova"):
         raise BadRequest(f"Invalid input received: Availability zone "
@@ -71,14 +72,17 @@ def create_volume(deps: Deps, ctx: RequestContext, project_id: str,
         deps.event(ctx, "volume.create.start", volume, session=session)
 
     if request.snapshot_id:
+        snapshot_id = request.snapshot_id
         deps.background(f"create-{volume.id}", lambda: _finish(deps, ctx, volume.id, lambda:
-                        deps.backend.create_from_snapshot(request.snapshot_id, volume.id, size)))
+                        deps.backend.create_from_snapshot(snapshot_id, volume.id, size)))
     elif request.source_volid:
+        source_volid = request.source_volid
         deps.background(f"create-{volume.id}", lambda: _finish(deps, ctx, volume.id, lambda:
-                        deps.backend.clone(request.source_volid, volume.id, size)))
+                        deps.backend.clone(source_volid, volume.id, size)))
     elif image:
+        token = user_token(ctx)
         deps.background(f"create-{volume.id}", lambda: _finish(deps, ctx, volume.id, lambda:
-                        _fill_from_image(deps, ctx.auth_token, volume.id, size, image)))
+                        _fill_from_image(deps, token, volume.id, size, image)))
     else:
         _finish(deps, ctx, volume.id, lambda: deps.backend.create(volume.id, size))
     with transaction(deps.sessions, write=False) as session:
@@ -92,13 +96,13 @@ def _finish(deps: Deps, ctx: RequestContext, volume_id: str, work) -> None:
     except Exception as exc:
         LOG.warning("creating volume %s failed: %s", volume_id, exc)
         with transaction(deps.sessions) as session:
-            volume = session.get(Volume, volume_id)
+            volume = session.get_one(Volume, volume_id)
             volume.status = status.ERROR
             volume.error_message = str(exc)
             deps.event(ctx, "volume.create.error", volume, session=session, reason=str(exc))
         return
     with transaction(deps.sessions) as session:
-        volume = session.get(Volume, volume_id)
+        volume = session.get_one(Volume, volume_id)
         if volume.deleted:  # force-deleted while we worked: do not leave the file behind
             deps.backend.delete(volume_id)
             return

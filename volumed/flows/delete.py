@@ -51,16 +51,16 @@ def delete_volume(deps: Deps, ctx: RequestContext, project_id: str | None, volum
     except Exception as exc:
         LOG.warning("deleting volume %s failed: %s", volume.id, exc)
         with transaction(deps.sessions) as session:
-            volume = session.get(Volume, volume.id)
+            volume = session.get_one(Volume, volume.id)
             volume.status = status.ERROR_DELETING
             volume.error_message = str(exc)
             deps.event(ctx, "volume.delete.error", volume, session=session, reason=str(exc))
         return
 
     with transaction(deps.sessions) as session:
-        volume = session.get(Volume, volume.id)
+        volume = session.get_one(Volume, volume.id)
         for snapshot_id in snapshot_ids:
-            snapshot = session.get(Snapshot, snapshot_id)
+            snapshot = session.get_one(Snapshot, snapshot_id)
             snapshot.deleted, snapshot.deleted_at, snapshot.status = True, now(), "deleted"
             deps.event(ctx, "snapshot.delete.end", snapshot, session=session)
         volume.deleted, volume.deleted_at, volume.status = True, now(), "deleted"

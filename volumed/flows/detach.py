@@ -26,13 +26,14 @@ LOG = logging.getLogger(__name__)
 
 
 def delete_attachment(deps: Deps, ctx: RequestContext, project_id: str | None,
-                      attachment_id: str) -> None:
+                      attachment_id: str) -> list[Attachment]:
+    """Returns the volume's attachments that are still active."""
     with transaction(deps.sessions) as session:
         attachment = repo.get_attachment(session, attachment_id, project_id)
         volume = repo.get_volume(session, attachment.volume_id, None)
         _begin(deps, ctx, session, attachment, volume)
     _unexport(deps, ctx, attachment_id)
-    _finish(deps, ctx, attachment_id)
+    return _finish(deps, ctx, attachment_id)
 
 
 def begin_detaching(deps: Deps, ctx: RequestContext, project_id: str | None,
@@ -99,8 +100,8 @@ def _unexport(deps: Deps, ctx, attachment_id: str) -> None:
         _remove_export(deps, _volume_id_of(deps, attachment_id))
     except TargetError as exc:
         with transaction(deps.sessions) as session:
-            attachment = session.get(Attachment, attachment_id)
-            volume = session.get(Volume, attachment.volume_id)
+            attachment = session.get_one(Attachment, attachment_id)
+            volume = session.get_one(Volume, attachment.volume_id)
             attachment.attach_status = "attached" if attachment.attach_time else "attaching"
             volume.status = status.IN_USE if attachment.attach_time else status.ATTACHING
             deps.event(ctx, "volume.detach.error", volume, session=session,
@@ -108,10 +109,11 @@ def _unexport(deps: Deps, ctx, attachment_id: str) -> None:
         raise ExportFailed(f"The export could not be removed: {exc}") from None
 
 
-def _finish(deps: Deps, ctx, attachment_id: str) -> None:
+def _finish(deps: Deps, ctx, attachment_id: str) -> list[Attachment]:
+    """The attachment is gone; returns the volume's remaining active ones."""
     with transaction(deps.sessions) as session:
-        attachment = session.get(Attachment, attachment_id)
-        volume = session.get(Volume, attachment.volume_id)
+        attachment = session.get_one(Attachment, attachment_id)
+        volume = session.get_one(Volume, attachment.volume_id)
         attachment.deleted, attachment.attach_status = True, "detached"
         attachment.detach_time = now()
         attachment.chap_username = attachment.chap_password = None  # never needed again
@@ -123,11 +125,12 @@ def _finish(deps: Deps, ctx, attachment_id: str) -> None:
         volume.updated_at = now()
         deps.event(ctx, "volume.detach.end", volume, session=session,
                    attachment_id=attachment_id, instance_uuid=attachment.instance_uuid)
+        return remaining
 
 
 def _volume_id_of(deps: Deps, attachment_id: str) -> str:
     with transaction(deps.sessions, write=False) as session:
-        return session.get(Attachment, attachment_id).volume_id
+        return session.get_one(Attachment, attachment_id).volume_id
 
 
 def _remove_export(deps: Deps, volume_id: str) -> None:

@@ -65,7 +65,7 @@ def delete_snapshot(deps: Deps, ctx: RequestContext, project_id: str | None,
                     "snapshot.delete.error")
         return
     with transaction(deps.sessions) as session:
-        snapshot = session.get(Snapshot, snapshot_id)
+        snapshot = session.get_one(Snapshot, snapshot_id)
         snapshot.deleted, snapshot.deleted_at, snapshot.status = True, now(), "deleted"
         deps.event(ctx, "snapshot.delete.end", snapshot, session=session)
 
@@ -84,6 +84,20 @@ def update_snapshot(deps: Deps, ctx: RequestContext, project_id: str | None, sna
         return snapshot
 
 
+def set_snapshot_metadata(deps: Deps, ctx: RequestContext, project_id: str | None,
+                          snapshot_id: str, items: dict[str, str], *,
+                          replace: bool) -> dict[str, str]:
+    """Add `items` to the snapshot's metadata (replace: make them all of it);
+    returns the metadata as it now is."""
+    with transaction(deps.sessions) as session:
+        snapshot = repo.get_snapshot(session, snapshot_id, project_id)
+        current = {} if replace else dict(snapshot.metadata_ or {})
+        snapshot.metadata_ = {**current, **items}
+        snapshot.updated_at = now()
+        deps.event(ctx, "snapshot.update", snapshot, session=session)
+        return dict(snapshot.metadata_)
+
+
 def reset_snapshot_status(deps: Deps, ctx: RequestContext, snapshot_id: str,
                           new_status: str | None) -> None:
     if new_status not in status.SNAPSHOT_STATUSES:
@@ -97,6 +111,6 @@ def reset_snapshot_status(deps: Deps, ctx: RequestContext, snapshot_id: str,
 
 def _set_status(deps: Deps, ctx, snapshot_id: str, new_status: str, event: str) -> None:
     with transaction(deps.sessions) as session:
-        snapshot = session.get(Snapshot, snapshot_id)
+        snapshot = session.get_one(Snapshot, snapshot_id)
         snapshot.status, snapshot.updated_at = new_status, now()
         deps.event(ctx, event, snapshot, session=session)

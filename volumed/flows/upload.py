@@ -9,15 +9,17 @@ A failed upload deletes the half-made image and leaves the volume as it was.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import ApiError, BadRequest
+from shared.strutils import bool_param
 from volumed import qemu, repo
 from volumed.domain import status
-from volumed.flows import Deps, iso, now
+from volumed.flows import Deps, iso, now, user_token
 from volumed.images import ImageError
 from volumed.models import Volume
 
@@ -31,7 +33,7 @@ def upload_to_image(deps: Deps, ctx: RequestContext, project_id: str | None, vol
     image_name = options.get("image_name")
     disk_format = options.get("disk_format") or "raw"
     container_format = options.get("container_format") or "bare"
-    force = str(options.get("force", False)).lower() in ("true", "1", "yes")
+    force = bool_param("force", options.get("force", False))
     if not image_name:
         raise BadRequest("Invalid input received: image_name is required.")
     if disk_format not in DISK_FORMATS:
@@ -45,7 +47,7 @@ def upload_to_image(deps: Deps, ctx: RequestContext, project_id: str | None, vol
         volume = repo.get_volume(session, volume_id, project_id)
         status.require("upload_to_image_forced" if force else "upload_to_image", volume.status)
         volume.previous_status, volume.status = volume.status, status.UPLOADING
-        type_name = repo.type_names(session).get(volume.volume_type_id)
+        type_name = repo.type_names(session).get(volume.volume_type_id or "")
         deps.event(ctx, "volume.upload_image.start", volume, session=session)
 
     body = {"name": image_name, "disk_format": disk_format,
@@ -54,7 +56,7 @@ def upload_to_image(deps: Deps, ctx: RequestContext, project_id: str | None, vol
         if key in options:
             body[key] = options[key]
     try:
-        image = deps.images.create(body, ctx.auth_token)
+        image = deps.images.create(body, user_token(ctx))
     except Exception as exc:
         _back_to_previous(deps, ctx, volume.id, "volume.upload_image.error", reason=str(exc))
         raise ApiError(f"imaged could not create the image: {exc}", status=503) from None
@@ -79,13 +81,11 @@ def _upload(deps: Deps, ctx: RequestContext, volume_id: str, image_id: str,
         if disk_format != "raw":
             converted = deps.backend.scratch_path(f"upload-{volume_id}")
             qemu.convert(source, "raw", converted, qemu.qemu_format(disk_format))
-        deps.images.upload(image_id, converted or source, ctx.auth_token)
+        deps.images.upload(image_id, converted or source, user_token(ctx))
     except (ImageError, qemu.ImageFormatError, OSError) as exc:
         LOG.warning("uploading volume %s to image %s failed: %s", volume_id, image_id, exc)
-        try:
-            deps.images.delete(image_id, ctx.auth_token)
-        except ImageError:
-            pass
+        with contextlib.suppress(ImageError):
+            deps.images.delete(image_id, user_token(ctx))
         _back_to_previous(deps, ctx, volume_id, "volume.upload_image.error", reason=str(exc))
         return
     finally:
@@ -96,7 +96,7 @@ def _upload(deps: Deps, ctx: RequestContext, volume_id: str, image_id: str,
 
 def _back_to_previous(deps: Deps, ctx, volume_id: str, event: str, **extra) -> None:
     with transaction(deps.sessions) as session:
-        volume = session.get(Volume, volume_id)
+        volume = session.get_one(Volume, volume_id)
         attachments = repo.active_attachments(session, volume_id)
         # Back to available, or in-use if it is (still) attached.
         volume.status = status.status_after_detach(len(attachments))

@@ -1,0 +1,59 @@
+"""What every identity handler shares: the service's runtime (kept on the
+Flask app by app.py, so the blueprints are module-level objects with no
+closures) and policy."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, request
+
+from identity.admin import IdentityAdmin
+from shared.api import context
+from shared.service import Service
+from shared.strutils import bool_param
+
+EXTENSION = "identity"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    service: Service
+    admin: IdentityAdmin
+
+    @classmethod
+    def build(cls, service: Service) -> Runtime:
+        return cls(service=service, admin=IdentityAdmin(
+            service.sessions, service.notifier,
+            password_hash_rounds=service.conf.identity.password_hash_rounds,
+            token_lifetime=service.conf.token.expiration))
+
+    def install(self, app: Flask) -> None:
+        app.extensions[EXTENSION] = self
+
+
+def runtime() -> Runtime:
+    """The runtime of the app serving this request."""
+    return current_app.extensions[EXTENSION]
+
+
+def service() -> Service:
+    return runtime().service
+
+
+def admin() -> IdentityAdmin:
+    return runtime().admin
+
+
+def authorize(rule: str, target: dict | None = None) -> None:
+    """Ask policy for `identity:<rule>`; 403 when it says no."""
+    service().policy.authorize(f"identity:{rule}", target or {}, context())
+
+
+def flag(name: str) -> bool:
+    """A query flag (?effective, ?include_names): absent is false, present
+    without a value is true (Keystone's flags), else one of the words
+    shared.strutils accepts, else 400."""
+    if name not in request.args:
+        return False
+    value = request.args[name]
+    return True if value == "" else bool_param(name, value)
