@@ -229,3 +229,40 @@ def test_secrets_are_private_and_passwords_hashed(stack):
     logs = "".join(p.read_text(errors="replace") for p in (stack.state_dir / "log").glob("*"))
     for user in ("admin", "demo", "imaged", "computed", "volumed"):
         assert stack.password(user) not in logs
+
+
+def test_role_assignment_flags_are_strict_booleans(stack, admin_token):
+    """?effective and ?include_names: absent is false, present without a
+    value is true, else one of the boolean words; any other word is a 400."""
+    url, headers = stack.url("identity"), auth_headers(admin_token)
+    demo_id = requests.get(f"{url}/v3/users", params={"name": "demo"},
+                           headers=headers).json()["users"][0]["id"]
+
+    def assignments(**flags) -> requests.Response:
+        return requests.get(f"{url}/v3/role_assignments", headers=headers,
+                            params={"user.id": demo_id, **flags})
+
+    def role_names(**flags) -> list:
+        response = assignments(include_names="yes", **flags)
+        assert response.status_code == 200, response.text
+        return sorted(a["role"]["name"] for a in response.json()["role_assignments"])
+
+    assert role_names() == ["member"]
+    assert role_names(effective="") == role_names(effective="yes") == ["member", "reader"]
+    assert role_names(effective="no") == role_names(effective="false") == ["member"]
+    plain = assignments(include_names="no").json()["role_assignments"]
+    assert "name" not in plain[0]["role"] and "name" not in plain[0]["user"]
+    for name in ("effective", "include_names"):
+        refused = assignments(**{name: "maybe"})
+        assert refused.status_code == 400, refused.text
+        assert f"Invalid value for {name}" in refused.json()["error"]["message"]
+
+
+def test_enabled_must_be_a_boolean(stack, admin_token):
+    url, headers = stack.url("identity"), auth_headers(admin_token)
+    refused = requests.post(f"{url}/v3/projects", headers=headers,
+                            json={"project": {"name": "lab-maybe", "enabled": "maybe"}})
+    assert refused.status_code == 400, refused.text
+    assert "Invalid value for enabled" in refused.json()["error"]["message"]
+    assert requests.get(f"{url}/v3/projects", params={"name": "lab-maybe"},
+                        headers=headers).json()["projects"] == []

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from shared.units import GiB, MiB
 from tests.support.volumes import VolumeApi, unique
-
-MiB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def test_volume_from_a_qcow2_image_is_raw_with_the_same_data(stack, demo, tmp_pa
     assert metadata["image_id"] == image["id"] and metadata["disk_format"] == "qcow2"
     assert metadata["checksum"] == image["checksum"]
     path = stack.state_dir / "lib" / "volumes" / f"volume-{volume['id']}"
-    assert path.stat().st_size == 1024 ** 3  # raw, the volume's size
+    assert path.stat().st_size == GiB  # raw, the volume's size
     with open(path, "rb") as handle:
         assert handle.read(MiB) == b"\0" * MiB
         assert handle.read(MiB) == b"\x5a" * MiB
@@ -122,7 +121,7 @@ def test_upload_a_volume_to_a_new_image(stack, demo, tmp_path):
     raw = tmp_path / "down.raw"
     subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", str(downloaded),
                     str(raw)], check=True)
-    assert raw.stat().st_size == 1024 ** 3
+    assert raw.stat().st_size == GiB
     with open(raw, "rb") as handle:
         handle.seek(3 * MiB)
         assert handle.read(MiB) == b"\x42" * MiB

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.units import GiB, MiB
 from tests.support.volumes import VolumeApi
-
-MiB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def test_snapshot_copies_the_data_at_that_moment(stack, demo):
     restored = demo.create(size=2, snapshot_id=snapshot["id"])
     assert restored["snapshot_id"] == snapshot["id"] and restored["size"] == 2
     assert read(stack, restored["id"], 5 * MiB, 6) == b"before"
-    assert volume_file(stack, restored["id"]).stat().st_size == 2 * 1024 ** 3
+    assert volume_file(stack, restored["id"]).stat().st_size == 2 * GiB
 
     listed = demo.call("GET", "/snapshots", expect=200).json()["snapshots"]
     assert snapshot["id"] in [s["id"] for s in listed]

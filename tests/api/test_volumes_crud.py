@@ -7,6 +7,7 @@ import os
 import pytest
 import requests
 
+from shared.units import GiB, MiB
 from tests.support.volumes import VolumeApi, unique
 
 
@@ -69,8 +70,8 @@ def test_create_show_list_update_delete(stack, demo):
 
     # The file: a sparse raw file of 2 GiB that costs (almost) nothing yet.
     path = stack.state_dir / "lib" / "volumes" / f"volume-{volume['id']}"
-    assert path.stat().st_size == 2 * 1024 ** 3
-    assert path.stat().st_blocks * 512 < 1024 * 1024
+    assert path.stat().st_size == 2 * GiB
+    assert path.stat().st_blocks * 512 < MiB
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
     listed = demo.call("GET", "/volumes", expect=200).json()["volumes"]
@@ -205,3 +206,74 @@ def test_database_and_volumes_are_root_only(stack, demo):
     lib = stack.state_dir / "lib"
     assert oct(os.stat(lib / "volumes").st_mode & 0o777) == "0o700"
     assert oct(os.stat(lib / "volumed.sqlite").st_mode & 0o777) == "0o600"
+
+
+def test_a_boolean_that_is_not_one_is_a_400_naming_it(demo, admin):
+    """Cinder's strict booleans (strutils.bool_from_string): 'maybe' is
+    refused, never read as false."""
+    volume = demo.create()
+    try:
+        vid = volume["id"]
+        refused = {
+            "all_tenants": demo.call("GET", "/volumes", params={"all_tenants": "maybe"}),
+            "bootable": demo.call("GET", "/volumes/detail", params={"bootable": "maybe"}),
+            "usage": demo.call("GET", f"/os-quota-sets/{demo.project_id}",
+                               params={"usage": "maybe"}),
+            "force": demo.call("DELETE", f"/volumes/{vid}", params={"force": "maybe"}),
+            "cascade": demo.call("DELETE", f"/volumes/{vid}", params={"cascade": "maybe"}),
+        }
+        refused["bootable "] = demo.action(vid, "os-set_bootable", {"bootable": "maybe"})
+        refused["force "] = demo.action(vid, "os-volume_upload_image", {
+            "image_name": unique("never"), "disk_format": "raw", "force": "maybe"})
+        refused["force  "] = demo.call("POST", "/snapshots", json={"snapshot": {
+            "volume_id": vid, "name": unique("never"), "force": "maybe"}})
+        refused["all_tenants "] = admin.call("GET", "/snapshots",
+                                             params={"all_tenants": "maybe"})
+        for name, response in refused.items():
+            assert response.status_code == 400, (name, response.text)
+            assert f"Invalid value for {name.strip()}" in response.json()["badRequest"][
+                "message"], response.text
+        shown = demo.show(vid)
+        assert shown["status"] == "available" and shown["bootable"] == "false"
+        assert demo.call("GET", "/snapshots", params={"volume_id": vid},
+                         expect=200).json()["snapshots"] == []
+    finally:
+        demo.delete(volume["id"])
+        demo.wait_gone(volume["id"])
+
+
+def test_bootable_filter_is_strict_from_3_2_and_cinder_s_older_rule_before(demo):
+    volume = demo.create()
+    try:
+        demo.action(volume["id"], "os-set_bootable", {"bootable": "yes"}, expect=200)
+        for version, word in (("volume 3.2", "yes"), ("volume 3.0", "yes"),
+                              ("volume 3.0", "anything")):
+            found = demo.call("GET", "/volumes/detail", version=version,
+                              params={"bootable": word}, expect=200).json()["volumes"]
+            assert volume["id"] in [v["id"] for v in found], (version, word)
+        hidden = demo.call("GET", "/volumes/detail", version="volume 3.0",
+                           params={"bootable": "FALSE"}, expect=200).json()["volumes"]
+        assert volume["id"] not in [v["id"] for v in hidden]
+        demo.call("GET", "/volumes/detail", version="volume 3.2",
+                  params={"bootable": "anything"}, expect=400)
+    finally:
+        demo.delete(volume["id"])
+        demo.wait_gone(volume["id"])
+
+
+def test_a_volume_type_made_private_with_the_word_false_is_private(admin):
+    created = admin.call("POST", "/types", expect=200, json={"volume_type": {
+        "name": unique("private"), "os-volume-type-access:is_public": "false"}}
+    ).json()["volume_type"]
+    try:
+        assert created["is_public"] is False
+        updated = admin.call("PUT", f"/types/{created['id']}", expect=200, json={
+            "volume_type": {"is_public": "true"}}).json()["volume_type"]
+        assert updated["is_public"] is True
+        updated = admin.call("PUT", f"/types/{created['id']}", expect=200, json={
+            "volume_type": {"is_public": "false"}}).json()["volume_type"]
+        assert updated["is_public"] is False
+        admin.call("PUT", f"/types/{created['id']}", expect=400, json={
+            "volume_type": {"is_public": "maybe"}})
+    finally:
+        admin.call("DELETE", f"/types/{created['id']}", expect=202)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.units import GiB
 from tests.support.volumes import VolumeApi, connector
 
 
@@ -30,7 +31,7 @@ def test_extend_grows_the_file_and_keeps_the_status(stack, demo):
     demo.action(volume["id"], "os-extend", {"new_size": 3}, expect=202)
     extended = demo.wait(volume["id"], "available")
     assert extended["size"] == 3
-    assert path.stat().st_size == 3 * 1024 ** 3
+    assert path.stat().st_size == 3 * GiB
     with open(path, "rb") as handle:
         assert handle.read(7) == b"keep me"
 

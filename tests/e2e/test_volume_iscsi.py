@@ -5,6 +5,7 @@ computed's VMs use. The CHAP password is handed to qemu-io as a secret
 object read from a 0600 file, never on a command line."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from shared.units import MiB
 from tests.support.volumes import VolumeApi, connector
 
 pytestmark = pytest.mark.e2e
-MiB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -169,11 +170,9 @@ def test_secrets_never_appear_in_a_process_list_or_a_log(stack, demo):
         while not stop.is_set():
             for entry in os.listdir("/proc"):
                 if entry.isdigit():
-                    try:
+                    with contextlib.suppress(OSError):
                         seen.append(Path(f"/proc/{entry}/cmdline").read_bytes().decode(
                             errors="replace"))
-                    except OSError:
-                        pass
 
     watcher = threading.Thread(target=watch)
     watcher.start()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from shared.units import GiB, KiB, MiB
 from volumed.backend.base import BackendError
 from volumed.backend.file import FileBackend
-
-GiB = 1024 ** 3
 
 
 @pytest.fixture
@@ -87,14 +86,14 @@ def test_sparse_writer_keeps_zero_blocks_as_holes_and_stops_at_the_size(tmp_path
     from volumed.qemu import ImageFormatError
     path = tmp_path / "volume"
     with open(path, "wb") as handle:
-        handle.truncate(8 * 1024 * 1024)
+        handle.truncate(8 * MiB)
     with open(path, "r+b") as handle:
-        writer = SparseWriter(handle, 8 * 1024 * 1024)
-        writer.write(b"\0" * 4 * 1024 * 1024)
-        writer.write(b"\1" * 1024 * 1024)
+        writer = SparseWriter(handle, 8 * MiB)
+        writer.write(b"\0" * 4 * MiB)
+        writer.write(b"\1" * MiB)
         with pytest.raises(ImageFormatError, match="larger than the volume"):
-            writer.write(b"\2" * 4 * 1024 * 1024)
+            writer.write(b"\2" * 4 * MiB)
     with open(path, "rb") as handle:
-        handle.seek(4 * 1024 * 1024)
-        assert handle.read(1024 * 1024) == b"\1" * 1024 * 1024
-    assert path.stat().st_blocks * 512 <= 1024 * 1024 + 64 * 1024
+        handle.seek(4 * MiB)
+        assert handle.read(MiB) == b"\1" * MiB
+    assert path.stat().st_blocks * 512 <= MiB + 64 * KiB

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import BadRequest, RequestEntityTooLarge
+from shared.units import GiB
 from volumed import images, qemu
 from volumed.domain import quotas, sizes, status
 from volumed.target.base import Export
@@ -131,8 +132,8 @@ def test_parse_size_refuses(value):
 
 
 def test_gib_ceil():
-    assert sizes.gib_ceil(1) == 1 and sizes.gib_ceil(sizes.GiB) == 1
-    assert sizes.gib_ceil(sizes.GiB + 1) == 2
+    assert sizes.gib_ceil(1) == 1 and sizes.gib_ceil(GiB) == 1
+    assert sizes.gib_ceil(GiB + 1) == 2
 
 
 def test_downloads_are_verified_against_the_image_hashes():
