@@ -27,6 +27,7 @@ import json
 import uuid as uuidlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import select
 
@@ -122,8 +123,7 @@ def create_servers(deps: Deps, ctx: RequestContext, body: dict) -> ServersCreate
     reserve_volumes(deps, caller, uuids)
 
     for uuid in uuids:
-        deps.background(deps.builds, f"launch-{uuid}",
-                        lambda uuid=uuid: launch(deps, ctx, uuid, image))
+        deps.background(deps.builds, f"launch-{uuid}", partial(launch, deps, ctx, uuid, image))
     return ServersCreated(uuids, reservation, bool_param(
         "return_reservation_id", body["server"].get("return_reservation_id", False)))
 
@@ -227,8 +227,9 @@ def reserve_volumes(deps: Deps, caller: Caller, uuids: list[str]) -> None:
     reserved: list[str] = []
     try:
         with transaction(deps.sessions, write=False) as session:
-            mappings = [(bdm.id, bdm.volume_id, bdm.instance_uuid) for uuid in uuids
-                        for bdm in repo.get_instance(session, uuid, None).volumes]
+            mappings = [(bdm.id, bdm.volume_id, uuid) for uuid in uuids
+                        for bdm in repo.get_instance(session, uuid, None).volumes
+                        if bdm.volume_id is not None]
         for bdm_id, volume_id, instance_uuid in mappings:
             attachment_id = deps.volumes.reserve(caller, volume_id, instance_uuid)
             reserved.append(attachment_id)

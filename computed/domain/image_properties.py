@@ -93,12 +93,13 @@ def cpu_topology(image: dict, vcpus: int) -> CpuTopology | None:
     if not any(wanted.values()) and not any(maxima.values()):
         return None
     for part in TOPOLOGY_PARTS:
-        if wanted[part] and maxima[part] and wanted[part] > maxima[part]:
+        given_part, maximum = wanted[part], maxima[part]
+        if given_part and maximum and given_part > maximum:
             raise InvalidImageProperty(
-                f"Invalid image property hw_cpu_{part}={wanted[part]}: it is more than "
-                f"hw_cpu_max_{part}={maxima[part]}.")
+                f"Invalid image property hw_cpu_{part}={given_part}: it is more than "
+                f"hw_cpu_max_{part}={maximum}.")
     threads = wanted["threads"] or 1
-    sockets, cores = wanted["sockets"], wanted["cores"]
+    sockets, cores = wanted["sockets"] or 0, wanted["cores"] or 0
     if sockets and not cores:
         cores = vcpus // (sockets * threads) or 1
     elif cores and not sockets:

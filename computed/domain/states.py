@@ -71,7 +71,7 @@ _STATUS = {
 def api_status(vm_state: str, task_state: str | None) -> str:
     """The `status` a user sees."""
     table = _STATUS.get(vm_state, {"default": "UNKNOWN"})
-    return table.get(task_state, table["default"])
+    return table.get(task_state or "default", table["default"])
 
 
 @dataclass(frozen=True)

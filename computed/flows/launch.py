@@ -34,11 +34,12 @@ import logging
 import os
 import shutil
 import time
+from functools import partial
 
 from computed.configdrive import build as build_config_drive
 from computed.configdrive import meta_data
 from computed.db import repository as repo
-from computed.db.models import Instance
+from computed.db.models import BlockDeviceMapping, Instance
 from computed.domain import states
 from computed.domain.claims import no_valid_host_message, shortfall
 from computed.domain.devices import config_drive_device, local_disks
@@ -257,7 +258,7 @@ def _complete_volumes(deps: Deps, caller: Caller, volumes) -> None:
         deps.volumes.complete(caller, bdm.attachment_id)
     with transaction(deps.sessions) as session:
         for bdm in volumes:
-            session.get(type(bdm), bdm.id).status = "attached"
+            session.get_one(BlockDeviceMapping, bdm.id).status = "attached"
 
 
 def _mark_active(deps: Deps, ctx, uuid: str, seconds: float) -> None:
@@ -299,9 +300,9 @@ def _undo_reservations(deps: Deps, caller: Caller, uuid: str, undo: Undo) -> Non
     their attachments are deleted again (the volumes become available)."""
     with transaction(deps.sessions, write=False) as session:
         for bdm in repo.get_instance(session, uuid, None, include_deleted=True).volumes:
-            undo.push(f"delete the attachment of volume {bdm.volume_id}",
-                      lambda bdm=bdm: deps.volumes.delete_attachment(caller,
-                                                                     bdm.attachment_id))
+            if bdm.attachment_id is not None:
+                undo.push(f"delete the attachment of volume {bdm.volume_id}",
+                          partial(deps.volumes.delete_attachment, caller, bdm.attachment_id))
 
 
 def _current(session, uuid: str) -> Instance:

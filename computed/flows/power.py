@@ -38,7 +38,8 @@ OPERATIONS = {
 }
 
 
-def begin(deps: Deps, ctx: RequestContext, uuid: str, project_scope, action: str) -> str:
+def begin(deps: Deps, ctx: RequestContext, uuid: str, project_scope,
+          action: str) -> str | None:
     """In the request: check and set the task_state (raises InvalidState or
     NotReady, which the API turns into 409). Returns the task_state."""
     event_name = OPERATIONS[action][0]
@@ -49,7 +50,7 @@ def begin(deps: Deps, ctx: RequestContext, uuid: str, project_scope, action: str
         return task
 
 
-def run(deps: Deps, ctx: RequestContext, uuid: str, action: str, task: str) -> None:
+def run(deps: Deps, ctx: RequestContext, uuid: str, action: str, task: str | None) -> None:
     """In the background: do it, and record the outcome."""
     event_name, operation = OPERATIONS[action]
     with deps.locks.hold(uuid):

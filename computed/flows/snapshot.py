@@ -54,7 +54,7 @@ def begin(deps: Deps, ctx: RequestContext, uuid: str, project_scope, name: str,
     caller = deps.caller(ctx)
     try:
         base = deps.images.show(caller, instance.image_ref) or {}
-        body = {key: value for key, value in base.items()
+        body: dict[str, object] = {key: value for key, value in base.items()
                 if key not in NOT_INHERITED and isinstance(value, str)
                 and not key.startswith(RESERVED_PREFIXES)}
         body.update(metadata)

@@ -51,6 +51,21 @@ def connector(deps: Deps, device: str) -> dict:
             "mountpoint": f"/dev/{device}"}
 
 
+def _mapping(session, bdm_id: int) -> BlockDeviceMapping:
+    """The mapping, which the caller knows exists (it holds the server's lock)."""
+    bdm = session.get(BlockDeviceMapping, bdm_id)
+    if bdm is None:
+        raise VolumeError(f"block device mapping {bdm_id} is gone")
+    return bdm
+
+
+def _known(value: str | None, what: str) -> str:
+    """A mapping's field that is set by the time it is read (VolumeError if not)."""
+    if value is None:
+        raise VolumeError(f"the volume's {what} is not known yet")
+    return value
+
+
 def without_password(connection_info: dict) -> dict:
     return {key: value for key, value in connection_info.items() if key != "auth_password"}
 
@@ -61,7 +76,8 @@ def volume_spec(deps: Deps, bdm: BlockDeviceMapping) -> IscsiVolume:
     if info.get("driver_volume_type", "iscsi") != "iscsi":
         raise VolumeError(f"volume {bdm.volume_id}: only iSCSI volumes can be attached")
     host, _, port = str(info["target_portal"]).rpartition(":")
-    return IscsiVolume(volume_id=bdm.volume_id, device=bdm.device_name,
+    return IscsiVolume(volume_id=_known(bdm.volume_id, "id"),
+                       device=_known(bdm.device_name, "device name"),
                        target_iqn=info["target_iqn"], target_lun=int(info.get("target_lun", 1)),
                        portal_host=host.strip("[]"), portal_port=int(port or 3260),
                        initiator_iqn=deps.settings.initiator_iqn,
@@ -75,16 +91,17 @@ def connect_volume(deps: Deps, caller: Caller, instance_uuid: str, bdm_id: int,
     """Steps shared by boot and hot-attach: give volumed our connector, and
     keep the CHAP password in a libvirt secret. Returns the updated mapping."""
     with transaction(deps.sessions, write=False) as session:
-        bdm = session.get(BlockDeviceMapping, bdm_id)
-        attachment_id, device = bdm.attachment_id, bdm.device_name
+        bdm = _mapping(session, bdm_id)
+        attachment_id = _known(bdm.attachment_id, "attachment")
+        device = _known(bdm.device_name, "device name")
     info = deps.volumes.connect(caller, attachment_id, connector(deps, device))
     password = info.get("auth_password")
     secret_uuid = str(uuidlib.uuid4()) if password else None
     with transaction(deps.sessions) as session:
-        bdm = session.get(BlockDeviceMapping, bdm_id)
+        bdm = _mapping(session, bdm_id)
         bdm.connection = without_password(info)
         bdm.secret_uuid = secret_uuid  # recorded first: reconcile can remove it
-    if password:
+    if password and secret_uuid:
         deps.driver.define_volume_secret(
             secret_uuid, secret_usage(deps.settings.node_uuid, attachment_id),
             f"PocketStack: CHAP password of volume {bdm.volume_id} for server "
@@ -92,7 +109,7 @@ def connect_volume(deps: Deps, caller: Caller, instance_uuid: str, bdm_id: int,
         undo.push(f"delete the secret of volume {bdm.volume_id}",
                   lambda: deps.driver.delete_volume_secret(secret_uuid))
     with transaction(deps.sessions, write=False) as session:
-        return session.get(BlockDeviceMapping, bdm_id)
+        return _mapping(session, bdm_id)
 
 
 def release_volume(deps: Deps, caller: Caller, bdm: BlockDeviceMapping,
@@ -137,10 +154,10 @@ def begin_attach(deps: Deps, ctx: RequestContext, instance_uuid: str, project_sc
         attachment_id = deps.volumes.reserve(caller, volume_id, instance_uuid)
     except RemoteError as exc:
         with transaction(deps.sessions) as session:
-            session.delete(session.get(BlockDeviceMapping, bdm_id))
+            session.delete(_mapping(session, bdm_id))
         raise BadRequest(f"Invalid volume: {exc.message}") from None
     with transaction(deps.sessions) as session:
-        bdm = session.get(BlockDeviceMapping, bdm_id)
+        bdm = _mapping(session, bdm_id)
         bdm.attachment_id = attachment_id
         return bdm
 
@@ -178,22 +195,24 @@ def attach(deps: Deps, ctx: RequestContext, instance_uuid: str, bdm_id: int) -> 
             bdm = session.get(BlockDeviceMapping, bdm_id)
             if bdm is None:
                 return  # the server was deleted meanwhile: terminate released it
+            attachment_id = _known(bdm.attachment_id, "attachment")
             undo.push(f"delete the attachment of volume {bdm.volume_id}",
-                      lambda: deps.volumes.delete_attachment(caller, bdm.attachment_id))
+                      lambda: deps.volumes.delete_attachment(caller, attachment_id))
         try:
             instance = _live_instance(deps, instance_uuid)
             bdm = connect_volume(deps, caller, instance_uuid, bdm_id, undo)
             live = deps.driver.power_state(instance.domain_name) in (
                 states.RUNNING, states.PAUSED_POWER)
             deps.driver.attach_volume(instance.domain_name, volume_spec(deps, bdm), live)
-            undo.push(f"unplug {bdm.device_name}", lambda: deps.driver.detach_volume(
-                instance.domain_name, bdm.device_name, live, deps.settings.detach_timeout))
-            deps.volumes.complete(caller, bdm.attachment_id)
+            device = _known(bdm.device_name, "device name")
+            undo.push(f"unplug {device}", lambda: deps.driver.detach_volume(
+                instance.domain_name, device, live, deps.settings.detach_timeout))
+            deps.volumes.complete(caller, attachment_id)
         except Exception as exc:
             LOG.exception("attaching volume to %s failed", instance_uuid)
             undo.run()
             with transaction(deps.sessions) as session:
-                bdm = session.get(BlockDeviceMapping, bdm_id)
+                bdm = _mapping(session, bdm_id)
                 instance = repo.get_instance(session, instance_uuid, None,
                                              include_deleted=True)
                 instance.fault = fault(f"Attaching volume {bdm.volume_id} failed: {exc}", exc)
@@ -202,7 +221,7 @@ def attach(deps: Deps, ctx: RequestContext, instance_uuid: str, bdm_id: int) -> 
                 session.delete(bdm)
             return
         with transaction(deps.sessions) as session:
-            bdm = session.get(BlockDeviceMapping, bdm_id)
+            bdm = _mapping(session, bdm_id)
             bdm.status = "attached"
             instance = repo.get_instance(session, instance_uuid, None, include_deleted=True)
             deps.event(ctx, "compute.instance.volume.attach.end", instance, session=session,
@@ -220,7 +239,8 @@ def detach(deps: Deps, ctx: RequestContext, instance_uuid: str, volume_id: str) 
         try:
             live = deps.driver.power_state(instance.domain_name) in (
                 states.RUNNING, states.PAUSED_POWER)
-            deps.driver.detach_volume(instance.domain_name, bdm.device_name, live,
+            deps.driver.detach_volume(instance.domain_name,
+                                      _known(bdm.device_name, "device name"), live,
                                       deps.settings.detach_timeout)
             release_volume(deps, caller, bdm)
         except Exception as exc:

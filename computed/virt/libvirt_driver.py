@@ -364,7 +364,7 @@ class LibvirtDriver(ComputeDriver):
                                f"<target file='{_attr(str(target))}'/>"
                                f"<driver type='qcow2'/></disk>")
             else:
-                entries.append(f"<disk name='{_attr(name)}' backup='no'/>")
+                entries.append(f"<disk name='{_attr(name or '')}' backup='no'/>")
         backup = f"<domainbackup mode='push'><disks>{''.join(entries)}</disks></domainbackup>"
         try:
             domain.backupBegin(backup, None, 0)
