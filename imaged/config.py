@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from shared.config import Opt, Schema
 from shared.service import common_sections
+from shared.units import GiB, KiB, MiB
 
 DEFAULT_PORT = 9292
 API_CONF = "imaged-api.conf"
 SCRUBBER_CONF = "imaged-scrubber.conf"
 
-GIB = 1 << 30
 TIB = 1 << 40
 
 # Glance's lists and order (glance/common/config.py), plus nothing else.
@@ -109,9 +109,9 @@ def api_schema() -> Schema:
             "data_api is registry."),
     ])
     schema.add("upload", [
-        Opt("chunk_size", 4 << 20, "Bytes read from the client and written to the store at "
+        Opt("chunk_size", 4 * MiB, "Bytes read from the client and written to the store at "
             "a time (large chunks keep the hashing threads busy and the GIL free).",
-            kind="int", minimum=64 * 1024, maximum=64 << 20),
+            kind="int", minimum=64 * KiB, maximum=64 * MiB),
     ])
     schema.add("import", IMPORT_OPTS)
     schema.add("image_cache", IMAGE_CACHE_OPTS)
@@ -183,7 +183,7 @@ IMAGE_CACHE_OPTS = [
         "whole copies of images whose data is in a remote store (http, volume) and serves "
         "later downloads from them. A relative name is under lib/ of the state directory; "
         "empty turns the cache (and the /v2/cache API) off."),
-    Opt("image_cache_max_size", 10 * GIB, "Bytes the cache should hold at most: POST "
+    Opt("image_cache_max_size", 10 * GiB, "Bytes the cache should hold at most: POST "
         "/v2/cache/prune removes least recently used copies until it does (a download "
         "may take the cache over it, as in Glance; an image bigger than this is never "
         "cached).", kind="int", minimum=0),

@@ -44,6 +44,7 @@ from imaged.store.base import LocationRefused, Store, StoreError
 from imaged.upload import HASH_ALGORITHM
 from shared.context import RequestContext
 from shared.request_ids import carried
+from shared.units import MiB
 
 LOG = logging.getLogger(__name__)
 # The algorithms python-glanceclient lets a user name (`glance add-location`).
@@ -141,7 +142,7 @@ def read_digest(store: Store, url: str, algorithm: str) -> Digest:
     md5, secure, size = hashlib.md5(), hashlib.new(algorithm), 0
     data = store.open(url)
     try:
-        chunks = iter(lambda: data.file.read(1 << 20), b"") if data.file is not None \
+        chunks = iter(lambda: data.file.read(MiB), b"") if data.file is not None \
             else data.chunks
         for chunk in chunks:
             md5.update(chunk)

@@ -28,9 +28,10 @@ import socket
 import struct
 
 from imaged.incoming import ClientDisconnected, IncomingData
+from shared.units import MiB
 
 MAX_LINE = 8192
-DRAIN_LIMIT = 64 << 20   # bytes of a refused chunked body read and dropped at most
+DRAIN_LIMIT = 64 * MiB  # bytes of a refused chunked body read and dropped at most
 DRAIN_TIMEOUT = 5.0
 
 
@@ -200,7 +201,7 @@ class RequestBody(IncomingData):
         """Read and drop the rest of a refused chunked body, up to a limit, so
         that the client can read the answer (closing on unread data would
         reset the connection under it)."""
-        scratch = memoryview(bytearray(1 << 20))
+        scratch = memoryview(bytearray(MiB))
         drained = 0
         try:
             while not self._chunked.done and drained < DRAIN_LIMIT:

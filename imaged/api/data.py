@@ -25,8 +25,9 @@ from imaged.runtime import Imaged
 from imaged.store.base import DataNotFound, StoreError
 from shared.api import context
 from shared.errors import ApiError, RangeNotSatisfiable
+from shared.units import MiB
 
-SEND_BLOCK = 1 << 20
+SEND_BLOCK = MiB
 UPLOAD_READ_TIMEOUT = 120.0
 
 

@@ -23,10 +23,11 @@ from collections.abc import Iterator
 from imaged.cache.entries import CacheEntries
 from imaged.domain.image import Image
 from imaged.store.base import ImageData, Store
+from shared.units import MiB
 
 LOG = logging.getLogger(__name__)
 REMOTE_STORES = ("http", "volume")
-READ_BLOCK = 1 << 20
+READ_BLOCK = MiB
 
 
 def is_remote(store: Store) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imaged.domain.errors import QuotaExceeded
+from shared.units import MiB
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,6 @@ def over_allowance_message(quotas: Quotas, allowance: int, size: int) -> str:
 
 # -- GET /v2/info/usage ------------------------------------------------------
 
-MIB = 1 << 20
 UNLIMITED = -1   # how Glance (Keystone's unified limits) shows "no limit"
 
 
@@ -68,10 +68,10 @@ def usage_report(quotas: Quotas, usage: ProjectUsage) -> dict:
     def limit(value: int, unit: int = 1) -> int:
         return value // unit if value else UNLIMITED
     return {
-        "image_size_total": {"limit": limit(quotas.image_size_total, MIB),
-                             "usage": usage.stored_bytes // MIB},
+        "image_size_total": {"limit": limit(quotas.image_size_total, MiB),
+                             "usage": usage.stored_bytes // MiB},
         "image_count_total": {"limit": limit(quotas.image_count_total),
                               "usage": usage.images},
-        "image_stage_total": {"limit": UNLIMITED, "usage": usage.staged_bytes // MIB},
+        "image_stage_total": {"limit": UNLIMITED, "usage": usage.staged_bytes // MiB},
         "image_count_uploading": {"limit": UNLIMITED, "usage": usage.uploading},
     }

@@ -12,9 +12,10 @@ import requests
 
 from imaged.imports.settings import ImportSettings
 from imaged.imports.uri_filter import UriRefused, check_uri
+from shared.units import MiB
 
 MAX_REDIRECTS = 5
-READ_SIZE = 1 << 20
+READ_SIZE = MiB
 
 
 class DownloadFailed(Exception):

@@ -19,8 +19,9 @@ from imaged.store.base import (
     StoreError,
     StoreWriter,
 )
+from shared.units import MiB
 
-CHUNK = 1 << 20
+CHUNK = MiB
 
 
 class HttpStore(Store):
