@@ -6,6 +6,7 @@ own, which wins over these."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -26,7 +27,7 @@ def worker_id(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory, request) -> Stack:
+def stack(tmp_path_factory, request) -> Iterator[Stack]:
     """One real stack per test worker, started with `pocketstack up`."""
     running = Stack(tmp_path_factory.mktemp("stack"), port_offset_for(worker_id(request)))
     result = running.up()
@@ -54,7 +55,7 @@ def demo_token(stack) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(stack) -> Compute:
+def demo(stack) -> Iterator[Compute]:
     """Compute calls as the demo user; its servers are deleted after the module."""
     client = Compute(stack, "demo")
     yield client
@@ -62,7 +63,7 @@ def demo(stack) -> Compute:
 
 
 @pytest.fixture(scope="module")
-def admin(stack) -> Compute:
+def admin(stack) -> Iterator[Compute]:
     """Compute calls as the admin user; its servers are deleted after the module."""
     client = Compute(stack, "admin")
     yield client

@@ -138,7 +138,7 @@ class Compute:
 
     def events(self, resource_id: str, prefix: str = "") -> list[str]:
         response = requests.get(f"{self.stack.url('computed')}/pocketstack/v1/events",
-                                params={"resource_id": resource_id, "limit": 1000},
+                                params={"resource_id": resource_id, "limit": "1000"},
                                 headers={"X-Auth-Token": self.token}, timeout=30)
         assert response.status_code == 200, response.text
         return [e["event_type"] for e in reversed(response.json()["events"])

@@ -3,6 +3,7 @@ Glance v2 API, users of a second project, test images made with qemu-img, a
 loopback web server, and stacks with a config of their own."""
 from __future__ import annotations
 
+import builtins
 import contextlib
 import http.server
 import json
@@ -103,7 +104,7 @@ class Images:
     def action(self, image_id: str, action: str) -> requests.Response:
         return self.request("POST", f"/v2/images/{image_id}/actions/{action}")
 
-    def events(self, image_id: str, **params) -> list[dict]:
+    def events(self, image_id: str, **params) -> builtins.list[dict]:  # `list` is a method here
         response = requests.get(self.base + "/pocketstack/v1/events", headers=self.headers(),
                                 params={"resource_id": image_id, "limit": 1000, **params},
                                 timeout=30)
