@@ -51,7 +51,8 @@ class FastJSONProvider(DefaultJSONProvider):
         return self._app.response_class(body, mimetype=self.mimetype)
 
 
-def create_app(name: str, *, error_style: str, validator: TokenValidator | Callable[[], TokenValidator],
+def create_app(name: str, *, error_style: str,
+               validator: TokenValidator | Callable[[], TokenValidator],
                is_public: Callable[[str, str], bool]) -> Flask:
     """An app whose every request is authenticated unless is_public(method,
     path) says otherwise. `validator` may be a callable, for a service whose

@@ -8,8 +8,8 @@ lock instead of failing), and short transactions in the code above.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
@@ -62,9 +62,9 @@ def create_all(engine: Engine, metadata) -> None:
     """Create missing tables. Several worker processes may do this at the same
     moment on first start: the check and the CREATE run in one writing
     transaction, so on SQLite they take turns instead of colliding."""
-    with engine.connect().execution_options(sqlite_immediate=True) as connection:
-        with connection.begin():
-            metadata.create_all(connection)
+    with engine.connect().execution_options(sqlite_immediate=True) as connection, \
+            connection.begin():
+        metadata.create_all(connection)
 
 
 def session_factory(engine: Engine) -> sessionmaker:
@@ -94,6 +94,6 @@ def core_transaction(factory: sessionmaker, write: bool = True) -> Iterator[Conn
     less to open and commit (it matters for requests that take a
     millisecond or two, such as listing or creating an image)."""
     engine = factory.kw["bind"]
-    with engine.connect().execution_options(sqlite_immediate=write) as connection:
-        with connection.begin():
-            yield connection
+    with engine.connect().execution_options(sqlite_immediate=write) as connection, \
+            connection.begin():
+        yield connection

@@ -55,7 +55,7 @@ class Event(EventBase):
                 "timestamp": self.timestamp.isoformat() + "Z", "payload": self.payload}
 
 
-INSERT_EVENT = insert(Event.__table__)
+INSERT_EVENT = insert(Event)
 
 
 def create_tables(engine) -> None:
@@ -63,7 +63,7 @@ def create_tables(engine) -> None:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Notifier:
@@ -99,7 +99,7 @@ class Notifier:
 def parse_time(value: str) -> dt.datetime:
     parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
 
 

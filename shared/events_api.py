@@ -6,7 +6,7 @@ every project's, or one project's with project_id=.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy.orm import sessionmaker
@@ -31,10 +31,8 @@ def events_blueprint(sessions: sessionmaker, policy: PolicyEnforcer,
     def list_events():
         ctx = context()
         wanted_project = request.args.get("project_id")
-        if ctx.is_admin:
-            project_id = wanted_project  # None: every project
-        else:
-            project_id = ctx.project_id
+        # An admin may ask for one project, or (None) every project.
+        project_id = wanted_project if ctx.is_admin else ctx.project_id
         policy.authorize("events:list", {"project_id": project_id or ctx.project_id}, ctx)
         try:
             since = parse_time(request.args["since"]) if "since" in request.args else None

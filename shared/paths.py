@@ -66,7 +66,7 @@ class StateLayout:
     def log_file(self, service: str) -> Path:
         return self.log / f"{service}.log"
 
-    def create(self) -> "StateLayout":
+    def create(self) -> StateLayout:
         for directory in (self.root, self.etc, self.log, self.run, self.lib):
             directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.etc, 0o700)

@@ -53,10 +53,10 @@ class PolicyEnforcer:
         self._json_file = yaml_file.with_suffix(".json")
         self._defaults = BASE_RULES + list(defaults)
         self._lock = threading.Lock()
-        self._loaded_signature = None
+        self._loaded_signature: tuple[str, int | None, int | None] | None = None
         self._enforcer = self._new_enforcer(self.operator_file)
         self._decisions: dict[tuple, bool] = {}
-        self._remember = None  # known once the rules are loaded: no remote checks
+        self._remember: bool | None = None  # known once the rules are loaded: no remote checks
 
     def _new_enforcer(self, policy_file: Path) -> oslo_policy.Enforcer:
         conf = cfg.ConfigOpts()
@@ -77,7 +77,8 @@ class PolicyEnforcer:
         chosen = self.operator_file
         try:
             stat = chosen.stat()
-            signature = (str(chosen), stat.st_mtime_ns, stat.st_size)
+            signature: tuple[str, int | None, int | None] = \
+                (str(chosen), stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
             signature = (str(chosen), None, None)
         if signature != self._loaded_signature:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from shared.tokens import TokenData
 
@@ -41,7 +41,7 @@ class RevocationEvent:
         return body
 
     @classmethod
-    def from_json(cls, body: dict) -> "RevocationEvent":
+    def from_json(cls, body: dict) -> RevocationEvent:
         return cls(issued_before=float(body["issued_before"]), audit_id=body.get("audit_id"),
                    user_id=body.get("user_id"), project_id=body.get("project_id"))
 

@@ -6,7 +6,7 @@ of being buffered first; several worker processes use several cores.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
 

@@ -7,9 +7,9 @@ clear message on a bad config value), build its Flask app, and serve() it.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
@@ -142,6 +142,7 @@ def service_main(argv: list[str] | None, *, name: str, description: str,
     in the parent process (migrations, host daemons: work the workers must
     not race for), then serve make_app(conf, state) in gunicorn workers."""
     import argparse
+
     from shared.paths import resolve_state_dir
     from shared.serve import serve
     parser = argparse.ArgumentParser(description=description)

@@ -202,7 +202,8 @@ class VolumeStore(Store):
                     lun.read_into(scratch, size)
             else:
                 scratch.touch(mode=0o600)
-            handle = open(scratch, "rb", buffering=0)
+            # Handed to ImageData, which closes it when the response is sent.
+            handle = open(scratch, "rb", buffering=0)  # noqa: SIM115
         finally:
             scratch.unlink(missing_ok=True)  # the open handle keeps the data until closed
         return ImageData.of_file(handle, size, offset, length)

@@ -202,10 +202,14 @@ def _libvirt_answers() -> bool:
 def _wait_ready(name: str) -> int:
     """Wait for the daemon's pid and socket; return its pid."""
     _pid_file, socket = DAEMONS[name]
-    if not procs.wait_for(lambda: daemon_pid(name) and socket.exists(), START_TIMEOUT):
+    if not procs.wait_for(lambda: bool(daemon_pid(name)) and socket.exists(), START_TIMEOUT):
         raise HostServiceError(f"{name} did not come up within {START_TIMEOUT:.0f} s "
                                f"(see {_log_path(name)})")
-    return daemon_pid(name)
+    pid = daemon_pid(name)
+    if pid is None:  # came up, then went away again at once
+        raise HostServiceError(f"{name} stopped right after it started (see "
+                               f"{_log_path(name)})")
+    return pid
 
 
 def ensure_running(state_dir: Path) -> dict:
@@ -262,7 +266,7 @@ def stop(state_dir: Path) -> dict:
     domains are not touched: their QEMU processes outlive libvirtd.
     Returns {name: pid} of what was stopped."""
     state_dir = Path(state_dir)
-    stopped = {}
+    stopped: dict[str, int] = {}
     with _locked():
         record = procs.load_record(_record_path(state_dir))
         if not record:

@@ -6,13 +6,14 @@ and we must never signal that one.
 """
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def command_name(pid: int) -> str | None:
@@ -60,10 +61,8 @@ def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.
 
 def reap(pid: int) -> None:
     """Collect the exit status if `pid` is our own child (avoids a zombie)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def terminate(pid: int, name: str, timeout: float = 15.0) -> bool:
@@ -104,7 +103,7 @@ def save_record(path: Path, record: dict) -> None:
 
 def _socket_inodes(pid: int) -> set[str]:
     """Inode numbers of the sockets process `pid` has open."""
-    inodes = set()
+    inodes: set[str] = set()
     fd_dir = Path(f"/proc/{pid}/fd")
     try:
         entries = list(fd_dir.iterdir())

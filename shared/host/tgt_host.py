@@ -175,9 +175,12 @@ def stop(state_dir: Path) -> bool:
     with _locked(state_dir):
         record = procs.load_record(_record_path(state_dir))
         pid, control_port = record.get("pid"), record.get("control_port")
-        if not procs.is_running(pid, "tgtd"):
+        if pid is None or not procs.is_running(pid, "tgtd"):
             _record_path(state_dir).unlink(missing_ok=True)
             return False
-        _shut_down(pid, control_port)
+        if control_port is None:  # no way to ask it: stop the process
+            procs.terminate(pid, "tgtd")
+        else:
+            _shut_down(pid, control_port)
         _record_path(state_dir).unlink(missing_ok=True)
     return True
