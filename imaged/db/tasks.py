@@ -23,7 +23,6 @@ from shared.db import transaction
 from shared.events import Notifier
 
 PENDING, PROCESSING, SUCCESS, FAILURE = "pending", "processing", "success", "failure"
-FINISHED = (SUCCESS, FAILURE)
 COLUMNS = ("type", "status", "owner", "image_id", "user_id", "request_id", "input", "result",
            "message", "expires_at", "created_at", "updated_at")
 

@@ -18,6 +18,7 @@ from imaged.domain.image import (
     DISALLOWED_ON_CREATE,
     MAX_NAME,
     MAX_PROPERTY_KEY,
+    MEMBER_STATUSES,
     READ_ONLY,
     RESERVED,
     RESERVED_PREFIX,
@@ -322,7 +323,7 @@ def check_can_share(image: Image) -> None:
 
 
 def check_member_status(value: Any) -> str:
-    if value not in ("pending", "accepted", "rejected"):
+    if value not in MEMBER_STATUSES:
         raise InvalidInput(f"Invalid member status {value!r}: allowed values are pending, "
                            f"accepted, rejected.")
     return value
