@@ -11,13 +11,14 @@ import hashlib
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
+from shared.units import MiB
 from tests.support.images import Images, configured_stack, raw_bytes
 from tests.support.volumes import VolumeApi
 
-MiB = 1 << 20
 CONFIG = ("[image]\nshow_image_direct_url = true\n\n"
           "[store]\nstores = file,volume\ndefault_store = volume\n")
 
@@ -51,11 +52,22 @@ def all_volumes(admin: VolumeApi) -> dict[str, dict]:
     return {volume["id"]: volume for volume in listing.json()["volumes"]}
 
 
-def targets(own_stack) -> str:
-    """What volumed's tgtd exports right now (tgtadm over its control port)."""
+def volumed_conf(own_stack) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(own_stack.state_dir / "etc" / "volumed.conf")
-    control = parser.get("volume", "target_control_port", fallback=None)
+    return parser
+
+
+def volumes_dir(own_stack) -> Path:
+    """Where volumed keeps its volume files ([volume] volumes_dir; empty:
+    lib/volumes under the state directory)."""
+    configured = volumed_conf(own_stack).get("volume", "volumes_dir", fallback="")
+    return Path(configured) if configured else own_stack.state_dir / "lib" / "volumes"
+
+
+def targets(own_stack) -> str:
+    """What volumed's tgtd exports right now (tgtadm over its control port)."""
+    control = volumed_conf(own_stack).get("volume", "target_control_port", fallback=None)
     assert control, "volumed.conf names no target_control_port"
     done = subprocess.run(["tgtadm", "-C", control, "--mode", "target", "--op", "show"],
                           capture_output=True, text=True, timeout=30)
@@ -78,11 +90,12 @@ def test_an_image_lives_in_a_volume_and_goes_with_it(own_stack, demo, admin):
     assert volume["metadata"]["glance_image_id"] == image["id"]
     assert volume["os-vol-tenant-attr:tenant_id"] != demo_project(own_stack)
     assert volume_id not in targets(own_stack)   # no export left after the upload
-    # Its file holds the data (sparse, GiB-sized).
-    volume_file = own_stack.state_dir / "lib" / "volumes" / f"volume-{volume_id}"
-    if volume_file.exists():
-        with open(volume_file, "rb") as handle:
-            assert hashlib.md5(handle.read(len(data))).hexdigest() == image["checksum"]
+    # Its file holds the data (sparse, GiB-sized). A file that is not where
+    # volumed keeps it fails here: the check is never skipped.
+    volume_file = volumes_dir(own_stack) / f"volume-{volume_id}"
+    assert volume_file.is_file(), f"volumed keeps no file {volume_file} for the image's volume"
+    with open(volume_file, "rb") as handle:
+        assert hashlib.md5(handle.read(len(data))).hexdigest() == image["checksum"]
 
     download = demo.download(image["id"])
     assert download.status_code == 200
