@@ -30,48 +30,63 @@ def wait_status(stack, kind: str, name: str, status: str, timeout: float = 120) 
 
 
 def test_volume_lifecycle_with_the_real_client(stack):
-    name = unique("cli")
-    created = as_json(stack.openstack("volume", "create", "--size", "1", "--description",
-                                      "from the cli", "--property", "lab=1", name, "-f",
-                                      "json"))
-    assert created["name"] == name and created["size"] == 1
-    shown = wait_status(stack, "volume", name, "available")
-    assert shown["properties"] == {"lab": "1"} and shown["type"] == "__DEFAULT__"
+    name, snap, restored = unique("cli"), unique("clisnap"), unique("clirestored")
+    try:
+        created = as_json(stack.openstack("volume", "create", "--size", "1", "--description",
+                                          "from the cli", "--property", "lab=1", name, "-f",
+                                          "json"))
+        assert created["name"] == name and created["size"] == 1
+        shown = wait_status(stack, "volume", name, "available")
+        assert shown["properties"] == {"lab": "1"} and shown["type"] == "__DEFAULT__"
 
-    listed = as_json(stack.openstack("volume", "list", "-f", "json"))
-    assert [v["Status"] for v in listed if v["Name"] == name] == ["available"]
+        listed = as_json(stack.openstack("volume", "list", "-f", "json"))
+        assert [v["Status"] for v in listed if v["Name"] == name] == ["available"]
 
-    stack.openstack("volume", "set", "--name", name + "-b", "--property", "more=2",
-                    "--description", "changed", name)
-    shown = as_json(stack.openstack("volume", "show", name + "-b", "-f", "json"))
-    assert shown["description"] == "changed"
-    assert shown["properties"] == {"lab": "1", "more": "2"}
-    stack.openstack("volume", "set", "--size", "2", name + "-b")
-    assert wait_status(stack, "volume", name + "-b", "available")["size"] == 2
+        stack.openstack("volume", "set", "--name", name + "-b", "--property", "more=2",
+                        "--description", "changed", name)
+        shown = as_json(stack.openstack("volume", "show", name + "-b", "-f", "json"))
+        assert shown["description"] == "changed"
+        assert shown["properties"] == {"lab": "1", "more": "2"}
+        stack.openstack("volume", "set", "--size", "2", name + "-b")
+        assert wait_status(stack, "volume", name + "-b", "available")["size"] == 2
 
-    snap = unique("clisnap")
-    stack.openstack("volume", "snapshot", "create", "--volume", name + "-b", snap)
-    wait_status(stack, "volume snapshot", snap, "available")
-    snaps = as_json(stack.openstack("volume", "snapshot", "list", "-f", "json"))
-    assert snap in [s["Name"] for s in snaps]
+        stack.openstack("volume", "snapshot", "create", "--volume", name + "-b", snap)
+        wait_status(stack, "volume snapshot", snap, "available")
+        snaps = as_json(stack.openstack("volume", "snapshot", "list", "-f", "json"))
+        assert snap in [s["Name"] for s in snaps]
 
-    restored = unique("clirestored")
-    stack.openstack("volume", "create", "--snapshot", snap, restored)
-    assert wait_status(stack, "volume", restored, "available")["size"] == 2
+        stack.openstack("volume", "create", "--snapshot", snap, restored)
+        assert wait_status(stack, "volume", restored, "available")["size"] == 2
 
-    stack.openstack("volume", "delete", restored)
-    stack.openstack("volume", "snapshot", "delete", snap)
-    deadline = time.monotonic() + 60
-    while snap in [s["Name"] for s in as_json(stack.openstack("volume", "snapshot", "list",
-                                                                "-f", "json"))]:
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
-    stack.openstack("volume", "delete", name + "-b")
-    deadline = time.monotonic() + 60
-    while any(v["Name"] in (name + "-b", restored)
-              for v in as_json(stack.openstack("volume", "list", "-f", "json"))):
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+        stack.openstack("volume", "delete", restored)
+        stack.openstack("volume", "snapshot", "delete", snap)
+        deadline = time.monotonic() + 60
+        while snap in [s["Name"] for s in as_json(stack.openstack("volume", "snapshot", "list",
+                                                                    "-f", "json"))]:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        stack.openstack("volume", "delete", name + "-b")
+        deadline = time.monotonic() + 60
+        while any(v["Name"] in (name + "-b", restored)
+                  for v in as_json(stack.openstack("volume", "list", "-f", "json"))):
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+    finally:
+        # A failure half-way must not leave volumes in the shared stack.
+        _remove_leftovers(stack, snapshots=[snap], volumes=[restored, name + "-b", name])
+
+
+def _remove_leftovers(stack, *, snapshots: list[str], volumes: list[str]) -> None:
+    """Delete by name whatever still exists (nothing, when the test passed)."""
+    listed = [s["Name"] for s in as_json(stack.openstack("volume", "snapshot", "list",
+                                                           "-f", "json"))]
+    for snapshot in snapshots:
+        if snapshot in listed:
+            stack.openstack("volume", "snapshot", "delete", snapshot, check=False)
+    listed = [v["Name"] for v in as_json(stack.openstack("volume", "list", "-f", "json"))]
+    for volume in volumes:
+        if volume in listed:
+            stack.openstack("volume", "delete", "--purge", volume, check=False)
 
 
 def test_volume_from_an_image_with_the_real_client(stack, tmp_path):
