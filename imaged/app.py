@@ -91,7 +91,8 @@ def prepare(conf, state: StateLayout) -> None:
     try:
         load_protections(conf, state.etc)
     except ProtectionsFileError as exc:
-        raise SystemExit(f"error: imaged-api.conf: [image] property_protection_file: {exc}")
+        raise SystemExit(f"error: imaged-api.conf: [image] property_protection_file: "
+                         f"{exc}") from None
     migrate(conf, state)
     recover_interrupted_work(conf, state)
 

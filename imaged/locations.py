@@ -28,6 +28,7 @@ validation_data, if given, is recorded as it is.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -164,10 +165,8 @@ def _claim(imaged: Imaged, image: Image) -> None:
 
 
 def _release(imaged: Imaged, image: Image) -> None:
-    try:
+    with contextlib.suppress(StaleImage):  # deleted meanwhile: nothing to give back
         imaged.repo.set_status(image.id, [st.IMPORTING], st.QUEUED)
-    except StaleImage:
-        pass  # deleted meanwhile: nothing to give back
 
 
 def _activate(imaged: Imaged, context: RequestContext, image: Image, expected: list[str],
@@ -202,12 +201,10 @@ def _hash_in_background(imaged: Imaged, context: RequestContext, image: Image,
         return  # changed meanwhile: these hashes may no longer describe it
     hashes = {"checksum": digest.md5, "os_hash_algo": HASH_ALGORITHM,
               "os_hash_value": digest.secure}
-    try:
+    with contextlib.suppress(StaleImage):
         imaged.repo.set_status(image.id, [st.ACTIVE], st.ACTIVE, hashes, notices=[
             _notice("image.update", replace(current, **hashes), context,
                     changed=["checksum", "os_hash_algo", "os_hash_value"])])
-    except StaleImage:
-        pass
 
 
 def _notice(event_type: str, image: Image, context: RequestContext, **extra) -> Notice:

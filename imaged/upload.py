@@ -20,6 +20,7 @@ and answers with what happened. The status diagram is in domain/status.py.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -186,11 +187,9 @@ def _fail(imaged: Imaged, context: RequestContext, image: Image, writer: StoreWr
     """Remove the partial data, then leave saving for `status`."""
     writer.abort()
     LOG.warning("upload of image %s failed (%s): %s", image.id, status, reason)
-    try:
+    with contextlib.suppress(StaleImage):  # deleted meanwhile: nothing left to change
         imaged.repo.set_status(image.id, [st.SAVING], status, CLEARED, notices=[
             _notice("image.upload.failed", image, context, status=status, reason=reason)])
-    except StaleImage:
-        pass  # deleted meanwhile: nothing left to change
 
 
 def _notice(event_type: str, image: Image, context: RequestContext, **payload) -> Notice:

@@ -30,7 +30,7 @@ def image_view(image: Image, conf, context: RequestContext | None = None,
     """`properties`: the extra properties to show, when not all of the
     image's (property protections hide some from some roles)."""
     view = dict(image.properties if properties is None else properties)
-    view.update(zip(CORE, _core_values(image)))
+    view.update(zip(CORE, _core_values(image), strict=True))
     view["id"] = image.id
     view["created_at"] = iso(image.created_at)
     view["updated_at"] = iso(image.updated_at)

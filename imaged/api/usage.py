@@ -10,6 +10,8 @@ the import staging area; the numbers are worked out in domain/quotas.py.
 """
 from __future__ import annotations
 
+import contextlib
+
 from flask import Blueprint, jsonify
 
 from imaged.api import runtime
@@ -49,8 +51,6 @@ def _staged_bytes(staging, image_ids: list[str]) -> int:
     total = 0
     for image_id in image_ids:
         for suffix in SUFFIXES:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 total += (staging.directory / (image_id + suffix)).stat().st_size
-            except FileNotFoundError:
-                pass
     return total

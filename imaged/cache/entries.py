@@ -64,7 +64,7 @@ class CacheEntries:
             self.remove(image.id)  # a copy of data the image no longer has
             return None
         try:
-            handle = open(self.data_path(image.id), "rb", buffering=0)
+            handle = open(self.data_path(image.id), "rb", buffering=0)  # noqa: SIM115 - the read closes it
         except FileNotFoundError:
             self.index.remove(image.id)
             return None

@@ -114,7 +114,7 @@ def tee(chunks: Iterator[bytes], fill: CacheFill) -> Iterator[bytes]:
     try:
         for chunk in chunks:
             if current is not None:
-                current = _guarded(current, lambda f: f.write(chunk) or not f.complete)
+                current = _guarded(current, lambda f, chunk=chunk: f.write(chunk) or not f.complete)
             yield chunk
         if current is not None:  # fewer bytes than the image has: refused, removed
             current = _guarded(current, lambda f: False)

@@ -45,6 +45,7 @@ Whatever way the import ends, the staging area keeps nothing of it.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -174,11 +175,9 @@ def _unstage(importer: Importer, context: RequestContext, image: Image, writer: 
     writer.abort()
     importer.staging.remove(image.id)
     LOG.warning("staging of image %s failed: %s", image.id, reason)
-    try:
+    with contextlib.suppress(StaleImage):  # deleted meanwhile
         importer.imaged.repo.set_status(image.id, [st.UPLOADING], st.QUEUED, CLEARED, notices=[
             _notice("image.upload.failed", image, context, staging=True, reason=reason)])
-    except StaleImage:
-        pass  # deleted meanwhile
 
 
 # -- POST /v2/images/{id}/import ------------------------------------------------------------

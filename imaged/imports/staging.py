@@ -68,7 +68,7 @@ class FileSource:
     direct = False
 
     def __init__(self, path: Path):
-        self._file = open(path, "rb", buffering=0)
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
 
     def readinto(self, buffer: bytearray) -> int:
         view, filled = memoryview(buffer), 0

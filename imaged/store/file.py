@@ -98,7 +98,7 @@ class FileStore(Store):
 
     def open(self, url: str, offset: int = 0, length: int | None = None) -> ImageData:
         try:
-            handle = open(self.path_of(url), "rb", buffering=0)
+            handle = open(self.path_of(url), "rb", buffering=0)  # noqa: SIM115 - ImageData.close closes it
         except FileNotFoundError:
             raise DataNotFound(f"The image data at {url} is gone.") from None
         return ImageData.of_file(handle, os.fstat(handle.fileno()).st_size, offset, length)

@@ -2,11 +2,11 @@
 rules file named in imaged-api.conf; members are refused, admins are not."""
 from __future__ import annotations
 
-import pytest
-import requests
-
 import subprocess
 import sys
+
+import pytest
+import requests
 
 from tests.stack import REPO, Stack
 

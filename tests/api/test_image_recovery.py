@@ -8,6 +8,7 @@ loopback web server that sends the first MiB of an image and then stalls,
 so that a web-download import is surely running when imaged-api dies."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -76,11 +77,9 @@ def stalled_body(first: bytes, release: threading.Event):
 def start_stalled_request(demo: Images, path: str, release: threading.Event,
                           first: bytes) -> None:
     def send():
-        try:
+        with contextlib.suppress(Exception):  # the server is killed under it
             demo.request("PUT", path, data=stalled_body(first, release),
                          headers={"Content-Type": "application/octet-stream"})
-        except Exception:  # noqa: BLE001 - the server is killed under it
-            pass
     threading.Thread(target=send, daemon=True).start()
 
 
@@ -89,10 +88,8 @@ def kill_imaged_api(stack) -> None:
     master = int(stack.state_dir.joinpath("run", "imaged.pid").read_text().split()[0])
     children = [int(pid) for pid in os.popen(f"pgrep -P {master}").read().split()]
     for pid in [master, *children]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     assert wait_for(lambda: not _answers(stack.port("imaged")), timeout=30)
 
 

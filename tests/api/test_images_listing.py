@@ -129,10 +129,12 @@ def test_created_and_updated_at_with_operators(demo):
     tag = "time-" + uuid.uuid4().hex[:6]
     old = demo.new(tags=[tag], name="old")
     time.sleep(1.1)
-    middle = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    middle = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     time.sleep(1.1)
     new = demo.new(tags=[tag], name="new")
-    names = lambda **p: {i["name"] for i in demo.list(tag=tag, **p).json()["images"]}
+    def names(**p):
+        return {i["name"] for i in demo.list(tag=tag, **p).json()["images"]}
+
     assert names(created_at=f"gt:{middle}") == {"new"}
     assert names(created_at=f"gte:{new['created_at']}") == {"new"}
     assert names(created_at=f"lt:{new['created_at']}") == {"old"}

@@ -50,7 +50,7 @@ def cache_table(stack) -> dict[str, dict[str, str]]:
     header, body = rows[0], rows[1:]
     assert header == ["ID", "State", "Last Accessed (UTC)", "Last Modified (UTC)", "Size",
                       "Hits"], output
-    return {row[0]: dict(zip(header, row)) for row in body}
+    return {row[0]: dict(zip(header, row, strict=True)) for row in body}
 
 
 def state_of(stack, image_id: str) -> str | None:

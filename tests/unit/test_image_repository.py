@@ -176,7 +176,9 @@ def test_visibility_rules_of_the_list(repo):
     shared_accepted = repo.create(image("other"))
     repo.add_member(Member(shared_pending.id, "me"))
     repo.add_member(Member(shared_accepted.id, "me", status="accepted"))
-    ids = lambda **p: {i.id for i in repo.list_images(query("me", **p))}
+    def ids(**p):
+        return {i.id for i in repo.list_images(query("me", **p))}
+
     assert ids() == {own_private.id, public.id, shared_accepted.id}
     assert ids(visibility="community") == {community.id}
     assert ids(member_status="pending") == {own_private.id, public.id, shared_pending.id}
