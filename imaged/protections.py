@@ -59,7 +59,7 @@ class PropertyProtections:
     @classmethod
     def from_file(cls, path: Path) -> PropertyProtections:
         parser = configparser.ConfigParser(interpolation=None, default_section="__none__")
-        parser.optionxform = str
+        parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys keep their case (configparser's documented way)
         try:
             with open(path) as handle:
                 parser.read_file(handle)

@@ -71,10 +71,12 @@ def _shape(query: ImageQuery, marker: Image | None) -> tuple:
 
 def _values(query: ImageQuery, marker: Image | None) -> dict:
     """The parameters of the statement _build made, by the same names."""
-    values = {"project": query.caller.project_id, "member_status": query.member_status}
+    values: dict[str, object] = {"project": query.caller.project_id,
+                                 "member_status": query.member_status}
     for index, item in enumerate(query.filters):
         if not isinstance(item.value, bool):
-            values[f"filter_{index}"] = list(item.value) if item.op == "in" else item.value
+            in_list = item.op == "in" and isinstance(item.value, list)  # "in" holds a list
+            values[f"filter_{index}"] = list(item.value) if in_list else item.value
     for index, (key, value) in enumerate(query.properties.items()):
         values[f"property_name_{index}"], values[f"property_value_{index}"] = key, value
     for index, tag in enumerate(query.tags):

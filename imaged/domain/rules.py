@@ -236,15 +236,15 @@ def _change_locations(result: PatchResult, change: Change, enabled: bool,
         if image.status not in (st.QUEUED, st.ACTIVE):
             raise IllegalTransition(f"It's not allowed to replace locations if image status "
                                     f"is {image.status}.")
-        checked = [check_location(raw) for raw in change.value]
-        new = [item.location for item in checked]
+        replacements = [check_location(raw) for raw in change.value]
+        new = [item.location for item in replacements]
         kept = {loc.url for loc in new}
         result.removed_locations += [loc for loc in image.locations if loc.url not in kept]
         result.added_locations += [loc for loc in new
                                    if loc.url not in {old.url for old in image.locations}]
         image.locations = new
         if image.status == st.QUEUED:
-            _activate_from_location(image, checked[0])
+            _activate_from_location(image, replacements[0])
         return
     position = change.path[1]
     if change.op == "add":

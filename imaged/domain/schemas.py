@@ -14,7 +14,7 @@ UUID_PATTERN = ("^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F
 
 
 def _nullable_string(description: str, max_length: int | None = None, read_only=False) -> dict:
-    prop = {"type": ["null", "string"], "description": description}
+    prop: dict[str, object] = {"type": ["null", "string"], "description": description}
     if max_length:
         prop["maxLength"] = max_length
     if read_only:

@@ -52,7 +52,7 @@ def tag(item: MetadefTag) -> dict:
 
 
 def namespace(item: Namespace, detail: bool = False) -> dict:
-    body = {"namespace": item.namespace, "display_name": item.display_name,
+    body: dict[str, object] = {"namespace": item.namespace, "display_name": item.display_name,
             "description": item.description, "visibility": item.visibility,
             "protected": item.protected, "owner": item.owner,
             "created_at": timestamp(item.created_at), "updated_at": timestamp(item.updated_at),

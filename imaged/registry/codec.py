@@ -64,7 +64,7 @@ def encode_error(exc: Exception) -> dict:
 
 
 def decode_error(body: dict) -> Exception:
-    cls = ERRORS.get(body.get("type"))
+    cls = ERRORS.get(str(body.get("type")))
     if cls is None:
         return RuntimeError(f"registry error: {body}")
     return cls(*body.get("args", []))
