@@ -74,9 +74,12 @@ def _values(query: ImageQuery, marker: Image | None) -> dict:
     values: dict[str, object] = {"project": query.caller.project_id,
                                  "member_status": query.member_status}
     for index, item in enumerate(query.filters):
-        if not isinstance(item.value, bool):
-            in_list = item.op == "in" and isinstance(item.value, list)  # "in" holds a list
-            values[f"filter_{index}"] = list(item.value) if in_list else item.value
+        if isinstance(item.value, bool):
+            continue
+        if item.op == "in" and isinstance(item.value, list):
+            values[f"filter_{index}"] = list(item.value)
+        else:
+            values[f"filter_{index}"] = item.value
     for index, (key, value) in enumerate(query.properties.items()):
         values[f"property_name_{index}"], values[f"property_value_{index}"] = key, value
     for index, tag in enumerate(query.tags):

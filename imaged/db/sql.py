@@ -16,10 +16,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import typing
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import (
+    BindParameter,
+    Table,
     Text,
     bindparam,
     cast,
@@ -32,7 +35,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult, Result
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,8 +55,9 @@ from imaged.domain.listing import ImageQuery
 from shared.db import core_transaction, transaction
 from shared.events import Notifier
 
-IMAGES, PROPERTIES = ImageRow.__table__, PropertyRow.__table__
-TAGS, LOCATIONS = TagRow.__table__, LocationRow.__table__
+IMAGES = typing.cast(Table, ImageRow.__table__)  # a declarative class's table is a Table
+PROPERTIES = typing.cast(Table, PropertyRow.__table__)
+TAGS, LOCATIONS = typing.cast(Table, TagRow.__table__), typing.cast(Table, LocationRow.__table__)
 # Image's attributes kept as columns of images, besides id.
 # In the order of Image's fields, which all come before the details
 # (properties, tags, locations): so a row is Image's positional arguments.
@@ -69,7 +73,7 @@ INSERT_TAGS, INSERT_LOCATIONS = insert(TAGS), insert(LOCATIONS)
 # The properties, tags and locations of some images, in one query: rows of
 # one shape (image id, kind, position, name or url, value or metadata JSON).
 PROPERTY, TAG, LOCATION = 0, 1, 2
-_IDS = bindparam("ids", expanding=True)
+_IDS: BindParameter = bindparam("ids", expanding=True)
 DETAILS_OF = union_all(
     select(PROPERTIES.c.image_id, literal_column(str(PROPERTY)).label("kind"),
            literal_column("0").label("position"), PROPERTIES.c.name, PROPERTIES.c.value)
@@ -101,7 +105,8 @@ class SqlImageRepository(ImageRepository):
         for notice in notices:
             self._notifier.notify(notice.context, notice.event_type, resource_type="image",
                                   resource_id=notice.image_id, project_id=notice.project_id,
-                                  payload=notice.payload, session=session)
+                                  payload=notice.payload,
+                                  session=session)  # type: ignore[arg-type]  # a Connection executes it too
 
     @staticmethod
     def _to_images(session: Executor, rows: Sequence) -> list[Image]:
@@ -120,7 +125,8 @@ class SqlImageRepository(ImageRepository):
                 else:
                     metadata = json.loads(value) if value else None
                     locations[image_id].append((position, Location(name, dict(metadata or {}))))
-        return [Image(*row, properties=properties.get(row[0]) or {},
+        # A row holds the attributes before these three (ROW_NAMES), which mypy cannot see.
+        return [Image(*row, properties=properties.get(row[0]) or {},  # type: ignore[misc]
                       tags=_by_position(tags.get(row[0])),
                       locations=_by_position(locations.get(row[0]))) for row in rows]
 
@@ -172,7 +178,7 @@ class SqlImageRepository(ImageRepository):
                 statement = statement.where(ImageRow.status == expected_status)
             result = session.execute(statement.values(
                 **{name: getattr(image, name) for name in COLUMNS if name != "created_at"}))
-            if result.rowcount != 1:
+            if changed_rows(result) != 1:
                 raise StaleImage(image.id, self._status_of(session, image.id))
             for table in (PropertyRow, TagRow, LocationRow):
                 session.execute(delete(table).where(table.image_id == image.id))
@@ -193,20 +199,20 @@ class SqlImageRepository(ImageRepository):
                 update(ImageRow).where(ImageRow.id == image_id,
                                        ImageRow.status.in_(list(expected)))
                 .values(status=status, updated_at=utcnow(), **values))
-            if result.rowcount != 1:
+            if changed_rows(result) != 1:
                 raise StaleImage(image_id, self._status_of(session, image_id))
             if locations is not None:
                 session.execute(delete(LocationRow).where(LocationRow.image_id == image_id))
                 self._write_locations(session, image_id, locations)
             self._notify(session, notices)
-            return self._get(session, image_id)
+            return typing.cast(Image, self._get(session, image_id))  # it was just updated
 
     def usage(self, owner: str) -> Usage:
         with transaction(self._sessions, write=False) as session:
             count, stored = session.execute(
                 select(func.count(ImageRow.id), func.coalesce(func.sum(ImageRow.size), 0))
                 .where(ImageRow.owner == owner, ImageRow.status.not_in(list(st.GONE)))).one()
-        return Usage(images=int(count), stored_bytes=int(stored))
+        return Usage(images=int(count or 0), stored_bytes=int(stored or 0))
 
     def ids_in_status(self, owner: str | None, statuses: Sequence[str]) -> list[str]:
         query = select(ImageRow.id).where(ImageRow.status.in_(list(statuses)))
@@ -233,8 +239,9 @@ class SqlImageRepository(ImageRepository):
     def add_tag(self, image_id: str, tag: str, notices: Sequence[Notice] = ()) -> None:
         with transaction(self._sessions) as session:
             if session.get(TagRow, (image_id, tag)) is None:
-                position = session.scalar(select(func.coalesce(func.max(TagRow.position), -1))
-                                          .where(TagRow.image_id == image_id)) + 1
+                last = session.scalar(select(func.coalesce(func.max(TagRow.position), -1))
+                                      .where(TagRow.image_id == image_id))
+                position = typing.cast(int, last) + 1
                 session.add(TagRow(image_id=image_id, value=tag, position=position))
             session.execute(update(ImageRow).where(ImageRow.id == image_id)
                             .values(updated_at=utcnow()))
@@ -244,11 +251,11 @@ class SqlImageRepository(ImageRepository):
         with transaction(self._sessions) as session:
             result = session.execute(delete(TagRow).where(TagRow.image_id == image_id,
                                                           TagRow.value == tag))
-            if result.rowcount:
+            if changed_rows(result):
                 session.execute(update(ImageRow).where(ImageRow.id == image_id)
                                 .values(updated_at=utcnow()))
                 self._notify(session, notices)
-            return bool(result.rowcount)
+            return bool(changed_rows(result))
 
     # -- members ---------------------------------------------------------------
     @staticmethod
@@ -297,11 +304,15 @@ class SqlImageRepository(ImageRepository):
         with transaction(self._sessions) as session:
             result = session.execute(delete(MemberRow).where(MemberRow.image_id == image_id,
                                                              MemberRow.member == member_id))
-            if result.rowcount:
+            if changed_rows(result):
                 self._notify(session, notices)
-            return bool(result.rowcount)
+            return bool(changed_rows(result))
 
     def record(self, notices: Sequence[Notice]) -> None:
         with transaction(self._sessions) as session:
             self._notify(session, notices)
 
+
+def changed_rows(result: Result) -> int:
+    """The rows an UPDATE or DELETE changed (its result is a CursorResult)."""
+    return typing.cast(CursorResult, result).rowcount

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import sessionmaker
 
+from imaged.db.sql import changed_rows
 from imaged.db.task_models import TaskRow
 from imaged.domain.image import utcnow
 from shared.db import transaction
@@ -102,7 +103,7 @@ class TaskRepository:
             result = session.execute(update(TaskRow).where(
                 TaskRow.id == task.id, TaskRow.status.in_(list(expected))).values(
                 status=status, updated_at=changed.updated_at, **values))
-            if result.rowcount != 1:
+            if changed_rows(result) != 1:
                 raise StaleTask(task.id)
             self._notify(session, changed, f"task.{status}", context)
         return changed

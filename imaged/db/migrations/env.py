@@ -18,6 +18,8 @@ def run() -> None:
     if connection is None:
         url = context.get_x_argument(as_dictionary=True).get("url") \
             or config.get_main_option("sqlalchemy.url")
+        if not url:
+            raise SystemExit("imaged migrations: no database URL (-x url=... or sqlalchemy.url)")
         with create_engine(url).connect() as own:
             _migrate(own)
             own.commit()
