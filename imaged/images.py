@@ -71,8 +71,8 @@ def create_image(imaged: Imaged, ctx: RequestContext, body: dict) -> Image:
     check_protected_properties(imaged, ctx, {}, image.properties)
     _authorize_visibility(imaged, ctx, image, image.visibility)
     if imaged.quotas.image_count_total:  # counting costs a query: only with a quota
-        quotas.check_image_count(imaged.quotas, image.owner,
-                                 imaged.repo.usage(image.owner).images)
+        owner = image.owner or ""
+        quotas.check_image_count(imaged.quotas, owner, imaged.repo.usage(owner).images)
     try:
         imaged.repo.create(image, [notice("image.create", image, ctx)])
     except DuplicateImage:

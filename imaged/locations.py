@@ -143,8 +143,9 @@ def read_digest(store: Store, url: str, algorithm: str) -> Digest:
     md5, secure, size = hashlib.md5(), hashlib.new(algorithm), 0
     data = store.open(url)
     try:
-        chunks = iter(lambda: data.file.read(MiB), b"") if data.file is not None \
-            else data.chunks
+        file = data.file
+        chunks = iter(lambda: file.read(MiB), b"") if file is not None \
+            else (data.chunks or iter(()))
         for chunk in chunks:
             md5.update(chunk)
             secure.update(chunk)
@@ -199,7 +200,7 @@ def _hash_in_background(imaged: Imaged, context: RequestContext, image: Image,
     if current is None or current.status != st.ACTIVE or current.os_hash_value \
             or [loc.url for loc in current.locations][:1] != [url]:
         return  # changed meanwhile: these hashes may no longer describe it
-    hashes = {"checksum": digest.md5, "os_hash_algo": HASH_ALGORITHM,
+    hashes: dict[str, Any] = {"checksum": digest.md5, "os_hash_algo": HASH_ALGORITHM,
               "os_hash_value": digest.secure}
     with contextlib.suppress(StaleImage):
         imaged.repo.set_status(image.id, [st.ACTIVE], st.ACTIVE, hashes, notices=[

@@ -21,6 +21,7 @@ and answers with what happened. The status diagram is in domain/status.py.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import time
@@ -71,8 +72,9 @@ def upload(imaged: Imaged, context: RequestContext, image: Image, body: Incoming
     # 1. check
     st.require_uploadable(image.id, image.status)
     formats.required_before_upload(image.disk_format, image.container_format)
-    stored = repo.usage(image.owner).stored_bytes if imaged.quotas.image_size_total else 0
-    allowance = quotas.upload_allowance(imaged.quotas, image.owner, stored)
+    owner = image.owner or ""
+    stored = repo.usage(owner).stored_bytes if imaged.quotas.image_size_total else 0
+    allowance = quotas.upload_allowance(imaged.quotas, owner, stored)
     if body.expected is not None and body.expected > allowance:
         raise QuotaExceeded(quotas.over_allowance_message(imaged.quotas, allowance,
                                                           body.expected))
@@ -173,7 +175,7 @@ def stream_into_store(body: IncomingData, writer: StoreWriter, allowance: int,
                 raise TooBig(size)
             chunk = memoryview(buffer)[:count]
             inspector.feed(chunk)
-            workers.submit(chunk, lambda buffer=buffer: pool.release(buffer))
+            workers.submit(chunk, functools.partial(pool.release, buffer))
         workers.finish()
     finally:
         workers.stop()

@@ -173,6 +173,8 @@ class RequestBody(IncomingData):
         here if that is quick, else the connection closes)."""
         if self._socket is None:
             return
+        source = self._source
+        assert source is not None, "a direct socket always has its source"
         try:
             _blocking_with_read_timeout(self._socket, 0)  # back to gunicorn's settings
             self._socket.settimeout(DRAIN_TIMEOUT)
@@ -182,16 +184,16 @@ class RequestBody(IncomingData):
         except OSError:
             pass
         reader = self._stream.reader
-        leftover = bytes(self._source.pending)
+        leftover = bytes(source.pending)
         if self._kind == "length":
             reader.length = max((self.expected or 0) - self.received, 0)
-        elif self._chunked.done:
+        elif self._chunked is not None and self._chunked.done:
             reader.parser = None
             reader.buf = io.BytesIO()
         else:
             self._stream.failed = True  # where the next request starts is unknown
             leftover = b""
-        self._source.pending.clear()
+        source.pending.clear()
         if leftover:
             unreader = getattr(reader, "unreader", None) or self._unreader
             unreader.unread(leftover)
@@ -201,11 +203,13 @@ class RequestBody(IncomingData):
         """Read and drop the rest of a refused chunked body, up to a limit, so
         that the client can read the answer (closing on unread data would
         reset the connection under it)."""
+        chunked = self._chunked
+        assert chunked is not None, "only a chunked body is drained here"
         scratch = memoryview(bytearray(MiB))
         drained = 0
         try:
-            while not self._chunked.done and drained < DRAIN_LIMIT:
-                drained += self._chunked.readinto(scratch)
+            while not chunked.done and drained < DRAIN_LIMIT:
+                drained += chunked.readinto(scratch)
         except ClientDisconnected:
             pass
 

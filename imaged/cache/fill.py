@@ -55,6 +55,7 @@ class CacheFill:
 
     def write(self, chunk: bytes) -> None:
         view = memoryview(chunk)
+        assert self._fd is not None, "write after commit or abort"
         while view:
             view = view[os.write(self._fd, view):]
         self._md5.update(chunk)
@@ -62,6 +63,7 @@ class CacheFill:
 
     def commit(self) -> bool:
         """Put the copy in place if it is the image's data; else drop it."""
+        assert self._fd is not None, "commit after commit or abort"
         try:
             os.fsync(self._fd)
         finally:
@@ -142,6 +144,7 @@ def chunks_of(data: ImageData) -> Iterator[bytes]:
     if data.chunks is not None:
         yield from data.chunks
         return
+    assert data.file is not None, "ImageData holds chunks or a file"
     left = data.length
     while left > 0:
         block = data.file.read(min(READ_BLOCK, left))

@@ -24,7 +24,7 @@ class ConversionFailed(Exception):
     pass
 
 
-def needs_conversion(disk_format: str, output_format: str) -> bool:
+def needs_conversion(disk_format: str | None, output_format: str) -> bool:
     return disk_format in CONVERTIBLE and disk_format != output_format
 
 

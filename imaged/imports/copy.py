@@ -5,18 +5,23 @@ is hashed (and compared with the image's checksum) on its way into the new
 store."""
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
+from typing import cast
+
 from imaged.domain.image import Image
+from imaged.incoming import IncomingData
 from imaged.store import Stores
 from imaged.store.base import ImageData
 
 
-class StoredSource:
+class StoredSource(IncomingData):
     expected = None
     direct = False
 
     def __init__(self, data: ImageData):
         self._data = data
-        self._chunks = iter(data.chunks) if data.chunks is not None else None
+        self._chunks: Iterator[bytes] = iter(data.chunks if data.chunks is not None else ())
         self._left = b""
 
     @classmethod
@@ -34,7 +39,8 @@ class StoredSource:
 
     def _read_some(self, view: memoryview) -> int:
         if self._data.file is not None:
-            return self._data.file.readinto(view) or 0
+            # Stores hand over files opened unbuffered (FileIO), which read into a buffer.
+            return cast(io.RawIOBase, self._data.file).readinto(view) or 0
         if not self._left:
             self._left = next(self._chunks, b"")
         count = min(len(view), len(self._left))

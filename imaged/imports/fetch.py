@@ -12,6 +12,7 @@ import requests
 
 from imaged.imports.settings import ImportSettings
 from imaged.imports.uri_filter import UriRefused, check_uri
+from imaged.incoming import IncomingData
 from shared.units import MiB
 
 MAX_REDIRECTS = 5
@@ -22,7 +23,7 @@ class DownloadFailed(Exception):
     """The web server could not give us the data (message for the user)."""
 
 
-class ResponseSource:
+class ResponseSource(IncomingData):
     """A streaming response read like a request body (see staging.FileSource)."""
 
     expected = None

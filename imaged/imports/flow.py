@@ -556,7 +556,7 @@ def fail_task(importer: Importer, context: RequestContext, task: Task, reason: s
               targets: Targets, copy: bool = False) -> None:
     """Fail a task whose thread is gone (imports/recovery.py), exactly as
     its thread would have failed it."""
-    _fail(importer, context, task.image_id, task, reason, targets, copy=copy)
+    _fail(importer, context, task.image_id or "", task, reason, targets, copy=copy)
 
 
 def _finish(importer: Importer, image_id: str, status: str, values: dict,
@@ -579,9 +579,9 @@ def _with_properties(image: Image, **properties: str) -> Image:
 
 
 def _allowance(imaged: Imaged, image: Image) -> int:
-    stored = imaged.repo.usage(image.owner).stored_bytes if imaged.quotas.image_size_total \
-        else 0
-    return quotas.upload_allowance(imaged.quotas, image.owner, stored)
+    owner = image.owner or ""
+    stored = imaged.repo.usage(owner).stored_bytes if imaged.quotas.image_size_total else 0
+    return quotas.upload_allowance(imaged.quotas, owner, stored)
 
 
 def _expiry(settings: ImportSettings) -> dt.datetime:

@@ -16,6 +16,7 @@ import logging
 import os
 from pathlib import Path
 
+from imaged.incoming import IncomingData
 from imaged.store.base import StoreWriter
 from imaged.store.file import FileWriter
 
@@ -60,7 +61,7 @@ class Staging:
                 (self.directory / name).unlink(missing_ok=True)
 
 
-class FileSource:
+class FileSource(IncomingData):
     """A file read like a request body (readinto/finish), so that upload's
     stream_into_store can move it into a store with the same hashing threads."""
 
