@@ -31,7 +31,6 @@ from functools import partial
 
 from sqlalchemy import select
 
-from computed.clients import Caller, RemoteError
 from computed.db import repository as repo
 from computed.db.models import BlockDeviceMapping, ComputeNode, Flavor, Instance
 from computed.domain import states
@@ -52,6 +51,7 @@ from computed.domain.server_request import (
 )
 from computed.flows import Deps
 from computed.flows.launch import launch
+from shared.clients import Caller, RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import configparser
 import textwrap
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from shared.secrets import write_private_file
 from shared.strutils import NotABoolean, bool_from_string
-
 
 
 class ConfigError(Exception):
@@ -108,17 +108,17 @@ class Schema:
     named_sections: dict[str, list[Opt]] = field(default_factory=dict)
     #: Checks across options, run once every value has parsed; each raises
     #: ConfigError (a default store that is not among the stores...).
-    checks: list[Callable[["Config"], None]] = field(default_factory=list)
+    checks: list[Callable[[Config], None]] = field(default_factory=list)
 
-    def add(self, section: str, opts: Iterable[Opt]) -> "Schema":
+    def add(self, section: str, opts: Iterable[Opt]) -> Schema:
         self.sections.setdefault(section, []).extend(opts)
         return self
 
-    def add_named(self, prefix: str, opts: Iterable[Opt]) -> "Schema":
+    def add_named(self, prefix: str, opts: Iterable[Opt]) -> Schema:
         self.named_sections.setdefault(prefix, []).extend(opts)
         return self
 
-    def check(self, check: Callable[["Config"], None]) -> "Schema":
+    def check(self, check: Callable[[Config], None]) -> Schema:
         self.checks.append(check)
         return self
 

@@ -19,8 +19,13 @@ Public API::
 """
 
 from .base import MAX_VIRTUAL_SIZE, ImageSafetyError
-from .detect import (InspectionResult, StreamingInspector, inspect_file,
-                     inspect_stream, qemu_format_name)
+from .detect import (
+                     InspectionResult,
+                     StreamingInspector,
+                     inspect_file,
+                     inspect_stream,
+                     qemu_format_name,
+)
 from .policy import ACCEPTED_CONTENT, check, check_file, format_mismatch
 from .vmdk import DEFAULT_ALLOWED_TYPES as DEFAULT_VMDK_ALLOWED_TYPES
 

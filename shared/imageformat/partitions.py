@@ -77,7 +77,7 @@ def mbr_problems(sector: bytes) -> list[str]:
     if not protective and not used and not problems:
         problems.append("MBR has no partitions defined")
     used.sort()
-    for (_s, first_end, first), (second_start, _e, second) in zip(used, used[1:]):
+    for (_s, first_end, first), (second_start, _e, second) in zip(used, used[1:], strict=False):
         if second_start < first_end:
             problems.append(f"MBR partitions {first} and {second} overlap")
     return problems
@@ -204,6 +204,6 @@ class PartitionTableProbe(FormatProbe):
                                 f"{first_usable}-{last_usable}")
             used.append((first, last, index + 1))
         used.sort()
-        for (_f, first_last, a), (second_first, _l, b) in zip(used, used[1:]):
+        for (_f, first_last, a), (second_first, _l, b) in zip(used, used[1:], strict=False):
             if second_first <= first_last:
                 problems.append(f"GPT partitions {a} and {b} overlap")

@@ -170,7 +170,7 @@ class VhdxProbe(FormatProbe):
                 continue
             self.regions[guid] = (offset, length)
         spans = sorted(self.regions.values())
-        for (first, first_len), (second, _len) in zip(spans, spans[1:]):
+        for (first, first_len), (second, _len) in zip(spans, spans[1:], strict=False):
             if first + first_len > second:
                 problems.append("vhdx regions overlap")
         if METADATA_REGION not in self.regions or BAT_REGION not in self.regions:

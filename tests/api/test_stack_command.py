@@ -16,10 +16,10 @@ def own_stack(tmp_path_factory, stack):
     state = tmp_path_factory.mktemp("own-stack")
     (state / "etc").mkdir()
     # Config is read at start: a short token lifetime for the expiry test.
+    port = 5000 + stack.port_offset + 50
     (state / "etc" / "identity.conf").write_text(
-        "[token]\nexpiration = 3\n\n[api]\nbind_port = %d\n\n[catalog]\n"
-        "identity_url = http://127.0.0.1:%d\n" % (5000 + stack.port_offset + 50,
-                                                  5000 + stack.port_offset + 50))
+        f"[token]\nexpiration = 3\n\n[api]\nbind_port = {port}\n\n[catalog]\n"
+        f"identity_url = http://127.0.0.1:{port}\n")
     own = Stack(state, stack.port_offset + 50)
     result = own.up()
     assert result.returncode == 0, result.stderr

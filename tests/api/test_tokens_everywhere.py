@@ -18,7 +18,8 @@ REVOCATION_CHECK_INTERVAL = 1.0  # the default of [auth] revocation_check_interv
 
 # Every API service of the default stack (imaged-registry runs only when
 # imaged-api is set to use it).
-API_SERVICES = [service.name for service in SERVICES if service.default_port is not None and not service.wanted]
+API_SERVICES = [service.name for service in SERVICES
+                if service.default_port is not None and not service.wanted]
 
 
 def service_url(stack, name: str) -> str:

@@ -8,6 +8,7 @@ whatever the test did.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -60,6 +61,7 @@ def libvirt_conn(host_state_dir: Path):
     developers on this machine use them too."""
     _require_root()
     import libvirt
+
     from shared.host import libvirt_host
 
     libvirt_host.ensure_running(host_state_dir)
@@ -125,10 +127,7 @@ def make_config_drive(directory: Path, meta_data: dict, user_data: str | None) -
     if user_data is not None:
         (latest / "user_data").write_text(user_data)
     iso = directory / "config.iso"
-    if shutil.which("genisoimage"):
-        argv = ["genisoimage"]
-    else:
-        argv = ["xorriso", "-as", "mkisofs"]
+    argv = ["genisoimage"] if shutil.which("genisoimage") else ["xorriso", "-as", "mkisofs"]
     subprocess.run(argv + ["-quiet", "-o", str(iso), "-V", "config-2", "-r", "-J", str(tree)],
                    check=True, capture_output=True)
     return iso
@@ -229,10 +228,8 @@ class TinyVM:
 
     def destroy(self) -> None:
         if self.is_active():
-            try:
+            with contextlib.suppress(Exception):  # already gone: fine
                 self.domain.destroy()
-            except Exception:  # already gone: fine
-                pass
 
 
 class DiskKit:

@@ -64,10 +64,7 @@ def qemu_virtual_size(path: Path, qemu_format: str) -> int:
 def build_iso(path: Path, content_dir: Path) -> Path:
     if not ISO_TOOL:
         raise RuntimeError("neither genisoimage nor xorriso is installed")
-    if ISO_TOOL.endswith("xorriso"):
-        command = [ISO_TOOL, "-as", "mkisofs"]
-    else:
-        command = [ISO_TOOL]
+    command = [ISO_TOOL, "-as", "mkisofs"] if ISO_TOOL.endswith("xorriso") else [ISO_TOOL]
     subprocess.run([*command, "-quiet", "-V", "CORPUS", "-o", str(path),
                     str(content_dir)], check=True, capture_output=True)
     return path

@@ -14,9 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from shared.imageformat import (ImageSafetyError, InspectionResult,
-                            StreamingInspector, check, check_file,
-                            inspect_file, inspect_stream, qemu_format_name)
+from shared.imageformat import (
+    ImageSafetyError,
+    InspectionResult,
+    StreamingInspector,
+    check,
+    check_file,
+    inspect_file,
+    inspect_stream,
+    qemu_format_name,
+)
 from shared.imageformat.base import MAX_BUFFERED
 from tests.unit import image_corpus
 from tests.unit.image_corpus import HAVE_TOOLS, MIB

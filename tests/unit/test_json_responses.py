@@ -32,7 +32,7 @@ def body_of(provider_class, *args, **kwargs):
     (({"images": [{"name": "café ☕", "size": 2 ** 40, "protected": False, "tags": []}],
        "next": None},), {}),
     (({1: "one", "two": 2.5},), {}),
-    (({"when": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+    (({"when": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
        "day": dt.date(2026, 1, 2)},), {}),
     (({"point": Point(1, 2)},), {}),
     (({"huge": 2 ** 70},), {}),
