@@ -3,7 +3,10 @@ whole project, with the strict semantics of OpenStack's services
 (oslo_utils.strutils.bool_from_string(value, strict=True)): the six true
 words, the six false words, in any case, with spaces around; anything else
 is an error that names the value and what is accepted, never a silent
-"false". An API turns that error into a 400 (bool_param)."""
+"false". An API turns that error into a 400 (bool_param).
+
+One API reads flags otherwise, and is followed: Keystone's query flags
+(`?effective`, `?include_names`) are true unless absent or `0` (query_flag)."""
 from __future__ import annotations
 
 from shared.errors import BadRequest
@@ -39,3 +42,9 @@ def bool_param(name: str, value: object) -> bool:
         return bool_from_string(value)
     except NotABoolean as exc:
         raise BadRequest(f"Invalid value for {name}: {exc}") from None
+
+
+def query_flag(value: str | None) -> bool:
+    """Keystone's query flag (keystone.common.utils' query_filter_is_true):
+    None (absent) and "0" are false; any other value, "" included, is true."""
+    return value is not None and value != "0"

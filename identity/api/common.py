@@ -10,7 +10,7 @@ from flask import Flask, current_app, request
 from identity.admin import IdentityAdmin
 from shared.api import context
 from shared.service import Service
-from shared.strutils import bool_param
+from shared.strutils import query_flag
 
 EXTENSION = "identity"
 
@@ -50,10 +50,9 @@ def authorize(rule: str, target: dict | None = None) -> None:
 
 
 def flag(name: str) -> bool:
-    """A query flag (?effective, ?include_names): absent is false, present
-    without a value is true (Keystone's flags), else one of the words
-    shared.strutils accepts, else 400."""
-    if name not in request.args:
-        return False
-    value = request.args[name]
-    return True if value == "" else bool_param(name, value)
+    """A query flag (?effective, ?include_names), as Keystone's running code
+    reads it (query_filter_is_true): absent is false, `0` is false, and any
+    other value, none included, is true. Keystone never refuses a flag's
+    value, so neither does this: a client written against Keystone gets the
+    same answer here."""
+    return query_flag(request.args.get(name))
