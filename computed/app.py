@@ -31,7 +31,7 @@ from computed.policies import RULES
 from computed.reconcile import Periodic, Reconciler
 from shared.api import create_app
 from shared.db import transaction
-from shared.events_api import EVENT_RULES, events_blueprint
+from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
 from shared.service import build_service, remote_validator, service_main
 
@@ -80,7 +80,7 @@ def make_app(conf, state: StateLayout) -> Flask:
     for module in (versions, flavors, keypairs, servers, actions, volume_attachments,
                    hypervisors):
         app.register_blueprint(module.bp)
-    app.register_blueprint(events_blueprint(service.sessions, service.policy))
+    install_events(app, EventSource(service.sessions, service.policy))
     app.extensions[RUNTIME_KEY] = computed  # what computed.api.common.runtime() returns
     app.extensions["computed.image_cache_manager"] = image_cache_manager(computed)
     return app

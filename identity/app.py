@@ -12,7 +12,7 @@ from identity.policies import RULES
 from shared.api import create_app
 from shared.auth import TokenValidator
 from shared.db import create_all, transaction
-from shared.events_api import EVENT_RULES, events_blueprint
+from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
 from shared.service import Service, build_service, service_main
 
@@ -39,7 +39,7 @@ def make_app(conf, state: StateLayout) -> Flask:
     Runtime.build(service).install(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
-    app.register_blueprint(events_blueprint(service.sessions, service.policy))
+    install_events(app, EventSource(service.sessions, service.policy))
     return app
 
 

@@ -37,7 +37,7 @@ from imaged.protections import ProtectionsFileError
 from imaged.runtime import Imaged, load_protections
 from shared.api import create_app
 from shared.db import make_engine, session_factory
-from shared.events_api import EVENT_RULES, events_blueprint
+from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
 from shared.service import build_service, database_url, remote_validator, service_main
 
@@ -56,10 +56,10 @@ def make_app(conf, state: StateLayout) -> Flask:
     for blueprint in (versions_api.bp, images_api.bp, data_api.bp, tags_api.bp, members_api.bp,
                       schemas_api.bp, imports_api.bp, tasks_api.bp, discovery_api.bp,
                       stores_api.bp, locations_api.bp, usage_api.bp, cache_api.bp,
-                      metadefs_api.bp,
-                      events_blueprint(service.sessions, service.policy,
-                                       more_events=_registry_events(conf))):
+                      metadefs_api.bp):
         app.register_blueprint(blueprint)
+    install_events(app, EventSource(service.sessions, service.policy,
+                                    more_events=_registry_events(conf)))
     negotiate_error_bodies(app)
     return app
 

@@ -7,8 +7,9 @@ every project's, or one project's with project_id=.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
 from sqlalchemy.orm import sessionmaker
 
 from shared.api import context
@@ -21,36 +22,51 @@ EVENT_RULES = [RuleDefault("events:list", "rule:admin_or_reader",
                            "List the events of a project.")]
 
 
-def events_blueprint(sessions: sessionmaker, policy: PolicyEnforcer,
-                     more_events: Callable[[dict], list[dict]] | None = None) -> Blueprint:
-    """`more_events(query_args)` adds events kept elsewhere (imaged-api in
+EXTENSION = "pocketstack.events"
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """Where one service's events are read: its database and its policy.
+    `more_events(query_args)` adds events kept elsewhere (imaged-api in
     registry mode: the image events are in imaged-registry's database)."""
-    blueprint = Blueprint("events", __name__)
+    sessions: sessionmaker
+    policy: PolicyEnforcer
+    more_events: Callable[[dict], list[dict]] | None = None
 
-    @blueprint.get("/pocketstack/v1/events")
-    def list_events():
-        ctx = context()
-        wanted_project = request.args.get("project_id")
-        # An admin may ask for one project, or (None) every project.
-        project_id = wanted_project if ctx.is_admin else ctx.project_id
-        policy.authorize("events:list", {"project_id": project_id or ctx.project_id}, ctx)
-        try:
-            since = parse_time(request.args["since"]) if "since" in request.args else None
-            until = parse_time(request.args["until"]) if "until" in request.args else None
-            limit = int(request.args.get("limit", 100))
-        except ValueError as exc:
-            raise BadRequest(f"Bad filter value: {exc}") from None
-        if not 1 <= limit <= 1000:
-            raise BadRequest("limit must be between 1 and 1000.")
-        with transaction(sessions, write=False) as session:
-            events = query_events(session, project_id=project_id,
-                                  event_type=request.args.get("type"),
-                                  resource_id=request.args.get("resource_id"),
-                                  since=since, until=until, limit=limit)
-            found = [event.to_json() for event in events]
-        if more_events is not None:
-            found = sorted(found + more_events(request.args.to_dict()),
-                           key=lambda event: event["timestamp"], reverse=True)[:limit]
-        return jsonify({"events": found})
 
-    return blueprint
+bp = Blueprint("events", __name__)
+
+
+def install_events(app: Flask, source: EventSource) -> None:
+    """Serve GET /pocketstack/v1/events on `app` from `source`."""
+    app.extensions[EXTENSION] = source
+    app.register_blueprint(bp)
+
+
+@bp.get("/pocketstack/v1/events")
+def list_events():
+    source: EventSource = current_app.extensions[EXTENSION]
+    ctx = context()
+    wanted_project = request.args.get("project_id")
+    # An admin may ask for one project, or (None) every project.
+    project_id = wanted_project if ctx.is_admin else ctx.project_id
+    source.policy.authorize("events:list", {"project_id": project_id or ctx.project_id}, ctx)
+    try:
+        since = parse_time(request.args["since"]) if "since" in request.args else None
+        until = parse_time(request.args["until"]) if "until" in request.args else None
+        limit = int(request.args.get("limit", 100))
+    except ValueError as exc:
+        raise BadRequest(f"Bad filter value: {exc}") from None
+    if not 1 <= limit <= 1000:
+        raise BadRequest("limit must be between 1 and 1000.")
+    with transaction(source.sessions, write=False) as session:
+        events = query_events(session, project_id=project_id,
+                              event_type=request.args.get("type"),
+                              resource_id=request.args.get("resource_id"),
+                              since=since, until=until, limit=limit)
+        found = [event.to_json() for event in events]
+    if source.more_events is not None:
+        found = sorted(found + source.more_events(request.args.to_dict()),
+                       key=lambda event: event["timestamp"], reverse=True)[:limit]
+    return jsonify({"events": found})

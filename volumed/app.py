@@ -20,7 +20,7 @@ from shared.api import create_app
 from shared.clients import ServiceSession
 from shared.db import session_factory, transaction
 from shared.events import Notifier, create_tables
-from shared.events_api import EVENT_RULES, events_blueprint
+from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
 from shared.service import build_service, database_url, remote_validator, service_main
 from volumed import repo
@@ -108,7 +108,7 @@ def make_app(conf, state: StateLayout) -> Flask:
     Runtime(deps=deps, policy=service.policy).install(app)
     for module in (versions, volumes, actions, attachments, snapshots, types, quotas, misc):
         app.register_blueprint(module.bp)
-    app.register_blueprint(events_blueprint(service.sessions, service.policy))
+    install_events(app, EventSource(service.sessions, service.policy))
     return app
 
 

@@ -22,7 +22,7 @@ from shared.api import context, create_app, json_body
 from shared.db import make_engine
 from shared.errors import BadRequest
 from shared.events import Notifier
-from shared.events_api import EVENT_RULES, events_blueprint
+from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
 from shared.policy import PolicyEnforcer, RuleDefault
 from shared.service import build_service, database_url, remote_validator, service_main
@@ -85,7 +85,7 @@ def make_app(conf, state: StateLayout) -> Flask:
         SqlImageRepository(service.sessions, Notifier("imaged", service.sessions)),
         service.policy)
     app.register_blueprint(bp)
-    app.register_blueprint(events_blueprint(service.sessions, service.policy))
+    install_events(app, EventSource(service.sessions, service.policy))
     return app
 
 
