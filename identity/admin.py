@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,8 @@ from shared.errors import BadRequest, Conflict, Forbidden, NotFound
 from shared.events import Notifier
 from shared.revocation import RevocationEvent
 from shared.strutils import bool_param
+
+Named = TypeVar("Named", Project, User, Role)
 
 DEFAULT_ROLES = ("admin", "member", "reader", "service")
 
@@ -61,18 +64,27 @@ class IdentityAdmin:
         self.rounds = password_hash_rounds
         self.token_lifetime = token_lifetime
 
+    def _named(self, model: type[Named], name: str | None) -> list[Named]:
+        """Every row of a named kind (project, user, role) by name, or the
+        one with that name."""
+        with transaction(self.sessions, write=False) as session:
+            query = select(model).order_by(model.name)
+            if name is not None:
+                query = query.where(model.name == name)
+            return list(session.scalars(query))
+
+    def _one(self, model: type[Named], key: str, kind: str) -> Named:
+        """A project, user or role by id or name; 404 if there is none."""
+        with transaction(self.sessions, write=False) as session:
+            return _lookup(session, model, key, kind)
+
     # --- projects ----------------------------------------------------------------
     def list_projects(self, name: str | None = None) -> list[Project]:
-        with transaction(self.sessions, write=False) as session:
-            query = select(Project).order_by(Project.name)
-            if name is not None:
-                query = query.where(Project.name == name)
-            return list(session.scalars(query))
+        return self._named(Project, name)
 
     def get_project(self, key: str) -> Project:
         """By id or name; 404 if there is none."""
-        with transaction(self.sessions, write=False) as session:
-            return _lookup(session, Project, key, "project")
+        return self._one(Project, key, "project")
 
     def create_project(self, ctx: RequestContext | None, spec: dict) -> Project:
         """spec: name, description, enabled. 409 if the name is taken."""
@@ -113,16 +125,11 @@ class IdentityAdmin:
 
     # --- users ---------------------------------------------------------------------
     def list_users(self, name: str | None = None) -> list[User]:
-        with transaction(self.sessions, write=False) as session:
-            query = select(User).order_by(User.name)
-            if name is not None:
-                query = query.where(User.name == name)
-            return list(session.scalars(query))
+        return self._named(User, name)
 
     def get_user(self, key: str) -> User:
         """By id or name; 404 if there is none."""
-        with transaction(self.sessions, write=False) as session:
-            return _lookup(session, User, key, "user")
+        return self._one(User, key, "user")
 
     def create_user(self, ctx: RequestContext | None, spec: dict) -> User:
         """spec: name, password, default_project_id, email, description,
@@ -180,15 +187,10 @@ class IdentityAdmin:
 
     # --- roles ---------------------------------------------------------------------
     def list_roles(self, name: str | None = None) -> list[Role]:
-        with transaction(self.sessions, write=False) as session:
-            query = select(Role).order_by(Role.name)
-            if name is not None:
-                query = query.where(Role.name == name)
-            return list(session.scalars(query))
+        return self._named(Role, name)
 
     def get_role(self, key: str) -> Role:
-        with transaction(self.sessions, write=False) as session:
-            return _lookup(session, Role, key, "role")
+        return self._one(Role, key, "role")
 
     def create_role(self, ctx: RequestContext | None, spec: dict) -> Role:
         _check_new_resource(spec, "role")
