@@ -17,6 +17,7 @@ from imaged.api import images as images_api
 from imaged.api import imports as imports_api
 from imaged.api import locations as locations_api
 from imaged.api import members as members_api
+from imaged.api import metadefs as metadefs_api
 from imaged.api import schemas as schemas_api
 from imaged.api import stores as stores_api
 from imaged.api import tags as tags_api
@@ -29,7 +30,6 @@ from imaged.config import api_schema
 from imaged.db.migrate import upgrade
 from imaged.imports.flow import Importer, importer_of
 from imaged.imports.recovery import recover
-from imaged.metadefs import api as metadefs_api
 from imaged.metadefs.policies import RULES as METADEF_RULES
 from imaged.metadefs.seed import load_standard_definitions
 from imaged.policies import RULES

@@ -1,7 +1,7 @@
 """What each metadefs call does, below HTTP: one short transaction, the
 change, an event, and the answer in Glance's JSON shapes (render.py).
 
-The REST layer (metadefs/api.py) asks policy and reads the request, then
+The REST layer (imaged/api/metadefs.py) asks policy and reads the request, then
 calls one method of Metadefs; tests call the same methods with a
 RequestContext and a database, without a server. A namespace the caller
 may not see is "not found", as for images; a protected namespace refuses

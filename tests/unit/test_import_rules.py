@@ -7,8 +7,8 @@
 - labs/ (teaching material, the tiny image builder) imports shared/ at most.
 - pocketstack/ (the command) is the composition root: the only package that
   imports every service, and nothing imports it.
-- Inside a service, the HTTP layer (a module with `api` in its path, the
-  app or server module that wires it) calls the domain and the flows; no other
+- Inside a service, the HTTP layer (its `api/` package, and the app or
+  server module that wires it) calls the domain and the flows; no other
   module imports the HTTP layer or Flask.
 - The composition root treats services as data: no `service.name == "..."`.
 """
@@ -24,7 +24,8 @@ LIBRARIES = {"shared"}
 COMPOSITION_ROOT = "pocketstack"
 TEACHING = "labs"
 PROJECT = SERVICES | LIBRARIES | {COMPOSITION_ROOT, TEACHING}
-HTTP_LAYER_PARTS = {"api", "app", "server"}
+HTTP_PACKAGE = "api"                 # <service>.api.*, identity.api.*, ...
+WIRING_MODULES = {"app", "server"}   # the module that builds the WSGI app
 WEB_FRAMEWORKS = {"flask", "werkzeug"}
 
 
@@ -69,7 +70,10 @@ def imports_of(root: Path, path: Path) -> list[Edge]:
 
 
 def is_http_layer(module: str) -> bool:
-    return any(part in HTTP_LAYER_PARTS for part in module.split(".")[1:])
+    """The service's api/ package (api is the second part: imaged.api.images,
+    not imaged.metadefs.api), or a module that wires the app."""
+    parts = module.split(".")
+    return (len(parts) > 1 and parts[1] == HTTP_PACKAGE) or parts[-1] in WIRING_MODULES
 
 
 def broken_rule(edge: Edge) -> str | None:
@@ -152,11 +156,16 @@ def test_each_forbidden_import_is_reported(tmp_path):
     write(tmp_path, "imaged/domain/status.py", "from ..api import images\nimport flask\n")
     write(tmp_path, "imaged/upload.py", "from imaged.api.images import body\n")
     write(tmp_path, "computed/boot.py", "import pocketstack.main\n")
+    write(tmp_path, "imaged/domain/api.py", "from imaged.api import images\n")
     found = violations(tmp_path)
     assert found == [
         "computed.boot:1 imports pocketstack.main: nothing imports the composition root",
         "computed.cache:1 imports imaged.domain.rules: "
         "a service imports shared/ and itself only",
+        "imaged.domain.api:1 imports imaged.api: "
+        "only the HTTP layer imports the HTTP layer",
+        "imaged.domain.api:1 imports imaged.api.images: "
+        "only the HTTP layer imports the HTTP layer",
         "imaged.domain.status:1 imports imaged.api: "
         "only the HTTP layer imports the HTTP layer",
         "imaged.domain.status:1 imports imaged.api.images: "
