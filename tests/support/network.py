@@ -1,0 +1,136 @@
+"""Helpers for the networking tests: a small client of networkd's API for
+one user (with cleanup of what it made), and looks into the stack's network
+namespace (its links, nftables rules and DHCP hosts files), where every
+test packet goes."""
+from __future__ import annotations
+
+import contextlib
+import subprocess
+
+import requests
+
+from shared.netnames import external_veth_host_end, stack_namespace
+
+
+class Networking:
+    """networkd's API for one user; `cleanup()` deletes what it made, newest
+    first (floating IPs, router links and ports before their networks)."""
+
+    def __init__(self, stack, user: str = "demo", token: str | None = None):
+        self.stack = stack
+        self.token = token or stack.token(user)
+        self.url = stack.url("networkd") + "/v2.0"
+        self.made: list[tuple[str, str]] = []      # (collection, id)
+        self.links: list[tuple[str, str]] = []     # (router id, subnet id)
+
+    def call(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"X-Auth-Token": self.token, **kwargs.pop("headers", {})}
+        return requests.request(method, f"{self.url}{path}", headers=headers, timeout=60,
+                                **kwargs)
+
+    def create(self, collection: str, expect: int = 201, **fields) -> dict:
+        """POST /v2.0/<collection>s {<collection>: fields}; returns the resource."""
+        response = self.call("POST", f"/{collection}s", json={collection: fields})
+        assert response.status_code == expect, response.text
+        resource = response.json()[collection]
+        self.made.append((collection, resource["id"]))
+        return resource
+
+    def update(self, collection: str, resource_id: str, **fields) -> dict:
+        response = self.call("PUT", f"/{collection}s/{resource_id}", json={collection: fields})
+        assert response.status_code == 200, response.text
+        return response.json()[collection]
+
+    def show(self, collection: str, resource_id: str) -> dict:
+        response = self.call("GET", f"/{collection}s/{resource_id}")
+        assert response.status_code == 200, response.text
+        return response.json()[collection]
+
+    def list(self, collection: str, **filters) -> list[dict]:
+        response = self.call("GET", f"/{collection}s", params=filters)
+        assert response.status_code == 200, response.text
+        return response.json()[f"{collection}s"]
+
+    def delete(self, collection: str, resource_id: str) -> None:
+        response = self.call("DELETE", f"/{collection}s/{resource_id}")
+        assert response.status_code in (204, 404), response.text
+
+    def find(self, collection: str, name: str) -> dict:
+        found = self.list(collection, name=name)
+        assert len(found) == 1, f"{len(found)} {collection}s named {name}"
+        return found[0]
+
+    # --- topologies -------------------------------------------------------------------
+    def network_with_subnet(self, name: str, cidr: str) -> tuple[dict, dict]:
+        network = self.create("network", name=name)
+        subnet = self.create("subnet", name=f"{name}-subnet", network_id=network["id"],
+                             cidr=cidr, ip_version=4)
+        return network, subnet
+
+    def routed_network(self, name: str, cidr: str, external_id: str) -> tuple[dict, dict]:
+        """A network whose subnet is an interface of its own router, with a
+        gateway on the external network (a project's usual topology)."""
+        network, subnet = self.network_with_subnet(name, cidr)
+        router = self.create("router", name=f"{name}-router",
+                             external_gateway_info={"network_id": external_id})
+        self.add_interface(router["id"], subnet["id"])
+        return network, subnet
+
+    def add_interface(self, router_id: str, subnet_id: str) -> None:
+        response = self.call("PUT", f"/routers/{router_id}/add_router_interface",
+                             json={"subnet_id": subnet_id})
+        assert response.status_code == 200, response.text
+        self.links.append((router_id, subnet_id))
+
+    def security_group(self, name: str, *rules: dict) -> dict:
+        group = self.create("security_group", name=name)
+        for rule in rules:
+            self.rule(group["id"], **rule)
+        return group
+
+    def rule(self, group_id: str, **fields) -> dict:
+        fields.setdefault("direction", "ingress")
+        fields.setdefault("ethertype", "IPv4")
+        return self.create("security_group_rule", security_group_id=group_id, **fields)
+
+    def cleanup(self) -> None:
+        for router_id, subnet_id in reversed(self.links):
+            self.call("PUT", f"/routers/{router_id}/remove_router_interface",
+                      json={"subnet_id": subnet_id})
+        for collection, resource_id in reversed(self.made):
+            with contextlib.suppress(AssertionError, requests.RequestException):
+                if collection == "router":
+                    self.call("PUT", f"/routers/{resource_id}",
+                              json={"router": {"external_gateway_info": {}}})
+                self.delete(collection, resource_id)
+
+
+# --- inside the stack's namespace -------------------------------------------------------
+def namespace(stack) -> str:
+    return stack_namespace(stack.state_dir)
+
+
+def host_end(stack) -> str:
+    """The machine's end of the veth to the stack's external network."""
+    return external_veth_host_end(stack.state_dir)
+
+
+def in_namespace(stack, *command: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", "netns", "exec", namespace(stack), *command],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def links(stack) -> str:
+    return subprocess.run(["ip", "-n", namespace(stack), "-o", "link", "show"],
+                          capture_output=True, text=True, timeout=30).stdout
+
+
+def ruleset(stack) -> str:
+    return in_namespace(stack, "nft", "list", "ruleset").stdout
+
+
+def dhcp_hosts(stack) -> str:
+    """Every DHCP hosts file of the stack's dnsmasq processes, concatenated."""
+    root = stack.state_dir / "lib" / "networkd"
+    return "".join(path.read_text() for path in sorted(root.rglob("*hosts*"))
+                   if path.is_file())
