@@ -24,7 +24,7 @@ from shared.tokens import KeyRepository
 
 DEFAULT_ROLES = ["admin", "member", "reader", "service"]
 IMPLICATIONS = [("admin", "member"), ("member", "reader")]
-SERVICE_USERS = ["imaged", "computed", "volumed"]
+SERVICE_USERS = ["imaged", "computed", "volumed", "networkd"]
 
 
 @dataclass

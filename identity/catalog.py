@@ -11,6 +11,7 @@ SERVICES = [
     ("image", "imaged", "image_url"),
     ("compute", "computed", "compute_url"),
     ("block-storage", "volumed", "block_storage_url"),
+    ("network", "networkd", "network_url"),
 ]
 INTERFACES = ("public", "internal", "admin")
 

@@ -28,6 +28,8 @@ def schema() -> Schema:
         Opt("compute_url", f"http://{LOOPBACK}:8774/v2.1", "Public URL of computed (compute)."),
         Opt("block_storage_url", f"http://{LOOPBACK}:8776/v3/%(project_id)s",
             "Public URL of volumed (block-storage); %(project_id)s is replaced."),
+        Opt("network_url", f"http://{LOOPBACK}:9696", "Public URL of networkd (network); "
+            "the clients append /v2.0 themselves."),
     ])
     return result
 

@@ -25,6 +25,8 @@ from imaged.config import api_offset_settings as imaged_offset_settings
 from imaged.config import api_schema as imaged_schema
 from imaged.config import scrubber_schema as imaged_scrubber_schema
 from imaged.registry.config import schema as imaged_registry_schema
+from networkd.config import offset_settings as networkd_offset_settings
+from networkd.config import schema as networkd_schema
 from pocketstack.hostdaemons import ComputedLibvirt, HostDaemons, VolumedTgtd
 from shared.config import Schema
 from shared.paths import StateLayout
@@ -77,6 +79,8 @@ SERVICES: list[Service] = [
     Service("imaged-scrubber", "imaged.scrubber", imaged_scrubber_schema, None),
     Service("volumed", "volumed.app", volumed_schema, 8776, "block_storage_url",
             offset_settings=volumed_offset_settings, host_daemons=VolumedTgtd()),
+    Service("networkd", "networkd.app", networkd_schema, 9696, "network_url",
+            offset_settings=networkd_offset_settings),
     Service("computed", "computed.app", computed_schema, 8774, "compute_url",
             offset_settings=computed_offset_settings, host_daemons=ComputedLibvirt(),
             after_stop=power_off_guests),

@@ -1,0 +1,111 @@
+"""The agent: one thread that keeps the kernel in line with the database.
+
+It runs a pass right after every change the API signals (`wake()`), and
+every `interval` seconds anyway: libvirt creates a guest's tap whenever
+computed defines the domain, and the pass is what finds it. A pass:
+
+    1. builds the DesiredState from the database (networkd.desired),
+    2. DataPlane.apply(state) when the state differs from the last one
+       applied, or was signalled, or `resync` seconds went by (so a
+       dnsmasq that died or a bridge someone removed comes back),
+    3. DataPlane.plug(state): taps found are moved into the namespace,
+    4. sets each guest port ACTIVE (its tap is plugged) or DOWN, and the
+       ports networkd owns (DHCP, router) ACTIVE once applied.
+
+A failing pass is logged and tried again at the next one: the API never
+waits for the kernel, and computed waits for ACTIVE.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from networkd import desired
+from networkd.dataplane.contract import DataPlane
+from networkd.dataplane.model import DesiredState
+from networkd.db.models import Port
+from shared.db import transaction
+
+LOG = logging.getLogger(__name__)
+RESYNC_SECONDS = 10.0
+ACTIVE, DOWN = "ACTIVE", "DOWN"
+
+
+class Agent:
+    def __init__(self, sessions: sessionmaker, dataplane: DataPlane, interval: float,
+                 resync: float = RESYNC_SECONDS):
+        self._sessions = sessions
+        self.dataplane = dataplane
+        self._interval = interval
+        self._resync = resync
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._applied: DesiredState | None = None
+        self._applied_at = 0.0
+        self._thread: threading.Thread | None = None
+        self.passes = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="networkd-agent", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        self._wake.set()  # a first pass at start: rebuild everything
+        while not self._stop.is_set():
+            signalled = self._wake.wait(self._interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.run_once(force_apply=signalled)
+            except Exception:
+                LOG.exception("data plane pass failed; trying again")
+                self._applied = None
+
+    def run_once(self, force_apply: bool = True) -> None:
+        with transaction(self._sessions, write=False) as session:
+            state = desired.build(session)
+        now = time.monotonic()
+        if force_apply or state != self._applied or now - self._applied_at > self._resync:
+            self.dataplane.apply(state)
+            self._applied, self._applied_at = state, now
+        plugged = self.dataplane.plug(state)
+        self._set_statuses(state, plugged)
+        self.passes += 1
+
+    def _set_statuses(self, state: DesiredState, plugged: set[str]) -> None:
+        """Write only what changed (a pass every half second must not take
+        the write lock for nothing)."""
+        guests = {port.id for port in state.ports}
+        wanted: dict[str, str] = {}
+        with transaction(self._sessions, write=False) as session:
+            for port_id, owner, status in session.execute(
+                    select(Port.id, Port.device_owner, Port.status)):
+                if port_id in guests:
+                    target = ACTIVE if port_id in plugged else DOWN
+                elif desired.is_network_owned(owner):
+                    target = ACTIVE if owner in desired.SERVED_OWNERS else status
+                else:
+                    target = DOWN
+                if target != status:
+                    wanted[port_id] = target
+        if not wanted:
+            return
+        with transaction(self._sessions) as session:
+            for port_id, status in wanted.items():
+                port = session.get(Port, port_id)
+                if port is not None:
+                    port.status = status
