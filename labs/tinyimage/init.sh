@@ -3,7 +3,9 @@
 #
 # It does just enough for tests to see, on the serial console, what a real
 # guest would see: which virtio disks it has (and their sizes), the config
-# drive's hostname and user_data, and a clean power-off on the ACPI button.
+# drive's hostname and user_data, the address DHCP gave each NIC (hot-plugged
+# ones included), and a clean power-off on the ACPI button.  A web server on
+# port 80 answers with the hostname, for checks that a guest is reachable.
 # Lines starting with POCKETSTACK- are the contract with the tests; keep them
 # stable.  PID 1 must never exit (the kernel would panic), so this script
 # ends in an endless loop.
@@ -87,6 +89,7 @@ apply_config_drive() {
         name=$(meta_value hostname "$latest/meta_data.json")
         if [ -n "$name" ]; then
             hostname "$name"
+            write_web_page
             echo "POCKETSTACK-HOSTNAME: $(hostname)"
         fi
     fi
@@ -96,6 +99,67 @@ apply_config_drive() {
         sh /tmp/user_data
         echo "POCKETSTACK-USERDATA: exit=$?"
     fi
+}
+
+# --- networking ---------------------------------------------------------------
+# Each NIC (eth0 at boot, eth1... when hot-plugged) gets its own udhcpc,
+# which runs /etc/udhcpc.script at each DHCP event; the script prints
+#     POCKETSTACK-NET: <nic> <mac> <ip>/<prefix length>
+# once leased (or "<mac> none" after ~30 s without a lease: udhcpc keeps
+# trying, 10 discovers 3 s apart, then a pause of 10 s).  A NIC that goes
+# away prints "POCKETSTACK-NET: <nic> gone".
+
+start_dhcp() {
+    ip link set "$1" up 2>/dev/null
+    udhcpc -f -i "$1" -s /etc/udhcpc.script -t 10 -T 3 -A 10 -O staticroutes \
+        </dev/null >/dev/null 2>&1 &
+    echo $! > "/tmp/net/$1.pid"
+}
+
+stop_dhcp() {
+    kill "$(cat "/tmp/net/$1.pid")" 2>/dev/null
+    rm -f "/tmp/net/$1.pid" "/tmp/net/$1.lease"
+}
+
+nic_list() {
+    for nic in /sys/class/net/eth*; do
+        [ -e "$nic" ] && echo "${nic##*/}"
+    done
+}
+
+watch_nics() {
+    # Every half second, as for the disks: new NICs get DHCP, gone ones say so.
+    mkdir -p /tmp/net
+    known=""
+    while true; do
+        now=$(nic_list)
+        for nic in $now; do
+            case " $(echo $known) " in
+                *" $nic "*) ;;
+                *) start_dhcp "$nic" ;;
+            esac
+        done
+        for nic in $known; do
+            case " $(echo $now) " in
+                *" $nic "*) ;;
+                *) stop_dhcp "$nic"; echo "POCKETSTACK-NET: $nic gone" ;;
+            esac
+        done
+        known=$now
+        sleep 0.5
+    done
+}
+
+write_web_page() {
+    mkdir -p /tmp/www
+    echo "pocketstack-tiny $(hostname)" > /tmp/www/index.html
+}
+
+start_network() {
+    ip link set lo up
+    write_web_page
+    httpd -p 80 -h /tmp/www
+    watch_nics
 }
 
 power_button_presses() {
@@ -141,10 +205,12 @@ watch_disks() {
 
 mount_basics
 # virtio disks and the power button first: they are what the first marker
-# and a clean shutdown need.  The cdrom/ATA/SCSI stack (for the config
-# drive) is bigger and probes slowly, so it loads in the background.
+# and a clean shutdown need.  The NIC driver and DHCP, and the cdrom/ATA/SCSI
+# stack (for the config drive, bigger and slow to probe), load in the
+# background: neither delays the first marker.
 load_modules early.order
 watch_power_button &
+( load_modules net.order; start_network ) &
 ( load_modules late.order; apply_config_drive ) &
 watch_disks
 # Not reached: watch_disks loops forever.  Never let PID 1 exit.

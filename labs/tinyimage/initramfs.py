@@ -1,4 +1,5 @@
-"""Assemble the tiny image's initramfs: busybox, /init and a few modules."""
+"""Assemble the tiny image's initramfs: busybox, /init, its DHCP client
+script and a few modules."""
 from __future__ import annotations
 
 import gzip
@@ -18,6 +19,11 @@ def init_script() -> bytes:
     return resources.files(__package__).joinpath("init.sh").read_bytes()
 
 
+def udhcpc_script() -> bytes:
+    """/etc/udhcpc.script: what busybox udhcpc runs at each DHCP event."""
+    return resources.files(__package__).joinpath("udhcpc.sh").read_bytes()
+
+
 def busybox_applets(busybox: Path) -> list[str]:
     """Applet names of this busybox build (`busybox --list`).  The binary is
     static, so the host can run it even though it comes from a .deb."""
@@ -27,12 +33,14 @@ def busybox_applets(busybox: Path) -> list[str]:
 
 
 def module_groups(modules_root: Path) -> dict[str, list[str]]:
-    """{"early": [...], "late": [...]}: each group's modules in load order."""
+    """{"early": [...], "net": [...], "late": [...]}: each group's modules in
+    load order (a group loads after early, so it skips what early loaded)."""
     index = kmods.module_index(modules_root)
     builtin = kmods.builtin_modules(modules_root)
     early = kmods.load_order(kmods.EARLY, index, builtin)
+    net = kmods.load_order(kmods.NET, index, builtin, already=set(early))
     late = kmods.load_order(kmods.LATE, index, builtin, already=set(early))
-    return {"early": early, "late": late}
+    return {"early": early, "net": net, "late": late}
 
 
 def build_initramfs(modules_root: Path, busybox: Path, out: Path) -> dict[str, list[str]]:
@@ -45,6 +53,7 @@ def build_initramfs(modules_root: Path, busybox: Path, out: Path) -> dict[str, l
     # mount devtmpfs, so the node must already be in the archive.
     archive.char_device("dev/console", 5, 1)
     archive.file("init", init_script(), 0o755)
+    archive.file("etc/udhcpc.script", udhcpc_script(), 0o755)
     archive.file("bin/busybox", busybox.read_bytes(), 0o755)
     for applet in busybox_applets(busybox):
         archive.symlink(f"bin/{applet}", "busybox")

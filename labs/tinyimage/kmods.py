@@ -19,6 +19,10 @@ EARLY = [
     "button",
 ]
 
+# The NIC: packet sockets (udhcpc's raw socket) and virtio_net (with the
+# failover modules it depends on), loaded after the virtio PCI transport.
+NET = ["af_packet", "failover", "net_failover", "virtio_net"]
+
 # Modules to read a config drive on a non-virtio bus: IDE/SATA cdrom (sr_mod),
 # IDE/SATA/SCSI disk (sd_mod), virtio-scsi, and the ISO9660 filesystem.
 LATE = [
