@@ -6,9 +6,13 @@ Each kind is one small class behind one contract, so that `up`, `down` and
 """
 from __future__ import annotations
 
+import ipaddress
 from abc import ABC, abstractmethod
 from typing import Any
 
+from networkd.dataplane import namespace as stack_netns
+from networkd.dataplane.contract import DataPlaneError
+from shared import netnames
 from shared.host import libvirt_host, tgt_host
 from shared.paths import StateLayout
 from volumed import host as volumed_host
@@ -83,3 +87,59 @@ class ComputedLibvirt(HostDaemons):
     def status(self, state: StateLayout) -> list[StatusRow]:
         return [(name, daemon["up"], "-", daemon["pid"])
                 for name, daemon in libvirt_host.status(state.root).items()]
+
+
+class NetworkdNamespace(HostDaemons):
+    """Not a daemon but the place networkd's data plane lives in: the
+    stack's network namespace (named after its state directory, so two
+    stacks never share one) and the veth pair whose machine end is the
+    external network's gateway (like DevStack's br-ex). Made before networkd
+    starts; removed by `down` once the guests are off, with the dnsmasq
+    processes still in it."""
+
+    def ensure(self, conf: Any, state: StateLayout) -> list[str]:
+        namespace = self.namespace(conf, state)
+        gateway = self.gateway_cidr(conf)
+        host_end = netnames.external_veth_host_end(state.root)
+        try:
+            stack_netns.ensure(namespace, host_end, netnames.EXTERNAL_VETH_NS_END, gateway)
+        except DataPlaneError as exc:
+            raise HostDaemonError(f"network namespace {namespace}: {exc}") from None
+        self._remember(state, namespace)
+        return [f"{'netns':<16} {namespace} (external gateway {gateway} on {host_end})"]
+
+    def stop(self, state: StateLayout) -> list[str]:
+        namespace = self._remembered(state)
+        if namespace is None or not stack_netns.exists(namespace):
+            return []
+        stack_netns.remove(namespace, netnames.external_veth_host_end(state.root))
+        self._record(state).unlink(missing_ok=True)
+        return [f"{'netns':<16} {namespace} removed"]
+
+    def status(self, state: StateLayout) -> list[StatusRow]:
+        namespace = self._remembered(state) or netnames.stack_namespace(state.root)
+        return [("netns", stack_netns.exists(namespace), "-", None)]
+
+    @staticmethod
+    def namespace(conf: Any, state: StateLayout) -> str:
+        return conf.dataplane.namespace or netnames.stack_namespace(state.root)
+
+    @staticmethod
+    def gateway_cidr(conf: Any) -> str:
+        """The first host of [network] public_cidr, with its prefix."""
+        public = ipaddress.IPv4Network(conf.network.public_cidr)
+        return f"{next(public.hosts())}/{public.prefixlen}"
+
+    # `down` reads no config file: the namespace `up` made is recorded.
+    @staticmethod
+    def _record(state: StateLayout):
+        return state.run / "netns"
+
+    def _remember(self, state: StateLayout, namespace: str) -> None:
+        self._record(state).write_text(namespace + "\n")
+
+    def _remembered(self, state: StateLayout) -> str | None:
+        try:
+            return self._record(state).read_text().strip() or None
+        except FileNotFoundError:
+            return None

@@ -27,7 +27,7 @@ from imaged.config import scrubber_schema as imaged_scrubber_schema
 from imaged.registry.config import schema as imaged_registry_schema
 from networkd.config import offset_settings as networkd_offset_settings
 from networkd.config import schema as networkd_schema
-from pocketstack.hostdaemons import ComputedLibvirt, HostDaemons, VolumedTgtd
+from pocketstack.hostdaemons import ComputedLibvirt, HostDaemons, NetworkdNamespace, VolumedTgtd
 from shared.config import Schema
 from shared.paths import StateLayout
 from volumed.config import offset_settings as volumed_offset_settings
@@ -80,7 +80,7 @@ SERVICES: list[Service] = [
     Service("volumed", "volumed.app", volumed_schema, 8776, "block_storage_url",
             offset_settings=volumed_offset_settings, host_daemons=VolumedTgtd()),
     Service("networkd", "networkd.app", networkd_schema, 9696, "network_url",
-            offset_settings=networkd_offset_settings),
+            offset_settings=networkd_offset_settings, host_daemons=NetworkdNamespace()),
     Service("computed", "computed.app", computed_schema, 8774, "compute_url",
             offset_settings=computed_offset_settings, host_daemons=ComputedLibvirt(),
             after_stop=power_off_guests),
