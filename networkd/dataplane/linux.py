@@ -1,0 +1,120 @@
+"""The real data plane: Linux bridges, dnsmasq and nftables in the stack's
+network namespace.
+
+    apply(state)
+      0. policy     the state compiled into firewall and NAT terms (every
+                    address checked before anything is touched)
+      1. bridges    one per network, with its MTU; the others removed
+      2. addresses  DHCP, router interface and gateway addresses, floating
+                    IPs; the others removed
+      3. external   the namespace's end of the external veth enslaved to
+                    the external network's bridge
+      4. nftables   the whole ruleset, in one transaction (skipped when it
+                    is the one this object loaded last)
+      5. conntrack  flows the new ruleset refuses are ended
+      6. dhcp       one dnsmasq per network with DHCP subnets
+    plug(state)     taps moved in, enslaved, up
+    teardown()      dnsmasq stopped, tables deleted, bridges removed
+
+Every step compares with what the kernel has, so a new object (after a
+restart, even a kill -9) rebuilds from the same state without duplicates.
+The namespace itself is made by `pocketstack up` (namespace.py); without
+it, apply and plug raise DataPlaneError.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from networkd.dataplane import bridges, conntrack, nftables, taps
+from networkd.dataplane.contract import DataPlane, DataPlaneError
+from networkd.dataplane.dhcp import DhcpServers
+from networkd.dataplane.model import DesiredState
+from networkd.dataplane.namespace import exists
+from networkd.dataplane.policy import compile_policy, local_addresses
+from shared.netnames import EXTERNAL_VETH_NS_END
+
+LOG = logging.getLogger(__name__)
+
+
+class LinuxDataPlane(DataPlane):
+    """The data plane of one stack.
+
+    namespace      the stack's network namespace (made by `pocketstack up`)
+    state_dir      networkd's own directory (<state>/lib/networkd); DHCP
+                   files go to <state_dir>/dhcp/<network id>/
+    external_veth  the namespace's end of the veth to the machine
+    """
+
+    def __init__(self, namespace: str, state_dir: Path,
+                 external_veth: str = EXTERNAL_VETH_NS_END):
+        self.namespace = namespace
+        self.state_dir = Path(state_dir)
+        self.external_veth = external_veth
+        self.dhcp = DhcpServers(namespace, self.state_dir / "dhcp")
+        self._ruleset: str | None = None     # the text this object loaded last
+        self._lock = threading.Lock()
+
+    def apply(self, state: DesiredState) -> None:
+        with self._lock, _kernel_errors("apply"):
+            policy = compile_policy(state)
+            addresses = local_addresses(state)
+            # The machine's veth joins the first external network (a stack has one).
+            external = next((n.bridge for n in state.networks if n.external), None)
+            with self._inside() as ipr:
+                bridges.sync(ipr, state.networks)
+                bridges.sync_addresses(ipr, addresses)
+                bridges.attach(ipr, self.external_veth, external)
+            ruleset = nftables.render(policy)
+            if ruleset != self._ruleset or not nftables.loaded(self.namespace):
+                nftables.apply(self.namespace, ruleset)
+                self._ruleset = ruleset
+                conntrack.sweep(self.namespace, policy)
+            self.dhcp.sync(state)
+
+    def plug(self, state: DesiredState) -> set[str]:
+        networks = {network.id: network for network in state.networks}
+        plugs = [taps.Plug(port.id, port.tap, networks[port.network_id].bridge,
+                           networks[port.network_id].mtu)
+                 for port in state.ports if port.network_id in networks]
+        with self._lock, _kernel_errors("plug"), self._inside() as inside, \
+                IPRoute() as machine:
+            return taps.plug(machine, inside, self.namespace, plugs)
+
+    def teardown(self) -> None:
+        with self._lock, _kernel_errors("teardown"):
+            self.dhcp.stop_all()
+            if not exists(self.namespace):
+                return
+            nftables.delete(self.namespace)
+            self._ruleset = None
+            with self._inside() as ipr:
+                bridges.remove_all(ipr)
+
+    @contextmanager
+    def _inside(self) -> Iterator[IPRoute]:
+        """A netlink socket in the stack's namespace (never creating it)."""
+        try:
+            ipr = IPRoute(netns=self.namespace, flags=0)
+        except OSError as error:
+            raise DataPlaneError(f"network namespace {self.namespace} is missing "
+                                 f"(`pocketstack up` creates it): {error}") from error
+        try:
+            yield ipr
+        finally:
+            ipr.close()
+
+
+@contextmanager
+def _kernel_errors(operation: str) -> Iterator[None]:
+    """Netlink and OS errors as the contract's DataPlaneError."""
+    try:
+        yield
+    except (NetlinkError, OSError) as error:
+        raise DataPlaneError(f"{operation}: {error}") from error
