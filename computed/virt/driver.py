@@ -19,7 +19,7 @@ import abc
 from dataclasses import dataclass
 from pathlib import Path
 
-from computed.virt.guest import GuestSpec, IscsiVolume
+from computed.virt.guest import GuestSpec, IscsiVolume, Nic
 
 
 class HypervisorError(Exception):
@@ -88,11 +88,13 @@ class ComputeDriver(abc.ABC):
         it changes nothing and raises nothing of the hypervisor's."""
 
     @abc.abstractmethod
-    def spawn(self, guest: GuestSpec) -> None:
+    def spawn(self, guest: GuestSpec, paused: bool = False) -> None:
         """Define the guest persistently and start it. Returns once it runs
-        (not once it has booted). On failure it raises HypervisorError and
-        leaves nothing defined (the caller's undo is `destroy`, which must
-        find nothing to do)."""
+        (not once it has booted); with `paused`, its vCPUs stay stopped until
+        `unpause` (its NICs exist: they can be plugged before the guest
+        sends its first packet, Nova's wait for network-vif-plugged). On
+        failure it raises HypervisorError and leaves nothing defined (the
+        caller's undo is `destroy`, which must find nothing to do)."""
 
     @abc.abstractmethod
     def destroy(self, domain_name: str) -> None:
@@ -175,6 +177,21 @@ class ComputeDriver(abc.ABC):
         first from the running guest, waiting up to `timeout` seconds for the
         guest to let it go (HypervisorError if it does not: the volume stays
         attached). A device that is not there is not an error."""
+
+    # --- network interfaces --------------------------------------------------------------
+    @abc.abstractmethod
+    def attach_interface(self, domain_name: str, nic: Nic, live: bool) -> None:
+        """Add the NIC to the guest's definition, and to the running guest
+        when `live` (hot-plug: its tap appears). On failure the definition
+        is unchanged."""
+
+    @abc.abstractmethod
+    def detach_interface(self, domain_name: str, mac_address: str, live: bool,
+                         timeout: float) -> None:
+        """Remove the NIC with this MAC from the definition; when `live`,
+        first from the running guest, waiting up to `timeout` seconds for
+        the guest to let it go (HypervisorError if it does not: the NIC
+        stays). A NIC that is not there is not an error."""
 
     # --- snapshots ----------------------------------------------------------------------
     @abc.abstractmethod

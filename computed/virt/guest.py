@@ -6,11 +6,17 @@ what PocketStack needs:
 
     <domain type='qemu|kvm'>        qemu (TCG) where KVM does not really work
       <metadata>                     PocketStack's marks: node, project, name
+      <sysinfo type='smbios'>        Nova's identity (product "OpenStack Nova",
+                                     serial = the server's id): cloud-init
+                                     recognises an OpenStack cloud by it
       <features><acpi/>              so that the power button shuts the guest down
       <disk> vda, vdb, ...           qcow2 files in the instance directory
       <disk type='network'>          volumes: QEMU's own iSCSI initiator, CHAP
                                      password in a libvirt secret (never here)
       <disk device='cdrom'>          the config drive, on IDE
+      <interface type='ethernet'>    one per port: a virtio NIC with the port's
+                                     MAC on a tap named after the port, which
+                                     libvirt creates and networkd plugs
       <serial type='file'>           the console, appended to console.log
 
 The image's hw_* properties (domain/image_properties.py) change the disks'
@@ -24,10 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from computed.domain.image_properties import GuestHardware
+from shared.netnames import tap_name
 
 METADATA_NS = "urn:pocketstack:compute:instance:1"
 METADATA_PREFIX = "pocketstack"
 SECRET_USAGE_PREFIX = "pocketstack"
+# What Nova writes into the guest's SMBIOS (nova/virt/libvirt/driver.py and
+# nova/version.py): cloud-init's OpenStack datasource looks for the product.
+SMBIOS_MANUFACTURER = "OpenStack Foundation"
+SMBIOS_PRODUCT = "OpenStack Nova"
+SMBIOS_FAMILY = "Virtual Machine"
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,20 @@ class IscsiVolume:
 
 
 @dataclass(frozen=True)
+class Nic:
+    """A port of the server, as the guest sees it: a virtio NIC with the
+    port's MAC. Its tap is named after the port (shared.netnames), which is
+    how networkd finds it and plugs it into the port's network."""
+    port_id: str
+    mac_address: str
+    mtu: int | None = None
+
+    @property
+    def tap(self) -> str:
+        return tap_name(self.port_id)
+
+
+@dataclass(frozen=True)
 class GuestSpec:
     uuid: str
     domain_name: str
@@ -68,6 +94,7 @@ class GuestSpec:
     machine_type: str = "pc"
     labels: dict[str, str] = field(default_factory=dict)  # node, name, project, user, flavor
     hardware: GuestHardware = field(default_factory=GuestHardware)  # from the image
+    nics: list[Nic] = field(default_factory=list)  # in the order of the server's ports
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs) -> ET.Element:
@@ -111,6 +138,24 @@ def volume_disk_xml(volume: IscsiVolume) -> str:
     return ET.tostring(volume_disk_element(volume), encoding="unicode")
 
 
+def nic_element(nic: Nic) -> ET.Element:
+    """type='ethernet': libvirt creates the tap (named after the port) in
+    the machine's namespace and hands it to QEMU; networkd moves it into
+    the stack's namespace and onto the network's bridge (libvirtd and QEMU
+    are shared by every stack on the machine, so they cannot run there)."""
+    interface = ET.Element("interface", {"type": "ethernet"})
+    _sub(interface, "mac", address=nic.mac_address)
+    _sub(interface, "target", dev=nic.tap)
+    _sub(interface, "model", type="virtio")
+    if nic.mtu:
+        _sub(interface, "mtu", size=nic.mtu)
+    return interface
+
+
+def nic_xml(nic: Nic) -> str:
+    return ET.tostring(nic_element(nic), encoding="unicode")
+
+
 def metadata_element(labels: dict[str, str]) -> ET.Element:
     ET.register_namespace(METADATA_PREFIX, METADATA_NS)
     root = ET.Element(f"{{{METADATA_NS}}}instance")
@@ -140,8 +185,9 @@ def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
              threads=topology.threads)
     sysinfo = _sub(domain, "sysinfo", type="smbios")
     system = _sub(sysinfo, "system")
-    for name, value in (("manufacturer", "PocketStack"), ("product", "PocketStack Compute"),
-                        ("serial", guest.uuid), ("uuid", guest.uuid)):
+    for name, value in (("manufacturer", SMBIOS_MANUFACTURER), ("product", SMBIOS_PRODUCT),
+                        ("serial", guest.uuid), ("uuid", guest.uuid),
+                        ("family", SMBIOS_FAMILY)):
         _sub(system, "entry", value, name=name)
     os_element = _sub(domain, "os")
     _sub(os_element, "type", "hvm", arch="x86_64", machine=guest.machine_type)
@@ -161,6 +207,8 @@ def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
         devices.append(volume_disk_element(volume))
     if any(disk.bus == "scsi" for disk in guest.disks):
         _sub(devices, "controller", type="scsi", index="0", model="virtio-scsi")
+    for nic in guest.nics:
+        devices.append(nic_element(nic))
     serial = _sub(devices, "serial", type="file")
     # append: a stop/start or a hard reboot starts a new QEMU, which would
     # otherwise truncate the log of the previous boot.

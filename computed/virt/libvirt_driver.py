@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import libvirt
@@ -25,7 +26,9 @@ from computed.virt.guest import (
     METADATA_NS,
     GuestSpec,
     IscsiVolume,
+    Nic,
     domain_xml,
+    nic_xml,
     parse_metadata,
     secret_xml,
     volume_disk_xml,
@@ -47,6 +50,8 @@ POWER_STATES = {
 POLL_INTERVAL = 0.1
 ACPI_RETRY_INTERVAL = 10.0  # a guest that missed the button press gets it again
 DETACH_RETRY_INTERVAL = 5.0
+# Finds one device's element in a domain's XML (None: the device is not there).
+DeviceFinder = Callable[[str], str | None]
 UNDEFINE_FLAGS = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
 
 
@@ -132,14 +137,14 @@ class LibvirtDriver(ComputeDriver):
         return domain_xml(GuestSpec(**{**guest.__dict__, "labels": labels}),
                           self.virt_type, self.run_as_root)
 
-    def spawn(self, guest: GuestSpec) -> None:
+    def spawn(self, guest: GuestSpec, paused: bool = False) -> None:
         conn = self._connection()
         try:
             domain = conn.defineXML(self.guest_xml(guest))
         except libvirt.libvirtError as exc:
             raise _error(exc) from None
         try:
-            domain.create()
+            domain.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED if paused else 0)
         except libvirt.libvirtError as exc:
             error = _error(exc)
             self._undefine(domain)
@@ -311,36 +316,59 @@ class LibvirtDriver(ComputeDriver):
 
     def detach_volume(self, domain_name: str, device: str, live: bool,
                       timeout: float) -> None:
+        self._detach(domain_name, lambda xml: _disk_xml(xml, device), device, live, timeout)
+
+    def _detach(self, domain_name: str, find: DeviceFinder, what: str, live: bool,
+                timeout: float) -> None:
+        """Detach the device `find(domain XML)` returns (None: not there),
+        from the running guest first, then from the definition."""
         domain = self._domain(domain_name)
         try:
             if live and domain.isActive():
-                self._detach_live(domain, device, timeout)
-            disk = _disk_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), device)
-            if disk is not None:
-                domain.detachDeviceFlags(disk, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+                self._detach_live(domain, find, what, timeout)
+            device = find(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            if device is not None:
+                domain.detachDeviceFlags(device, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
         except libvirt.libvirtError as exc:
             raise _error(exc) from None
 
-    def _detach_live(self, domain: libvirt.virDomain, device: str, timeout: float) -> None:
-        """Ask the guest to release the disk (PCI hot-unplug) and wait until
+    def _detach_live(self, domain: libvirt.virDomain, find: DeviceFinder, what: str,
+                     timeout: float) -> None:
+        """Ask the guest to release the device (PCI hot-unplug) and wait until
         QEMU has really removed it; ask again every few seconds, as Nova."""
         deadline = time.monotonic() + timeout
         next_request = 0.0
         while True:
-            disk = _disk_xml(domain.XMLDesc(0), device)
-            if disk is None:
+            device = find(domain.XMLDesc(0))
+            if device is None:
                 return
             if time.monotonic() >= deadline:
-                raise HypervisorError(f"the guest did not release {device} within "
+                raise HypervisorError(f"the guest did not release {what} within "
                                       f"{timeout:.0f} s")
             if time.monotonic() >= next_request:
                 try:
-                    domain.detachDeviceFlags(disk, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+                    domain.detachDeviceFlags(device, libvirt.VIR_DOMAIN_AFFECT_LIVE)
                 except libvirt.libvirtError as exc:
                     if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_FAILED:
                         raise
                 next_request = time.monotonic() + DETACH_RETRY_INTERVAL
             time.sleep(POLL_INTERVAL)
+
+    # --- network interfaces --------------------------------------------------------------
+    def attach_interface(self, domain_name: str, nic: Nic, live: bool) -> None:
+        domain = self._domain(domain_name)
+        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        if live:
+            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+        try:
+            domain.attachDeviceFlags(nic_xml(nic), flags)
+        except libvirt.libvirtError as exc:
+            raise _error(exc) from None
+
+    def detach_interface(self, domain_name: str, mac_address: str, live: bool,
+                         timeout: float) -> None:
+        self._detach(domain_name, lambda xml: _interface_xml(xml, mac_address),
+                     f"the NIC {mac_address}", live, timeout)
 
     # --- snapshots ------------------------------------------------------------------------
     def snapshot_root_disk(self, domain_name: str, disk: Path, target: Path) -> None:
@@ -403,6 +431,16 @@ def _disk_xml(domain_xml_text: str, device: str) -> str | None:
         target = disk.find("target")
         if target is not None and target.get("dev") == device:
             return ET.tostring(disk, encoding="unicode")
+    return None
+
+
+def _interface_xml(domain_xml_text: str, mac_address: str) -> str | None:
+    """The <interface> element with this MAC in a domain's XML, or None."""
+    root = ET.fromstring(domain_xml_text)
+    for interface in root.iterfind("./devices/interface"):
+        mac = interface.find("mac")
+        if mac is not None and (mac.get("address") or "").lower() == mac_address.lower():
+            return ET.tostring(interface, encoding="unicode")
     return None
 
 

@@ -13,7 +13,7 @@ from computed.domain.claims import HostInventory, QuotaLimits
 from computed.flows import Deps, Settings
 from computed.imagecache import ImageCache
 from computed.virt.driver import ComputeDriver, GuestNotFound, GuestState, HostInfo
-from computed.virt.guest import GuestSpec, IscsiVolume, domain_xml
+from computed.virt.guest import GuestSpec, IscsiVolume, Nic, domain_xml
 from shared.clients import Caller
 from shared.db import make_engine, session_factory
 from shared.events import Notifier, create_tables
@@ -28,6 +28,7 @@ class FakeDriver(ComputeDriver):
         self.guests: dict[str, GuestState] = {}     # by server uuid
         self.secrets: dict[str, str] = {}           # secret uuid -> usage
         self.volumes: dict[str, list[str]] = {}     # domain name -> devices
+        self.nics: dict[str, list[str]] = {}        # domain name -> MACs
         self.spawned: list[GuestSpec] = []
         self.destroyed: list[str] = []
 
@@ -66,10 +67,12 @@ class FakeDriver(ComputeDriver):
     def guest_xml(self, guest: GuestSpec) -> str:
         return domain_xml(guest, self.virt_type, self.run_as_root)
 
-    def spawn(self, guest: GuestSpec) -> None:
+    def spawn(self, guest: GuestSpec, paused: bool = False) -> None:
         self.spawned.append(guest)
-        self.guests[guest.uuid] = GuestState(guest.domain_name, guest.uuid, states.RUNNING,
+        power = states.PAUSED_POWER if paused else states.RUNNING
+        self.guests[guest.uuid] = GuestState(guest.domain_name, guest.uuid, power,
                                              {"node": self.node, **guest.labels})
+        self.nics[guest.domain_name] = [nic.mac_address for nic in guest.nics]
 
     def destroy(self, domain_name: str) -> None:
         self.destroyed.append(domain_name)
@@ -125,6 +128,17 @@ class FakeDriver(ComputeDriver):
         devices = self.volumes.get(domain_name, [])
         if device in devices:
             devices.remove(device)
+
+    # --- network interfaces --------------------------------------------------------------
+    def attach_interface(self, domain_name: str, nic: Nic, live: bool) -> None:
+        self._find(domain_name)
+        self.nics.setdefault(domain_name, []).append(nic.mac_address)
+
+    def detach_interface(self, domain_name: str, mac_address: str, live: bool,
+                         timeout: float) -> None:
+        macs = self.nics.get(domain_name, [])
+        if mac_address in macs:
+            macs.remove(mac_address)
 
     # --- snapshots ------------------------------------------------------------------------
     def snapshot_root_disk(self, domain_name: str, disk: Path, target: Path) -> None:

@@ -15,7 +15,9 @@ from computed.virt.guest import (
     FileDisk,
     GuestSpec,
     IscsiVolume,
+    Nic,
     domain_xml,
+    nic_xml,
     parse_metadata,
     secret_usage,
     secret_xml,
@@ -24,6 +26,8 @@ from computed.virt.guest import (
 
 UUID = "6d0cc6b4-0000-4000-8000-000000000001"
 SECRET = "6d0cc6b4-0000-4000-8000-000000000009"
+PORT_A = "5e1b2c3d-aaaa-4000-8000-000000000001"
+PORT_B = "5e1b2c3d-bbbb-4000-8000-000000000002"
 
 
 def guest() -> GuestSpec:
@@ -38,7 +42,8 @@ def guest() -> GuestSpec:
                              "127.0.0.1", 3260, "iqn.2010-10.org.pocketstack:compute-n1",
                              "voluser", SECRET)],
         console_log=directory / "console.log",
-        labels={"node": "n1", "name": "web & db", "project": "p"})
+        labels={"node": "n1", "name": "web & db", "project": "p"},
+        nics=[Nic(PORT_A, "fa:16:3e:00:00:0a", mtu=1450), Nic(PORT_B, "fa:16:3e:00:00:0b")])
 
 
 def test_the_domain_has_acpi_a_file_console_and_typed_disks():
@@ -79,6 +84,31 @@ def test_the_secret_is_private_and_marked_with_the_node():
     assert secret.find("usage/target").text == "pocketstack/n1/a1"
 
 
+def test_the_guest_carries_novas_smbios_identity():
+    """cloud-init's OpenStack datasource looks for product "OpenStack Nova"."""
+    root = ET.fromstring(domain_xml(guest(), "qemu", run_as_root=True))
+    sysinfo = root.find("sysinfo")
+    assert sysinfo.get("type") == "smbios"
+    entries = {e.get("name"): e.text for e in sysinfo.iterfind("system/entry")}
+    assert entries == {"manufacturer": "OpenStack Foundation", "product": "OpenStack Nova",
+                       "serial": UUID, "uuid": UUID, "family": "Virtual Machine"}
+    assert root.find("os/smbios").get("mode") == "sysinfo"
+
+
+def test_each_port_is_a_virtio_nic_on_a_tap_named_after_it():
+    root = ET.fromstring(domain_xml(guest(), "qemu", run_as_root=True))
+    nics = root.findall("devices/interface")
+    assert [n.get("type") for n in nics] == ["ethernet", "ethernet"]
+    assert [n.find("mac").get("address") for n in nics] == ["fa:16:3e:00:00:0a",
+                                                            "fa:16:3e:00:00:0b"]
+    # tap + the port id, 14 characters: what networkd looks for (shared.netnames)
+    assert [n.find("target").get("dev") for n in nics] == ["tap5e1b2c3d-aa", "tap5e1b2c3d-bb"]
+    assert {n.find("model").get("type") for n in nics} == {"virtio"}
+    assert nics[0].find("mtu").get("size") == "1450" and nics[1].find("mtu") is None
+    # The hot-plug XML is the same element.
+    assert ET.fromstring(nic_xml(guest().nics[1])).attrib == {"type": "ethernet"}
+
+
 def test_without_root_libvirt_keeps_its_own_user():
     assert "<seclabel" not in domain_xml(guest(), "kvm", run_as_root=False)
 
@@ -93,6 +123,9 @@ def test_libvirt_accepts_the_definition_and_keeps_the_metadata():
                                                 METADATA_NS))
         assert labels == {"node": "n1", "name": "web & db", "project": "p"}
         assert domain.UUIDString() == UUID
+        kept = ET.fromstring(domain.XMLDesc())
+        assert [n.find("target").get("dev") for n in kept.iterfind("devices/interface")] \
+            == ["tap5e1b2c3d-aa", "tap5e1b2c3d-bb"]
         domain.undefine()
     finally:
         conn.close()
