@@ -24,7 +24,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from networkd import desired
+from networkd import desired, owners
 from networkd.dataplane.contract import DataPlane
 from networkd.dataplane.model import DesiredState
 from networkd.db.models import Port
@@ -96,7 +96,7 @@ class Agent:
                     select(Port.id, Port.device_owner, Port.status)):
                 if port_id in guests:
                     target = ACTIVE if port_id in plugged else DOWN
-                elif desired.is_network_owned(owner):
+                elif owners.is_network_owned(owner):
                     target = ACTIVE if owner in desired.SERVED_OWNERS else status
                 else:
                     target = DOWN

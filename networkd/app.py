@@ -12,23 +12,31 @@ import logging
 
 from flask import Flask
 
-from networkd import runtime
-from networkd.api import errors, extensions, versions
+from networkd import runtime, seed
+from networkd.api import errors, extensions, networks, ports, quotas, subnets, tags, versions
 from networkd.api.common import RUNTIME_KEY
 from networkd.api.versions import PUBLIC_PATHS
 from networkd.config import schema
 from networkd.db.models import Base
 from networkd.policies import RULES
+from networkd.settings import settings_from
 from shared.api import create_app
-from shared.db import create_all, make_engine
-from shared.events import create_tables
+from shared.db import create_all, make_engine, session_factory
+from shared.events import Notifier, create_tables
 from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
-from shared.service import build_service, database_url, remote_validator, service_main
+from shared.policy import PolicyEnforcer
+from shared.service import (
+    build_service,
+    database_url,
+    policy_file,
+    remote_validator,
+    service_main,
+)
 
 LOG = logging.getLogger(__name__)
 NAME = "networkd"
-BLUEPRINTS = [versions, extensions]
+BLUEPRINTS = [versions, extensions, networks, subnets, ports, quotas, tags]
 
 
 def prepare_database(engine) -> None:
@@ -57,6 +65,10 @@ def prepare(conf, state: StateLayout) -> None:
     first-start networks."""
     engine = make_engine(database_url(conf, state, NAME))
     prepare_database(engine)
+    sessions = session_factory(engine)
+    seed.first_start(conf, sessions, Notifier(NAME, sessions),
+                     PolicyEnforcer(RULES, policy_file(conf, state, NAME)),
+                     settings_from(conf, runtime.dhcp_host_id(state)))
     engine.dispose()
 
 

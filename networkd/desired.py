@@ -12,22 +12,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from networkd import owners
 from networkd.dataplane import model
 from networkd.db.models import Network, Port
 from shared.netnames import bridge_name, tap_name
 
-DHCP_OWNER = "network:dhcp"
-ROUTER_INTERFACE_OWNER = "network:router_interface"
-ROUTER_GATEWAY_OWNER = "network:router_gateway"
-FLOATINGIP_OWNER = "network:floatingip"
 # The ports networkd owns whose address the data plane puts on a bridge:
 # ACTIVE once applied.
-SERVED_OWNERS = (DHCP_OWNER, ROUTER_INTERFACE_OWNER, ROUTER_GATEWAY_OWNER)
-
-
-def is_network_owned(device_owner: str) -> bool:
-    """Ports of networkd itself (DHCP, routers, floating IPs), not guests'."""
-    return device_owner.startswith("network:")
+SERVED_OWNERS = (owners.DHCP, owners.ROUTER_INTERFACE, owners.ROUTER_GATEWAY)
 
 
 def build(session: Session) -> model.DesiredState:
@@ -36,7 +28,8 @@ def build(session: Session) -> model.DesiredState:
     dhcp_ips = _dhcp_ips(ports)
     return model.DesiredState(
         networks=tuple(_network(network, dhcp_ips) for network in networks),
-        ports=tuple(_port(port) for port in ports if not is_network_owned(port.device_owner)),
+        ports=tuple(_port(port) for port in ports
+                    if not owners.is_network_owned(port.device_owner)),
         routers=_routers(session),
         floating_ips=_floating_ips(session),
         security_groups=_security_groups(session),
@@ -45,7 +38,7 @@ def build(session: Session) -> model.DesiredState:
 
 def _dhcp_ips(ports: list[Port]) -> dict[str, str]:
     """subnet id -> the address of its DHCP port."""
-    return {ip.subnet_id: ip.ip_address for port in ports if port.device_owner == DHCP_OWNER
+    return {ip.subnet_id: ip.ip_address for port in ports if port.device_owner == owners.DHCP
             for ip in port.fixed_ips}
 
 

@@ -165,6 +165,14 @@ class PortInUse(InUse):
                 "Port already has an attached device %(device_id)s.")
 
 
+class ServicePortInUse(InUse):
+    template = "Port %(port_id)s cannot be deleted directly via the port API: %(reason)s."
+
+
+class NetworkMacAddressGenerationFailure(ServiceUnavailable):
+    template = "Unable to generate unique mac on network %(net_id)s."
+
+
 class MacAddressInUse(InUse):
     template = ("Unable to complete operation for network %(net_id)s. The mac address "
                 "%(mac)s is in use.")

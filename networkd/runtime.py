@@ -8,40 +8,23 @@ request changed something it calls `changed()`, which wakes the agent.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from networkd.access import Access
 from networkd.agent import Agent
+from networkd.call import Call
 from networkd.dataplane.contract import DataPlane
+from networkd.settings import Settings, settings_from
 from shared.context import RequestContext
 from shared.netnames import stack_namespace
 from shared.paths import StateLayout
 from shared.service import Service
 
 LOG = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The options the resource modules read (networkd.conf)."""
-    quota_defaults: dict[str, int]
-    mtu: int = 1500
-    base_mac: str = "fa:16:3e:00:00:00"
-    max_fixed_ips_per_port: int = 5
-    dhcp_ports: bool = True
-    max_dns_nameservers: int = 5
-    max_subnet_host_routes: int = 20
-
-
-def settings_from(conf) -> Settings:
-    quota = {name: getattr(conf.quota, name) for name in (
-        "network", "subnet", "port", "router", "floatingip", "security_group",
-        "security_group_rule")}
-    return Settings(quota_defaults=quota, mtu=conf.network.global_physnet_mtu,
-                    base_mac=conf.network.base_mac,
-                    max_fixed_ips_per_port=conf.network.max_fixed_ips_per_port,
-                    dhcp_ports=conf.network.dhcp_agent_notification)
 
 
 @dataclass
@@ -61,6 +44,10 @@ class Networkd:
 
     def access(self, ctx: RequestContext) -> Access:
         return Access(self.service.policy, ctx)
+
+    def call(self, session: Session, ctx: RequestContext) -> Call:
+        """What a resource function needs for this caller, in this transaction."""
+        return Call(session, self.access(ctx), self.settings, self.service.notifier)
 
     def changed(self) -> None:
         """The database changed: let the agent apply it now."""
@@ -83,7 +70,7 @@ def make_dataplane(conf, state: StateLayout) -> DataPlane | None:
     if not conf.dataplane.enabled:
         return None
     try:
-        from networkd.dataplane import linux  # type: ignore[attr-defined]
+        from networkd.dataplane import linux
     except ImportError:
         LOG.warning("no data plane implementation (networkd.dataplane.linux): "
                     "the API runs alone")
@@ -91,9 +78,14 @@ def make_dataplane(conf, state: StateLayout) -> DataPlane | None:
     return linux.LinuxDataPlane(namespace(conf, state), dataplane_dir(state))
 
 
+def dhcp_host_id(state: StateLayout) -> str:
+    """A stable id for this stack's DHCP "agent" (in its ports' device_id)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"pocketstack:{state.root}"))
+
+
 def build(service: Service) -> Networkd:
     conf, state = service.conf, service.state
-    networkd = Networkd(service=service, settings=settings_from(conf))
+    networkd = Networkd(service=service, settings=settings_from(conf, dhcp_host_id(state)))
     dataplane = make_dataplane(conf, state)
     if dataplane is not None:
         networkd.agent = Agent(service.sessions, dataplane, conf.dataplane.sync_interval)

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from urllib.parse import urlencode
 
 from flask import current_app, jsonify, request
-from sqlalchemy.orm import Session
 
 from networkd import listing
 from networkd.access import Access
+from networkd.call import Call
 from networkd.runtime import Networkd
 from shared.api import context
 from shared.db import transaction
@@ -30,18 +30,18 @@ def access() -> Access:
 
 
 @contextmanager
-def writing() -> Iterator[Session]:
+def writing() -> Iterator[Call]:
     """The request's one writing transaction; the agent is woken once it
     committed (nothing half-written: an error rolls everything back)."""
     with transaction(runtime().sessions) as session:
-        yield session
+        yield runtime().call(session, context())
     runtime().changed()
 
 
 @contextmanager
-def reading() -> Iterator[Session]:
+def reading() -> Iterator[Call]:
     with transaction(runtime().sessions, write=False) as session:
-        yield session
+        yield runtime().call(session, context())
 
 
 def query() -> listing.Query:

@@ -15,6 +15,7 @@
     floating_ips                  on an external network, maybe associated to a port
     quotas                        a project's own limits (absent: networkd.conf [quota])
     tags                          (resource type, id, tag)
+    seed_steps                    what the first start made (done once)
 
 Every resource carries Neutron's standard attributes (description,
 created_at, updated_at, revision_number: the `Standard` mixin). Child rows
@@ -265,6 +266,14 @@ class Quota(Base):
     project_id: Mapped[str] = mapped_column(PROJECT, primary_key=True)
     resource: Mapped[str] = mapped_column(String(64), primary_key=True)
     limit: Mapped[int] = mapped_column(Integer)
+
+
+class SeedStep(Base):
+    """A first-start step already done (networkd.seed), so that it is done
+    once: an admin may delete what it made, and it stays deleted."""
+    __tablename__ = "seed_steps"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    done_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Tag(Base):

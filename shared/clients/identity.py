@@ -19,6 +19,11 @@ class IdentityClient(ServiceClient):
         answer = self.call("GET", "/v3/OS-REVOKE/events", Caller(None)).json()
         return [RevocationEvent.from_json(item) for item in answer["events"]]
 
+    def project_id(self, name: str) -> str | None:
+        """The id of the project of this name (domain Default), or None."""
+        answer = self.call("GET", "/v3/projects", Caller(None), params={"name": name}).json()
+        return next((p["id"] for p in answer["projects"] if p["name"] == name), None)
+
     def endpoint(self, types: Collection[str]) -> str:
         """The URL of the first service of one of these types in the service
         user's catalog (internal interface, else public); RemoteError 404 if
