@@ -4,8 +4,10 @@ what they share, session.py for the service user's token)."""
 from shared.clients.base import Caller, RemoteError, ServiceClient
 from shared.clients.identity import IdentityClient, fetch_revocations
 from shared.clients.image import ImageClient
+from shared.clients.network import NetworkClient
 from shared.clients.session import ServiceAuthError, ServiceSession
 from shared.clients.volume import VolumeClient
 
-__all__ = ["Caller", "IdentityClient", "ImageClient", "RemoteError", "ServiceAuthError",
-           "ServiceClient", "ServiceSession", "VolumeClient", "fetch_revocations"]
+__all__ = ["Caller", "IdentityClient", "ImageClient", "NetworkClient", "RemoteError",
+           "ServiceAuthError", "ServiceClient", "ServiceSession", "VolumeClient",
+           "fetch_revocations"]

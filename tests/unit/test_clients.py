@@ -12,7 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from shared.clients import Caller, ImageClient, RemoteError, ServiceSession, VolumeClient
+from shared.clients import (
+    Caller,
+    ImageClient,
+    NetworkClient,
+    RemoteError,
+    ServiceSession,
+    VolumeClient,
+)
 from shared.request_ids import RequestIds, acting_for
 
 DATA = b"\x5a" * 300_000
@@ -62,6 +69,18 @@ class Recorder(BaseHTTPRequestHandler):
             self._answer(404, {"itemNotFound": {"code": 404, "message": "Not found."}})
         elif path == "/v3/p1/attachments":
             self._answer(200, {"attachment": {"id": "att-1"}})
+        elif path.startswith("/v2.0/ports?") and "marker=p2" not in path:
+            self._answer(200, {"ports": [{"id": "p1"}, {"id": "p2"}], "ports_links": [
+                {"rel": "next", "href": "/v2.0/ports?limit=2&marker=p2"}]})
+        elif path.startswith("/v2.0/ports?"):
+            self._answer(200, {"ports": [{"id": "p3"}]})
+        elif path == "/v2.0/ports" and self.command == "POST":
+            self._answer(201, {"port": {"id": "new", **json.loads(body)["port"]}})
+        elif path.startswith("/v2.0/security-groups"):
+            self._answer(200, {"security_groups": [{"id": "sg-1", "name": "default"}]})
+        elif path.startswith("/v2.0/ports/"):
+            self._answer(404, {"NeutronError": {"type": "PortNotFound", "detail": "",
+                                                "message": "Port x could not be found."}})
         else:
             self._answer(404, {"message": "nothing here"})
 
@@ -156,3 +175,23 @@ def test_volume_calls_name_the_project_and_the_microversion(server):
 
 def test_the_service_session_knows_its_project(server):
     assert session(server).project_id() == "svc-project"
+
+
+def test_network_calls_page_through_lists_and_read_neutrons_errors(server):
+    network = NetworkClient(session(server), server, timeout=10)
+    caller = Caller("t")
+    ports = network.list_ports(caller, device_id=["srv-1", "srv-2"], tenant_id="p1")
+    assert [p["id"] for p in ports] == ["p1", "p2", "p3"]  # the second page followed
+    first, second = calls_to("/v2.0/ports?")
+    assert first["path"] == "/v2.0/ports?device_id=srv-1&device_id=srv-2&tenant_id=p1"
+    assert second["path"].endswith("&marker=p2")
+    assert network.show_port(caller, "gone") is None
+    with pytest.raises(RemoteError) as refused:
+        network.update_port(caller, "gone", {"device_id": ""})
+    assert (refused.value.status, refused.value.message) == (404, "Port x could not be "
+                                                                  "found.")
+    network.delete_port(caller, "gone")  # already gone is fine
+    made = network.create_port(caller, {"network_id": "n1", "device_id": "srv-1"})
+    assert made == {"id": "new", "network_id": "n1", "device_id": "srv-1"}
+    groups = network.list_security_groups(caller, tenant_id="p1")
+    assert groups == [{"id": "sg-1", "name": "default"}]
