@@ -34,6 +34,13 @@ EXTENSIONS: list[tuple[str, str, str]] = [
     ("pagination", "Pagination support", "Enabling the pagination feature of the API."),
     ("fixed-ip-filter", "IP address substring filtering", "Provides IP address substring "
      "filtering when listing ports"),
+    ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 "
+     "Neutron networks and access to external networks via a NAT gateway."),
+    ("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the "
+     "router abstraction for specifying whether SNAT should occur on the external gateway"),
+    ("security-group", "security-group", "The security groups extension."),
+    ("stateful-security-group", "Stateful security group", "Indicates if the security "
+     "group is stateful or not"),
 ]
 
 

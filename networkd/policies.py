@@ -164,7 +164,66 @@ QUOTAS = [
     _rule("delete_quota", ADMIN, "Delete (reset) a project's quotas."),
 ]
 
-# The routers, floating IPs and security groups add their lists here.
-RULES: list[RuleDefault] = GENERAL + NETWORKS + SUBNETS + PORTS + QUOTAS
+PROJECT_MANAGER = "role:manager and project_id:%(project_id)s"
+ADMIN_OR_PROJECT_MANAGER = f"({ADMIN}) or ({PROJECT_MANAGER})"
+# A security group rule's target carries its group's owner.
+SG_OWNER = "project_id:%(security_group:project_id)s"
+ADMIN_OR_SG_OWNER_MEMBER = f"({ADMIN}) or (role:member and {SG_OWNER})"
+ADMIN_OR_SG_OWNER_READER = f"({ADMIN}) or (role:reader and {SG_OWNER})"
+
+ROUTERS = [
+    _rule("create_router", ADMIN_OR_PROJECT_MEMBER, "Create a router."),
+    _rule("create_router:external_gateway_info", ADMIN_OR_PROJECT_MEMBER,
+          "Specify external_gateway_info when creating a router."),
+    _rule("create_router:external_gateway_info:network_id", ADMIN_OR_PROJECT_MEMBER,
+          "Specify the gateway's network when creating a router."),
+    _rule("create_router:external_gateway_info:enable_snat", ADMIN,
+          "Specify enable_snat of the gateway when creating a router."),
+    _rule("create_router:external_gateway_info:external_fixed_ips", ADMIN,
+          "Specify the gateway's external_fixed_ips when creating a router."),
+    _rule("get_router", ADMIN_OR_PROJECT_READER, "Get a router."),
+    _rule("update_router", ADMIN_OR_PROJECT_MEMBER, "Update a router."),
+    _rule("update_router:external_gateway_info", ADMIN_OR_PROJECT_MEMBER,
+          "Update the external_gateway_info of a router."),
+    _rule("update_router:external_gateway_info:network_id", ADMIN_OR_PROJECT_MEMBER,
+          "Update the gateway's network of a router."),
+    _rule("update_router:external_gateway_info:enable_snat", ADMIN,
+          "Update enable_snat of a router's gateway."),
+    _rule("update_router:external_gateway_info:external_fixed_ips", ADMIN,
+          "Update the external_fixed_ips of a router's gateway."),
+    _rule("delete_router", ADMIN_OR_PROJECT_MEMBER, "Delete a router."),
+    _rule("add_router_interface", ADMIN_OR_PROJECT_MEMBER, "Add an interface to a router."),
+    _rule("remove_router_interface", ADMIN_OR_PROJECT_MEMBER,
+          "Remove an interface from a router."),
+]
+
+FLOATINGIPS = [
+    _rule("create_floatingip", ADMIN_OR_PROJECT_MEMBER, "Create a floating IP."),
+    _rule("create_floatingip:floating_ip_address", ADMIN_OR_PROJECT_MANAGER,
+          "Create a floating IP with a given address."),
+    _rule("get_floatingip", ADMIN_OR_PROJECT_READER, "Get a floating IP."),
+    _rule("update_floatingip", ADMIN_OR_PROJECT_MEMBER, "Update (associate or "
+          "disassociate) a floating IP."),
+    _rule("delete_floatingip", ADMIN_OR_PROJECT_MEMBER, "Delete a floating IP."),
+]
+
+SECURITY_GROUPS = [
+    _rule("sg_owner", SG_OWNER, "Rule for security group owner access."),
+    _rule("admin_or_sg_owner", f"rule:context_is_admin or {SG_OWNER}",
+          "Rule for admin or security group owner access."),
+    _rule("create_security_group", ADMIN_OR_PROJECT_MEMBER, "Create a security group."),
+    _rule("get_security_group", ADMIN_OR_PROJECT_READER, "Get a security group."),
+    _rule("update_security_group", ADMIN_OR_PROJECT_MEMBER, "Update a security group."),
+    _rule("delete_security_group", ADMIN_OR_PROJECT_MEMBER, "Delete a security group."),
+    _rule("create_security_group_rule", ADMIN_OR_SG_OWNER_MEMBER,
+          "Create a security group rule (in a group of the caller's project)."),
+    _rule("get_security_group_rule", f"{ADMIN_OR_SG_OWNER_READER} or ({PROJECT_READER})",
+          "Get a security group rule."),
+    _rule("delete_security_group_rule", ADMIN_OR_SG_OWNER_MEMBER,
+          "Delete a security group rule."),
+]
+
+RULES: list[RuleDefault] = (GENERAL + NETWORKS + SUBNETS + PORTS + QUOTAS + ROUTERS
+                            + FLOATINGIPS + SECURITY_GROUPS)
 # Attribute rules ("create_network:shared") are checked only when they exist.
 RULE_NAMES = frozenset(rule.name for rule in RULES)
