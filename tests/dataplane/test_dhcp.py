@@ -1,18 +1,77 @@
-"""DHCP: a guest gets its port's fixed IP from the network's dnsmasq; a MAC
-the network does not know gets nothing."""
+"""DHCP: a guest gets its port's fixed IP from its network's dnsmasq; a MAC
+the network does not know gets nothing; a port added later is served by the
+same process (reloaded), a removed port's lease goes."""
 from __future__ import annotations
 
+import pytest
 
-def test_guest_gets_its_fixed_ip_and_gateway(world, topo):
+
+@pytest.fixture
+def private(world, topo):
     topo.external()
     topo.network("private", "10.61.0.0/24")
     topo.router("router1", "private", gateway_host=5)
     topo.group("default", {"direction": "egress"})
-    port = topo.port("vm", "private", 5, groups=("default",))
+    return topo
+
+
+def test_guest_gets_its_fixed_ip_and_gateway(world, private):
+    port = private.port("vm", "private", 5, groups=("default",))
+    guest = world.guest(port)
+    world.plane.apply(private.state)
+    assert world.plane.plug(private.state) == {port.id}
+
+    assert guest.dhcp() == {"ip": "10.61.0.5", "mask": "24", "router": "10.61.0.1"}
+    assert guest.ping("10.61.0.1")
+    hosts = (world.root / "networkd" / "dhcp" / port.network_id / "hosts").read_text()
+    assert hosts == f"{port.mac_address},host-10-61-0-5,10.61.0.5\n"
+
+
+def test_unknown_mac_gets_nothing(world, private):
+    # Without port security, no anti-spoofing stands between the guest and
+    # dnsmasq: the answer (none) is dnsmasq's own.
+    port = private.port("open", "private", 6, port_security_enabled=False)
+    stranger = world.guest(port, mac="fa:16:3e:0d:0d:0d")
+    world.plane.apply(private.state)
+    world.plane.plug(private.state)
+
+    assert stranger.dhcp(tries=2) is None
+    stranger.configure(f"10.61.0.6/24", mac=port.mac_address)
+    stranger.sh("ip", "addr", "flush", "dev", "eth0")
+    assert stranger.dhcp() == {"ip": "10.61.0.6", "mask": "24", "router": "10.61.0.1"}
+
+
+def test_a_port_added_later_is_served_and_a_removed_one_is_not(world, private):
+    first = private.port("first", "private", 5, groups=("default",))
+    world.guest(first)
+    world.plane.apply(private.state)
+    world.plane.plug(private.state)
+    [pid] = world.dnsmasq_pids()
+
+    second = private.port("second", "private", 7, groups=("default",))
+    late = world.guest(second)
+    world.plane.apply(private.state)
+    world.plane.plug(private.state)
+    assert late.dhcp() == {"ip": "10.61.0.7", "mask": "24", "router": "10.61.0.1"}
+    assert world.dnsmasq_pids() == [pid]          # reloaded, not restarted
+
+    private.remove_port("second")
+    world.plane.apply(private.state)
+    hosts = (world.root / "networkd" / "dhcp" / second.network_id / "hosts").read_text()
+    assert second.mac_address not in hosts and first.mac_address in hosts
+    assert late.dhcp(tries=2) is None
+
+
+def test_options_follow_the_subnet(world, topo):
+    topo.network("isolated", "10.62.0.0/24")
+    network = topo.networks["isolated"]
+    subnet = topo.subnets["isolated"]
+    import dataclasses
+    bare = dataclasses.replace(subnet, gateway_ip=None)
+    topo._set(networks=(dataclasses.replace(network, subnets=(bare,)),))
+    port = topo.port("vm", "isolated", 9, port_security_enabled=False)
     guest = world.guest(port)
     world.plane.apply(topo.state)
-    assert world.plane.plug(topo.state) == {port.id}
-
-    lease = guest.dhcp()
-    assert lease == {"ip": "10.61.0.5", "mask": "24", "router": "10.61.0.1"}
-    assert guest.ping("10.61.0.1")
+    world.plane.plug(topo.state)
+    # No gateway: no router option (dnsmasq would otherwise offer itself).
+    assert guest.dhcp() == {"ip": "10.62.0.9", "mask": "24", "router": ""}

@@ -79,6 +79,14 @@ def run(*argv: str, timeout: float = 30, check: bool = True) -> subprocess.Compl
     return result
 
 
+def ping(address: str, namespace: str | None = None) -> bool:
+    """Whether any of three pings (0.2 s apart) from `namespace` (None: the
+    machine's) is answered within a second after the last."""
+    prefix = ["ip", "netns", "exec", namespace] if namespace else []
+    return run(*prefix, "busybox", "ping", "-c", "3", "-i", "0.2", "-W", "1", address,
+               check=False, timeout=15).returncode == 0
+
+
 def free_external_cidr() -> ipaddress.IPv4Network:
     """A /24 in 172.31.0.0/16 that no route of the machine touches."""
     routes = run("ip", "-4", "route", "show", "table", "all").stdout.split()
@@ -103,11 +111,7 @@ class Guest:
         return run("ip", "netns", "exec", self.name, *argv, timeout=timeout, check=check)
 
     def popen(self, *argv: str, output: Path) -> subprocess.Popen:
-        process = subprocess.Popen(["ip", "netns", "exec", self.name, *argv],
-                                   stdout=output.open("w"), stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        self.world.processes.append(process)
-        return process
+        return self.world.popen("ip", "netns", "exec", self.name, *argv, output=output)
 
     def dhcp(self, tries: int = 3) -> dict[str, str] | None:
         """Ask for a lease like the tiny image does (busybox udhcpc); the
@@ -133,9 +137,9 @@ class Guest:
         if gateway:
             self.sh("ip", "route", "replace", "default", "via", gateway)
 
-    def ping(self, address: str, count: int = 2) -> bool:
-        return self.sh("busybox", "ping", "-c", str(count), "-W", "1", address,
-                       check=False, timeout=count + 10).returncode == 0
+    def ping(self, address: str) -> bool:
+        """Whether any of three pings (0.2 s apart) is answered within a second."""
+        return ping(address, self.name)
 
     def tcp(self, address: str, port: int) -> bool:
         """Whether a TCP connection to address:port carries a line there and back."""
@@ -189,6 +193,14 @@ class World:
         guest.sh("ip", "link", "set", "eth0", "address", mac or port.mac_address)
         guest.sh("ip", "link", "set", "eth0", "up")
         return guest
+
+    def popen(self, *argv: str, output: Path) -> subprocess.Popen:
+        """A background command writing to `output`, killed in close()."""
+        with output.open("w") as sink:
+            process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        self.processes.append(process)
+        return process
 
     def in_stack(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
         return run("ip", "netns", "exec", self.namespace, *argv, check=check)
@@ -264,14 +276,21 @@ class Topology:
         return router
 
     def group(self, name: str, *rules: dict) -> SecurityGroup:
-        group = SecurityGroup(id=new_id(), rules=tuple(
-            SecurityGroupRule(id=new_id(), **rule) for rule in rules))
-        self.groups[name] = group
+        """A security group; a rule's `remote_group` names a group (this one too)."""
+        group_id = new_id()
+        self.groups[name] = SecurityGroup(id=group_id)
+        group = SecurityGroup(id=group_id, rules=tuple(self._rule(rule) for rule in rules))
         self._replace_group(group)
         return group
 
+    def _rule(self, fields: dict) -> SecurityGroupRule:
+        fields = dict(fields)
+        if "remote_group" in fields:
+            fields["remote_group_id"] = self.groups[fields.pop("remote_group")].id
+        return SecurityGroupRule(id=new_id(), **fields)
+
     def add_rule(self, group: str, **rule) -> SecurityGroupRule:
-        new = SecurityGroupRule(id=new_id(), **rule)
+        new = self._rule(rule)
         self._replace_group(dataclasses.replace(
             self.groups[group], rules=(*self.groups[group].rules, new)))
         return new
