@@ -36,8 +36,7 @@ def test_unknown_mac_gets_nothing(world, private):
     world.plane.plug(private.state)
 
     assert stranger.dhcp(tries=2) is None
-    stranger.configure(f"10.61.0.6/24", mac=port.mac_address)
-    stranger.sh("ip", "addr", "flush", "dev", "eth0")
+    stranger.set_mac(port.mac_address)
     assert stranger.dhcp() == {"ip": "10.61.0.6", "mask": "24", "router": "10.61.0.1"}
 
 
@@ -63,15 +62,16 @@ def test_a_port_added_later_is_served_and_a_removed_one_is_not(world, private):
 
 
 def test_options_follow_the_subnet(world, topo):
-    topo.network("isolated", "10.62.0.0/24")
-    network = topo.networks["isolated"]
-    subnet = topo.subnets["isolated"]
-    import dataclasses
-    bare = dataclasses.replace(subnet, gateway_ip=None)
-    topo._set(networks=(dataclasses.replace(network, subnets=(bare,)),))
-    port = topo.port("vm", "isolated", 9, port_security_enabled=False)
-    guest = world.guest(port)
+    topo.network("isolated", "10.62.0.0/24", gateway=False)
+    topo.network("routes", "10.62.1.0/24", dns_nameservers=("10.62.1.53",),
+                 host_routes=(("10.99.0.0/16", "10.62.1.254"),))
+    bare = world.guest(topo.port("bare", "isolated", 9, port_security_enabled=False))
+    routed = world.guest(topo.port("routed", "routes", 9, port_security_enabled=False))
     world.plane.apply(topo.state)
     world.plane.plug(topo.state)
     # No gateway: no router option (dnsmasq would otherwise offer itself).
-    assert guest.dhcp() == {"ip": "10.62.0.9", "mask": "24", "router": ""}
+    assert bare.dhcp() == {"ip": "10.62.0.9", "mask": "24", "router": ""}
+    lease = routed.dhcp(extra=("dns", "staticroutes"))
+    assert lease == {"ip": "10.62.1.9", "mask": "24", "router": "10.62.1.1",
+                     "dns": "10.62.1.53",
+                     "staticroutes": "10.99.0.0/16 10.62.1.254 0.0.0.0/0 10.62.1.1"}

@@ -50,7 +50,9 @@ UDHCPC_SCRIPT = textwrap.dedent("""\
         ip addr flush dev "$interface"
         ip addr add "$ip/$mask" dev "$interface"
         if [ -n "$router" ]; then ip route replace default via "${router%% *}"; fi
-        echo "ip=$ip mask=$mask router=$router" > "$LEASE_FILE" ;;
+        for key in ip mask router dns staticroutes; do
+          eval "echo $key=\\$$key"
+        done > "$LEASE_FILE" ;;
     esac
     """)
 
@@ -113,26 +115,33 @@ class Guest:
     def popen(self, *argv: str, output: Path) -> subprocess.Popen:
         return self.world.popen("ip", "netns", "exec", self.name, *argv, output=output)
 
-    def dhcp(self, tries: int = 3) -> dict[str, str] | None:
+    def dhcp(self, tries: int = 3, extra: tuple[str, ...] = ()) -> dict[str, str] | None:
         """Ask for a lease like the tiny image does (busybox udhcpc); the
-        lease's fields, or None when nobody answered."""
+        lease's ip, mask and router (and the `extra` options, requested
+        too), or None when nobody answered."""
         lease = self.world.root / f"{self.name}.lease"
         lease.unlink(missing_ok=True)
         script = self.world.root / "udhcpc.sh"
+        requests = [arg for option in extra for arg in ("-O", option)]
         result = run("ip", "netns", "exec", self.name, "env", f"LEASE_FILE={lease}",
                      "busybox", "udhcpc", "-i", "eth0", "-q", "-n", "-f", "-s", str(script),
-                     "-t", str(tries), "-T", "1", "-A", "1", check=False, timeout=30)
+                     "-t", str(tries), "-T", "1", *requests, check=False, timeout=30)
         if result.returncode != 0 or not lease.exists():
             return None
-        return dict(item.split("=", 1) for item in lease.read_text().split())
+        fields = dict(line.split("=", 1) for line in lease.read_text().splitlines())
+        return {key: value for key, value in fields.items()
+                if key in ("ip", "mask", "router", *extra)}
+
+    def set_mac(self, mac: str) -> None:
+        self.sh("ip", "link", "set", "eth0", "down")
+        self.sh("ip", "link", "set", "eth0", "address", mac)
+        self.sh("ip", "link", "set", "eth0", "up")
 
     def configure(self, cidr: str, gateway: str | None = None, mac: str | None = None) -> None:
         """Set eth0's address (and MAC) by hand, as a guest may."""
         self.sh("ip", "addr", "flush", "dev", "eth0")
         if mac:
-            self.sh("ip", "link", "set", "eth0", "down")
-            self.sh("ip", "link", "set", "eth0", "address", mac)
-            self.sh("ip", "link", "set", "eth0", "up")
+            self.set_mac(mac)
         self.sh("ip", "addr", "add", cidr, "dev", "eth0")
         if gateway:
             self.sh("ip", "route", "replace", "default", "via", gateway)
@@ -244,10 +253,15 @@ class Topology:
         self.groups: dict[str, SecurityGroup] = {}
         self.routers: dict[str, Router] = {}
 
-    def network(self, name: str, cidr: str, external: bool = False, dhcp: bool = True) -> Network:
+    def network(self, name: str, cidr: str, external: bool = False, dhcp: bool = True,
+                gateway: bool = True, **subnet_fields) -> Network:
+        """A network with one subnet: gateway .1 (unless `gateway` is
+        false), DHCP port .2 (if `dhcp`)."""
         net = ipaddress.IPv4Network(cidr)
-        subnet = Subnet(id=new_id(), cidr=cidr, gateway_ip=str(net.network_address + 1),
-                        enable_dhcp=dhcp, dhcp_ip=str(net.network_address + 2) if dhcp else None)
+        subnet = Subnet(id=new_id(), cidr=cidr,
+                        gateway_ip=str(net.network_address + 1) if gateway else None,
+                        enable_dhcp=dhcp, dhcp_ip=str(net.network_address + 2) if dhcp else None,
+                        **subnet_fields)
         network_id = new_id()
         network = Network(id=network_id, bridge=bridge_name(network_id), external=external,
                           subnets=(subnet,))
@@ -255,6 +269,16 @@ class Topology:
         self.networks[name] = network
         self._set(networks=(*self.state.networks, network))
         return network
+
+    def remove_network(self, name: str) -> None:
+        """The network goes, and with it every router's interface on it."""
+        network = self.networks.pop(name)
+        self.subnets.pop(name)
+        self.routers = {key: dataclasses.replace(router, interfaces=tuple(
+            i for i in router.interfaces if i.network_id != network.id))
+            for key, router in self.routers.items()}
+        self._set(networks=tuple(n for n in self.state.networks if n.id != network.id),
+                  routers=tuple(self.routers.values()))
 
     def external(self) -> Network:
         return self.network("public", str(self.world.external), external=True, dhcp=False)
@@ -305,7 +329,7 @@ class Topology:
         subnet = self.subnets[network]
         ip = str(ipaddress.IPv4Network(subnet.cidr).network_address + host)
         port = Port(id=port_id, network_id=self.networks[network].id,
-                    mac_address="fa:16:3e:%02x:%02x:%02x" % tuple(os.urandom(3)),
+                    mac_address="fa:16:3e:" + ":".join(f"{b:02x}" for b in os.urandom(3)),
                     fixed_ips=((subnet.id, ip),), tap=tap_name(port_id),
                     security_group_ids=tuple(self.groups[g].id for g in groups),
                     hostname="host-" + ip.replace(".", "-"), **fields)

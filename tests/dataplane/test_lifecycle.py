@@ -1,0 +1,128 @@
+"""Idempotence and restarts: applying a state twice, or from a new data
+plane object while the old one's dnsmasq still runs (a networkd restart,
+even after kill -9), leaves exactly one copy of each bridge, address, rule
+and process; teardown leaves none. plug() touches only its ports' taps."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+import pytest
+
+from tests.dataplane.world import run
+
+
+@pytest.fixture
+def running(world, topo):
+    topo.external()
+    topo.network("private", "10.70.0.0/24")
+    topo.network("second", "10.71.0.0/24")
+    topo.router("router1", "private", "second", gateway_host=5)
+    topo.group("open", {"direction": "egress"}, {"direction": "ingress"})
+    a = world.guest(topo.port("a", "private", 10, groups=("open",)))
+    b = world.guest(topo.port("b", "second", 10, groups=("open",)))
+    topo.floating_ip("a", "router1", 60)
+    world.plane.apply(topo.state)
+    world.plane.plug(topo.state)
+    assert a.dhcp() and b.dhcp()
+    assert a.ping(topo.ip("b"))
+    return a, b
+
+
+def snapshot(world) -> dict:
+    """What the data plane built, without counters and handles."""
+    links = run("ip", "-n", world.namespace, "-o", "link", "show").stdout
+    return {
+        "links": sorted(re.sub(r"^\d+: ", "", line).split(" state ")[0]
+                        for line in links.splitlines()),
+        "addresses": run("ip", "-n", world.namespace, "-4", "-o", "addr", "show").stdout,
+        "ruleset": world.ruleset(),
+        "dnsmasq": world.dnsmasq_pids(),
+    }
+
+
+def test_apply_twice_changes_nothing(world, topo, running):
+    before = snapshot(world)
+    assert len(before["dnsmasq"]) == 2
+    world.plane.apply(topo.state)
+    world.plane.plug(topo.state)
+    assert snapshot(world) == before
+
+
+def test_a_new_data_plane_takes_over_without_duplicates(world, topo, running):
+    a, b = running
+    before = snapshot(world)
+    # networkd killed: its object is gone, its dnsmasq processes are not.
+    world.plane = world.new_plane()
+    world.plane.apply(topo.state)
+    assert world.plane.plug(topo.state) == {topo.ports["a"].id, topo.ports["b"].id}
+    assert snapshot(world) == before
+    assert a.dhcp() == {"ip": topo.ip("a"), "mask": "24", "router": "10.70.0.1"}
+    assert a.ping(topo.ip("b")) and b.ping(world.external_address(60))
+
+
+def test_a_dead_dnsmasq_is_started_again(world, topo, running):
+    a, _ = running
+    victim = world.dnsmasq_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    world.plane.apply(topo.state)
+    pids = world.dnsmasq_pids()
+    assert len(pids) == 2 and victim not in pids
+    assert a.dhcp() is not None
+
+
+def test_a_tables_flush_is_repaired_by_the_next_apply(world, topo, running):
+    a, b = running
+    before = snapshot(world)
+    world.in_stack("nft", "flush", "ruleset")
+    world.plane.apply(topo.state)
+    assert snapshot(world) == before
+
+
+def test_removing_a_port_removes_its_rules_and_lease(world, topo, running):
+    port, address = topo.ports["b"], topo.ip("b")
+    hosts = world.root / "networkd" / "dhcp" / port.network_id / "hosts"
+    assert port.mac_address in hosts.read_text() and address in world.ruleset()
+    topo.remove_port("b")
+    world.plane.apply(topo.state)
+    ruleset = world.ruleset()
+    assert address not in ruleset
+    assert port.tap not in ruleset and port.id.replace("-", "_") not in ruleset
+    assert port.mac_address not in hosts.read_text()
+
+
+def test_networks_removed_take_their_bridge_addresses_and_dnsmasq(world, topo, running):
+    second = topo.networks["second"]
+    topo.remove_port("b")
+    topo.remove_network("second")
+    world.plane.apply(topo.state)
+    links = run("ip", "-n", world.namespace, "-o", "link", "show").stdout
+    assert second.bridge not in links
+    assert "10.71.0." not in run("ip", "-n", world.namespace, "addr").stdout
+    assert len(world.dnsmasq_pids()) == 1
+    assert not (world.root / "networkd" / "dhcp" / second.id).exists()
+
+
+def test_teardown_leaves_nothing(world, topo, running):
+    world.plane.teardown()
+    assert world.dnsmasq_pids() == []
+    assert world.ruleset().strip() == ""
+    assert "brq" not in run("ip", "-n", world.namespace, "-o", "link", "show").stdout
+    assert not list((world.root / "networkd" / "dhcp").iterdir())
+
+
+def test_plug_moves_only_its_ports_taps(world, topo):
+    topo.network("private", "10.72.0.0/24")
+    mine = topo.port("mine", "private", 10)
+    world.guest(mine)
+    state = topo.state
+    stranger = topo.port("stranger", "private", 11)       # not in `state`
+    world.guest(stranger)
+    world.plane.apply(state)
+    assert world.plane.plug(state) == {mine.id}
+    assert world.plane.plug(state) == {mine.id}            # again: nothing changes
+    assert run("ip", "-o", "link", "show", stranger.tap).returncode == 0   # still here
+    inside = run("ip", "-n", world.namespace, "-o", "link", "show", mine.tap).stdout
+    assert f"master {topo.networks['private'].bridge} " in inside
+    assert re.search(r"<[^>]*\bUP\b", inside), inside
