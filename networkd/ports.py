@@ -42,7 +42,15 @@ from networkd.attributes import (
 )
 from networkd.call import Call
 from networkd.db import common
-from networkd.db.models import FloatingIP, IPAllocation, Network, Port, PortSecurityGroup, Subnet
+from networkd.db.models import (
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    Router,
+    Subnet,
+)
 from networkd.errors import (
     HTTPNotFound,
     InvalidInput,
@@ -257,11 +265,20 @@ def delete(call: Call, port_id: str) -> None:
     network = call.session.get(Network, port.network_id)
     assert network is not None
     call.access.check("delete_port", target(port, network))
-    if port.device_owner in SERVICE_OWNERS:
-        raise ServicePortInUse(port_id=port.id,
-                               reason=f"has device owner {port.device_owner}")
+    _prevent_service_port_deletion(call, port)
     remove(call, port)
     call.notify("port.delete.end", RESOURCE, port.id, port.project_id, {"port_id": port.id})
+
+
+def _prevent_service_port_deletion(call: Call, port: Port) -> None:
+    """A router's or floating IP's port goes with its router or floating
+    IP, not through DELETE /ports (Neutron's prevent_l3_port_deletion);
+    one whose router or floating IP no longer exists may go."""
+    if port.device_owner not in SERVICE_OWNERS:
+        return
+    model = FloatingIP if port.device_owner == owners.FLOATINGIP else Router
+    if common.get(call.session, model, port.device_id) is not None:
+        raise ServicePortInUse(port_id=port.id, reason=f"has device owner {port.device_owner}")
 
 
 def remove(call: Call, port: Port) -> None:
