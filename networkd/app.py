@@ -13,7 +13,19 @@ import logging
 from flask import Flask
 
 from networkd import runtime, seed
-from networkd.api import errors, extensions, networks, ports, quotas, subnets, tags, versions
+from networkd.api import (
+    errors,
+    extensions,
+    floatingips,
+    networks,
+    ports,
+    quotas,
+    routers,
+    security_groups,
+    subnets,
+    tags,
+    versions,
+)
 from networkd.api.common import RUNTIME_KEY
 from networkd.api.versions import PUBLIC_PATHS
 from networkd.config import schema
@@ -36,7 +48,8 @@ from shared.service import (
 
 LOG = logging.getLogger(__name__)
 NAME = "networkd"
-BLUEPRINTS = [versions, extensions, networks, subnets, ports, quotas, tags]
+BLUEPRINTS = [versions, extensions, networks, subnets, ports, quotas, tags, routers,
+              floatingips, security_groups]
 
 
 def prepare_database(engine) -> None:

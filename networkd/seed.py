@@ -22,7 +22,7 @@ import time
 
 from sqlalchemy.orm import sessionmaker
 
-from networkd import networks, subnets
+from networkd import networks, routers, subnets
 from networkd.access import Access
 from networkd.call import Call
 from networkd.db.models import Network, SeedStep, Subnet
@@ -99,7 +99,12 @@ def make_private(call: Call, conf, demo_project: str | None) -> Subnet | None:
 def make_router1(call: Call, public: Network, private_subnet: Subnet,
                  demo_project: str) -> None:
     """The demo project's router `router1`: gateway on `public`, interface
-    on `private-subnet` (DevStack's). Made by the routers module."""
+    on `private-subnet` (DevStack's), through the routers module's API
+    functions."""
+    router = routers.create(call, {"router": {
+        "name": ROUTER, "project_id": demo_project,
+        "external_gateway_info": {"network_id": public.id}}})
+    routers.add_interface(call, router.id, {"subnet_id": private_subnet.id})
 
 
 def _project_id(identity: IdentityClient, name: str) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from networkd import networks, ports, subnets
+from networkd import floatingips, networks, ports, routers, security_groups, subnets
 from networkd.attributes import HTTPBadRequest
 from networkd.call import Call
 from networkd.db import common
@@ -35,6 +35,11 @@ TAGGABLE: dict[str, Taggable] = {
                         lambda call, row: subnets.target(row, row.network)),
     "ports": Taggable("port", ports.get, lambda call, row: ports.target(
         row, call.session.get_one(Network, row.network_id))),
+    "routers": Taggable("router", routers.get, lambda call, row: routers.target(row)),
+    "floatingips": Taggable("floatingip", floatingips.get,
+                            lambda call, row: floatingips.target(row)),
+    "security-groups": Taggable("security_group", security_groups.get,
+                                lambda call, row: security_groups.target(row)),
 }
 
 

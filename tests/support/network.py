@@ -23,6 +23,11 @@ class Networking:
         self.made: list[tuple[str, str]] = []      # (collection, id)
         self.links: list[tuple[str, str]] = []     # (router id, subnet id)
 
+    @staticmethod
+    def path(collection: str) -> str:
+        """A collection's URL: security_group -> /security-groups (Neutron's)."""
+        return "/" + collection.replace("_", "-") + "s"
+
     def call(self, method: str, path: str, **kwargs) -> requests.Response:
         headers = {"X-Auth-Token": self.token, **kwargs.pop("headers", {})}
         return requests.request(method, f"{self.url}{path}", headers=headers, timeout=60,
@@ -30,29 +35,30 @@ class Networking:
 
     def create(self, collection: str, expect: int = 201, **fields) -> dict:
         """POST /v2.0/<collection>s {<collection>: fields}; returns the resource."""
-        response = self.call("POST", f"/{collection}s", json={collection: fields})
+        response = self.call("POST", self.path(collection), json={collection: fields})
         assert response.status_code == expect, response.text
         resource = response.json()[collection]
         self.made.append((collection, resource["id"]))
         return resource
 
     def update(self, collection: str, resource_id: str, **fields) -> dict:
-        response = self.call("PUT", f"/{collection}s/{resource_id}", json={collection: fields})
+        response = self.call("PUT", f"{self.path(collection)}/{resource_id}",
+                             json={collection: fields})
         assert response.status_code == 200, response.text
         return response.json()[collection]
 
     def show(self, collection: str, resource_id: str) -> dict:
-        response = self.call("GET", f"/{collection}s/{resource_id}")
+        response = self.call("GET", f"{self.path(collection)}/{resource_id}")
         assert response.status_code == 200, response.text
         return response.json()[collection]
 
     def list(self, collection: str, **filters) -> list[dict]:
-        response = self.call("GET", f"/{collection}s", params=filters)
+        response = self.call("GET", self.path(collection), params=filters)
         assert response.status_code == 200, response.text
         return response.json()[f"{collection}s"]
 
     def delete(self, collection: str, resource_id: str) -> None:
-        response = self.call("DELETE", f"/{collection}s/{resource_id}")
+        response = self.call("DELETE", f"{self.path(collection)}/{resource_id}")
         assert response.status_code in (204, 404), response.text
 
     def find(self, collection: str, name: str) -> dict:
