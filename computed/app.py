@@ -17,6 +17,7 @@ from computed.api import (
     actions,
     flavors,
     hypervisors,
+    interfaces,
     keypairs,
     servers,
     versions,
@@ -78,7 +79,7 @@ def make_app(conf, state: StateLayout) -> Flask:
 
     app.after_request(set_version_headers)
     for module in (versions, flavors, keypairs, servers, actions, volume_attachments,
-                   hypervisors):
+                   interfaces, hypervisors):
         app.register_blueprint(module.bp)
     install_events(app, EventSource(service.sessions, service.policy))
     app.extensions[RUNTIME_KEY] = computed  # what computed.api.common.runtime() returns

@@ -9,9 +9,10 @@ it directly with the flows' dependencies and a request context.
 
     create_servers      POST /servers: the checks Nova makes at the API
                         (flavor, key pair, image active and big enough,
-                        volumes available, quota), the servers recorded
-                        BUILD/scheduling, their volumes reserved, the
-                        launches started
+                        volumes available, networks, ports and security
+                        groups in networkd: network_api.py, quota), the
+                        servers recorded BUILD/scheduling, their volumes
+                        reserved, the launches started
     server_filters      GET /servers: what the query asks for
     console_output      os-getConsoleOutput: the end of console.log
     hypervisor_detail   os-hypervisors: the host, its node and its usage
@@ -32,7 +33,13 @@ from functools import partial
 from sqlalchemy import select
 
 from computed.db import repository as repo
-from computed.db.models import BlockDeviceMapping, ComputeNode, Flavor, Instance
+from computed.db.models import (
+    BlockDeviceMapping,
+    ComputeNode,
+    Flavor,
+    Instance,
+    InstanceNetworkRequest,
+)
 from computed.domain import states
 from computed.domain.claims import quota_excess
 from computed.domain.devices import (
@@ -51,6 +58,7 @@ from computed.domain.server_request import (
 )
 from computed.flows import Deps
 from computed.flows.launch import launch
+from computed.network_api import NetworkPlan, plan_networks
 from shared.clients import Caller, RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
@@ -70,14 +78,17 @@ class ServersCreated:
     uuids: list[str]
     reservation_id: str
     return_reservation_id: bool
+    security_groups: list[str]  # the names asked for ("default" when none)
 
 
-def create_servers(deps: Deps, ctx: RequestContext, body: dict) -> ServersCreated:
-    """Check a POST /servers body, record its servers (BUILD/scheduling),
-    reserve their volumes in volumed and start their launches in the
-    background. Nothing is kept of a request that fails."""
+def create_servers(deps: Deps, ctx: RequestContext, body: dict,
+                   version: tuple[int, int] = (2, 1)) -> ServersCreated:
+    """Check a POST /servers body (at compute microversion `version`),
+    record its servers (BUILD/scheduling), reserve their volumes in volumed
+    and start their launches in the background. Nothing is kept of a
+    request that fails."""
     try:
-        wanted = parse_server_request(body, deps.settings.max_metadata_items)
+        wanted = parse_server_request(body, deps.settings.max_metadata_items, version)
         boot = parse_boot_request(wanted.image_ref,
                                   body["server"].get("block_device_mapping_v2"),
                                   body["server"].get("block_device_mapping"))
@@ -94,8 +105,9 @@ def create_servers(deps: Deps, ctx: RequestContext, body: dict) -> ServersCreate
     image = usable_image(deps, caller, boot.image_id, flavor)
     for volume in boot.volumes:
         check_volume(deps, caller, volume.volume_id)
-
     uuids = [str(uuidlib.uuid4()) for _ in range(wanted.max_count)]
+    plan = plan_networks(deps, ctx, wanted.networks, wanted.security_groups, uuids[0])
+
     reservation = "r-" + uuidlib.uuid4().hex[:8]
     with transaction(deps.sessions) as session:
         count, used = repo.project_usage(session, ctx.project_id or "")
@@ -108,6 +120,7 @@ def create_servers(deps: Deps, ctx: RequestContext, body: dict) -> ServersCreate
             name = wanted.name if wanted.max_count == 1 else f"{wanted.name}-{index + 1}"
             instance = _new_instance(deps, ctx, wanted, uuid, name, index, image["id"],
                                      flavor, key_data, reservation, now)
+            instance.network_request = _network_request(plan)
             used_names = set(local_disks(instance.ephemeral_gb, instance.swap).names())
             for volume in boot.volumes:
                 device = next_free_device(used_names)
@@ -125,7 +138,14 @@ def create_servers(deps: Deps, ctx: RequestContext, body: dict) -> ServersCreate
     for uuid in uuids:
         deps.background(deps.builds, f"launch-{uuid}", partial(launch, deps, ctx, uuid, image))
     return ServersCreated(uuids, reservation, bool_param(
-        "return_reservation_id", body["server"].get("return_reservation_id", False)))
+        "return_reservation_id", body["server"].get("return_reservation_id", False)),
+        wanted.security_groups or ["default"])
+
+
+def _network_request(plan: NetworkPlan) -> InstanceNetworkRequest:
+    return InstanceNetworkRequest(networks=[item.as_dict() for item in plan.networks],
+                                  security_groups=list(plan.security_groups),
+                                  security_group_names=list(plan.security_group_names))
 
 
 def flavor_snapshot(flavor: Flavor) -> dict:

@@ -12,6 +12,7 @@ from shared.service import LOOPBACK, common_sections
 DEFAULT_PORT = 8774
 IMAGE_PORT = 9292
 VOLUME_PORT = 8776
+NETWORK_PORT = 9696
 EPHEMERAL_FORMATS = ("ext4", "ext3", "ext2", "vfat", "none")
 
 
@@ -53,6 +54,11 @@ def schema() -> Schema:
             "(none: leave them blank).", kind="choice", choices=EPHEMERAL_FORMATS),
         Opt("image_download_timeout", 600, "Seconds to wait for imaged while downloading or "
             "uploading an image.", kind="int", minimum=1),
+        Opt("vif_plugging_timeout", 60, "Seconds a new server waits, paused, for networkd to "
+            "plug each of its ports (the port becomes ACTIVE) before it runs; a port not "
+            "plugged in time fails the build (Nova's vif_plugging_timeout with "
+            "vif_plugging_is_fatal). Hot-plugged ports wait as long. 0: do not wait.",
+            kind="int", minimum=0, maximum=3600),
         Opt("shutdown_timeout", 60, "Seconds a guest has to power itself off after the ACPI "
             "power button (stop, soft reboot) before it is powered off hard.", kind="int",
             minimum=0, maximum=3600),
@@ -89,6 +95,10 @@ def schema() -> Schema:
         Opt("url", f"http://{LOOPBACK}:{VOLUME_PORT}", "Where volumed answers (Cinder v3, "
             "without /v3)."),
     ])
+    result.add("network", [
+        Opt("url", f"http://{LOOPBACK}:{NETWORK_PORT}", "Where networkd answers (Neutron "
+            "v2.0, without /v2.0)."),
+    ])
     result.add("quota", [
         Opt("instances", 10, "Servers per project (-1: no limit).", kind="int", minimum=-1),
         Opt("cores", 20, "vCPUs per project (-1: no limit).", kind="int", minimum=-1),
@@ -101,6 +111,7 @@ def schema() -> Schema:
 
 def offset_settings(port_offset: int) -> dict[str, dict]:
     """For a second stack beside the first (`pocketstack up --port-offset N`):
-    the imaged and volumed it talks to are shifted too."""
+    the imaged, volumed and networkd it talks to are shifted too."""
     return {"image": {"url": f"http://{LOOPBACK}:{IMAGE_PORT + port_offset}"},
-            "volume": {"url": f"http://{LOOPBACK}:{VOLUME_PORT + port_offset}"}}
+            "volume": {"url": f"http://{LOOPBACK}:{VOLUME_PORT + port_offset}"},
+            "network": {"url": f"http://{LOOPBACK}:{NETWORK_PORT + port_offset}"}}

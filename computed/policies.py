@@ -41,6 +41,13 @@ RULES = [
           "domain name."),
     _rule("server-metadata:index", READER, "List a server's metadata."),
     _rule("server-metadata:update", MEMBER, "Change a server's metadata."),
+    _rule("ips:index", READER, "List a server's addresses."),
+    _rule("ips:show", READER, "List a server's addresses on one network."),
+    _rule("os-attach-interfaces:list", READER, "List a server's interfaces (ports)."),
+    _rule("os-attach-interfaces:show", READER, "Show one of a server's interfaces."),
+    _rule("os-attach-interfaces:create", MEMBER, "Attach an interface (a port) to a "
+          "server."),
+    _rule("os-attach-interfaces:delete", MEMBER, "Detach an interface from a server."),
     _rule("os-volumes-attachments:index", READER, "List a server's volume attachments."),
     _rule("os-volumes-attachments:show", READER, "Show a volume attachment."),
     _rule("os-volumes-attachments:create", MEMBER, "Attach a volume to a server."),

@@ -6,7 +6,8 @@ the host) while libvirt and the guests go on. At start it looks at every
 server of this node and at every domain libvirt reports for this node:
 
     server being built (BUILD)      its flow died with the old process: what
-                                    it built is removed, the server is ERROR
+                                    it built is removed (its ports given
+                                    back), the server is ERROR
     server being deleted            the delete is finished
     server with another task        the task is dropped; the state is read
                                     from libvirt (a snapshot image left half
@@ -30,7 +31,7 @@ from collections.abc import Callable
 
 from computed.db import repository as repo
 from computed.domain import states
-from computed.flows import Deps, fault
+from computed.flows import Deps, fault, ports
 from computed.flows.terminate import terminate
 from computed.flows.volumes import release_volume
 from computed.virt.guest import SECRET_USAGE_PREFIX
@@ -76,7 +77,8 @@ class Reconciler:
             instance = repo.get_instance(session, uuid, None)
             domain_name, volumes = instance.domain_name, list(instance.volumes)
         problems = []
-        for step, action in [("domain", lambda: deps.driver.destroy(domain_name))] + [
+        for step, action in [("domain", lambda: deps.driver.destroy(domain_name)),
+                             ("ports", lambda: ports.release_all(deps, caller, uuid))] + [
                 (f"volume {bdm.volume_id}", lambda bdm=bdm: _release(deps, caller, bdm))
                 for bdm in volumes] + [
                 ("files", lambda: _remove_dir(deps, uuid))]:
@@ -95,6 +97,9 @@ class Reconciler:
             instance.fault = fault(message)
             for bdm in list(instance.block_devices):
                 session.delete(bdm)
+            if not problems:
+                for vif in list(instance.vifs):
+                    session.delete(vif)
             deps.event(None, "compute.instance.create.error", instance, session=session,
                        reason=message)
 

@@ -16,7 +16,7 @@ from computed.domain.claims import HostInventory, QuotaLimits
 from computed.flows import Deps, Settings
 from computed.imagecache import ImageCache
 from computed.virt.libvirt_driver import LibvirtDriver
-from shared.clients import Caller, ImageClient, ServiceSession, VolumeClient
+from shared.clients import Caller, ImageClient, NetworkClient, ServiceSession, VolumeClient
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.service import Service
@@ -106,11 +106,13 @@ def build(service: Service) -> Computed:
         machine_type=conf.libvirt.machine_type, image_public_url=conf.image.url,
         quota=QuotaLimits(instances=conf.quota.instances, cores=conf.quota.cores,
                           ram=conf.quota.ram),
-        max_metadata_items=conf.quota.metadata_items, max_key_pairs=conf.quota.key_pairs)
+        max_metadata_items=conf.quota.metadata_items, max_key_pairs=conf.quota.key_pairs,
+        vif_plugging_timeout=conf.compute.vif_plugging_timeout)
     deps = Deps(
         sessions=service.sessions, notifier=service.notifier, driver=driver, cache=cache,
         images=ImageClient(session, conf.image.url, timeout),
         volumes=VolumeClient(session, conf.volume.url, timeout),
+        network=NetworkClient(session, conf.network.url, timeout),
         settings=settings, inventory=inventory, service_caller=service_caller,
         builds=ThreadPoolExecutor(conf.compute.max_concurrent_builds,
                                   thread_name_prefix="build"),

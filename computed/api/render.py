@@ -6,6 +6,7 @@ import hashlib
 from computed.api.common import base_url, links, when
 from computed.db.models import Flavor, Instance, KeyPair
 from computed.domain import states
+from computed.network_api import ServerNetworks
 from shared.context import RequestContext
 
 PROGRESS_STATUSES = ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING")
@@ -62,8 +63,13 @@ def server_fault(instance: Instance, ctx: RequestContext) -> dict | None:
     return result
 
 
-def server_detail(instance: Instance, ctx: RequestContext) -> dict:
+def server_detail(instance: Instance, ctx: RequestContext,
+                  networks: ServerNetworks | None = None) -> dict:
+    """`networks`: what networkd says of the server's ports (its addresses
+    and security groups); Nova hides the addresses while it builds."""
     status = states.api_status(instance.vm_state, instance.task_state)
+    addresses = networks.addresses() if networks is not None and \
+        instance.vm_state != states.BUILDING else {}
     image = {"id": instance.image_ref,
              "links": [{"rel": "bookmark", "href": f"{base_url()}/images/{instance.image_ref}"}]}
     flavor_id = (instance.flavor or {}).get("id")
@@ -75,7 +81,7 @@ def server_detail(instance: Instance, ctx: RequestContext) -> dict:
         "flavor": {"id": flavor_id,
                    "links": [{"rel": "bookmark", "href": f"{base_url()}/flavors/{flavor_id}"}]},
         "created": when(instance.created_at), "updated": when(instance.updated_at),
-        "addresses": {}, "accessIPv4": "", "accessIPv6": "",
+        "addresses": addresses, "accessIPv4": "", "accessIPv6": "",
         "links": links("servers", instance.uuid),
         "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": instance.availability_zone,
@@ -91,6 +97,9 @@ def server_detail(instance: Instance, ctx: RequestContext) -> dict:
     }
     if status in PROGRESS_STATUSES:
         body["progress"] = instance.progress or 0
+    groups = networks.security_groups() if networks is not None else []
+    if groups:  # as Nova: the groups of the server's ports, when there are some
+        body["security_groups"] = groups
     if ctx.is_admin:
         body["OS-EXT-SRV-ATTR:host"] = instance.host
         body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = instance.node
@@ -104,6 +113,12 @@ def server_detail(instance: Instance, ctx: RequestContext) -> dict:
 def _usage_time(value) -> str | None:
     # Nova prints these two without a time zone and with microseconds.
     return value.isoformat(timespec="microseconds") if value else None
+
+
+def server_created(uuid: str, security_groups: list[str]) -> dict:
+    """POST /servers' answer: the groups as asked ("default" when none)."""
+    return {"id": uuid, "links": links("servers", uuid), "OS-DCF:diskConfig": "MANUAL",
+            "security_groups": [{"name": name} for name in security_groups]}
 
 
 def volume_attachment(instance: Instance, bdm) -> dict:

@@ -13,11 +13,19 @@ from __future__ import annotations
 import uuid as uuidlib
 from collections.abc import Callable
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
-from computed import compute_api
+from computed import compute_api, network_api
 from computed.api import render
-from computed.api.common import API_PREFIX, authorize, links, paginate, project_scope, runtime
+from computed.api.common import (
+    API_PREFIX,
+    MIN_VERSION,
+    authorize,
+    links,
+    paginate,
+    project_scope,
+    runtime,
+)
 from computed.db import repository as repo
 from computed.db.models import Instance
 from computed.domain import states
@@ -53,14 +61,17 @@ def _listing(detail: bool):
     wanted = compute_api.server_filters(request.args, ctx)
     if wanted.all_tenants:
         authorize("servers:index:get_all_tenants", ctx)
-    with transaction(runtime().deps.sessions, write=False) as session:
+    deps = runtime().deps
+    with transaction(deps.sessions, write=False) as session:
         instances = repo.list_instances(session, project_id=wanted.project_id,
                                         filters=wanted.filters,
                                         include_deleted=wanted.include_deleted)
         page, next_links = paginate(instances, lambda i: i.uuid,
                                     "servers/detail" if detail else "servers")
-        body: dict = {"servers": [render.server_detail(i, ctx) if detail
-                                  else render.server_summary(i) for i in page]}
+        networks = network_api.network_info(
+            deps, [(i.uuid, i.project_id) for i in page if not i.deleted]) if detail else {}
+        body: dict = {"servers": [render.server_detail(i, ctx, networks.get(i.uuid))
+                                  if detail else render.server_summary(i) for i in page]}
     if next_links:
         body["servers_links"] = next_links
     return jsonify(body)
@@ -81,24 +92,30 @@ def list_servers_detail():
 def create_server():
     ctx = context()
     authorize("servers:create", ctx)
-    created = compute_api.create_servers(runtime().deps, ctx, json_body())
+    created = compute_api.create_servers(runtime().deps, ctx, json_body(),
+                                         g.get("compute_api_version", MIN_VERSION))
     if created.return_reservation_id:
         response = jsonify({"reservation_id": created.reservation_id})
     else:
         first = created.uuids[0]
-        response = jsonify({"server": {"id": first, "links": links("servers", first),
-                                       "OS-DCF:diskConfig": "MANUAL",
-                                       "security_groups": [{"name": "default"}]}})
+        response = jsonify({"server": render.server_created(first, created.security_groups)})
         response.headers["Location"] = links("servers", first)[0]["href"]
     response.status_code = 202
     return response
+
+
+def networks_of(instance: Instance) -> network_api.ServerNetworks:
+    deps = runtime().deps
+    return network_api.network_info(deps, [(instance.uuid, instance.project_id)])[
+        instance.uuid]
 
 
 @bp.get("/servers/<server_id>")
 def show_server(server_id):
     with transaction(runtime().deps.sessions, write=False) as session:
         instance = load(session, server_id, "servers:show")
-        return jsonify({"server": render.server_detail(instance, context())})
+        return jsonify({"server": render.server_detail(instance, context(),
+                                                       networks_of(instance))})
 
 
 @bp.put("/servers/<server_id>")
@@ -120,7 +137,8 @@ def update_server(server_id):
                 raise BadRequest(str(exc)) from None
             instance.updated_at = repo.now()
             deps.event(context(), "compute.instance.update", instance, session=session)
-        return jsonify({"server": render.server_detail(instance, context())})
+        return jsonify({"server": render.server_detail(instance, context(),
+                                                       networks_of(instance))})
 
 
 @bp.delete("/servers/<server_id>")
@@ -142,8 +160,21 @@ def delete_server(server_id):
 @bp.get("/servers/<server_id>/ips")
 def list_ips(server_id):
     with transaction(runtime().deps.sessions, write=False) as session:
-        load(session, server_id, "servers:show")
-    return jsonify({"addresses": {}})
+        instance = load(session, server_id, "ips:index")
+        building = instance.vm_state == states.BUILDING
+    addresses = {} if building else networks_of(instance).addresses(extended=False)
+    return jsonify({"addresses": addresses})
+
+
+@bp.get("/servers/<server_id>/ips/<network_label>")
+def show_ips(server_id, network_label):
+    with transaction(runtime().deps.sessions, write=False) as session:
+        instance = load(session, server_id, "ips:show")
+        building = instance.vm_state == states.BUILDING
+    addresses = {} if building else networks_of(instance).addresses(extended=False)
+    if network_label not in addresses:
+        raise NotFound("Instance is not a member of specified network")
+    return jsonify({network_label: addresses[network_label]})
 
 
 # --- metadata ---------------------------------------------------------------------------

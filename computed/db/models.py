@@ -4,12 +4,18 @@ flavors, flavor_extra_specs, flavor_projects   sizes, and who may use a private 
 key_pairs                                      public keys, per user
 instances                                      servers (kept after delete, deleted=True)
 block_device_mappings                          the volumes of each server
+instance_network_requests                      the networks and security groups a
+                                               server was created with (for its build)
+virtual_interfaces                             the ports of each server, and whether
+                                               computed made them (then it deletes them)
 compute_nodes                                  this host, with a stable id
 
 An instance keeps a copy of its flavor (as Nova's instance.flavor does):
 deleting or changing a flavor never changes the servers made from it.
 No secret is stored here: the CHAP password of a volume attachment goes
-from volumed straight into a libvirt secret.
+from volumed straight into a libvirt secret. Ports and their addresses live
+in networkd: what is kept here is which ports a server has, not what they
+are.
 """
 from __future__ import annotations
 
@@ -124,6 +130,10 @@ class Instance(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     block_devices: Mapped[list[BlockDeviceMapping]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="BlockDeviceMapping.id")
+    network_request: Mapped[InstanceNetworkRequest | None] = relationship(
+        cascade="all, delete-orphan", lazy="selectin")
+    vifs: Mapped[list[VirtualInterface]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="VirtualInterface.id")
 
     __table_args__ = (
         Index("ix_instances_project_deleted", "project_id", "deleted", "created_at"),
@@ -152,6 +162,36 @@ class BlockDeviceMapping(Base):
     secret_uuid: Mapped[str | None] = mapped_column(String(36))
     # connection_info without its CHAP password: enough to rebuild the disk XML.
     connection: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="attaching")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class InstanceNetworkRequest(Base):
+    """What the API resolved of a server's `networks` and `security_groups`:
+    a list of {network_id, port_id, fixed_ip, tag} (the network chosen when
+    none was named already in it) and the security groups' ids (empty: the
+    project's default group, which networkd applies itself)."""
+    __tablename__ = "instance_network_requests"
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), primary_key=True)
+    networks: Mapped[list] = mapped_column(JSON, default=list)
+    security_groups: Mapped[list] = mapped_column(JSON, default=list)
+    security_group_names: Mapped[list] = mapped_column(JSON, default=list)  # as asked
+
+
+class VirtualInterface(Base):
+    """One port of a server (Nova's virtual_interfaces). `created`: computed
+    made the port (it deletes it when the server goes); otherwise the user
+    passed it (it is only unbound). status: attaching, attached, detaching."""
+    __tablename__ = "virtual_interfaces"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), index=True)
+    port_id: Mapped[str] = mapped_column(String(36), index=True)
+    network_id: Mapped[str] = mapped_column(String(36))
+    mac_address: Mapped[str] = mapped_column(String(32))
+    created: Mapped[bool] = mapped_column(Boolean, default=False)
+    tag: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(16), default="attaching")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 

@@ -1,5 +1,6 @@
 """Checking the parts of a server request that need no database: name,
-metadata, user_data, counts, networks, and the hostname a name becomes.
+metadata, user_data, counts, networks and security groups (their syntax:
+domain/networks.py), and the hostname a name becomes.
 
 Messages follow Nova's "Invalid input for field/attribute ..." so the
 client shows the user what to fix (400).
@@ -11,6 +12,14 @@ import binascii
 import re
 from dataclasses import dataclass, field
 
+from computed.domain.networks import (
+    UNSPECIFIED,
+    InvalidNetworks,
+    NetworkRequest,
+    check_count,
+    parse_networks,
+    parse_security_groups,
+)
 from shared.strutils import NotABoolean, bool_from_string
 
 MAX_USER_DATA = 65535  # characters of base64, as Nova
@@ -99,15 +108,6 @@ def parse_counts(body: dict) -> tuple[int, int]:
     return minimum, maximum
 
 
-def check_networks(networks) -> None:
-    """There is no network service: "auto", "none" and [] are accepted (and
-    mean no network), anything naming a network is refused."""
-    if networks in (None, "auto", "none", []):
-        return
-    raise InvalidRequest("PocketStack has no network service: create servers without "
-                         "--network/--nic (networks 'auto', 'none' or []).")
-
-
 def hostname_for(display_name: str) -> str:
     """A DNS label made from the display name, as Nova sanitizes it:
     lower case, letters, digits and hyphens, at most 63 characters."""
@@ -132,9 +132,13 @@ class ServerRequest:
     min_count: int = 1
     max_count: int = 1
     availability_zone: str | None = None
+    networks: NetworkRequest = field(default_factory=lambda: NetworkRequest(UNSPECIFIED))
+    security_groups: list[str] = field(default_factory=list)  # names or ids, as sent
 
 
-def parse_server_request(body: dict, max_metadata: int) -> ServerRequest:
+def parse_server_request(body: dict, max_metadata: int,
+                         version: tuple[int, int] = (2, 1)) -> ServerRequest:
+    """The body of POST /servers at compute microversion `version`."""
     server = body.get("server")
     if not isinstance(server, dict):
         raise InvalidRequest("Invalid input: the body must be {\"server\": {...}}.")
@@ -147,8 +151,13 @@ def parse_server_request(body: dict, max_metadata: int) -> ServerRequest:
     key_name = server.get("key_name")
     if key_name is not None and (not isinstance(key_name, str) or not key_name):
         raise _field_error("key_name", key_name, "key_name is a non-empty string.")
-    check_networks(server.get("networks"))
     minimum, maximum = parse_counts(server)
+    try:
+        networks = parse_networks(server.get("networks"), version, "networks" in server)
+        check_count(networks, maximum)
+        security_groups = parse_security_groups(server.get("security_groups"))
+    except InvalidNetworks as exc:
+        raise InvalidRequest(str(exc)) from None
     zone = server.get("availability_zone")
     if zone not in (None, "", "nova"):
         raise InvalidRequest(f"The requested availability zone is not available: {zone}. "
@@ -161,7 +170,8 @@ def parse_server_request(body: dict, max_metadata: int) -> ServerRequest:
         user_data=decode_user_data(server.get("user_data")),
         metadata=check_metadata(server.get("metadata"), max_metadata),
         config_drive=parse_bool(server.get("config_drive", False), "config_drive"),
-        min_count=minimum, max_count=maximum, availability_zone=zone or None)
+        min_count=minimum, max_count=maximum, availability_zone=zone or None,
+        networks=networks, security_groups=security_groups)
 
 
 def _last_segment(ref: str) -> str:

@@ -27,6 +27,7 @@ DELETED = "deleted"
 
 # task_state
 SCHEDULING = "scheduling"
+NETWORKING = "networking"
 BLOCK_DEVICE_MAPPING = "block_device_mapping"
 SPAWNING = "spawning"
 POWERING_OFF = "powering-off"
@@ -101,6 +102,8 @@ ACTIONS: dict[str, Rule] = {
     "createImage": _rule([ACTIVE, STOPPED, PAUSED, SUSPENDED], IMAGE_SNAPSHOT),
     "attach_volume": _rule([ACTIVE, PAUSED, STOPPED], None),
     "detach_volume": _rule([ACTIVE, PAUSED, STOPPED], None),
+    "attach_interface": _rule([ACTIVE, PAUSED, STOPPED], None),
+    "detach_interface": _rule([ACTIVE, PAUSED, STOPPED], None),
 }
 
 

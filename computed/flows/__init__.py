@@ -6,6 +6,9 @@ bottom in one file:
     power.py       stop, start, reboot, pause, unpause, suspend, resume
     snapshot.py    createImage              a new image in imaged
     volumes.py     os-volume_attachments    attach and detach while running
+    interfaces.py  os-interface             hot-plug and unplug a NIC
+    ports.py       (shared)                 a server's ports in networkd: made or
+                                            bound, waited for, given back
 
 Every flow has the same shape, as in Nova:
   1. in the API request, one short write transaction checks the server's
@@ -33,7 +36,7 @@ from computed.db.models import Instance
 from computed.domain.claims import HostInventory, QuotaLimits
 from computed.imagecache import ImageCache
 from computed.virt.driver import ComputeDriver
-from shared.clients import Caller, ImageClient, VolumeClient
+from shared.clients import Caller, ImageClient, NetworkClient, VolumeClient
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.events import Notifier
@@ -58,6 +61,7 @@ class Settings:
     quota: QuotaLimits
     max_metadata_items: int
     max_key_pairs: int
+    vif_plugging_timeout: float = 60.0  # 0: do not wait for networkd to plug ports
 
 
 class InstanceLocks:
@@ -84,6 +88,7 @@ class Deps:
     cache: ImageCache
     images: ImageClient
     volumes: VolumeClient
+    network: NetworkClient
     settings: Settings
     inventory: Callable[[], HostInventory]
     service_caller: Callable[[], Caller]

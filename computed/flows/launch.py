@@ -8,24 +8,38 @@
                          the host, else ERROR "No valid host was found";
                          the image's hw_* properties are read into the
                          guest's hardware (a bad value fails the build)
-    2. volumes           block_device_mapping: volumed exports each volume to
+    2. network           networking: a port made in networkd for each network
+                         asked for (the user's ports taken as they are), each
+                         bound to this host (ports.py)
+                         undo: made ports deleted, the user's unbound
+    3. volumes           block_device_mapping: volumed exports each volume to
                          our initiator; its CHAP password goes into a libvirt
                          secret
-    3. image             spawning: the image into the cache (_base), fetched
+    4. image             spawning: the image into the cache (_base), fetched
                          once, verified and inspected
-    4. disks             <instance dir>/disk (vda, or sda/hda after the image's
+    5. disks             <instance dir>/disk (vda, or sda/hda after the image's
                          hw_disk_bus) = qcow2 overlay on the base,
                          grown to the flavor's root disk; disk.local (vdb) and
                          disk.swap: overlays on formatted templates
-    5. config drive      disk.config, an ISO labelled config-2
-    6. domain            libvirt.xml written; the domain defined and started
-    7. volumes in-use    os-complete for each attachment
+    6. config drive      disk.config, an ISO labelled config-2
+    7. domain            libvirt.xml written; the domain defined and started,
+                         paused if it has NICs (their taps exist, the guest
+                         has not sent a packet yet)
+                         undo: the domain destroyed (its taps go with it)
+    8. vifs plugged      networkd found each tap, plugged it into its network
+                         and set the port ACTIVE (Nova's wait for
+                         network-vif-plugged, [compute] vif_plugging_timeout:
+                         a port not plugged in time fails the build); then
+                         the guest runs (its first DHCP request has a bridge
+                         to go to)
+                         undo: the domain's (7), then the ports' (2)
+    9. volumes in-use    os-complete for each attachment
        ACTIVE            (the domain runs: the guest is still booting)
 
 Any failure undoes what was done, in reverse (domain, disks, secrets,
-attachments, claim), and leaves the server in ERROR with the reason as its
-fault. A delete during the build stops it at the next step: the same undo
-runs, and terminate.py does the rest.
+attachments, ports, claim), and leaves the server in ERROR with the reason
+as its fault. A delete during the build stops it at the next step: the same
+undo runs, and terminate.py does the rest.
 """
 from __future__ import annotations
 
@@ -39,12 +53,13 @@ from functools import partial
 from computed.configdrive import build as build_config_drive
 from computed.configdrive import meta_data
 from computed.db import repository as repo
-from computed.db.models import BlockDeviceMapping, Instance
+from computed.db.models import BlockDeviceMapping, Instance, VirtualInterface
 from computed.domain import states
 from computed.domain.claims import no_valid_host_message, shortfall
 from computed.domain.devices import config_drive_device, local_disks
 from computed.domain.image_properties import GuestHardware, guest_hardware
-from computed.flows import Deps, Undo, fault
+from computed.domain.networks import RequestedNetwork
+from computed.flows import Deps, Undo, fault, ports
 from computed.flows.volumes import connect_volume, volume_spec
 from computed.imagecache import CachedImage
 from computed.virt import qemu_img
@@ -78,14 +93,18 @@ def launch(deps: Deps, ctx: RequestContext, uuid: str, image: dict) -> None:
             _undo_reservations(deps, caller, uuid, undo)
             instance = _claim(deps, ctx, uuid, undo)                     # 1
             hardware = _hardware(deps, instance, image)
+            _next_task(deps, uuid, states.NETWORKING)
+            vifs = _allocate_network(deps, ctx, caller, instance, undo)   # 2
             _next_task(deps, uuid, states.BLOCK_DEVICE_MAPPING)
-            volumes = _connect_volumes(deps, ctx, caller, instance, undo)  # 2
+            volumes = _connect_volumes(deps, ctx, caller, instance, undo)  # 3
             _next_task(deps, uuid, states.SPAWNING)
-            base = _cache_image(deps, ctx, caller, instance, image)       # 3
-            disks = _create_disks(deps, ctx, instance, base, hardware, undo)  # 4
-            disks += _config_drive(deps, ctx, instance, hardware)         # 5
-            _start_domain(deps, ctx, instance, hardware, disks, volumes, undo)  # 6
-            _complete_volumes(deps, caller, volumes)                      # 7
+            base = _cache_image(deps, ctx, caller, instance, image)       # 4
+            disks = _create_disks(deps, ctx, instance, base, hardware, undo)  # 5
+            disks += _config_drive(deps, ctx, instance, hardware)         # 6
+            _start_domain(deps, ctx, instance, hardware, disks, volumes, vifs,
+                          undo)                                            # 7
+            _wait_vifs_plugged(deps, ctx, instance, vifs)                  # 8
+            _complete_volumes(deps, caller, volumes)                      # 9
             _mark_active(deps, ctx, uuid, time.monotonic() - started)
         except BuildCancelled:
             LOG.info("server %s was deleted during its build: undoing it", uuid)
@@ -123,6 +142,29 @@ def _hardware(deps: Deps, instance: Instance, image: dict) -> GuestHardware:
         return guest_hardware(image, instance.vcpus, deps.settings.machine_type)
     except ValueError as exc:
         raise BuildFailed(str(exc)) from exc
+
+
+def _allocate_network(deps: Deps, ctx, caller: Caller, instance: Instance,
+                      undo: Undo) -> list[VirtualInterface]:
+    """networking: one port per network the API resolved (in its order),
+    made or bound in networkd; each is given back if the build fails."""
+    request = instance.network_request
+    if request is None or not request.networks:
+        return []
+    vifs = []
+    for wanted in request.networks:
+        _check_not_cancelled(deps, instance.uuid)
+        try:
+            vifs.append(ports.allocate(deps, caller, instance.uuid,
+                                       RequestedNetwork.from_dict(wanted),
+                                       request.security_groups, undo))
+        except Exception as exc:
+            raise BuildFailed(f"Build of instance {instance.uuid} aborted: Failed to "
+                              f"allocate the network(s): {exc}") from exc
+    _event(deps, ctx, instance.uuid, "compute.instance.network.allocated",
+           ports=[{"port_id": v.port_id, "network_id": v.network_id, "mac": v.mac_address,
+                   "created": v.created} for v in vifs])
+    return vifs
 
 
 def _connect_volumes(deps: Deps, ctx, caller: Caller, instance: Instance, undo: Undo):
@@ -230,8 +272,10 @@ def _config_drive(deps: Deps, ctx, instance: Instance,
 
 
 def _start_domain(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
-                  disks: list[FileDisk], volumes, undo: Undo) -> None:
-    """Define the domain persistently and start it (the hot path: no waits)."""
+                  disks: list[FileDisk], volumes, vifs: list[VirtualInterface],
+                  undo: Undo) -> None:
+    """Define the domain persistently and start it (the hot path: no waits),
+    paused while it has ports to be plugged."""
     _check_not_cancelled(deps, instance.uuid)
     directory = deps.instance_dir(instance.uuid)
     guest = GuestSpec(
@@ -239,17 +283,42 @@ def _start_domain(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
         memory_mb=instance.memory_mb, disks=disks,
         volumes=[volume_spec(deps, bdm) for bdm in volumes],
         console_log=directory / "console.log", machine_type=deps.settings.machine_type,
-        hardware=hardware,
+        hardware=hardware, nics=[ports.nic(deps, vif) for vif in vifs],
         labels={"name": instance.display_name, "project": instance.project_id,
                 "user": instance.user_id, "flavor": (instance.flavor or {}).get("name", "")})
     (directory / "libvirt.xml").write_text(deps.driver.guest_xml(guest))
     undo.push("destroy the domain", lambda: deps.driver.destroy(instance.domain_name))
     try:
-        deps.driver.spawn(guest)
+        deps.driver.spawn(guest, paused=bool(vifs))
     except Exception as exc:
         raise BuildFailed(f"Starting the domain failed: {exc}") from exc
     _event(deps, ctx, instance.uuid, "compute.instance.domain.started",
-           domain=instance.domain_name, virt_type=deps.driver.virt_type)
+           domain=instance.domain_name, virt_type=deps.driver.virt_type, paused=bool(vifs),
+           taps=[nic.tap for nic in guest.nics])
+
+
+def _wait_vifs_plugged(deps: Deps, ctx, instance: Instance,
+                       vifs: list[VirtualInterface]) -> None:
+    """networkd plugs each tap and sets its port ACTIVE; then the guest
+    runs. Nothing of its own to undo: the domain's undo (7) takes the taps
+    away, the ports' (2) gives the ports back."""
+    if not vifs:
+        return
+    started = time.monotonic()
+    try:
+        ports.wait_plugged(deps, [vif.port_id for vif in vifs],
+                           check=lambda: _check_not_cancelled(deps, instance.uuid))
+    except ports.PortError as exc:
+        raise BuildFailed(f"Build of instance {instance.uuid} aborted: Virtual Interface "
+                          f"creation failed: {exc}") from exc
+    try:
+        deps.driver.unpause(instance.domain_name)
+    except Exception as exc:
+        raise BuildFailed(f"Resuming the domain failed: {exc}") from exc
+    ports.mark_attached(deps, [vif.id for vif in vifs])
+    _event(deps, ctx, instance.uuid, "compute.instance.vifs.plugged",
+           ports=[vif.port_id for vif in vifs],
+           seconds=round(time.monotonic() - started, 3))
 
 
 def _complete_volumes(deps: Deps, caller: Caller, volumes) -> None:
@@ -290,6 +359,8 @@ def _mark_error(deps: Deps, ctx, uuid: str, exc: Exception, problems: list[str])
         instance.host = instance.node = None  # nothing of it is left on the host
         for bdm in list(instance.block_devices):
             session.delete(bdm)  # detached by the undo: the volumes are available
+        for vif in list(instance.vifs):
+            session.delete(vif)  # given back by the undo
         deps.event(ctx, "compute.instance.create.error", instance, session=session,
                    reason=message)
 

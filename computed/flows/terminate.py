@@ -1,20 +1,23 @@
 """Terminate: DELETE /servers/{id}, undoing a launch in reverse.
 
     API          task_state deleting; 204 (the server then answers 404 once gone)
-    1. domain    powered off hard and undefined (with any saved memory)
-    2. volumes   each: its secret forgotten, its attachment deleted in volumed
+    1. domain    powered off hard and undefined (with any saved memory); its
+                 taps go with it
+    2. ports     the ports computed made are deleted in networkd, the ones
+                 the user passed are unbound (usable again), as Nova does
+    3. volumes   each: its secret forgotten, its attachment deleted in volumed
                  (the export and CHAP account go, the volume is available
                  again with its data); deleted too if delete_on_termination
-    3. files     the instance directory (disk, disk.local, disk.swap,
+    4. files     the instance directory (disk, disk.local, disk.swap,
                  disk.config, console.log, libvirt.xml) renamed <uuid>_del,
                  then removed
-    4. claim     the vCPUs, RAM and disk are free again; the server is
+    5. claim     the vCPUs, RAM and disk are free again; the server is
                  deleted (its record kept, as Nova keeps it)
 The image and its cached base in _base are untouched.
 
-A volume that cannot be detached stops the delete: the server goes to
-ERROR with the reason (nothing is silently left attached) and the delete
-can be asked again.
+A volume that cannot be detached, or a port that cannot be given back,
+stops the delete: the server goes to ERROR with the reason (nothing is
+silently left attached) and the delete can be asked again.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ import shutil
 from computed.db import repository as repo
 from computed.db.models import BlockDeviceMapping
 from computed.domain import states
-from computed.flows import Deps, fault
+from computed.flows import Deps, fault, ports
 from computed.flows.volumes import release_volume
 from shared.context import RequestContext
 from shared.db import transaction
@@ -49,9 +52,10 @@ def terminate(deps: Deps, ctx: RequestContext | None, uuid: str) -> None:
             volumes = list(instance.volumes)
         try:
             deps.driver.destroy(domain_name)                         # 1
-            for bdm in volumes:                                      # 2
+            ports.release_all(deps, caller, uuid)                    # 2
+            for bdm in volumes:                                      # 3
                 _release(deps, caller, bdm)
-            _remove_files(deps, uuid)                                # 3
+            _remove_files(deps, uuid)                                # 4
         except Exception as exc:
             LOG.exception("deleting server %s failed", uuid)
             with transaction(deps.sessions) as session:
@@ -62,7 +66,7 @@ def terminate(deps: Deps, ctx: RequestContext | None, uuid: str) -> None:
                 deps.event(ctx, "compute.instance.delete.error", instance, session=session,
                            reason=str(exc))
             return
-        with transaction(deps.sessions) as session:                  # 4
+        with transaction(deps.sessions) as session:                  # 5
             instance = repo.get_instance(session, uuid, None, include_deleted=True)
             now = repo.now()
             instance.vm_state, instance.task_state = states.DELETED, None
@@ -72,6 +76,8 @@ def terminate(deps: Deps, ctx: RequestContext | None, uuid: str) -> None:
             instance.updated_at = now
             for bdm in list(instance.block_devices):
                 session.delete(bdm)
+            for vif in list(instance.vifs):
+                session.delete(vif)
             deps.event(ctx, "compute.instance.delete.end", instance, session=session)
 
 

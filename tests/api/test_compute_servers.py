@@ -45,7 +45,9 @@ def names_of(response) -> set[str]:
     ({"imageRef": "6d0cc6b4-0000-4000-8000-000000000000"}, 400, "Can not find requested image"),
     ({"key_name": "no-such-key"}, 400, "Invalid key_name provided"),
     ({"user_data": "not base64!"}, 400, "User data needs to be valid base 64"),
-    ({"networks": [{"uuid": "6d0cc6b4-0000-4000-8000-000000000001"}]}, 400, "no network"),
+    ({"networks": [{"uuid": "6d0cc6b4-0000-4000-8000-000000000001"}]}, 400,
+     "Network 6d0cc6b4-0000-4000-8000-000000000001 could not be found."),
+    ({"networks": "auto"}, 400, "'auto' is not of type 'array'"),  # 2.37+ only
     ({"name": ""}, 400, "name"),
     ({"name": " padded "}, 400, "name"),
     ({"config_drive": "maybe"}, 400, "config_drive"),
@@ -292,9 +294,10 @@ def test_delete_frees_everything_but_the_image(demo, admin, server, stack):
 
 
 def test_user_data_and_create_body_of_the_real_client(demo):
-    """The client's body: imageRef and an image/local mapping, networks auto."""
+    """The client's body at 2.1: imageRef and an image/local mapping,
+    networks [] (the project's only network)."""
     image = demo.image_id()
-    made = demo.create(user_data=b64("#!/bin/sh\necho hi\n"), networks="auto",
+    made = demo.create(user_data=b64("#!/bin/sh\necho hi\n"), networks=[],
                        min_count=1, max_count=1, block_device_mapping_v2=[{
                            "uuid": image, "boot_index": 0, "source_type": "image",
                            "destination_type": "local", "delete_on_termination": True}])

@@ -1,9 +1,14 @@
 """A hypervisor for computed's unit tests: it implements the ComputeDriver
 interface (an abstract class: a fake that misses an operation cannot even be
-made) and keeps its guests and secrets in dicts the tests can look at."""
+made) and keeps its guests and secrets in dicts the tests can look at; and
+the other services' calls computed makes, recorded (FakeImages,
+FakeVolumes, FakeNetwork). The real services are tested against the real
+stack (tests/api, tests/e2e, tests/compute)."""
 from __future__ import annotations
 
 import hashlib
+import itertools
+import uuid as uuidlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +19,7 @@ from computed.flows import Deps, Settings
 from computed.imagecache import ImageCache
 from computed.virt.driver import ComputeDriver, GuestNotFound, GuestState, HostInfo
 from computed.virt.guest import GuestSpec, IscsiVolume, Nic, domain_xml
-from shared.clients import Caller
+from shared.clients import Caller, RemoteError
 from shared.db import make_engine, session_factory
 from shared.events import Notifier, create_tables
 
@@ -152,6 +157,10 @@ class FakeImages:
     def __init__(self, data: dict[str, bytes] | None = None):
         self.data = dict(data or {})
 
+    def show(self, caller, image_id: str) -> dict | None:
+        blob = self.data.get(image_id)
+        return None if blob is None else image_record(image_id, blob)
+
     def download(self, caller, image_id: str, write, algorithms=("md5",)) -> dict:
         blob = self.data[image_id]
         write(blob)
@@ -183,8 +192,105 @@ class FakeVolumes:
         raise AssertionError("no volume is deleted here")
 
 
+class FakeNetwork:
+    """networkd's networks, ports, security groups and floating IPs, kept in
+    dicts. A port becomes ACTIVE once bound to a host if `plugs` (what
+    networkd's agent does once it finds the tap). Binding fields need the
+    service's own caller (token None), as networkd's policy wants."""
+
+    def __init__(self, plugs: bool = True):
+        self.plugs = plugs
+        self.networks: dict[str, dict] = {}
+        self.ports: dict[str, dict] = {}
+        self.groups: list[dict] = []
+        self.floating_ips: list[dict] = []
+        self.deleted: list[str] = []
+        self._macs = itertools.count(1)
+
+    def add_network(self, name: str, project_id: str = "p", subnets: bool = True,
+                    **fields) -> dict:
+        network = {"id": str(uuidlib.uuid4()), "name": name, "project_id": project_id,
+                   "tenant_id": project_id, "shared": False, "router:external": False,
+                   "subnets": [f"subnet-{name}"] if subnets else [], **fields}
+        self.networks[network["id"]] = network
+        return network
+
+    def add_port(self, network: dict, project_id: str = "p", **fields) -> dict:
+        return self.create_port(Caller("t", project_id), {"network_id": network["id"],
+                                                          **fields})
+
+    @staticmethod
+    def _matches(item: dict, filters: dict) -> bool:
+        for key, wanted in filters.items():
+            values = [wanted] if isinstance(wanted, str) else list(wanted)
+            actual = item.get(key)
+            if isinstance(actual, bool):
+                actual = str(actual)
+            if key == "fixed_ips":
+                addresses = {f"ip_address={ip['ip_address']}" for ip in item["fixed_ips"]}
+                if not addresses & set(values):
+                    return False
+            elif str(actual) not in values:
+                return False
+        return True
+
+    def show_network(self, caller, network_id: str) -> dict | None:
+        return self.networks.get(network_id)
+
+    def list_networks(self, caller, **filters) -> list[dict]:
+        return [n for n in self.networks.values() if self._matches(n, filters)]
+
+    def show_port(self, caller, port_id: str) -> dict | None:
+        port = self.ports.get(port_id)
+        return dict(port) if port else None
+
+    def list_ports(self, caller, **filters) -> list[dict]:
+        return [dict(p) for p in self.ports.values() if self._matches(p, filters)]
+
+    def create_port(self, caller, fields: dict) -> dict:
+        network = self.networks.get(fields["network_id"])
+        if network is None:
+            raise RemoteError("networkd", 404, "Network not found")
+        number = next(self._macs)
+        address = (fields.get("fixed_ips") or [{}])[0].get("ip_address") or f"10.0.0.{number}"
+        if any(ip["ip_address"] == address for p in self.ports.values()
+               for ip in p["fixed_ips"]):
+            raise RemoteError("networkd", 409, f"IP address {address} already allocated")
+        project = caller.project_id or "p"
+        port = {"id": str(uuidlib.uuid4()), "network_id": network["id"],
+                "mac_address": f"fa:16:3e:00:00:{number:02x}", "status": "DOWN",
+                "project_id": project, "tenant_id": project,
+                "device_id": fields.get("device_id", ""),
+                "device_owner": fields.get("device_owner", ""), "binding:host_id": None,
+                "fixed_ips": [{"subnet_id": network["subnets"][0], "ip_address": address}],
+                "security_groups": fields.get("security_groups", ["sg-default"])}
+        self.ports[port["id"]] = port
+        return dict(port)
+
+    def update_port(self, caller, port_id: str, fields: dict) -> dict:
+        if port_id not in self.ports:
+            raise RemoteError("networkd", 404, f"Port {port_id} could not be found.")
+        if "binding:host_id" in fields and caller.token is not None:
+            raise RemoteError("networkd", 403, "binding:host_id is for admins")
+        port = self.ports[port_id]
+        port.update(fields)
+        port["status"] = "ACTIVE" if self.plugs and port["binding:host_id"] else "DOWN"
+        return dict(port)
+
+    def delete_port(self, caller, port_id: str) -> None:
+        if self.ports.pop(port_id, None) is not None:
+            self.deleted.append(port_id)
+
+    def list_security_groups(self, caller, **filters) -> list[dict]:
+        return [g for g in self.groups if self._matches(g, filters)]
+
+    def list_floating_ips(self, caller, **filters) -> list[dict]:
+        return [f for f in self.floating_ips if self._matches(f, filters)]
+
+
 def make_deps(tmp_path: Path, driver: ComputeDriver, images: FakeImages | None = None,
-              volumes: FakeVolumes | None = None, **settings) -> Deps:
+              volumes: FakeVolumes | None = None, network: FakeNetwork | None = None,
+              **settings) -> Deps:
     """A flow's dependencies over a fresh SQLite database in tmp_path, with
     the given fakes for the hypervisor and the other services."""
     engine = make_engine(f"sqlite:///{tmp_path / 'computed.sqlite'}")
@@ -202,6 +308,7 @@ def make_deps(tmp_path: Path, driver: ComputeDriver, images: FakeImages | None =
     cache.prepare()
     return Deps(sessions=sessions, notifier=Notifier("computed", sessions), driver=driver,
                 cache=cache, images=images, volumes=volumes,  # type: ignore[arg-type]
+                network=network or FakeNetwork(),  # type: ignore[arg-type]
                 settings=Settings(**values), inventory=lambda: HostInventory(2, 4096, 100),
                 service_caller=lambda: Caller(None, "service"),
                 builds=ThreadPoolExecutor(1), actions=ThreadPoolExecutor(1))

@@ -175,7 +175,7 @@ def test_a_full_server_request():
     request = parse_server_request({"server": {
         "name": "web 1", "imageRef": f"http://h/images/{IMAGE}", "flavorRef": "http://h/flavors/1",
         "user_data": base64.b64encode(b"#!/bin/sh\n").decode(), "metadata": {"a": "b"},
-        "key_name": "k", "config_drive": "true", "networks": "auto"}}, 128)
+        "key_name": "k", "config_drive": "true", "networks": "auto"}}, 128, (2, 37))
     assert (request.image_ref, request.flavor_ref) == (IMAGE, "1")
     assert request.user_data == b"#!/bin/sh\n" and request.config_drive is True
 
@@ -184,7 +184,7 @@ def test_a_full_server_request():
     ({"name": " x"}, InvalidRequest), ({"flavorRef": None}, InvalidRequest),
     ({"user_data": "%%%"}, InvalidRequest), ({"metadata": {"k": 1}}, InvalidRequest),
     ({"metadata": {str(i): "v" for i in range(3)}}, QuotaError),
-    ({"networks": [{"uuid": IMAGE}]}, InvalidRequest), ({"min_count": 2}, InvalidRequest),
+    ({"networks": "auto"}, InvalidRequest), ({"min_count": 2}, InvalidRequest),
 ])
 def test_bad_server_requests(change, error):
     body = {"name": "x", "imageRef": IMAGE, "flavorRef": "1", **change}
