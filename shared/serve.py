@@ -35,7 +35,10 @@ def serve(app_factory: Callable, *, host: str, port: int, workers: int, threads:
         "proc_name": f"pocketstack-{name}",
         "timeout": 300,
         "graceful_timeout": 10,
-        "keepalive": 5,
+        # Longer than any client's polling interval (the openstack client's
+        # --wait polls every 5 s): a connection closed by the server just as
+        # the client reuses it fails the client's request.
+        "keepalive": 65,
         "errorlog": "-",
         "accesslog": None,
         "loglevel": "info",
