@@ -249,6 +249,9 @@ def _rule_attrs() -> dict[str, Attr]:
         "description": Attr(nullable_string(255), default=""),
         "project_id": Attr(string(64), put=False),
         "tenant_id": Attr(string(64), put=False),
+        # Shown, never set (Neutron's allow_post False).
+        "normalized_cidr": Attr(_ip_prefix, post=False, put=False),
+        "belongs_to_default_sg": Attr(boolean, post=False, put=False),
     }
 
 
