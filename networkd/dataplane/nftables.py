@@ -158,7 +158,9 @@ def _match(match: Match, remote_field: str) -> str:
     """A Match as an nft expression (empty: matches everything)."""
     parts = []
     if match.remotes is not None:
-        parts.append(f"ip {remote_field} {_set([str(net) for net in match.remotes])}")
+        remotes = [str(net.network_address) if net.prefixlen == 32 else str(net)
+                   for net in match.remotes]
+        parts.append(f"ip {remote_field} {_set(remotes)}")
     if match.protocol is not None:
         parts.append(f"meta l4proto {match.protocol}")
     if match.port_min is not None:

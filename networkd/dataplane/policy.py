@@ -218,8 +218,21 @@ def _port_policies(state: DesiredState, networks: dict[str, Network]) -> tuple[P
         result.append(PortPolicy(id=port.id, tap=ifname(port.tap), mac=_mac(port), ips=ips,
                                  admin_up=port.admin_state_up,
                                  secured=port.port_security_enabled,
-                                 ingress=tuple(ingress), egress=tuple(egress)))
+                                 ingress=tuple(sorted(ingress, key=_order)),
+                                 egress=tuple(sorted(egress, key=_order))))
     return tuple(result)
+
+
+def _order(match: Match) -> tuple:
+    """A fixed order for a port's matches (all of them allow, so any order
+    means the same): the ruleset text then does not depend on the order in
+    which the database listed groups and rules."""
+    def number(value: int | None) -> int:
+        return -1 if value is None else value
+    return (number(match.protocol), number(match.port_min), number(match.port_max),
+            number(match.icmp_type), number(match.icmp_code),
+            [] if match.remotes is None else [(int(n.network_address), n.prefixlen)
+                                              for n in match.remotes])
 
 
 def _match(rule: SecurityGroupRule, members: dict[str, list[str]]) -> Match | None:

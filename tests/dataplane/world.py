@@ -224,16 +224,27 @@ class World:
                       if Path(f"/proc/{pid}/comm").read_text().strip() == "dnsmasq")
 
     def close(self) -> None:
-        for process in self.processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        with contextlib.suppress(Exception):
-            self.plane.teardown()
+        """Remove everything, each step even when an earlier one failed."""
+        steps = [lambda p=p: _end(p) for p in self.processes]
+        steps.append(self.plane.teardown)
         for guest in self.guests:
-            run("ip", "link", "del", guest.port.tap, check=False)
-            run("ip", "netns", "del", guest.name, check=False)
-        namespace.remove(self.namespace, self.host_veth)
+            steps.append(lambda g=guest: run("ip", "link", "del", g.port.tap, check=False))
+            steps.append(lambda g=guest: run("ip", "netns", "del", g.name, check=False))
+        steps.append(lambda: namespace.remove(self.namespace, self.host_veth))
+        failures = []
+        for step in steps:
+            try:
+                step()
+            except Exception as error:  # reported once the rest is done
+                failures.append(error)
+        if failures:
+            raise AssertionError(f"cleanup failed: {failures}")
+
+
+def _end(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 def new_id() -> str:
