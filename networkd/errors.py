@@ -204,6 +204,11 @@ class OverQuota(Conflict):
     template = "Quota exceeded for resources: %(overs)s."
 
 
+class ExternalNetworkInUse(InUse):
+    template = ("External network %(net_id)s cannot be updated to be made non-external, "
+                "since it has existing gateway ports.")
+
+
 class InvalidSharedSetting(Conflict):
     template = ("Unable to reconfigure sharing settings for network %(network)s. Multiple "
                 "projects are using it.")

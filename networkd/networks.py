@@ -24,7 +24,12 @@ from networkd.attributes import (
 from networkd.call import Call
 from networkd.db import common
 from networkd.db.models import Network, Port
-from networkd.errors import InvalidSharedSetting, NetworkInUse, NetworkNotFound
+from networkd.errors import (
+    ExternalNetworkInUse,
+    InvalidSharedSetting,
+    NetworkInUse,
+    NetworkNotFound,
+)
 from networkd.quotas import check as check_quota
 
 RESOURCE = "network"
@@ -118,6 +123,8 @@ def update(call: Call, network_id: str, body: dict) -> Network:
     call.access.check("update_network", target(network), _explicit(body, fields, network))
     if "shared" in fields and network.shared and not fields["shared"]:
         _check_unsharing(call, network)
+    if fields.get(EXTERNAL) is False and network.external:
+        _check_no_gateways(call, network)
     for name, value in fields.items():
         setattr(network, "external" if name == EXTERNAL else name, value)
     common.touch(network)
@@ -152,6 +159,15 @@ def _check_unsharing(call: Call, network: Network) -> None:
         ~Port.device_owner.startswith(owners.NETWORK_PREFIX)).limit(1))
     if others is not None:
         raise InvalidSharedSetting(network=network.name or network.id)
+
+
+def _check_no_gateways(call: Call, network: Network) -> None:
+    """An external network routers have gateways on stays external
+    (Neutron's _process_l3_update)."""
+    gateway = call.session.scalar(select(Port.id).where(
+        Port.network_id == network.id, Port.device_owner == owners.ROUTER_GATEWAY).limit(1))
+    if gateway is not None:
+        raise ExternalNetworkInUse(net_id=network.id)
 
 
 def _explicit(body: dict, fields: dict, current: Network | None = None) -> list[str]:

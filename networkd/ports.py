@@ -52,6 +52,7 @@ from networkd.db.models import (
     Subnet,
 )
 from networkd.errors import (
+    BadRequest,
     HTTPNotFound,
     InvalidInput,
     InvalidIpForNetwork,
@@ -250,6 +251,7 @@ def update(call: Call, port_id: str, body: dict) -> Port:
         _check_mac_free(call, network, fields["mac_address"])
         port.mac_address = fields["mac_address"]
     if "fixed_ips" in fields:
+        _check_floating_ip_address_kept(call, port, fields["fixed_ips"])
         _replace_fixed_ips(call, port, network, fields["fixed_ips"])
     _update_security(call, port, fields)
     _bind(port, fields)
@@ -438,6 +440,18 @@ def _replace_fixed_ips(call: Call, port: Port, network: Network,
         else:
             port.fixed_ips.append(IPAllocation(subnet_id=subnet_id, ip_address=address,
                                                network_id=network.id, position=position))
+
+
+def _check_floating_ip_address_kept(call: Call, port: Port,
+                                    requests: list[FixedIpRequest]) -> None:
+    """The address a floating IP points at stays on the port (Neutron's
+    prevent_internal_ip_change_for_fip)."""
+    fixed = call.session.scalar(select(FloatingIP.fixed_ip_address).where(
+        FloatingIP.fixed_port_id == port.id, FloatingIP.fixed_ip_address.is_not(None)).limit(1))
+    if fixed and all(request.get("ip_address") != fixed for request in requests):
+        raise BadRequest(resource="port", msg=f"Cannot update the fixed_ips of the port "
+                         f"{port.id}, because its original fixed_ip has been associated to a "
+                         "floating ip")
 
 
 def _update_security(call: Call, port: Port, fields: dict) -> None:

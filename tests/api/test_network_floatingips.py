@@ -304,3 +304,19 @@ def test_floating_ip_quota(fresh, admin, public):
     assert body == {"type": "OverQuota", "detail": "",
                     "message": "Quota exceeded for resources: ['floatingip']."}
     assert admin.list("port", network_id=public["id"]) == before
+
+
+def test_the_address_a_floating_ip_points_at_stays_on_its_port(demo, public, routed):
+    port = demo.create("port", network_id=routed["network"]["id"])
+    fixed = port["fixed_ips"][0]
+    fip = demo.create("floatingip", floating_network_id=public["id"], port_id=port["id"])
+    body = error(demo.call("PUT", f"/ports/{port['id']}", json={"port": {
+        "fixed_ips": [{"subnet_id": fixed["subnet_id"]}]}}), 400)
+    assert body == {"type": "BadRequest", "detail": "",
+                    "message": f"Bad port request: Cannot update the fixed_ips of the port "
+                               f"{port['id']}, because its original fixed_ip has been "
+                               "associated to a floating ip."}
+    assert demo.show("port", port["id"])["fixed_ips"] == [fixed]
+    demo.update("floatingip", fip["id"], port_id=None)
+    moved = demo.update("port", port["id"], fixed_ips=[{"subnet_id": fixed["subnet_id"]}])
+    assert moved["fixed_ips"][0]["subnet_id"] == fixed["subnet_id"]

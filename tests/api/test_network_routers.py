@@ -378,3 +378,19 @@ def test_router_quota(fresh, admin):
     assert body == {"type": "OverQuota", "detail": "",
                     "message": "Quota exceeded for resources: ['router']."}
     assert len(fresh.list("router")) == 1
+
+
+def test_an_external_network_with_gateways_stays_external(make_router, admin):
+    network = admin.create("network", name=unique("ext"), **{"router:external": True})
+    admin.create("subnet", network_id=network["id"], cidr=cidr(OCTET), ip_version=4,
+                 enable_dhcp=False)
+    router = make_router(admin, external_gateway_info={"network_id": network["id"]})
+    body = error(admin.call("PUT", f"/networks/{network['id']}",
+                            json={"network": {"router:external": False}}), 409)
+    assert body == {"type": "ExternalNetworkInUse", "detail": "",
+                    "message": f"External network {network['id']} cannot be updated to be "
+                               "made non-external, since it has existing gateway ports."}
+    assert admin.show("network", network["id"])["router:external"] is True
+    set_gateway(admin, router["id"], None)
+    assert admin.update("network", network["id"], **{"router:external": False})[
+        "router:external"] is False
