@@ -120,8 +120,14 @@ class DhcpServers:
             for directory in sorted(self.root.iterdir()):
                 if directory.name not in wanted:
                     self._retire(directory)
+        failures = []
         for network in wanted.values():
-            self._serve(network, list(state.ports))
+            try:
+                self._serve(network, list(state.ports))
+            except (DataPlaneError, OSError) as error:   # the other networks still get served
+                failures.append(f"network {network.id}: {error}")
+        if failures:
+            raise DataPlaneError("dhcp: " + "; ".join(failures))
 
     def stop_all(self) -> None:
         if self.root.is_dir():

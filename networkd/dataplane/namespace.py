@@ -29,9 +29,11 @@ import ipaddress
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from pyroute2 import IPRoute, netns
+from pyroute2.netlink.exceptions import NetlinkError
 
 from networkd.dataplane import nsexec
 from networkd.dataplane.contract import DataPlaneError
@@ -64,6 +66,11 @@ def ensure(namespace: str, host_veth: str, ns_veth: str, gateway_cidr: str) -> N
                   machine's end, e.g. "172.24.4.1/24"
     Idempotent: whatever already exists and is right is kept. Raises
     DataPlaneError."""
+    with _as_dataplane_error(f"namespace {namespace}"):
+        _ensure(namespace, host_veth, ns_veth, gateway_cidr)
+
+
+def _ensure(namespace: str, host_veth: str, ns_veth: str, gateway_cidr: str) -> None:
     interface = _interface(gateway_cidr)
     if not exists(namespace):
         netns.create(namespace)
@@ -89,7 +96,13 @@ def ensure(namespace: str, host_veth: str, ns_veth: str, gateway_cidr: str) -> N
 def remove(namespace: str, host_veth: str | None = None) -> None:
     """Remove the namespace: end what still runs in it (its dnsmasq
     processes), delete the veth pair and the namespace. Devices inside go
-    with it. Nothing happens for what is already gone."""
+    with it. Nothing happens for what is already gone. Raises
+    DataPlaneError."""
+    with _as_dataplane_error(f"namespace {namespace}"):
+        _remove(namespace, host_veth)
+
+
+def _remove(namespace: str, host_veth: str | None) -> None:
     if exists(namespace):
         _end_processes(namespace)
     if host_veth is not None:
@@ -141,6 +154,16 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+@contextlib.contextmanager
+def _as_dataplane_error(what: str) -> Iterator[None]:
+    try:
+        yield
+    except DataPlaneError:
+        raise
+    except (NetlinkError, OSError) as error:
+        raise DataPlaneError(f"{what}: {error}") from error
 
 
 def _machine_sysctl(interface: str, key: str, value: str) -> None:

@@ -5,8 +5,11 @@ and process; teardown leaves none. plug() touches only its ports' taps."""
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import signal
+import sys
+import time
 
 import pytest
 
@@ -60,6 +63,48 @@ def test_a_new_data_plane_takes_over_without_duplicates(world, topo, running):
     assert snapshot(world) == before
     assert a.dhcp() == {"ip": topo.ip("a"), "mask": "24", "router": "10.70.0.1"}
     assert a.ping(topo.ip("b")) and b.ping(world.external_address(60))
+
+
+APPLY_AND_HANG = """
+import pickle, sys, time
+from pathlib import Path
+from networkd.dataplane.linux import LinuxDataPlane
+state = pickle.loads(Path(sys.argv[3]).read_bytes())
+plane = LinuxDataPlane(sys.argv[1], Path(sys.argv[2]))
+plane.apply(state)
+plane.plug(state)
+print("applied", flush=True)
+time.sleep(600)
+"""
+
+
+def test_kill_9_of_the_applying_process_then_a_fresh_apply(world, topo):
+    topo.external()
+    topo.network("private", "10.73.0.0/24")
+    topo.router("router1", "private", gateway_host=5)
+    topo.group("open", {"direction": "egress"}, {"direction": "ingress"})
+    guest = world.guest(topo.port("a", "private", 10, groups=("open",)))
+    topo.floating_ip("a", "router1", 61)
+    saved = world.root / "state.pickle"
+    saved.write_bytes(pickle.dumps(topo.state))
+    log = world.root / "networkd-like.log"
+    process = world.popen(sys.executable, "-c", APPLY_AND_HANG, world.namespace,
+                          str(world.root / "networkd"), str(saved), output=log)
+    deadline = time.monotonic() + 30
+    while "applied" not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the first process never applied"
+        time.sleep(0.1)
+    assert guest.dhcp() is not None
+    before = snapshot(world)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+    world.plane.apply(topo.state)
+    assert world.plane.plug(topo.state) == {topo.ports["a"].id}
+    assert snapshot(world) == before
+    assert guest.dhcp() is not None
+    assert guest.ping(world.gateway)
 
 
 def test_a_dead_dnsmasq_is_started_again(world, topo, running):
