@@ -13,7 +13,11 @@ One process per network, not per subnet: every dnsmasq on a bridge binds
 
 Files, under <root>/<network id>/: hosts, opts, pid, log. A change of the
 hosts or options file is announced by SIGHUP (dnsmasq re-reads both); a
-change of the command line (subnets, addresses) restarts the process. A
+change of the command line (subnets, addresses) restarts the process, and
+so does a host line that went away: dnsmasq keeps the leases it gave in
+memory, and would refuse a removed port's address to the next port given
+it ("not using configured address ... because it is leased to ...";
+Neutron runs dhcp_release for this, which Debian ships apart). A
 process is recognised by its pid file, its command line and its network
 namespace, so a restarted networkd finds the ones it started before, and
 one left in an older namespace of the same name is replaced.
@@ -142,12 +146,15 @@ class DhcpServers:
     def _serve(self, network: Network, ports: list[Port]) -> None:
         directory = self.root / _safe(network.id)
         directory.mkdir(parents=True, exist_ok=True)
-        changed = _write(directory / "hosts", hosts_file(network, ports))
+        hosts = hosts_file(network, ports)
+        released = _removed_lines(directory / "hosts", hosts)
+        changed = _write(directory / "hosts", hosts)
         changed |= _write(directory / "opts", opts_file(network))
         argv = command(network, directory)
         pid = self._running(directory)
-        if pid is not None and _cmdline(pid) != argv:
-            LOG.info("dnsmasq of network %s: configuration changed, restarting", network.id)
+        if pid is not None and (_cmdline(pid) != argv or released):
+            LOG.info("dnsmasq of network %s: %s, restarting", network.id,
+                     "leases released" if released else "configuration changed")
             _stop(pid)
             pid = None
         if pid is None:
@@ -216,6 +223,15 @@ def _stop(pid: int) -> None:
             if not _cmdline(pid):
                 return
             time.sleep(0.02)
+
+
+def _removed_lines(path: Path, text: str) -> bool:
+    """Whether `path` holds a line that `text` no longer has."""
+    try:
+        old = set(path.read_text().splitlines())
+    except OSError:
+        return False
+    return bool(old - set(text.splitlines()))
 
 
 def _write(path: Path, text: str) -> bool:
