@@ -13,9 +13,10 @@ from computed.db import repository as repo
 from computed.db.models import InstanceNetworkRequest, VirtualInterface
 from computed.domain import states
 from computed.domain.networks import RequestedNetwork
-from computed.flows import interfaces
+from computed.flows import Undo, interfaces, ports
 from computed.flows.launch import launch
 from computed.flows.terminate import terminate
+from computed.reconcile import Reconciler
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
@@ -256,3 +257,25 @@ def test_interfaces_need_a_server_that_may_take_them(tmp_path):
     with pytest.raises(Conflict, match="in vm_state building"):
         interfaces.attach(deps, CTX, UUID, "p", RequestedNetwork(private["id"]))
     assert network.ports == {}
+
+
+def test_a_build_interrupted_by_a_restart_gives_its_ports_back(tmp_path):
+    """computed died after the network step: reconcile at start deletes the
+    port it made and unbinds the one the user passed."""
+    deps, _driver, network = setup(tmp_path)
+    private = network.add_network("private")
+    theirs = network.add_port(private)
+    add_building_server(deps)
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, UUID, None)
+        instance.task_state, instance.host = states.SPAWNING, "h1"
+    caller = deps.caller(CTX)
+    made = ports.allocate(deps, caller, UUID, RequestedNetwork(private["id"]), [], Undo())
+    ports.allocate(deps, caller, UUID, RequestedNetwork(private["id"], theirs["id"]), [],
+                   Undo())
+    report = Reconciler(deps).startup()
+    assert report["interrupted_builds"] == [UUID]
+    assert network.deleted == [made.port_id]
+    assert network.ports[theirs["id"]]["device_id"] == ""
+    instance = server(deps)
+    assert instance.vm_state == states.ERROR and instance.vifs == []
