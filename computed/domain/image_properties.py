@@ -16,7 +16,8 @@ launch into a build failure.
     hw_cdrom_bus         bus of the config drive's cdrom: ide, sata, scsi, usb
     hw_rng_model         virtio: a virtio RNG fed by the host's /dev/urandom
     hw_qemu_guest_agent  yes: the org.qemu.guest_agent.0 virtio-serial channel
-    hw_vif_model         checked only: PocketStack's servers have no network
+    hw_vif_model         the NICs' model: virtio, e1000, e1000e, rtl8139,
+                         ne2k_pci, pcnet
     hw_cpu_sockets, hw_cpu_cores, hw_cpu_threads (and their hw_cpu_max_*)
                          the guest's CPU topology; it must multiply to the
                          flavor's vCPUs
@@ -61,6 +62,7 @@ class GuestHardware:
     guest_agent: bool = False
     cpu_topology: CpuTopology | None = None   # None: libvirt's default (1 core per socket)
     clock_offset: str = "utc"
+    vif_model: str = "virtio"
 
 
 def guest_hardware(image: dict, vcpus: int, machine_type: str = "pc") -> GuestHardware:
@@ -73,15 +75,14 @@ def guest_hardware(image: dict, vcpus: int, machine_type: str = "pc") -> GuestHa
                                        f"type {machine_type} has no IDE bus.")
     if disk_bus == "scsi" or cdrom_bus == "scsi":
         _choice(image, "hw_scsi_model", SCSI_MODELS, "virtio-scsi")
-    # hw_vif_model is checked, not used: servers here have no network interface.
-    _choice(image, "hw_vif_model", VIF_MODELS, None)
+    vif_model = _choice(image, "hw_vif_model", VIF_MODELS, "virtio")
     os_type = _choice(image, "os_type", OS_TYPES, None)
     return GuestHardware(
         disk_bus=disk_bus, cdrom_bus=cdrom_bus,
         rng=_choice(image, "hw_rng_model", RNG_MODELS, None) == "virtio",
         guest_agent=_boolean(image, "hw_qemu_guest_agent"),
         cpu_topology=cpu_topology(image, vcpus),
-        clock_offset="localtime" if os_type == "windows" else "utc")
+        clock_offset="localtime" if os_type == "windows" else "utc", vif_model=vif_model)
 
 
 def cpu_topology(image: dict, vcpus: int) -> CpuTopology | None:

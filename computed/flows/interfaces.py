@@ -60,7 +60,7 @@ def attach(deps: Deps, ctx: RequestContext, instance_uuid: str, project_scope: s
         try:
             vif = ports.allocate(deps, caller, instance_uuid, wanted, groups, undo)
             live = deps.driver.power_state(instance.domain_name) in RUNNING
-            deps.driver.attach_interface(instance.domain_name, ports.nic(deps, vif), live)
+            deps.driver.attach_interface(instance.domain_name, ports.nic(vif), live)
             undo.push(f"unplug the NIC of port {vif.port_id}",
                       lambda: deps.driver.detach_interface(
                           instance.domain_name, vif.mac_address, live,

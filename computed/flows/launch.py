@@ -283,7 +283,7 @@ def _start_domain(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
         memory_mb=instance.memory_mb, disks=disks,
         volumes=[volume_spec(deps, bdm) for bdm in volumes],
         console_log=directory / "console.log", machine_type=deps.settings.machine_type,
-        hardware=hardware, nics=[ports.nic(deps, vif) for vif in vifs],
+        hardware=hardware, nics=[ports.nic(vif, hardware.vif_model) for vif in vifs],
         labels={"name": instance.display_name, "project": instance.project_id,
                 "user": instance.user_id, "flavor": (instance.flavor or {}).get("name", "")})
     (directory / "libvirt.xml").write_text(deps.driver.guest_xml(guest))

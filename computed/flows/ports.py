@@ -83,8 +83,9 @@ def allocate(deps: Deps, caller: Caller, instance_uuid: str, wanted: RequestedNe
     return vif
 
 
-def nic(deps: Deps, vif: VirtualInterface, mtu: int | None = None) -> Nic:
-    return Nic(port_id=vif.port_id, mac_address=vif.mac_address, mtu=mtu)
+def nic(vif: VirtualInterface, model: str = "virtio") -> Nic:
+    """The guest's NIC of a port (`model`: the image's hw_vif_model)."""
+    return Nic(port_id=vif.port_id, mac_address=vif.mac_address, model=model)
 
 
 def wait_plugged(deps: Deps, port_ids: list[str], timeout: float | None = None,

@@ -182,8 +182,9 @@ class ComputeDriver(abc.ABC):
     @abc.abstractmethod
     def attach_interface(self, domain_name: str, nic: Nic, live: bool) -> None:
         """Add the NIC to the guest's definition, and to the running guest
-        when `live` (hot-plug: its tap appears). On failure the definition
-        is unchanged."""
+        when `live` (hot-plug: its tap appears), of the model the guest's
+        other NICs have (the image's hw_vif_model), else `nic.model`. On
+        failure the definition is unchanged."""
 
     @abc.abstractmethod
     def detach_interface(self, domain_name: str, mac_address: str, live: bool,

@@ -76,6 +76,7 @@ class Nic:
     port_id: str
     mac_address: str
     mtu: int | None = None
+    model: str = "virtio"     # the image's hw_vif_model
 
     @property
     def tap(self) -> str:
@@ -146,7 +147,7 @@ def nic_element(nic: Nic) -> ET.Element:
     interface = ET.Element("interface", {"type": "ethernet"})
     _sub(interface, "mac", address=nic.mac_address)
     _sub(interface, "target", dev=nic.tap)
-    _sub(interface, "model", type="virtio")
+    _sub(interface, "model", type=nic.model)
     if nic.mtu:
         _sub(interface, "mtu", size=nic.mtu)
     return interface

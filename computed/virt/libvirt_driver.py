@@ -361,6 +361,10 @@ class LibvirtDriver(ComputeDriver):
         if live:
             flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
         try:
+            model = ET.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).find(
+                "./devices/interface/model")
+            if model is not None and model.get("type"):
+                nic = Nic(nic.port_id, nic.mac_address, nic.mtu, model.get("type") or "")
             domain.attachDeviceFlags(nic_xml(nic), flags)
         except libvirt.libvirtError as exc:
             raise _error(exc) from None

@@ -43,7 +43,8 @@ def guest() -> GuestSpec:
                              "voluser", SECRET)],
         console_log=directory / "console.log",
         labels={"node": "n1", "name": "web & db", "project": "p"},
-        nics=[Nic(PORT_A, "fa:16:3e:00:00:0a", mtu=1450), Nic(PORT_B, "fa:16:3e:00:00:0b")])
+        nics=[Nic(PORT_A, "fa:16:3e:00:00:0a", mtu=1450),
+              Nic(PORT_B, "fa:16:3e:00:00:0b", model="e1000")])
 
 
 def test_the_domain_has_acpi_a_file_console_and_typed_disks():
@@ -103,7 +104,8 @@ def test_each_port_is_a_virtio_nic_on_a_tap_named_after_it():
                                                             "fa:16:3e:00:00:0b"]
     # tap + the port id, 14 characters: what networkd looks for (shared.netnames)
     assert [n.find("target").get("dev") for n in nics] == ["tap5e1b2c3d-aa", "tap5e1b2c3d-bb"]
-    assert {n.find("model").get("type") for n in nics} == {"virtio"}
+    # the image's hw_vif_model
+    assert [n.find("model").get("type") for n in nics] == ["virtio", "e1000"]
     assert nics[0].find("mtu").get("size") == "1450" and nics[1].find("mtu") is None
     # The hot-plug XML is the same element.
     assert ET.fromstring(nic_xml(guest().nics[1])).attrib == {"type": "ethernet"}

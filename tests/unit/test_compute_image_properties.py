@@ -26,7 +26,8 @@ def test_the_properties_become_hardware():
                                "hw_qemu_guest_agent": "yes", "hw_vif_model": "e1000",
                                "os_type": "windows"}, 2)
     assert hardware == GuestHardware(disk_bus="scsi", cdrom_bus="sata", rng=True,
-                                     guest_agent=True, clock_offset="localtime")
+                                     guest_agent=True, clock_offset="localtime",
+                                     vif_model="e1000")
 
 
 @pytest.mark.parametrize("value, expected", [("yes", True), ("True", True), ("1", True),
