@@ -271,3 +271,21 @@ def test_a_floating_ip_follows_the_fixed_one_in_addresses(stack, demo, net, serv
         assert ips == {"private": [{"version": 4, "addr": e["addr"]} for e in entries]}
     finally:
         stack.openstack("floating", "ip", "delete", floating["id"], check=False)
+
+
+def test_a_server_started_again_is_plugged_again(stack, demo, net, servers):
+    """stop and start: libvirt makes the tap anew, networkd plugs it again
+    and the guest gets the same address."""
+    name = unique("again")
+    create(stack, servers, name, "--network", "private", "--wait")
+    first = wait_console(stack, name, NET_LINE.format(nic="eth0"))
+    server_id = as_json(stack.openstack("server", "show", name, "-f", "json"))["id"]
+    stack.openstack("server", "stop", name)
+    demo.wait_status(server_id, "SHUTOFF")
+    wait_for(lambda: net.list("port", device_id=server_id)[0]["status"] == "DOWN", 30,
+             what="the port down without its tap")
+    stack.openstack("server", "start", name)
+    demo.wait_status(server_id, "ACTIVE")
+    again = wait_console(stack, name, NET_LINE.format(nic="eth0"), after=first.end())
+    assert again.groups() == first.groups()
+    assert net.list("port", device_id=server_id)[0]["status"] == "ACTIVE"
