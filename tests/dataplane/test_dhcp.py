@@ -75,3 +75,18 @@ def test_options_follow_the_subnet(world, topo):
     assert lease == {"ip": "10.62.1.9", "mask": "24", "router": "10.62.1.1",
                      "dns": "10.62.1.53",
                      "staticroutes": "10.99.0.0/16 10.62.1.254 0.0.0.0/0 10.62.1.1"}
+
+
+def test_a_removed_ports_address_goes_to_the_next_port(world, private):
+    first = private.port("first", "private", 8, groups=("default",))
+    old = world.guest(first)
+    world.plane.apply(private.state)
+    world.plane.plug(private.state)
+    assert old.dhcp() is not None                 # dnsmasq now holds a lease for it
+
+    private.remove_port("first")
+    successor = private.port("successor", "private", 8, groups=("default",))
+    new = world.guest(successor)
+    world.plane.apply(private.state)
+    world.plane.plug(private.state)
+    assert new.dhcp() == {"ip": "10.61.0.8", "mask": "24", "router": "10.61.0.1"}
