@@ -18,6 +18,7 @@ from networkd.access import Access
 from networkd.agent import Agent
 from networkd.call import Call
 from networkd.dataplane.contract import DataPlane
+from networkd.dataplane.linux import LinuxDataPlane
 from networkd.settings import Settings, settings_from
 from shared.context import RequestContext
 from shared.netnames import stack_namespace
@@ -68,14 +69,9 @@ def make_dataplane(conf, state: StateLayout) -> DataPlane | None:
     """The kernel data plane of this stack, or None when [dataplane]
     enabled is off."""
     if not conf.dataplane.enabled:
+        LOG.warning("[dataplane] enabled = false: the API runs alone, guests get no network")
         return None
-    try:
-        from networkd.dataplane import linux
-    except ImportError:
-        LOG.warning("no data plane implementation (networkd.dataplane.linux): "
-                    "the API runs alone")
-        return None
-    return linux.LinuxDataPlane(namespace(conf, state), dataplane_dir(state))
+    return LinuxDataPlane(namespace(conf, state), dataplane_dir(state))
 
 
 def dhcp_host_id(state: StateLayout) -> str:

@@ -1,0 +1,175 @@
+"""networkd's resource functions and its agent over a real SQLite
+database, without HTTP and without a kernel: one request is one
+transaction (a refusal leaves nothing), the DesiredState the data plane is
+given, and the agent's port statuses from plug()'s answer.
+
+The data plane here is a recording implementation of the DataPlane
+contract: what is tested is the agent's side of the seam (what it asks,
+what it does with the answer); the kernel side has its own tests
+(tests/dataplane)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from networkd import networks, ports, subnets
+from networkd.access import Access
+from networkd.agent import Agent
+from networkd.call import Call
+from networkd.config import QUOTA_DEFAULTS
+from networkd.dataplane.contract import DataPlane, DataPlaneError
+from networkd.dataplane.model import DesiredState
+from networkd.db.models import Base, IPAllocation, Port
+from networkd.desired import build
+from networkd.errors import IpAddressAlreadyAllocated
+from networkd.policies import RULES
+from networkd.settings import Settings
+from shared.context import RequestContext
+from shared.db import create_all, make_engine, session_factory, transaction
+from shared.events import Notifier, create_tables
+from shared.netnames import bridge_name, tap_name
+from shared.policy import PolicyEnforcer
+
+
+class RecordingDataPlane(DataPlane):
+    """Records each state applied; plug() answers the taps it is told exist."""
+
+    def __init__(self):
+        self.applied: list[DesiredState] = []
+        self.taps: set[str] = set()
+        self.fail = False
+
+    def apply(self, state: DesiredState) -> None:
+        if self.fail:
+            raise DataPlaneError("no namespace")
+        self.applied.append(state)
+
+    def plug(self, state: DesiredState) -> set[str]:
+        return {port.id for port in state.ports if port.tap in self.taps}
+
+    def teardown(self) -> None:
+        self.applied.clear()
+
+
+@pytest.fixture
+def sessions(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'networkd.sqlite'}")
+    create_all(engine, Base.metadata)
+    create_tables(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def policy(tmp_path) -> PolicyEnforcer:
+    return PolicyEnforcer(RULES, tmp_path / "networkd-policy.yaml")
+
+
+def member(project: str = "p1") -> RequestContext:
+    return RequestContext(request_id="req-1", user_id="u1", project_id=project,
+                          roles=["member", "reader"])
+
+
+def run(sessions, policy, work, ctx: RequestContext | None = None):
+    """One request: its function in one transaction."""
+    with transaction(sessions) as session:
+        call = Call(session, Access(policy, ctx or member()),
+                    Settings(quota_defaults=dict(QUOTA_DEFAULTS)), Notifier("networkd", sessions))
+        return work(call)
+
+
+def make_network(sessions, policy, cidr: str = "10.9.0.0/24") -> tuple[str, str]:
+    def work(call: Call):
+        network = networks.create(call, {"network": {"name": "n"}})
+        subnet = subnets.create(call, {"subnet": {"network_id": network.id, "cidr": cidr,
+                                                  "ip_version": 4}})
+        return network.id, subnet.id
+    return run(sessions, policy, work)
+
+
+def test_a_refused_request_leaves_nothing(sessions, policy):
+    network_id, subnet_id = make_network(sessions, policy)
+    run(sessions, policy, lambda call: ports.create(call, {"port": {
+        "network_id": network_id, "fixed_ips": [{"ip_address": "10.9.0.50"}]}}))
+    with pytest.raises(IpAddressAlreadyAllocated):
+        run(sessions, policy, lambda call: ports.create(call, {"port": {
+            "network_id": network_id,
+            "fixed_ips": [{"ip_address": "10.9.0.60"}, {"ip_address": "10.9.0.50"}]}}))
+    with transaction(sessions, write=False) as session:
+        addresses = set(session.scalars(select(IPAllocation.ip_address)))
+        count = len(list(session.scalars(select(Port))))
+    assert addresses == {"10.9.0.2", "10.9.0.50"}   # the DHCP port's and the first port's
+    assert count == 2
+
+
+def test_the_desired_state_has_networks_dhcp_and_guest_ports(sessions, policy):
+    network_id, subnet_id = make_network(sessions, policy)
+    port = run(sessions, policy, lambda call: ports.create(call, {"port": {
+        "network_id": network_id, "device_owner": "compute:nova"}}))
+    with transaction(sessions, write=False) as session:
+        state = build(session)
+    [network] = state.networks
+    assert (network.id, network.bridge, network.external) == \
+        (network_id, bridge_name(network_id), False)
+    [subnet] = network.subnets
+    assert (subnet.id, subnet.cidr, subnet.gateway_ip, subnet.dhcp_ip) == \
+        (subnet_id, "10.9.0.0/24", "10.9.0.1", "10.9.0.2")
+    [guest] = state.ports  # the DHCP port is networkd's own: not a guest port
+    assert (guest.id, guest.tap, guest.fixed_ips, guest.hostname) == \
+        (port.id, tap_name(port.id), ((subnet_id, "10.9.0.3"),), "host-10-9-0-3")
+    assert guest.mac_address.startswith("fa:16:3e:") and len(guest.security_group_ids) == 1
+
+
+def test_the_agent_sets_ports_active_once_their_tap_is_plugged(sessions, policy):
+    network_id, _ = make_network(sessions, policy)
+    port = run(sessions, policy, lambda call: ports.create(call, {"port": {
+        "network_id": network_id}}))
+    dataplane = RecordingDataPlane()
+    agent = Agent(sessions, dataplane, interval=0.5)
+
+    def statuses() -> dict[str, str]:
+        with transaction(sessions, write=False) as session:
+            return {p.device_owner: p.status for p in session.scalars(select(Port))}
+
+    agent.run_once()
+    assert len(dataplane.applied) == 1
+    assert statuses() == {"network:dhcp": "ACTIVE", "": "DOWN"}
+    dataplane.taps.add(tap_name(port.id))
+    agent.run_once(force_apply=False)
+    assert statuses()[""] == "ACTIVE"
+    assert len(dataplane.applied) == 1   # same state, not signalled: not applied again
+    dataplane.taps.clear()
+    agent.run_once(force_apply=False)
+    assert statuses()[""] == "DOWN"
+
+    dataplane.fail = True
+    with pytest.raises(DataPlaneError):
+        agent.run_once()
+    dataplane.fail = False
+    run(sessions, policy, lambda call: ports.create(call, {"port": {"network_id": network_id}}))
+    agent.run_once(force_apply=False)   # the state changed: applied again
+    assert len(dataplane.applied) == 2 and len(dataplane.applied[-1].ports) == 2
+
+
+def test_the_agent_thread_applies_after_a_wake(sessions, policy):
+    make_network(sessions, policy)
+    dataplane = RecordingDataPlane()
+    agent = Agent(sessions, dataplane, interval=30)
+    agent.start()
+    try:
+        for _ in range(100):
+            if agent.passes:
+                break
+            time.sleep(0.05)
+        assert agent.passes >= 1 and dataplane.applied  # the first pass, at start
+        before = agent.passes
+        agent.wake()
+        for _ in range(100):
+            if agent.passes > before:
+                break
+            time.sleep(0.05)
+        assert agent.passes > before   # long before the 30 s interval
+    finally:
+        agent.stop()
