@@ -113,6 +113,10 @@ def wait_probe(compute: Compute, server_id: str, target: str, state: str,
 
 def stays(compute: Compute, server_id: str, target: str, state: str,
           seconds: float = 8) -> bool:
+    """The prober reports `state` for `target` (waiting for its first
+    report) and keeps reporting it for `seconds`."""
+    wait_for(lambda: probe_state(compute, server_id, target) is not None, 30, interval=1.0,
+             what=f"a first report on {target} from the prober")
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if probe_state(compute, server_id, target) != state:
