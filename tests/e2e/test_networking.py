@@ -246,9 +246,12 @@ def test_kill_9_of_networkd_and_up_restore_connectivity(stack, demo, net, guests
     rules_before = ruleset(stack)
     dnsmasq_before = dnsmasq_count(stack)
 
+    # kill -9 of networkd: its gunicorn master and worker (the agent's
+    # thread) at once, as a crash of the machine's service would.
     pid = int((stack.state_dir / "run" / "networkd.pid").read_text())
-    os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, what="networkd gone")
+    group = os.getpgid(pid)
+    os.killpg(group, signal.SIGKILL)
+    wait_for(lambda: not process_group_alive(group), 10, what="networkd gone")
     result = stack.up()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "networkd" in result.stdout
@@ -279,6 +282,14 @@ def test_deleting_a_server_leaves_no_tap_lease_port_or_rule(stack, demo, net, gu
     wait_for(lambda: mac not in dhcp_hosts(stack), 30, what="lease gone")
     wait_for(lambda: address not in ruleset(stack) and tap not in ruleset(stack), 30,
              what="rules gone")
+
+
+def process_group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def dnsmasq_count(stack) -> int:
