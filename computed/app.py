@@ -19,6 +19,7 @@ from computed.api import (
     hypervisors,
     interfaces,
     keypairs,
+    quotas,
     servers,
     versions,
     volume_attachments,
@@ -79,7 +80,7 @@ def make_app(conf, state: StateLayout) -> Flask:
 
     app.after_request(set_version_headers)
     for module in (versions, flavors, keypairs, servers, actions, volume_attachments,
-                   interfaces, hypervisors):
+                   interfaces, hypervisors, quotas):
         app.register_blueprint(module.bp)
     install_events(app, EventSource(service.sessions, service.policy))
     app.extensions[RUNTIME_KEY] = computed  # what computed.api.common.runtime() returns

@@ -387,6 +387,26 @@ def hypervisor_detail(deps: Deps, node: ComputeNode) -> dict:
     }
 
 
+def quota_set(deps: Deps, project_id: str) -> dict[str, tuple[int, int]]:
+    """Each quota of Nova's os-quota-sets (2.1) as (limit, in use). The
+    limits are the stack's [quota] options; what computed does not have
+    (server groups, injected files, nova-network's resources) shows Nova's
+    defaults, unused."""
+    quota = deps.settings.quota
+    with transaction(deps.sessions, write=False) as session:
+        count, used = repo.project_usage(session, project_id)
+    return {
+        "instances": (quota.instances, count), "cores": (quota.cores, used.vcpus),
+        "ram": (quota.ram, used.memory_mb),
+        "key_pairs": (deps.settings.max_key_pairs, 0),
+        "metadata_items": (deps.settings.max_metadata_items, 0),
+        "injected_files": (5, 0), "injected_file_content_bytes": (10240, 0),
+        "injected_file_path_bytes": (255, 0), "server_groups": (10, 0),
+        "server_group_members": (10, 0), "fixed_ips": (-1, 0), "floating_ips": (-1, 0),
+        "security_groups": (-1, 0), "security_group_rules": (-1, 0),
+    }
+
+
 def limits(deps: Deps, project_id: str) -> dict:
     """The project's quotas and what it uses of them (/limits "absolute").
     Server and image metadata share one limit, [quota] metadata_items, as

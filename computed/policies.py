@@ -13,6 +13,7 @@ MEMBER = "rule:admin_or_member"
 READER = "rule:admin_or_reader"
 ANYONE = "@"
 OWNER = "rule:admin_required or user_id:%(user_id)s"
+PROJECT_READER = "rule:admin_required or project_id:%(project_id)s"
 
 
 def _rule(name: str, check: str, description: str) -> RuleDefault:
@@ -72,5 +73,8 @@ RULES = [
     _rule("os-hypervisors:statistics", ADMIN, "Show the capacity and usage of every "
           "hypervisor."),
     _rule("limits", ANYONE, "Show the project's limits and usage."),
+    _rule("os-quota-sets:show", PROJECT_READER, "Show a project's quotas."),
+    _rule("os-quota-sets:detail", PROJECT_READER, "Show a project's quotas and usage."),
+    _rule("os-quota-sets:defaults", ANYONE, "Show the default quotas."),
     _rule("os-availability-zone:list", ANYONE, "List availability zones."),
 ]

@@ -124,3 +124,17 @@ def test_quota_show_reads_networkds_quotas(stack):
     assert usage["ports"]["Reserved"] == 0
     defaults = quotas(stack, "--default", "demo", cloud="pocketstack-admin")
     assert defaults["ports"]["Limit"] == 500
+
+
+def test_plain_quota_show_reads_compute_volume_and_network_quotas(stack):
+    """`openstack quota show` with no service option asks computed,
+    volumed and networkd, and shows all three."""
+    shown = as_json(stack.openstack("quota", "show", "-f", "json"))
+    assert isinstance(shown, list), shown
+    limits = {row["Resource"]: row["Limit"] for row in shown}
+    assert limits["instances"] == 10 and limits["cores"] == 20 and limits["ram"] == 51200
+    assert limits["networks"] == 100 and limits["ports"] == 500
+    assert "volumes" in limits
+    usage = {row["Resource"]: row for row in as_json(
+        stack.openstack("quota", "show", "--usage", "-f", "json"))}
+    assert usage["instances"]["In Use"] >= 0 and usage["networks"]["In Use"] >= 1
