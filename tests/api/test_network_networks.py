@@ -3,27 +3,18 @@ networks, and networks: create/list/show/update/delete, filters, paging,
 tags, who sees and may change what."""
 from __future__ import annotations
 
-import pytest
 import requests
 
-from tests.support.network import Networking
+from tests.support.network import networking_fixture
 from tests.support.network_api import cidr, error, unique
 
 OCTET = 201
 
 
-@pytest.fixture(scope="module")
-def demo(stack):
-    client = Networking(stack, "demo")
-    yield client
-    client.cleanup()
+demo = networking_fixture("demo")
 
 
-@pytest.fixture(scope="module")
-def admin(stack):
-    client = Networking(stack, "admin")
-    yield client
-    client.cleanup()
+admin = networking_fixture("admin")
 
 
 # --- discovery and errors ---------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.network import Networking
+from tests.support.network import Networking, networking_fixture
 from tests.support.network_api import cidr, error, fresh_networking, unique
 
 OCTET = 204
@@ -13,11 +13,7 @@ NEUTRON_DEFAULTS = {"network": 100, "subnet": 100, "port": 500, "router": 10,
                     "floatingip": 50, "security_group": 10, "security_group_rule": 100}
 
 
-@pytest.fixture(scope="module")
-def admin(stack):
-    client = Networking(stack, "admin")
-    yield client
-    client.cleanup()
+admin = networking_fixture("admin")
 
 
 @pytest.fixture

@@ -9,25 +9,17 @@ from __future__ import annotations
 import pytest
 
 from tests.support.compute import wait_for
-from tests.support.network import Networking, ruleset
+from tests.support.network import Networking, networking_fixture, ruleset
 from tests.support.network_api import cidr, error, fresh_networking, unique
 
 OCTET = 213
 NO_SUCH = "00000000-0000-0000-0000-000000000000"
 
 
-@pytest.fixture(scope="module")
-def demo(stack):
-    client = Networking(stack, "demo")
-    yield client
-    client.cleanup()
+demo = networking_fixture("demo")
 
 
-@pytest.fixture(scope="module")
-def admin(stack):
-    client = Networking(stack, "admin")
-    yield client
-    client.cleanup()
+admin = networking_fixture("admin")
 
 
 @pytest.fixture

@@ -5,24 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.network import Networking
+from tests.support.network import Networking, networking_fixture
 from tests.support.network_api import cidr, error, unique
 
 OCTET = 202
 
 
-@pytest.fixture(scope="module")
-def demo(stack):
-    client = Networking(stack, "demo")
-    yield client
-    client.cleanup()
+demo = networking_fixture("demo")
 
 
-@pytest.fixture(scope="module")
-def admin(stack):
-    client = Networking(stack, "admin")
-    yield client
-    client.cleanup()
+admin = networking_fixture("admin")
 
 
 @pytest.fixture

@@ -28,10 +28,10 @@ import pytest
 from shared.netnames import tap_name
 from tests.support.compute import Compute, b64, unique, wait_for
 from tests.support.network import (
-    Networking,
     dhcp_hosts,
     host_end,
     links,
+    networking_fixture,
     ruleset,
 )
 
@@ -125,18 +125,8 @@ def stays(compute: Compute, server_id: str, target: str, state: str,
     return True
 
 
-@pytest.fixture(scope="module")
-def net(stack):
-    client = Networking(stack, "demo")
-    yield client
-    client.cleanup()
-
-
-@pytest.fixture(scope="module")
-def admin_net(stack):
-    client = Networking(stack, "admin")
-    yield client
-    client.cleanup()
+net = networking_fixture("demo")
+admin_net = networking_fixture("admin")
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 
+import pytest
 import requests
 
 from shared.netnames import external_veth_host_end, stack_namespace
@@ -109,6 +110,17 @@ class Networking:
                     self.call("PUT", f"/routers/{resource_id}",
                               json={"router": {"external_gateway_info": {}}})
                 self.delete(collection, resource_id)
+
+
+def networking_fixture(user: str):
+    """A module-scoped fixture: networkd's API as `user`, with everything it
+    made deleted after the module (`demo = networking_fixture("demo")`)."""
+    @pytest.fixture(scope="module")
+    def client(stack):
+        networking = Networking(stack, user)
+        yield networking
+        networking.cleanup()
+    return client
 
 
 # --- inside the stack's namespace -------------------------------------------------------
