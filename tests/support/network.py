@@ -101,15 +101,33 @@ class Networking:
         return self.create("security_group_rule", security_group_id=group_id, **fields)
 
     def cleanup(self) -> None:
+        """Floating IPs first (a router interface they use cannot go), then
+        the router interfaces, then the rest newest first; a network goes
+        with whatever ports are still on it (another user's fixture may be
+        torn down after this one), so no test leaves a network behind for
+        the next module's "the project's only network"."""
+        made = list(reversed(self.made))
+        for collection, resource_id in made:
+            if collection == "floatingip":
+                self._quietly(self.delete, collection, resource_id)
         for router_id, subnet_id in reversed(self.links):
-            self.call("PUT", f"/routers/{router_id}/remove_router_interface",
-                      json={"subnet_id": subnet_id})
-        for collection, resource_id in reversed(self.made):
-            with contextlib.suppress(AssertionError, requests.RequestException):
-                if collection == "router":
-                    self.call("PUT", f"/routers/{resource_id}",
+            self._quietly(self.call, "PUT", f"/routers/{router_id}/remove_router_interface",
+                          json={"subnet_id": subnet_id})
+        for collection, resource_id in made:
+            if collection == "router":
+                self._quietly(self.call, "PUT", f"/routers/{resource_id}",
                               json={"router": {"external_gateway_info": {}}})
-                self.delete(collection, resource_id)
+            if collection == "network":
+                for port in self._quietly(self.list, "port", network_id=resource_id) or []:
+                    if not port["device_owner"].startswith("network:"):
+                        self._quietly(self.delete, "port", port["id"])
+            self._quietly(self.delete, collection, resource_id)
+
+    @staticmethod
+    def _quietly(call, *args, **kwargs):
+        with contextlib.suppress(AssertionError, requests.RequestException):
+            return call(*args, **kwargs)
+        return None
 
 
 def networking_fixture(user: str):
