@@ -5,6 +5,7 @@ up      first start: generate keys, passwords, config files, clouds.yaml and
         wait until each one answers. Safe to run again.
 down    stop what `up` started (and nothing else).
 status  each service: up or down, port, pid.
+ssh     a shell or a command in a server (pocketstack ssh --help).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from identity.bootstrap import Credentials
 from pocketstack import processes
 from pocketstack.hostdaemons import HostDaemonError
 from pocketstack.services import SERVICES, Service, initial_settings
+from pocketstack.ssh import command as ssh_command
 from pocketstack.tinyimage import IMAGE_NAME, register_tiny_image
 from shared.config import ConfigError, ensure_config_file, load_config
 from shared.paths import StateLayout, resolve_state_dir
@@ -242,12 +244,15 @@ def main(argv: list[str] | None = None) -> None:
                          "the first)")
     commands.add_parser("down", help="stop what `up` started")
     commands.add_parser("status", help="show each service")
+    ssh_command.add_parser(commands)
     args = parser.parse_args(argv)
     state = StateLayout(resolve_state_dir(args.state_dir))
     if args.command == "up":
         sys.exit(cmd_up(state, args.port_offset))
     if args.command == "down":
         sys.exit(cmd_down(state))
+    if args.command == "ssh":
+        sys.exit(ssh_command.run(args, state))
     sys.exit(cmd_status(state))
 
 

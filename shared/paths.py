@@ -57,6 +57,13 @@ class StateLayout:
     def clouds_yaml(self) -> Path:
         return self.etc / "clouds.yaml"
 
+    @property
+    def metadata_secret(self) -> Path:
+        """The secret networkd's metadata proxy signs instance ids with and
+        computed's metadata service checks (Neutron's and Nova's
+        metadata_proxy_shared_secret), made at first need."""
+        return self.etc / "metadata-proxy-secret"
+
     def config_file(self, name: str) -> Path:
         return self.etc / name
 

@@ -3,6 +3,7 @@
 Nothing here logs a secret: callers get the value back and must not log it."""
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -30,3 +31,28 @@ def write_private_file(path: Path, content: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def shared_secret(path: Path) -> str:
+    """The secret two services share (such as the metadata proxy's), read
+    from `path`, or made there now if nobody made it yet.
+
+    Whoever comes first writes it; a second process racing to create it
+    finds the first one's file and uses that: the file is linked into place
+    only if the name is free (os.link never replaces), so both always end
+    with the same value."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(generate_password(40) + "\n")
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path.read_text().strip()
