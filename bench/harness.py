@@ -1,0 +1,34 @@
+"""What every benchmark does around its measurements: a stack of its own in
+a temporary state directory on shifted ports, torn down afterwards, and a
+description of the machine printed beside the figures."""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.stack import Stack, port_offset_for
+
+
+@contextmanager
+def own_stack(port_base: int) -> Iterator[Stack]:
+    """A stack started with `pocketstack up` (the tiny image built once into
+    the test cache) and stopped at the end, whatever happened."""
+    os.environ.setdefault("POCKETSTACK_IMAGE_CACHE",
+                          os.environ.get("POCKETSTACK_TEST_CACHE",
+                                         "/var/cache/pocketstack-test"))
+    with tempfile.TemporaryDirectory(prefix="pocketstack-bench-") as tmp:
+        stack = Stack(Path(tmp), port_offset_for("master", base=port_base))
+        result = stack.up()
+        if result.returncode != 0:
+            raise SystemExit(result.stdout + result.stderr)
+        try:
+            yield stack
+        finally:
+            stack.down()
+
+
+def host_figures() -> dict:
+    return {"cpus": os.cpu_count(), "load_average_1m": os.getloadavg()[0]}
