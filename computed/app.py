@@ -4,7 +4,8 @@ Nova v2.1-compatible compute service. gunicorn runs one worker process (see
 [api] workers in computed.conf); the worker builds everything in make_app:
 the database (with the default flavors), the libvirt connection, the
 reconcile pass that makes the database and libvirt agree again after a
-restart, and the periodic tasks (power state sync, image cache manager).
+restart, the periodic tasks (power state sync, image cache manager) and
+the metadata service's thread ([metadata] bind_port, computed/metadata/).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from computed.api.versions import PUBLIC_PATHS
 from computed.config import schema
 from computed.db import repository as repo
 from computed.imagecache import template_names
+from computed.metadata import server as metadata_server
 from computed.policies import RULES
 from computed.reconcile import Periodic, Reconciler
 from shared.api import create_app
@@ -69,6 +71,7 @@ def make_app(conf, state: StateLayout) -> Flask:
         ("image_cache_manager", conf.compute.image_cache_manager_interval,
          image_cache_manager(computed)),
     ]).start()
+    metadata_server.start(conf, state, computed.deps)
 
     app = create_app(NAME, error_style="nova", validator=remote_validator(service),
                      is_public=lambda method, path: method == "GET" and path in PUBLIC_PATHS)

@@ -10,6 +10,7 @@ from shared.config import Opt, Schema
 from shared.service import LOOPBACK, common_sections
 
 DEFAULT_PORT = 8774
+METADATA_PORT = 8775  # Nova's metadata_listen_port
 IMAGE_PORT = 9292
 VOLUME_PORT = 8776
 NETWORK_PORT = 9696
@@ -44,9 +45,10 @@ def schema() -> Schema:
             minimum=0),
         Opt("max_concurrent_builds", 10, "Servers built at the same time; more wait their "
             "turn in BUILD.", kind="int", minimum=1, maximum=100),
-        Opt("force_config_drive", True, "Give every server a config drive. PocketStack has "
-            "no metadata service, so this is how a guest gets its name, keys and user_data "
-            "(Nova's default is false).", kind="bool"),
+        Opt("force_config_drive", True, "Give every server a config drive (ISO9660, label "
+            "config-2) holding the same documents the metadata service answers with, so a "
+            "guest without a network (or before its DHCP lease) still learns its name, keys "
+            "and user_data (Nova's default is false).", kind="bool"),
         Opt("force_raw_images", True, "Convert cached base images to raw (as Nova does by "
             "default): faster overlays, no compressed clusters to unpack at run time.",
             kind="bool"),
@@ -88,6 +90,26 @@ def schema() -> Schema:
         Opt("iscsi_initiator_name", "", "IQN of this host's (QEMU's) iSCSI initiator, given "
             "to volumed as the connector. Empty: iqn.2010-10.org.pocketstack:<node id>."),
     ])
+    result.add("metadata", [
+        Opt("enabled", True, "Serve the metadata API (Nova's nova-api-metadata): networkd's "
+            "metadata proxy forwards guests' requests to http://169.254.169.254/ here, "
+            "signed. Off: guests have the config drive only.", kind="bool"),
+        Opt("bind_host", LOOPBACK, "Address the metadata API listens on (Nova's "
+            "metadata_listen). Only networkd's proxy needs to reach it."),
+        Opt("bind_port", METADATA_PORT, "Port of the metadata API (Nova's "
+            "metadata_listen_port).", kind="int", minimum=1, maximum=65535),
+        Opt("metadata_proxy_shared_secret", "", "The secret networkd's proxy signs "
+            "X-Instance-ID with (Nova's [neutron] metadata_proxy_shared_secret); networkd's "
+            "[metadata] metadata_proxy_shared_secret must be the same. Empty: the stack's "
+            "generated secret (<state>/etc/metadata-proxy-secret).", secret=True),
+        Opt("metadata_cache_expiration", 15, "Seconds a server's documents are kept after "
+            "they were gathered (Nova's [api] metadata_cache_expiration): cloud-init reads "
+            "dozens of paths in a few seconds. 0: gather them for every request.",
+            kind="int", minimum=0, maximum=3600),
+        Opt("dhcp_domain", "", "Domain appended to the server's hostname in the metadata "
+            "(Nova's [api] dhcp_domain, whose default is novalocal). Empty: the hostname "
+            "alone."),
+    ])
     result.add("image", [
         Opt("url", f"http://{LOOPBACK}:{IMAGE_PORT}", "Where imaged answers (Glance v2)."),
     ])
@@ -111,7 +133,9 @@ def schema() -> Schema:
 
 def offset_settings(port_offset: int) -> dict[str, dict]:
     """For a second stack beside the first (`pocketstack up --port-offset N`):
-    the imaged, volumed and networkd it talks to are shifted too."""
-    return {"image": {"url": f"http://{LOOPBACK}:{IMAGE_PORT + port_offset}"},
+    the metadata API's port, and the imaged, volumed and networkd it talks
+    to, are shifted too."""
+    return {"metadata": {"bind_port": METADATA_PORT + port_offset},
+            "image": {"url": f"http://{LOOPBACK}:{IMAGE_PORT + port_offset}"},
             "volume": {"url": f"http://{LOOPBACK}:{VOLUME_PORT + port_offset}"},
             "network": {"url": f"http://{LOOPBACK}:{NETWORK_PORT + port_offset}"}}

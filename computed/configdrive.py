@@ -1,26 +1,29 @@
 """The config drive: how a guest learns who it is without a network.
 
 An ISO9660 image labelled config-2 (what cloud-init and the tiny image look
-for), attached as an IDE cdrom, holding what Nova's metadata service would
-serve:
+for), attached as a cdrom, holding the same documents the metadata service
+answers with (computed/metadata/documents.py), laid out as Nova's
+ConfigDriveBuilder writes them:
 
-    openstack/latest/meta_data.json     uuid, name, hostname, public_keys, meta ...
-    openstack/latest/user_data          the server's user_data, as given
-    openstack/latest/network_data.json  (empty here: no network service)
-    openstack/latest/vendor_data.json   (empty)
+    ec2/2009-04-04/meta-data.json, ec2/latest/meta-data.json   the EC2 meta-data
+    ec2/<version>/user-data                                    (if any)
+    openstack/<version>/meta_data.json      uuid, name, hostname, public_keys, meta ...
+    openstack/<version>/user_data           the server's user_data, as given (if any)
+    openstack/<version>/network_data.json   links, networks, services (from Liberty)
+    openstack/<version>/vendor_data.json    (from Havana)
+    openstack/<version>/vendor_data2.json   (from Newton)
+    ... for every OpenStack version from 2012-08-10, and latest
 
 It is built with genisoimage exactly as Nova builds it, into
 <instance dir>/disk.config.
 """
 from __future__ import annotations
 
-import base64
-import json
-import os
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
 
 LABEL = "config-2"
 PUBLISHER = "PocketStack"
@@ -28,22 +31,6 @@ PUBLISHER = "PocketStack"
 
 class ConfigDriveError(Exception):
     pass
-
-
-def meta_data(*, uuid: str, name: str, hostname: str, project_id: str,
-              availability_zone: str, launch_index: int, metadata: dict[str, str],
-              key_name: str | None, public_key: str | None) -> dict:
-    """openstack/latest/meta_data.json, in Nova's shape."""
-    document = {
-        "uuid": uuid, "name": name, "hostname": hostname,
-        "launch_index": launch_index, "availability_zone": availability_zone,
-        "project_id": project_id, "meta": dict(metadata), "devices": [],
-        "random_seed": base64.b64encode(os.urandom(512)).decode(),
-    }
-    if key_name and public_key:
-        document["public_keys"] = {key_name: public_key}
-        document["keys"] = [{"name": key_name, "type": "ssh", "data": public_key}]
-    return document
 
 
 def _iso_tool() -> list[str]:
@@ -55,18 +42,21 @@ def _iso_tool() -> list[str]:
                            "(Debian package genisoimage)")
 
 
-def build(target: Path, meta: dict, user_data: bytes | None) -> None:
-    """Write the config drive ISO to `target`."""
+def write_tree(root: Path, files: Iterable[tuple[str, bytes]]) -> None:
+    """Each (relative path, content) as a file under `root`."""
+    for relative, content in files:
+        parts = PurePosixPath(relative).parts
+        if not parts or ".." in parts or PurePosixPath(relative).is_absolute():
+            raise ConfigDriveError(f"not a path inside the config drive: {relative!r}")
+        path = root.joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+def build(target: Path, files: Iterable[tuple[str, bytes]]) -> None:
+    """Write the config drive ISO holding `files` to `target`."""
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".configdrive-") as tmp:
-        latest = Path(tmp) / "openstack" / "latest"
-        latest.mkdir(parents=True)
-        (latest / "meta_data.json").write_text(json.dumps(meta))
-        (latest / "network_data.json").write_text(
-            json.dumps({"links": [], "networks": [], "services": []}))
-        (latest / "vendor_data.json").write_text("{}")
-        (latest / "vendor_data2.json").write_text("{}")
-        if user_data is not None:
-            (latest / "user_data").write_bytes(user_data)
+        write_tree(Path(tmp), files)
         command = [*_iso_tool(), "-o", str(target), "-ldots", "-allow-lowercase",
                    "-allow-multidot", "-l", "-publisher", PUBLISHER, "-quiet", "-J", "-r",
                    "-V", LABEL, tmp]

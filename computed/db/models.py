@@ -9,6 +9,10 @@ instance_network_requests                      the networks and security groups 
 virtual_interfaces                             the ports of each server, and whether
                                                computed made them (then it deletes them)
 compute_nodes                                  this host, with a stable id
+instance_device_names                          the names the server's local disks got
+                                               (Nova keeps them on the instance)
+instance_id_mappings, s3_images                the integer ids behind EC2's i-%08x and
+                                               ami-%08x (the metadata service's)
 
 An instance keeps a copy of its flavor (as Nova's instance.flavor does):
 deleting or changing a flavor never changes the servers made from it.
@@ -203,4 +207,37 @@ class ComputeNode(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     hypervisor_hostname: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class InstanceDeviceNames(Base):
+    """The guest's names of a server's local disks, as its build chose them
+    (vda or sda or hda..., after the image's hw_disk_bus): Nova's
+    root_device_name, default_ephemeral_device and default_swap_device.
+    The metadata service's block-device-mapping reads them. A table of its
+    own, so that a database made before it existed gets it too (create_all
+    adds missing tables, never missing columns)."""
+    __tablename__ = "instance_device_names"
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), primary_key=True)
+    root_device_name: Mapped[str] = mapped_column(String(255))
+    default_ephemeral_device: Mapped[str | None] = mapped_column(String(255))
+    default_swap_device: Mapped[str | None] = mapped_column(String(255))
+
+
+class InstanceIdMapping(Base):
+    """A small integer for each server, given at first need and kept: EC2's
+    instance-id is i-%08x of it (Nova's instance_id_mappings)."""
+    __tablename__ = "instance_id_mappings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class S3Image(Base):
+    """The same for images: EC2's ami-id is ami-%08x of it (Nova's s3_images,
+    named after the S3 image store of Nova's early EC2 API)."""
+    __tablename__ = "s3_images"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)

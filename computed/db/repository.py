@@ -16,7 +16,10 @@ from computed.db.models import (
     FlavorExtraSpec,
     FlavorProject,
     Instance,
+    InstanceDeviceNames,
+    InstanceIdMapping,
     KeyPair,
+    S3Image,
 )
 from computed.domain import states
 from computed.domain.claims import Resources, flavor_resources
@@ -226,3 +229,36 @@ def device_names_in_use(instance: Instance) -> set[str]:
 def find_volume_mapping(instance: Instance, volume_id: str) -> BlockDeviceMapping | None:
     return next((bdm for bdm in instance.volumes if bdm.volume_id == volume_id), None)
 
+
+
+# --- what the metadata service needs ---------------------------------------------------
+def record_device_names(session: Session, instance_uuid: str, root: str,
+                        ephemeral: str | None, swap: str | None) -> None:
+    """The build's names of the local disks, with /dev/ as Nova keeps them."""
+    row = session.get(InstanceDeviceNames, instance_uuid) or \
+        InstanceDeviceNames(instance_uuid=instance_uuid)
+    row.root_device_name = f"/dev/{root}"
+    row.default_ephemeral_device = f"/dev/{ephemeral}" if ephemeral else None
+    row.default_swap_device = f"/dev/{swap}" if swap else None
+    session.add(row)
+
+
+def ec2_instance_id(session: Session, instance_uuid: str) -> int:
+    """The server's integer id, made at first need (Nova's
+    get_int_id_from_instance_uuid). Call it in a write transaction: they
+    take turns, so two first requests cannot both make one."""
+    return _integer_id(session, InstanceIdMapping, instance_uuid)
+
+
+def ec2_image_id(session: Session, image_uuid: str) -> int:
+    """The image's integer id, made at first need (Nova's glance_id_to_id)."""
+    return _integer_id(session, S3Image, image_uuid)
+
+
+def _integer_id(session: Session, model, uuid: str) -> int:
+    row = session.scalar(select(model).where(model.uuid == uuid))
+    if row is None:
+        row = model(uuid=uuid, created_at=now())
+        session.add(row)
+        session.flush()
+    return row.id

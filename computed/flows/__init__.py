@@ -62,6 +62,7 @@ class Settings:
     max_metadata_items: int
     max_key_pairs: int
     vif_plugging_timeout: float = 60.0  # 0: do not wait for networkd to plug ports
+    dhcp_domain: str = ""  # appended to hostnames in the metadata ([metadata] dhcp_domain)
 
 
 class InstanceLocks:

@@ -21,7 +21,9 @@
                          hw_disk_bus) = qcow2 overlay on the base,
                          grown to the flavor's root disk; disk.local (vdb) and
                          disk.swap: overlays on formatted templates
-    6. config drive      disk.config, an ISO labelled config-2
+    6. config drive      disk.config, an ISO labelled config-2 holding the
+                         documents the metadata service answers with (the
+                         ports made in 2 are in network_data.json)
     7. domain            libvirt.xml written; the domain defined and started,
                          paused if it has NICs (their taps exist, the guest
                          has not sent a packet yet)
@@ -43,7 +45,6 @@ undo runs, and terminate.py does the rest.
 """
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import shutil
@@ -51,7 +52,6 @@ import time
 from functools import partial
 
 from computed.configdrive import build as build_config_drive
-from computed.configdrive import meta_data
 from computed.db import repository as repo
 from computed.db.models import BlockDeviceMapping, Instance, VirtualInterface
 from computed.domain import states
@@ -62,6 +62,8 @@ from computed.domain.networks import RequestedNetwork
 from computed.flows import Deps, Undo, fault, ports
 from computed.flows.volumes import connect_volume, volume_spec
 from computed.imagecache import CachedImage
+from computed.metadata.documents import Documents
+from computed.metadata.gather import gather
 from computed.virt import qemu_img
 from computed.virt.guest import FileDisk, GuestSpec
 from shared.clients import Caller
@@ -242,6 +244,9 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
             disks.append(FileDisk(directory / "disk.swap", names.swap, "qcow2", bus=bus))
     except Exception as exc:
         raise BuildFailed(f"Creating the server's disks failed: {exc}") from exc
+    with transaction(deps.sessions) as session:  # what the metadata's block-device-mapping says
+        repo.record_device_names(session, instance.uuid, names.root, names.ephemeral,
+                                 names.swap)
     _event(deps, ctx, instance.uuid, "compute.instance.disks.created",
            disks={d.device: d.path.name for d in disks}, backing_file=base.path.name)
     return disks
@@ -254,13 +259,13 @@ def _config_drive(deps: Deps, ctx, instance: Instance,
         return []
     _check_not_cancelled(deps, instance.uuid)
     target = deps.instance_dir(instance.uuid) / "disk.config"
-    user_data = base64.b64decode(instance.user_data) if instance.user_data else None
     try:
-        build_config_drive(target, meta_data(
-            uuid=instance.uuid, name=instance.display_name, hostname=instance.hostname,
-            project_id=instance.project_id, availability_zone=instance.availability_zone,
-            launch_index=instance.launch_index, metadata=instance.meta or {},
-            key_name=instance.key_name, public_key=instance.key_data), user_data)
+        facts = gather(deps, instance.uuid, deps.settings.dhcp_domain)
+        if facts is None:
+            raise BuildCancelled()
+        build_config_drive(target, Documents(facts).config_drive_files())
+    except BuildCancelled:
+        raise
     except Exception as exc:
         raise BuildFailed(f"Building the config drive failed: {exc}") from exc
     device = config_drive_device(hardware.cdrom_bus, local_disks(

@@ -87,6 +87,10 @@ class NetworkClient(ServiceClient):
         """A port already gone is fine."""
         self.call("DELETE", f"{API}/ports/{port_id}", caller, expected=(204, 404))
 
+    # --- subnets -----------------------------------------------------------------------
+    def list_subnets(self, caller: Caller, **filters: FilterValue) -> list[dict]:
+        return self._list(caller, "subnets", filters)
+
     # --- security groups and floating IPs ----------------------------------------------
     def list_security_groups(self, caller: Caller, **filters: FilterValue) -> list[dict]:
         return self._list(caller, "security-groups", filters)

@@ -201,6 +201,7 @@ class FakeNetwork:
     def __init__(self, plugs: bool = True):
         self.plugs = plugs
         self.networks: dict[str, dict] = {}
+        self.subnets: dict[str, dict] = {}
         self.ports: dict[str, dict] = {}
         self.groups: list[dict] = []
         self.floating_ips: list[dict] = []
@@ -211,8 +212,13 @@ class FakeNetwork:
                     **fields) -> dict:
         network = {"id": str(uuidlib.uuid4()), "name": name, "project_id": project_id,
                    "tenant_id": project_id, "shared": False, "router:external": False,
-                   "subnets": [f"subnet-{name}"] if subnets else [], **fields}
+                   "mtu": 1500, "subnets": [f"subnet-{name}"] if subnets else [], **fields}
         self.networks[network["id"]] = network
+        for subnet_id in network["subnets"]:
+            self.subnets[subnet_id] = {
+                "id": subnet_id, "network_id": network["id"], "ip_version": 4,
+                "cidr": "10.0.0.0/24", "gateway_ip": "10.0.0.1", "enable_dhcp": True,
+                "dns_nameservers": [], "host_routes": [], "project_id": project_id}
         return network
 
     def add_port(self, network: dict, project_id: str = "p", **fields) -> dict:
@@ -280,6 +286,9 @@ class FakeNetwork:
     def delete_port(self, caller, port_id: str) -> None:
         if self.ports.pop(port_id, None) is not None:
             self.deleted.append(port_id)
+
+    def list_subnets(self, caller, **filters) -> list[dict]:
+        return [s for s in self.subnets.values() if self._matches(s, filters)]
 
     def list_security_groups(self, caller, **filters) -> list[dict]:
         return [g for g in self.groups if self._matches(g, filters)]
