@@ -11,7 +11,7 @@ STATE_DIR ?= /var/lib/pocketstack
 TEST_WORKERS ?= 2
 PYTEST_ARGS  ?=
 
-.PHONY: run test lint types unit slow down status install system-packages clean
+.PHONY: run test lint types unit slow down status install system-packages test-packages clean
 
 run: install
 	$(VENV)/bin/pocketstack --state-dir $(STATE_DIR) up
@@ -42,7 +42,7 @@ unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS) tests/unit
 
 # Everything else: real daemons, real clients, real QEMU and tgtd.
-slow: install
+slow: install test-packages
 	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) \
 		--ignore=tests/unit tests
 	POCKETSTACK_TEST_DATA_API=registry $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) \
@@ -52,6 +52,9 @@ install: system-packages $(VENV)/.installed $(CLIENTS)/.installed
 
 system-packages:
 	@sh labs/host/install-packages.sh
+
+test-packages:
+	@sh labs/host/install-packages.sh --test
 
 # The project and its test tools, in a virtualenv of its own.
 $(VENV)/.installed: pyproject.toml

@@ -10,7 +10,9 @@ computed defines the domain, and the pass is what finds it. A pass:
        dnsmasq that died or a bridge someone removed comes back),
     3. DataPlane.plug(state): taps found are moved into the namespace,
     4. sets each guest port ACTIVE (its tap is plugged) or DOWN, and the
-       ports networkd owns (DHCP, router) ACTIVE once applied.
+       ports networkd owns (DHCP, router) ACTIVE once applied,
+    5. calls each `after_pass` function (the metadata proxy listens again
+       if the namespace was made anew: networkd.metadata.listener).
 
 A failing pass is logged and tried again at the next one: the API never
 waits for the kernel, and computed waits for ACTIVE.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -37,8 +40,10 @@ ACTIVE, DOWN = "ACTIVE", "DOWN"
 
 class Agent:
     def __init__(self, sessions: sessionmaker, dataplane: DataPlane, interval: float,
-                 resync: float = RESYNC_SECONDS):
+                 resync: float = RESYNC_SECONDS,
+                 after_pass: Sequence[Callable[[], None]] = ()):
         self._sessions = sessions
+        self._after_pass = tuple(after_pass)
         self.dataplane = dataplane
         self._interval = interval
         self._resync = resync
@@ -84,6 +89,8 @@ class Agent:
             self._applied, self._applied_at = state, now
         plugged = self.dataplane.plug(state)
         self._set_statuses(state, plugged)
+        for follow_up in self._after_pass:
+            follow_up()
         self.passes += 1
 
     def _set_statuses(self, state: DesiredState, plugged: set[str]) -> None:

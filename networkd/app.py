@@ -4,7 +4,8 @@ Before it serves anything, the main process creates the tables and makes
 the first-start networks (seed.py: `public`, and `private` for the demo
 project, like DevStack). Then gunicorn runs one worker process; the worker
 builds the runtime, starts the agent thread that applies the database to
-the data plane (agent.py), and serves Neutron's v2.0 API.
+the data plane (agent.py) and keeps the metadata proxy listening
+(networkd.metadata), and serves Neutron's v2.0 API.
 """
 from __future__ import annotations
 
@@ -68,8 +69,7 @@ def make_app(conf, state: StateLayout) -> Flask:
         app.register_blueprint(module.bp)
     install_events(app, EventSource(service.sessions, service.policy))
     app.extensions[RUNTIME_KEY] = networkd
-    if networkd.agent is not None:
-        networkd.agent.start()
+    networkd.start()
     return app
 
 

@@ -9,6 +9,9 @@ from shared.service import common_sections
 DEFAULT_PORT = 9696
 DEFAULT_PUBLIC_CIDR = "172.24.4.0/24"
 DEFAULT_PRIVATE_CIDR = "10.0.0.0/24"
+LOOPBACK = "127.0.0.1"
+# computed's metadata service (Nova's metadata_listen_port).
+NOVA_METADATA_PORT = 8775
 # Neutron's default quotas (neutron/conf/quota.py).
 QUOTA_DEFAULTS = {"network": 100, "subnet": 100, "port": 500, "router": 10,
                   "floatingip": 50, "security_group": 10, "security_group_rule": 100}
@@ -49,6 +52,19 @@ def schema() -> Schema:
         Opt("sync_interval", 0.5, "Seconds between two passes of the agent (it also runs "
             "right after every change).", kind="float", minimum=0.1, maximum=3600),
     ])
+    result.add("metadata", [
+        Opt("enabled", True, "Run the metadata proxy: guests ask http://169.254.169.254/ "
+            "(inside the stack's namespace) and get their own server's metadata from "
+            "computed (Neutron's metadata agent). Off: guests have the config drive only.",
+            kind="bool"),
+        Opt("nova_metadata_url", f"http://{LOOPBACK}:{NOVA_METADATA_PORT}",
+            "computed's metadata service, where the proxy forwards guests' requests "
+            "(Neutron's nova_metadata_host and nova_metadata_port)."),
+        Opt("metadata_proxy_shared_secret", "", "The secret the proxy signs instance ids "
+            "with; computed's [metadata] metadata_proxy_shared_secret must be the same. "
+            "Empty: the stack's generated secret (<state>/etc/metadata-proxy-secret).",
+            secret=True),
+    ])
     result.add("quota", [
         Opt(name, default, f"{QUOTA_WORDS[name]} a project may have (-1: no limit).",
             kind="int", minimum=-1)
@@ -76,6 +92,9 @@ def _check_cidrs(conf) -> None:
 def offset_settings(port_offset: int) -> dict[str, dict]:
     """For a second stack beside the first (`pocketstack up --port-offset N`):
     its own external network, because the host end of each stack's veth sits
-    in the machine's routing table (172.24.<4 + offset/100>.0/24)."""
+    in the machine's routing table (172.24.<4 + offset/100>.0/24), and its own
+    computed's metadata service."""
     third = 4 + (port_offset // 100) % 250
-    return {"network": {"public_cidr": f"172.24.{third}.0/24"}}
+    return {"network": {"public_cidr": f"172.24.{third}.0/24"},
+            "metadata": {"nova_metadata_url":
+                         f"http://{LOOPBACK}:{NOVA_METADATA_PORT + port_offset}"}}

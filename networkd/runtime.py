@@ -1,9 +1,12 @@
 """Everything one networkd process works with, built once from its config:
 the service (database, policy, notifier), the settings the resource
-modules read, and the agent that applies the database to the data plane.
+modules read, the agent that applies the database to the data plane, and
+the metadata proxy (networkd.metadata) that the agent's passes keep
+listening in the stack's namespace.
 
 The API layer reaches it through networkd.api.common.runtime(); after a
 request changed something it calls `changed()`, which wakes the agent.
+`start()` and `stop()` start and stop the agent and the proxy together.
 """
 from __future__ import annotations
 
@@ -19,10 +22,14 @@ from networkd.agent import Agent
 from networkd.call import Call
 from networkd.dataplane.contract import DataPlane
 from networkd.dataplane.linux import LinuxDataPlane
+from networkd.metadata.instances import instance_at
+from networkd.metadata.listener import MetadataListener
+from networkd.metadata.proxy import MetadataProxy
 from networkd.settings import Settings, settings_from
 from shared.context import RequestContext
 from shared.netnames import stack_namespace
 from shared.paths import StateLayout
+from shared.secrets import shared_secret
 from shared.service import Service
 
 LOG = logging.getLogger(__name__)
@@ -33,6 +40,7 @@ class Networkd:
     service: Service
     settings: Settings
     agent: Agent | None = None
+    metadata_proxy: MetadataListener | None = None
     extras: dict = field(default_factory=dict)
 
     @property
@@ -54,6 +62,17 @@ class Networkd:
         """The database changed: let the agent apply it now."""
         if self.agent is not None:
             self.agent.wake()
+
+    def start(self) -> None:
+        """Start the agent; its first pass makes the proxy listen."""
+        if self.agent is not None:
+            self.agent.start()
+
+    def stop(self) -> None:
+        if self.agent is not None:
+            self.agent.stop()
+        if self.metadata_proxy is not None:
+            self.metadata_proxy.stop()
 
 
 def namespace(conf, state: StateLayout) -> str:
@@ -79,10 +98,30 @@ def dhcp_host_id(state: StateLayout) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"pocketstack:{state.root}"))
 
 
+def metadata_secret(conf, state: StateLayout) -> str:
+    """[metadata] metadata_proxy_shared_secret, or the stack's generated one
+    (computed reads the same file)."""
+    return conf.metadata.metadata_proxy_shared_secret or shared_secret(state.metadata_secret)
+
+
+def make_metadata_proxy(conf, state: StateLayout, sessions) -> MetadataListener | None:
+    """The metadata proxy of this stack, or None when [metadata] enabled is
+    off (it needs the data plane: its address is in the stack's namespace)."""
+    if not conf.metadata.enabled:
+        LOG.warning("[metadata] enabled = false: guests get no metadata service")
+        return None
+    proxy = MetadataProxy(lambda address: instance_at(sessions, address),
+                          conf.metadata.nova_metadata_url, metadata_secret(conf, state))
+    return MetadataListener(namespace(conf, state), proxy)
+
+
 def build(service: Service) -> Networkd:
     conf, state = service.conf, service.state
     networkd = Networkd(service=service, settings=settings_from(conf, dhcp_host_id(state)))
     dataplane = make_dataplane(conf, state)
     if dataplane is not None:
-        networkd.agent = Agent(service.sessions, dataplane, conf.dataplane.sync_interval)
+        networkd.metadata_proxy = make_metadata_proxy(conf, state, service.sessions)
+        follow = [networkd.metadata_proxy.follow] if networkd.metadata_proxy else []
+        networkd.agent = Agent(service.sessions, dataplane, conf.dataplane.sync_interval,
+                               after_pass=follow)
     return networkd

@@ -9,6 +9,10 @@ made anything.
                     [network] private_cidr (10.0.0.0/24), DHCP on
     router1         the demo project's router: gateway on public, interface
                     on private-subnet (make_router1)
+    default-access  the demo project's `default` security group lets in ssh
+                    (tcp 22) and ping (icmp) from anywhere, so a first server
+                    answers them (on DevStack, users add these two rules by
+                    hand); other projects' default groups stay Neutron's
 
 Each step runs once (seed_steps): what an admin deletes stays deleted, and
 running it at every start changes nothing. It runs in networkd's main
@@ -22,7 +26,7 @@ import time
 
 from sqlalchemy.orm import sessionmaker
 
-from networkd import networks, routers, subnets
+from networkd import networks, routers, security_groups, subnets
 from networkd.access import Access
 from networkd.call import Call
 from networkd.db.models import Network, SeedStep, Subnet
@@ -39,6 +43,11 @@ LOG = logging.getLogger(__name__)
 PUBLIC, PUBLIC_SUBNET = "public", "public-subnet"
 PRIVATE, PRIVATE_SUBNET = "private", "private-subnet"
 ROUTER = "router1"
+DEFAULT_ACCESS = "default-access"
+ACCESS_DESCRIPTION = ("Made at first start so that a first server answers {what} "
+                      "(pocketstack); delete it to close {what}.")
+# (protocol, port, what it lets in)
+ACCESS_RULES = (("tcp", 22, "ssh"), ("icmp", None, "ping"))
 IDENTITY_ATTEMPTS = 10
 
 
@@ -46,7 +55,7 @@ def first_start(conf, sessions: sessionmaker, notifier: Notifier, policy: Policy
                 settings: Settings) -> None:
     with transaction(sessions, write=False) as session:
         done = {row.name for row in session.query(SeedStep)}
-    if {PUBLIC, PRIVATE, ROUTER} <= done:
+    if {PUBLIC, PRIVATE, ROUTER, DEFAULT_ACCESS} <= done:
         return
     identity = IdentityClient(ServiceSession.from_config(conf))
     admin_project = _project_id(identity, "admin")
@@ -60,6 +69,8 @@ def first_start(conf, sessions: sessionmaker, notifier: Notifier, policy: Policy
         private_subnet = _step(call, PRIVATE, lambda: make_private(call, conf, demo_project))
         if public is not None and private_subnet is not None and demo_project:
             _step(call, ROUTER, lambda: make_router1(call, public, private_subnet, demo_project))
+        if demo_project:
+            _step(call, DEFAULT_ACCESS, lambda: open_default_group(call, demo_project))
 
 
 def _step(call: Call, name: str, make):
@@ -105,6 +116,25 @@ def make_router1(call: Call, public: Network, private_subnet: Subnet,
         "name": ROUTER, "project_id": demo_project,
         "external_gateway_info": {"network_id": public.id}}})
     routers.add_interface(call, router.id, {"subnet_id": private_subnet.id})
+
+
+def open_default_group(call: Call, project_id: str) -> None:
+    """Ingress rules tcp 22 and icmp from 0.0.0.0/0 in the project's
+    `default` group (made now if it has none), through the API's own
+    function; a rule the group already has is left as it is."""
+    group = security_groups.ensure_default(call.session, project_id)
+    for protocol, port, what in ACCESS_RULES:
+        rule: dict[str, object] = {
+            "security_group_id": group.id, "project_id": project_id, "direction": "ingress",
+            "ethertype": "IPv4", "protocol": protocol, "remote_ip_prefix": "0.0.0.0/0",
+            "description": ACCESS_DESCRIPTION.format(what=what)}
+        if port is not None:
+            rule.update(port_range_min=port, port_range_max=port)
+        try:
+            security_groups.create_rule(call, {"security_group_rule": rule})
+        except security_groups.SecurityGroupRuleExists:
+            LOG.info("first start: the default group of %s lets in %s already", project_id,
+                     what)
 
 
 def _project_id(identity: IdentityClient, name: str) -> str | None:

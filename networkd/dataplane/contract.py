@@ -23,7 +23,10 @@ class DataPlane(ABC):
         """Make the namespace match `state`: create what is missing, change
         what differs, remove what `state` no longer has (bridges, addresses,
         dnsmasq processes and their host files, routes, NAT and firewall
-        rules, conntrack entries of removed floating IPs and rules).
+        rules, conntrack entries of removed floating IPs and rules). The
+        namespace also holds the metadata address 169.254.169.254/32 on its
+        `lo`, whatever `state` says (networkd's metadata proxy listens there;
+        every DHCP subnet routes guests to it).
         Idempotent: applying the same state twice changes nothing, and after
         a restart (even a kill -9) applying the database's state rebuilds
         everything without duplicates. Raises DataPlaneError."""
@@ -38,6 +41,6 @@ class DataPlane(ABC):
 
     @abstractmethod
     def teardown(self) -> None:
-        """Stop the dnsmasq processes and remove the rules and bridges this
-        data plane made (the namespace itself belongs to `pocketstack up` /
-        `down`)."""
+        """Stop the dnsmasq processes and remove the rules, bridges and the
+        metadata address this data plane made (the namespace itself belongs
+        to `pocketstack up` / `down`)."""

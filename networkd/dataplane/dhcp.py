@@ -5,8 +5,18 @@ hosts file listing the ports' MACs and fixed IPs (IPAM stays in networkd's
 database), so a MAC it does not know gets nothing. It listens on the
 network's bridge only, at the subnets' DHCP port addresses, with DNS off
 (--port=0). Options per subnet: router (the gateway, or none), DNS
-servers, classless static routes (121 and 249, with the default route
-added, as clients that take 121 ignore the router option), MTU.
+servers, classless static routes (121 and 249), MTU.
+
+The classless static routes are the subnet's host routes, then
+169.254.169.254/32 via the subnet's DHCP port address, where the stack's
+namespace answers for the metadata service (Neutron's DHCP agent does so on
+networks without a router, enable_isolated_metadata; here every subnet gets
+it, routed or not), then the default route via the gateway when there is
+one: a client that takes option 121 ignores the router option (RFC 3442),
+so the default route must be among them. A host route to 0.0.0.0/0 stands
+for the gateway (router option and default route) when the subnet has none,
+as in Neutron; a host route of the subnet's own to the metadata address is
+kept instead of networkd's.
 
 One process per network, not per subnet: every dnsmasq on a bridge binds
 0.0.0.0:67 on it, and a renewal sent by unicast reaches only one of them.
@@ -40,11 +50,14 @@ from pathlib import Path
 from networkd.dataplane import nsexec
 from networkd.dataplane.contract import DataPlaneError
 from networkd.dataplane.model import DesiredState, Network, Port, Subnet
+from shared.metadata_proxy import METADATA_ADDRESS
 
 LOG = logging.getLogger(__name__)
 LEASE_SECONDS = 86400
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+DEFAULT_ROUTE = "0.0.0.0/0"
+METADATA_ROUTE = f"{METADATA_ADDRESS}/32"
 
 
 def dhcp_subnets(network: Network) -> list[Subnet]:
@@ -74,22 +87,45 @@ def opts_file(network: Network) -> str:
     lines = []
     for subnet in dhcp_subnets(network):
         tag = f"tag:{_tag(subnet)}"
-        gateway = str(ipaddress.IPv4Address(subnet.gateway_ip)) if subnet.gateway_ip else ""
+        gateway = default_gateway(subnet)
         # An empty router option stops dnsmasq offering its own address.
         lines.append(f"{tag},option:router" + (f",{gateway}" if gateway else ""))
         if subnet.dns_nameservers:
             servers = ",".join(str(ipaddress.IPv4Address(s)) for s in subnet.dns_nameservers)
             lines.append(f"{tag},option:dns-server,{servers}")
-        if subnet.host_routes:
-            routes = [f"{ipaddress.IPv4Network(dst)},{ipaddress.IPv4Address(hop)}"
-                      for dst, hop in subnet.host_routes]
-            if gateway:
-                routes.append(f"0.0.0.0/0,{gateway}")
-            lines.append(f"{tag},option:classless-static-route,{','.join(routes)}")
-            lines.append(f"{tag},249,{','.join(routes)}")
+        routes = ",".join(f"{destination},{nexthop}"
+                          for destination, nexthop in classless_routes(subnet))
+        lines.append(f"{tag},option:classless-static-route,{routes}")
+        lines.append(f"{tag},249,{routes}")
         if network.mtu != 1500:
             lines.append(f"{tag},option:mtu,{network.mtu}")
     return "".join(line + "\n" for line in lines)
+
+
+def classless_routes(subnet: Subnet) -> list[tuple[str, str]]:
+    """The (destination, next hop) pairs of a DHCP subnet's options 121 and
+    249: its host routes, the metadata address via its DHCP port, the
+    default route via its gateway (see the module's docstring)."""
+    routes = [(network, hop) for network, hop in _host_routes(subnet) if network != DEFAULT_ROUTE]
+    if subnet.dhcp_ip and not any(network == METADATA_ROUTE for network, _ in routes):
+        routes.append((METADATA_ROUTE, str(ipaddress.IPv4Address(subnet.dhcp_ip))))
+    gateway = default_gateway(subnet)
+    if gateway:
+        routes.append((DEFAULT_ROUTE, gateway))
+    return routes
+
+
+def default_gateway(subnet: Subnet) -> str | None:
+    """The subnet's gateway, else the next hop of its host route to
+    0.0.0.0/0, else None."""
+    if subnet.gateway_ip:
+        return str(ipaddress.IPv4Address(subnet.gateway_ip))
+    return next((hop for network, hop in _host_routes(subnet) if network == DEFAULT_ROUTE), None)
+
+
+def _host_routes(subnet: Subnet) -> list[tuple[str, str]]:
+    return [(str(ipaddress.IPv4Network(destination)), str(ipaddress.IPv4Address(nexthop)))
+            for destination, nexthop in subnet.host_routes]
 
 
 def command(network: Network, directory: Path) -> list[str]:

@@ -6,7 +6,8 @@ network namespace.
                     address checked before anything is touched)
       1. bridges    one per network, with its MTU; the others removed
       2. addresses  DHCP, router interface and gateway addresses, floating
-                    IPs; the others removed
+                    IPs; the others removed; 169.254.169.254/32 on `lo`,
+                    where networkd's metadata proxy listens
       3. external   the namespace's end of the external veth enslaved to
                     the external network's bridge
       4. nftables   the whole ruleset, in one transaction (skipped when it
@@ -14,7 +15,8 @@ network namespace.
       5. conntrack  flows the new ruleset refuses are ended
       6. dhcp       one dnsmasq per network with DHCP subnets
     plug(state)     taps moved in, enslaved, up
-    teardown()      dnsmasq stopped, tables deleted, bridges removed
+    teardown()      dnsmasq stopped, tables deleted, bridges and the
+                    metadata address removed
 
 Every step compares with what the kernel has, so a new object (after a
 restart, even a kill -9) rebuilds from the same state without duplicates.
@@ -38,9 +40,11 @@ from networkd.dataplane.dhcp import DhcpServers
 from networkd.dataplane.model import DesiredState
 from networkd.dataplane.namespace import exists
 from networkd.dataplane.policy import compile_policy, local_addresses
+from shared.metadata_proxy import METADATA_ADDRESS
 from shared.netnames import EXTERNAL_VETH_NS_END
 
 LOG = logging.getLogger(__name__)
+AF_INET = 2
 
 
 class LinuxDataPlane(DataPlane):
@@ -70,6 +74,7 @@ class LinuxDataPlane(DataPlane):
             with self._inside() as ipr:
                 bridges.sync(ipr, state.networks)
                 bridges.sync_addresses(ipr, addresses)
+                _hold_metadata_address(ipr, True)
                 bridges.attach(ipr, self.external_veth, external)
             ruleset = nftables.render(policy)
             if ruleset != self._ruleset or not nftables.loaded(self.namespace):
@@ -96,6 +101,7 @@ class LinuxDataPlane(DataPlane):
             self._ruleset = None
             with self._inside() as ipr:
                 bridges.remove_all(ipr)
+                _hold_metadata_address(ipr, False)
 
     @contextmanager
     def _inside(self) -> Iterator[IPRoute]:
@@ -109,6 +115,21 @@ class LinuxDataPlane(DataPlane):
             yield ipr
         finally:
             ipr.close()
+
+
+def _hold_metadata_address(ipr: IPRoute, held: bool) -> None:
+    """Add (or remove) 169.254.169.254/32 on the namespace's `lo`: guests
+    route to it through their subnet's DHCP address (dhcp.py), and the
+    namespace delivers it locally, to the metadata proxy listening there.
+    On `lo`, it is no bridge's, so it is the same address for every network."""
+    [lo] = ipr.link_lookup(ifname="lo")
+    present = any(a.get("address") == METADATA_ADDRESS and a["prefixlen"] == 32
+                  for a in ipr.get_addr(index=lo, family=AF_INET))
+    if held and not present:
+        LOG.info("adding %s/32 to lo", METADATA_ADDRESS)
+        ipr.addr("add", index=lo, address=METADATA_ADDRESS, prefixlen=32)
+    elif present and not held:
+        ipr.addr("del", index=lo, address=METADATA_ADDRESS, prefixlen=32)
 
 
 @contextmanager

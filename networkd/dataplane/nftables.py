@@ -40,9 +40,9 @@ from networkd.dataplane.policy import (
     PortPolicy,
     sorted_ips,
 )
+from shared.metadata_proxy import METADATA_ADDRESS, METADATA_PORT
 
 TABLE = "pocketstack"
-METADATA_IP = "169.254.169.254"
 
 
 def render(policy: Policy) -> str:
@@ -141,7 +141,7 @@ def _inet_table(policy: Policy) -> list[str]:
         "ct state invalid drop",
         f"udp dport {DHCP_SERVER_PORT} accept",
         "meta l4proto icmp fib daddr . iif type local accept",
-        f"ip daddr {METADATA_IP} tcp dport 80 accept",
+        f"ip daddr {METADATA_ADDRESS} tcp dport {METADATA_PORT} accept",
     ])
     lines += _chain("nat_prerouting", "type nat hook prerouting priority dstnat; policy accept;",
                     [f"ip daddr {f.floating_ip} dnat ip to {f.fixed_ip}"

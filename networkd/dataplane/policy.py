@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from networkd.dataplane.contract import DataPlaneError
 from networkd.dataplane.model import DesiredState, Network, Port, SecurityGroupRule
+from shared.metadata_proxy import METADATA_ADDRESS
 
 # Neutron's protocol names (neutron_lib.constants.IP_PROTOCOL_MAP) for IPv4.
 PROTOCOLS = {
@@ -108,7 +109,8 @@ class Policy:
     dnat: tuple[tuple[str, str], ...] = ()
     floating: tuple[FloatingNat, ...] = ()
     snat: tuple[RouterSnat, ...] = ()
-    local_ips: tuple[str, ...] = ()    # every address the namespace itself holds
+    # Every address the namespace itself holds (the metadata address too).
+    local_ips: tuple[str, ...] = ()
     internal_cidrs: tuple[str, ...] = ()  # the subnets of non-external networks
 
     def port_of(self, ip: str) -> PortPolicy | None:
@@ -158,8 +160,9 @@ def compile_policy(state: DesiredState) -> Policy:
         dnat=tuple(sorted(dnat)),
         floating=floating,
         snat=tuple(sorted(set(snat), key=lambda s: (s.bridge, s.cidr, s.gateway_ip))),
-        local_ips=tuple(sorted({ip for addresses in local_addresses(state).values()
-                                for ip, _ in addresses}, key=ipaddress.IPv4Address)),
+        local_ips=tuple(sorted({METADATA_ADDRESS} | {
+            ip for addresses in local_addresses(state).values() for ip, _ in addresses},
+            key=ipaddress.IPv4Address)),
         internal_cidrs=tuple(sorted(_cidr(s.cidr) for n in state.networks if not n.external
                                     for s in n.subnets)),
     )

@@ -74,7 +74,8 @@ def test_options_follow_the_subnet(world, topo):
     lease = routed.dhcp(extra=("dns", "staticroutes"))
     assert lease == {"ip": "10.62.1.9", "mask": "24", "router": "10.62.1.1",
                      "dns": "10.62.1.53",
-                     "staticroutes": "10.99.0.0/16 10.62.1.254 0.0.0.0/0 10.62.1.1"}
+                     "staticroutes": "10.99.0.0/16 10.62.1.254 169.254.169.254/32 10.62.1.2 "
+                                     "0.0.0.0/0 10.62.1.1"}
 
 
 def test_a_removed_ports_address_goes_to_the_next_port(world, private):

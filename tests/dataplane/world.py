@@ -2,11 +2,12 @@
 
 `World` is a stack namespace made by namespace.ensure() (its own name, its
 own external veth whose machine end holds a free 172.31.X.1/24), a
-LinuxDataPlane on it, and "guest" namespaces: each joined to the machine's
-namespace by a veth pair whose machine end is named like the tap libvirt
-would create for the port (shared.netnames.tap_name), so plug() moves it
-exactly as it moves a real tap. The guest end, `eth0`, carries the MAC the
-test chooses. Everything goes in close(), also after a failure.
+LinuxDataPlane on it, and "guest" namespaces (tests.support.guest_namespace):
+each joined to the machine's namespace by a veth pair whose machine end is
+named like the tap libvirt would create for the port
+(shared.netnames.tap_name), so plug() moves it exactly as it moves a real
+tap. The guest end, `eth0`, carries the MAC the test chooses. Everything
+goes in close(), also after a failure.
 
 The states the tests apply are built with `Topology`, which keeps the
 current DesiredState and changes it one step at a time.
@@ -40,21 +41,7 @@ from networkd.dataplane.model import (
     Subnet,
 )
 from shared.netnames import EXTERNAL_VETH_NS_END, bridge_name, tap_name
-
-UDHCPC_SCRIPT = textwrap.dedent("""\
-    #!/bin/sh
-    # udhcpc's hook: configure eth0 as told and write down what was offered.
-    case "$1" in
-      deconfig) ip addr flush dev "$interface" ;;
-      bound|renew)
-        ip addr flush dev "$interface"
-        ip addr add "$ip/$mask" dev "$interface"
-        if [ -n "$router" ]; then ip route replace default via "${router%% *}"; fi
-        for key in ip mask router dns staticroutes; do
-          eval "echo $key=\\$$key"
-        done > "$LEASE_FILE" ;;
-    esac
-    """)
+from tests.support.guest_namespace import GuestNamespace, run
 
 # A TCP echo service: one line in, the same line back, for each connection.
 ECHO_SERVER = "busybox nc -ll -p {port} -e /bin/cat"
@@ -72,13 +59,6 @@ HOLD_CONNECTION = textwrap.dedent("""\
             print("fail", error, flush=True)
         time.sleep(0.2)
     """)
-
-
-def run(*argv: str, timeout: float = 30, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)}: {result.stderr or result.stdout}")
-    return result
 
 
 def ping(address: str, namespace: str | None = None) -> bool:
@@ -102,35 +82,17 @@ def free_external_cidr() -> ipaddress.IPv4Network:
     raise AssertionError("no free /24 in 172.31.0.0/16 on this machine")
 
 
-@dataclasses.dataclass
-class Guest:
-    """A namespace standing for a guest: eth0 is its NIC."""
-    name: str
-    port: Port
-    world: World
+class Guest(GuestNamespace):
+    """A namespace standing for a guest of `port`: eth0 is its NIC (sh,
+    dhcp, http: tests.support.guest_namespace)."""
 
-    def sh(self, *argv: str, timeout: float = 30, check: bool = True):
-        return run("ip", "netns", "exec", self.name, *argv, timeout=timeout, check=check)
+    def __init__(self, name: str, port: Port, world: World, mac: str | None = None):
+        super().__init__(name, port.tap, mac or port.mac_address, world.root)
+        self.port = port
+        self.world = world
 
     def popen(self, *argv: str, output: Path) -> subprocess.Popen:
         return self.world.popen("ip", "netns", "exec", self.name, *argv, output=output)
-
-    def dhcp(self, tries: int = 3, extra: tuple[str, ...] = ()) -> dict[str, str] | None:
-        """Ask for a lease like the tiny image does (busybox udhcpc); the
-        lease's ip, mask and router (and the `extra` options, requested
-        too), or None when nobody answered."""
-        lease = self.world.root / f"{self.name}.lease"
-        lease.unlink(missing_ok=True)
-        script = self.world.root / "udhcpc.sh"
-        requests = [arg for option in extra for arg in ("-O", option)]
-        result = run("ip", "netns", "exec", self.name, "env", f"LEASE_FILE={lease}",
-                     "busybox", "udhcpc", "-i", "eth0", "-q", "-n", "-f", "-s", str(script),
-                     "-t", str(tries), "-T", "1", *requests, check=False, timeout=30)
-        if result.returncode != 0 or not lease.exists():
-            return None
-        fields = dict(line.split("=", 1) for line in lease.read_text().splitlines())
-        return {key: value for key, value in fields.items()
-                if key in ("ip", "mask", "router", *extra)}
 
     def set_mac(self, mac: str) -> None:
         self.sh("ip", "link", "set", "eth0", "down")
@@ -176,8 +138,6 @@ class World:
         self.gateway = str(self.external.network_address + 1)
         self.guests: list[Guest] = []
         self.processes: list[subprocess.Popen] = []
-        (root / "udhcpc.sh").write_text(UDHCPC_SCRIPT)
-        (root / "udhcpc.sh").chmod(0o755)
         namespace.ensure(self.namespace, self.host_veth, EXTERNAL_VETH_NS_END,
                          f"{self.gateway}/{self.external.prefixlen}")
         self.plane = self.new_plane()
@@ -192,15 +152,8 @@ class World:
     def guest(self, port: Port, mac: str | None = None) -> Guest:
         """A guest namespace whose NIC is a tap-named veth end in the
         machine's namespace, not yet plugged."""
-        name = f"psdp-{self.tag}-g{len(self.guests)}"
-        run("ip", "netns", "add", name)
-        guest = Guest(name, port, self)
+        guest = Guest(f"psdp-{self.tag}-g{len(self.guests)}", port, self, mac)
         self.guests.append(guest)
-        run("ip", "link", "add", port.tap, "type", "veth", "peer", "name", "eth0",
-            "netns", name)
-        guest.sh("ip", "link", "set", "lo", "up")
-        guest.sh("ip", "link", "set", "eth0", "address", mac or port.mac_address)
-        guest.sh("ip", "link", "set", "eth0", "up")
         return guest
 
     def popen(self, *argv: str, output: Path) -> subprocess.Popen:
@@ -227,9 +180,7 @@ class World:
         """Remove everything, each step even when an earlier one failed."""
         steps = [lambda p=p: _end(p) for p in self.processes]
         steps.append(self.plane.teardown)
-        for guest in self.guests:
-            steps.append(lambda g=guest: run("ip", "link", "del", g.port.tap, check=False))
-            steps.append(lambda g=guest: run("ip", "netns", "del", g.name, check=False))
+        steps += [guest.close for guest in self.guests]
         steps.append(lambda: namespace.remove(self.namespace, self.host_veth))
         failures = []
         for step in steps:

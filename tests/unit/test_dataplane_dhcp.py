@@ -45,21 +45,37 @@ def test_options_per_subnet():
     assert opts_file(NETWORK).splitlines() == [
         "tag:subnet-s-1,option:router,10.0.0.1",
         "tag:subnet-s-1,option:dns-server,10.0.0.53,10.0.0.54",
+        "tag:subnet-s-1,option:classless-static-route,"
+        "169.254.169.254/32,10.0.0.2,0.0.0.0/0,10.0.0.1",
+        "tag:subnet-s-1,249,169.254.169.254/32,10.0.0.2,0.0.0.0/0,10.0.0.1",
         "tag:subnet-s-1,option:mtu,1450",
         "tag:subnet-s-2,option:router",
-        "tag:subnet-s-2,option:classless-static-route,192.168.0.0/16,10.0.1.254",
-        "tag:subnet-s-2,249,192.168.0.0/16,10.0.1.254",
+        "tag:subnet-s-2,option:classless-static-route,"
+        "192.168.0.0/16,10.0.1.254,169.254.169.254/32,10.0.1.2",
+        "tag:subnet-s-2,249,192.168.0.0/16,10.0.1.254,169.254.169.254/32,10.0.1.2",
         "tag:subnet-s-2,option:mtu,1450",
     ]
 
 
-def test_classless_routes_carry_the_default_route():
+def test_classless_routes_carry_the_metadata_and_default_routes():
     routed = Subnet("s-4", "10.0.4.0/24", "10.0.4.1", True, dhcp_ip="10.0.4.2",
                     host_routes=(("10.9.0.0/16", "10.0.4.9"),))
     text = opts_file(Network("n-4", "brqn-4", False, subnets=(routed,)))
     assert "tag:subnet-s-4,option:classless-static-route,10.9.0.0/16,10.0.4.9," \
-           "0.0.0.0/0,10.0.4.1\n" in text
+           "169.254.169.254/32,10.0.4.2,0.0.0.0/0,10.0.4.1\n" in text
     assert "mtu" not in text
+
+
+def test_a_subnets_own_default_and_metadata_routes_win():
+    # No gateway: the host route to 0.0.0.0/0 is the router (Neutron's rule);
+    # a host route to the metadata address replaces networkd's.
+    own = Subnet("s-5", "10.0.5.0/24", None, True, dhcp_ip="10.0.5.2",
+                 host_routes=(("0.0.0.0/0", "10.0.5.254"), ("169.254.169.254/32", "10.0.5.9")))
+    assert opts_file(Network("n-5", "brqn-5", False, subnets=(own,))).splitlines()[:2] == [
+        "tag:subnet-s-5,option:router,10.0.5.254",
+        "tag:subnet-s-5,option:classless-static-route,"
+        "169.254.169.254/32,10.0.5.9,0.0.0.0/0,10.0.5.254",
+    ]
 
 
 def test_command_line():

@@ -14,14 +14,14 @@ import time
 import pytest
 from sqlalchemy import select
 
-from networkd import networks, ports, subnets
+from networkd import networks, ports, security_groups, seed, subnets
 from networkd.access import Access
 from networkd.agent import Agent
 from networkd.call import Call
 from networkd.config import QUOTA_DEFAULTS
 from networkd.dataplane.contract import DataPlane, DataPlaneError
 from networkd.dataplane.model import DesiredState
-from networkd.db.models import Base, IPAllocation, Port
+from networkd.db.models import Base, IPAllocation, Port, SecurityGroupRule
 from networkd.desired import build
 from networkd.errors import IpAddressAlreadyAllocated
 from networkd.policies import RULES
@@ -173,3 +173,36 @@ def test_the_agent_thread_applies_after_a_wake(sessions, policy):
         assert agent.passes > before   # long before the 30 s interval
     finally:
         agent.stop()
+
+
+def test_each_pass_ends_with_the_after_pass_functions(sessions, policy):
+    make_network(sessions, policy)
+    dataplane = RecordingDataPlane()
+    seen: list[int] = []
+    agent = Agent(sessions, dataplane, interval=30,
+                  after_pass=[lambda: seen.append(len(dataplane.applied))])
+    agent.run_once()
+    agent.run_once(force_apply=False)
+    assert seen == [1, 1]          # after the apply, at every pass
+    dataplane.fail = True
+    with pytest.raises(DataPlaneError):
+        agent.run_once()
+    assert seen == [1, 1]          # a failed pass does not get that far
+
+
+def test_the_first_start_opens_ssh_and_ping_in_the_default_group(sessions, policy):
+    # A rule the group has already (here: ssh, added by hand) is kept, not doubled.
+    def ssh_by_hand(call: Call):
+        group = security_groups.ensure_default(call.session, "p1")
+        security_groups.create_rule(call, {"security_group_rule": {
+            "security_group_id": group.id, "direction": "ingress", "protocol": "tcp",
+            "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"}})
+    run(sessions, policy, ssh_by_hand)
+    admin = RequestContext(request_id="req-1", user_id="u0", project_id="admin-project",
+                           roles=["admin", "member", "reader"])
+    run(sessions, policy, lambda call: seed.open_default_group(call, "p1"), ctx=admin)
+    with transaction(sessions, write=False) as session:
+        rules = [(r.direction, r.protocol, r.port_range_min, r.remote_ip_prefix)
+                 for r in session.scalars(select(SecurityGroupRule))]
+    assert sorted(r for r in rules if r[3] == "0.0.0.0/0") == [
+        ("ingress", "icmp", None, "0.0.0.0/0"), ("ingress", "tcp", 22, "0.0.0.0/0")]

@@ -68,7 +68,13 @@ def test_overlaps_any_way_round():
 
 
 def test_each_test_stack_has_its_own_external_network():
-    assert offset_settings(0) == {"network": {"public_cidr": "172.24.4.0/24"}}
+    assert offset_settings(0)["network"] == {"public_cidr": "172.24.4.0/24"}
     assert offset_settings(20000)["network"]["public_cidr"] == "172.24.204.0/24"
     assert offset_settings(20100) != offset_settings(20000)
     assert offset_settings(30000)["network"]["public_cidr"] == "172.24.54.0/24"
+
+
+def test_each_test_stack_reaches_its_own_metadata_service():
+    assert offset_settings(0)["metadata"] == {"nova_metadata_url": "http://127.0.0.1:8775"}
+    assert offset_settings(23000)["metadata"] == {
+        "nova_metadata_url": "http://127.0.0.1:31775"}
