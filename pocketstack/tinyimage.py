@@ -1,8 +1,11 @@
 """The tiny test image, registered by `pocketstack up` once imaged runs.
 
-It is built once (a few MB, from Debian's kernel and busybox: labs/tinyimage)
-and registered in imaged as the public qcow2 image `pocketstack-tiny`, if no
-active image has that name, so that a first server is one command away. The
+It is built once (under 20 MB, from Debian's kernel, busybox and dropbear:
+labs/tinyimage) and registered in imaged as the public qcow2 image
+`pocketstack-tiny`, if no active image has that name, so that a first server
+is one command away. Its SSH server lets `root` in with the server's key pair;
+the image says so with Glance's common property os_admin_user, which clients
+read to know whom to log in as. The
 build is cached in <state>/cache/tinyimage, or in $POCKETSTACK_IMAGE_CACHE
 (several stacks on one machine, such as the test suite's, share one build).
 It goes through imaged's public API as the admin user, as a person would.
@@ -18,6 +21,11 @@ from labs.tinyimage import build
 from shared.paths import StateLayout
 
 IMAGE_NAME = "pocketstack-tiny"
+LOGIN_USER = "root"
+DESCRIPTION = ("PocketStack's tiny test image: a Debian kernel and a busybox initramfs that "
+               "reports its disks and network on the serial console, with an SSH server "
+               f"(dropbear; login {LOGIN_USER}, public key only, the key pair's key read from "
+               "the metadata service or the config drive; host keys printed on the console).")
 CACHE_ENV = "POCKETSTACK_IMAGE_CACHE"
 TIMEOUT = 120
 
@@ -53,8 +61,7 @@ def register_tiny_image(state: StateLayout, identity_url: str, image_url: str,
     created = requests.post(f"{image_url}/v2/images", headers=headers, timeout=TIMEOUT, json={
         "name": IMAGE_NAME, "disk_format": "qcow2", "container_format": "bare",
         "visibility": "public", "min_ram": 64,
-        "description": "PocketStack's tiny test image: a Debian kernel and a busybox "
-                       "initramfs that reports its disks on the serial console."})
+        "os_admin_user": LOGIN_USER, "description": DESCRIPTION})
     created.raise_for_status()
     image_id = created.json()["id"]
     with open(path, "rb") as data:

@@ -2,9 +2,10 @@
 
     build(cache_dir) -> cache_dir/pocketstack-tiny.qcow2
 
-The image is rebuilt only when one of its inputs changes: the Debian kernel
-or busybox version apt would fetch, the syslinux installer, or this package's
-own source (the /init script included).  The inputs are written next to the
+The image is rebuilt only when one of its inputs changes: the version apt
+would fetch of the Debian kernel, busybox, dropbear or one of dropbear's
+libraries, the syslinux installer, or this package's own source (the /init
+script included).  The inputs are written next to the
 image; a matching record means "reuse".  A file lock makes concurrent builds
 (e.g. several pytest-xdist workers) wait for each other instead of racing.
 """
@@ -28,6 +29,13 @@ log = logging.getLogger(__name__)
 IMAGE_NAME = "pocketstack-tiny.qcow2"
 RECORD_NAME = "pocketstack-tiny.inputs.json"
 BUSYBOX_PACKAGE = "busybox-static"
+# The SSH server: dropbear (dynamically linked) and its key generator.
+SSH_SERVER_PACKAGE = "dropbear-bin"
+SSH_PROGRAMS = {"sbin/dropbear": "usr/sbin/dropbear", "bin/dropbearkey": "usr/bin/dropbearkey"}
+# The packages of the shared libraries they load (their DT_NEEDED entries,
+# and those of these libraries in turn; libc6 brings the loader).  A library
+# missing from this list stops the build with its soname.
+LIBRARY_PACKAGES = ("libc6", "libcrypt1", "libtomcrypt1", "libtommath1", "libgmp10", "zlib1g")
 
 
 def _sha256(data: bytes) -> str:
@@ -48,7 +56,8 @@ def source_fingerprint() -> str:
 def current_inputs() -> dict:
     """Everything the image is made from, as apt and the host see it now."""
     kernel = debs.kernel_package()
-    versions = debs.candidate_versions(kernel, BUSYBOX_PACKAGE)
+    versions = debs.candidate_versions(kernel, BUSYBOX_PACKAGE, SSH_SERVER_PACKAGE,
+                                       *LIBRARY_PACKAGES)
     syslinux = shutil.which("syslinux")
     if syslinux is None:
         raise RuntimeError("syslinux is not installed (Debian packages syslinux, mtools)")
@@ -56,6 +65,8 @@ def current_inputs() -> dict:
         "kernel_package": kernel,
         "kernel_version": versions[kernel],
         "busybox_version": versions[BUSYBOX_PACKAGE],
+        "ssh_package_versions": {package: versions[package] for package in
+                                 (SSH_SERVER_PACKAGE, *LIBRARY_PACKAGES)},
         "syslinux_sha256": _sha256(Path(syslinux).read_bytes()),
         "source_sha256": source_fingerprint(),
     }
@@ -80,25 +91,32 @@ def _recorded_inputs(cache_dir: Path) -> dict | None:
 
 
 def _build_image(inputs: dict, cache_dir: Path, work: Path) -> dict:
-    """Download, unpack and assemble; leaves work/image.qcow2.  Returns the
-    module groups that went into the initramfs."""
+    """Download, unpack and assemble; leaves work/image.qcow2.  Returns what
+    went into the initramfs (module groups, libraries) for the record."""
     deb_dir = cache_dir / "debs"
     kernel_deb = debs.fetch(inputs["kernel_package"], inputs["kernel_version"], deb_dir)
     busybox_deb = debs.fetch(BUSYBOX_PACKAGE, inputs["busybox_version"], deb_dir)
-    debs.prune(deb_dir, keep=[kernel_deb, busybox_deb])
+    ssh_debs = {package: debs.fetch(package, version, deb_dir)
+                for package, version in inputs["ssh_package_versions"].items()}
+    debs.prune(deb_dir, keep=[kernel_deb, busybox_deb, *ssh_debs.values()])
     kernel_tree = debs.unpack(kernel_deb, work / "kernel")
     busybox_tree = debs.unpack(busybox_deb, work / "busybox")
+    ssh_trees = {package: debs.unpack(deb, work / package) for package, deb in ssh_debs.items()}
 
     release = inputs["kernel_package"].removeprefix("linux-image-")
     vmlinuz = kernel_tree / "boot" / f"vmlinuz-{release}"
     modules_root = kernel_tree / "lib" / "modules" / release
     initrd = work / "initrd.gz"
-    groups = initramfs.build_initramfs(modules_root, busybox_tree / "bin" / "busybox", initrd)
+    server_tree = ssh_trees[SSH_SERVER_PACKAGE]
+    contents = initramfs.build_initramfs(
+        modules_root, busybox_tree / "bin" / "busybox", initrd,
+        programs={target: server_tree / source for target, source in SSH_PROGRAMS.items()},
+        library_trees=[ssh_trees[package] for package in LIBRARY_PACKAGES])
 
     raw = work / "image.raw"
     bootdisk.make_raw_fat(vmlinuz, initrd, raw)
     bootdisk.convert_to_qcow2(raw, work / "image.qcow2")
-    return groups
+    return contents
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -125,10 +143,10 @@ def build(cache_dir: Path) -> Path:
             return image
         log.info("building %s from %s", image, inputs)
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as tmp:
-            groups = _build_image(inputs, cache_dir, Path(tmp))
+            contents = _build_image(inputs, cache_dir, Path(tmp))
             # Same filesystem, so the rename is atomic: readers see either the
             # old image or the new one, never half of one.
             os.replace(Path(tmp) / "image.qcow2", image)
-        record = {"inputs": inputs, "modules": groups, "cmdline": bootdisk.KERNEL_CMDLINE}
+        record = {"inputs": inputs, **contents, "cmdline": bootdisk.KERNEL_CMDLINE}
         _write_atomically(cache_dir / RECORD_NAME, json.dumps(record, indent=2) + "\n")
     return image

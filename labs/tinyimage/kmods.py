@@ -23,10 +23,11 @@ EARLY = [
 # failover modules it depends on), loaded after the virtio PCI transport.
 NET = ["af_packet", "failover", "net_failover", "virtio_net"]
 
-# Modules to read a config drive on a non-virtio bus: IDE/SATA cdrom (sr_mod),
-# IDE/SATA/SCSI disk (sd_mod), virtio-scsi, and the ISO9660 filesystem.
+# Modules to read a config drive on a non-virtio bus: IDE cdrom (sr_mod),
+# IDE/SCSI disk (sd_mod), virtio-scsi, and the ISO9660 filesystem.  (No
+# "ahci": Debian's cloud kernel does not build the SATA driver.)
 LATE = [
-    "scsi_mod", "libata", "ata_piix", "ata_generic", "ahci",
+    "scsi_mod", "libata", "ata_piix", "ata_generic",
     "virtio_scsi", "cdrom", "sr_mod", "sd_mod", "isofs",
 ]
 

@@ -47,12 +47,13 @@ def add_parser(commands) -> None:
                         help="seconds --wait waits at most (default %(default)s)")
     parser.add_argument("--os-cloud", dest="cloud",
                         help="cloud of clouds.yaml (default: $OS_CLOUD, else pocketstack)")
-    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+    parser.add_argument("remote_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
                         help="command to run instead of a shell")
 
 
 def run(args, state: StateLayout) -> int:
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = args.remote_command
+    command = command[1:] if command[:1] == ["--"] else command
     try:
         cloud = Cloud.login(state.clouds_yaml, args.cloud)
         server = target.find_server(cloud, args.server)

@@ -50,8 +50,10 @@ def test_boot_reports_disks_and_hotplug(boot_tiny_vm, tiny_image, disk_kit):
     disks, _ = vm.wait_for_disks(lambda d: "vdc" not in d, start=offset)
     assert disks == {"vda": image_size, "vdb": GIB}
 
-    # Without a config drive the guest says so (after giving it ~10 s to show).
+    # Without a config drive the guest says so (after giving it ~10 s to show),
+    # and without a NIC nor a config drive, root gets no key.
     vm.wait_for(r"^POCKETSTACK-CONFIGDRIVE: none\s*$")
+    vm.wait_for(r"^POCKETSTACK-KEY: none\s*$")
 
 
 USER_DATA = """#!/bin/sh
@@ -63,10 +65,25 @@ exit 7
 """
 
 
+PUBLIC_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE9AvLwXvepTm5xzSQbNDGz5onBGYcfHHl2ojIx2zCXl"
+              " tiny-e2e@pocketstack")
+
+
 def test_config_drive_and_acpi_shutdown(boot_tiny_vm, disk_kit):
     iso = disk_kit.config_drive({"uuid": "0e0b4f4e-0000-4000-8000-000000000001",
-                                 "hostname": "tiny-e2e-host", "name": "tiny"}, USER_DATA)
+                                 "hostname": "tiny-e2e-host", "name": "tiny",
+                                 "public_keys": {"tiny-key": PUBLIC_KEY + "\n"}}, USER_DATA)
     vm = boot_tiny_vm(extra_disks=[disk_kit.cdrom_xml(iso, "hda", "ide")])
+
+    # The SSH server starts with host keys of its own, printed as cloud-init
+    # prints them; without a NIC, root's key comes from the config drive.
+    ready = vm.wait_for(r"^POCKETSTACK-SSH: ready\s*$")
+    block = vm.wait_for(r"^-----BEGIN SSH HOST KEY KEYS-----\s*\n((?:.+\n)+?)"
+                        r"-----END SSH HOST KEY KEYS-----\s*$")
+    assert block.end() < ready.start()
+    types = [line.split()[0] for line in block.group(1).splitlines()]
+    assert types == ["ssh-ed25519", "ecdsa-sha2-nistp256"], block.group(0)
+    vm.wait_for(r"^POCKETSTACK-KEY: config-drive\s*$")
 
     # The cdrom is on IDE, so the virtio disks keep their names.
     disks, _ = vm.wait_for_disks(lambda d: True)
