@@ -245,7 +245,11 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("down", help="stop what `up` started")
     commands.add_parser("status", help="show each service")
     ssh_command.add_parser(commands)
-    args = parser.parse_args(argv)
+    options, remote_command = ssh_command.split_command(
+        sys.argv[1:] if argv is None else list(argv))
+    args = parser.parse_args(options)
+    if args.command == "ssh":
+        args.remote_command += remote_command
     state = StateLayout(resolve_state_dir(args.state_dir))
     if args.command == "up":
         sys.exit(cmd_up(state, args.port_offset))

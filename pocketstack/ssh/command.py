@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -47,13 +46,22 @@ def add_parser(commands) -> None:
                         help="seconds --wait waits at most (default %(default)s)")
     parser.add_argument("--os-cloud", dest="cloud",
                         help="cloud of clouds.yaml (default: $OS_CLOUD, else pocketstack)")
-    parser.add_argument("remote_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
-                        help="command to run instead of a shell")
+    parser.add_argument("remote_command", nargs="*", metavar="-- COMMAND",
+                        help="command to run instead of a shell (after --)")
+
+
+def split_command(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(the options, the remote command): everything after the first `--`
+    is the guest's, never ours (argparse alone would let a positional
+    SERVER swallow it, or read the command's own options as ours)."""
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1:]
 
 
 def run(args, state: StateLayout) -> int:
     command = args.remote_command
-    command = command[1:] if command[:1] == ["--"] else command
     try:
         cloud = Cloud.login(state.clouds_yaml, args.cloud)
         server = target.find_server(cloud, args.server)

@@ -111,8 +111,11 @@ def test_wait_shows_each_phase_until_ssh_answers(stack, demo: Compute, servers, 
     assert result.returncode == 0, result.stderr
     phases = re.findall(r"^\s*[0-9.]+s\s+(BUILD|ACTIVE|DHCP lease|SSH banner|host keys)\b",
                         result.stderr, re.MULTILINE)
-    assert phases == ["BUILD", "ACTIVE", "DHCP lease", "SSH banner", "host keys"], \
-        result.stderr
+    # BUILD shows only if the build outlasts the command's own start (it
+    # often does not: a launch takes about a second here).
+    assert [p for p in phases if p != "BUILD"] == ["ACTIVE", "DHCP lease", "SSH banner",
+                                                   "host keys"], result.stderr
+    assert phases.index("ACTIVE") == phases.count("BUILD"), result.stderr
     assert result.stdout.strip() == demo.show(server["id"])["name"]
     demo.delete(server["id"])
 
@@ -179,7 +182,9 @@ def test_openstack_server_ssh_over_a_floating_ip(stack, servers, keys, net, tmp_
     env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(stack.state_dir / "etc" / "clouds.yaml"),
            "OS_CLOUD": "pocketstack"}
     result = subprocess.run(
-        [openstack, "server", "ssh", vm["name"], "--login", "root", "--",
+        # Options before the server's name: argparse gives `--` and what follows
+        # to ssh only when no option sits between the name and `--`.
+        [openstack, "server", "ssh", "--login", "root", vm["name"], "--",
          "-i", str(keys["sshkey"][0]), "-o", "BatchMode=yes",
          "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts}",
          "-o", "ConnectTimeout=20", "-o", "RemoteCommand=hostname"],
@@ -207,8 +212,13 @@ def test_bad_cases_answer_clearly(stack, demo: Compute, servers, keys):
         refused("no-such-server")
     assert "connection refused by" in refused(vm["id"], "-p", "2223")
 
+    # A server just made is refused without --wait: still BUILD, or ACTIVE
+    # with its host keys not yet on the console (a launch here often takes
+    # less than the command's own start).
     building = demo.create(name=unique("building"), key_name="sshkey")
-    assert "is BUILD, not ACTIVE (try --wait)" in refused(building["id"])
+    said = refused(building["id"])
+    assert "is BUILD, not ACTIVE (try --wait)" in said or \
+        "has not printed its SSH host keys on its console yet" in said, said
     demo.delete(building["id"], wait=False)
 
     # The other server loses its only port: no address left to reach.

@@ -81,3 +81,10 @@ def test_a_missing_key_file_is_named(tmp_path):
     with pytest.raises(SshError, match="no key file"):
         connect(address, 22, "no-such-namespace", "root", [public_line()],
                 [tmp_path / "missing"])
+
+
+def test_what_follows_the_double_dash_is_the_guests_command():
+    from pocketstack.ssh.command import split_command
+    assert split_command(["ssh", "vm", "-i", "k", "--", "ls", "-l", "--", "x"]) == \
+        (["ssh", "vm", "-i", "k"], ["ls", "-l", "--", "x"])
+    assert split_command(["ssh", "vm"]) == (["ssh", "vm"], [])
