@@ -51,6 +51,16 @@ class FastJSONProvider(DefaultJSONProvider):
         return self._app.response_class(body, mimetype=self.mimetype)
 
 
+def start_request_context() -> None:
+    """The request's start time and context in flask.g. Our own id goes back
+    in the response's X-OpenStack-Request-ID; the same header on the request
+    is the caller's (global) id, logged beside ours."""
+    g.started = time.monotonic()
+    g.context = RequestContext(
+        request_id=new_request_id(),
+        global_request_id=valid_global_id(request.headers.get(REQUEST_ID_HEADER)))
+
+
 def create_app(name: str, *, error_style: str,
                validator: TokenValidator | Callable[[], TokenValidator],
                is_public: Callable[[str, str], bool]) -> Flask:
@@ -66,12 +76,7 @@ def create_app(name: str, *, error_style: str,
 
     @app.before_request
     def _start_request():
-        g.started = time.monotonic()
-        # Our own id goes back in the response's X-OpenStack-Request-ID; the
-        # same header on the request is the caller's (global) id.
-        g.context = RequestContext(
-            request_id=new_request_id(),
-            global_request_id=valid_global_id(request.headers.get(REQUEST_ID_HEADER)))
+        start_request_context()
         if not is_public(request.method, request.path):
             authenticate(g.context, request.headers, current_validator())
 

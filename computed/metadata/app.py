@@ -30,9 +30,7 @@ from computed.metadata.documents import (
 )
 from computed.metadata.proxy_request import ProxyRequest, Refused, check
 from computed.metadata.source import MetadataSource
-from shared.context import RequestContext
-from shared.request_ids import HEADER as REQUEST_ID_HEADER
-from shared.request_ids import new_request_id, valid_global_id
+from shared.api import start_request_context
 
 LOG = logging.getLogger(__name__)
 TEXT_UTF8 = "text/plain; charset=UTF-8"
@@ -51,13 +49,8 @@ def plain_error(status: int, explanation: str) -> Response:
 def create_metadata_app(source: MetadataSource, secret: str) -> Flask:
     app = Flask("computed-metadata")
 
-    @app.before_request
-    def _request_ids():
-        # The ids on this request's log lines, and on its calls to networkd.
-        g.started = time.monotonic()
-        g.context = RequestContext(
-            request_id=new_request_id(),
-            global_request_id=valid_global_id(request.headers.get(REQUEST_ID_HEADER)))
+    # The ids on this request's log lines, and on its calls to networkd.
+    app.before_request(start_request_context)
 
     @app.route("/", defaults={"path": ""}, methods=["GET"])
     @app.route("/<path:path>", methods=["GET"])

@@ -18,18 +18,18 @@ from networkd import networks, ports, subnets
 from networkd.access import Access
 from networkd.call import Call
 from networkd.config import QUOTA_DEFAULTS
-from networkd.db.models import Base
 from networkd.metadata.instances import Instance, instance_at
 from networkd.metadata.listener import ProxyHTTPServer
 from networkd.metadata.proxy import UNKNOWN_ERROR, MetadataProxy
 from networkd.policies import RULES
 from networkd.settings import Settings
 from shared.context import RequestContext
-from shared.db import create_all, make_engine, session_factory, transaction
-from shared.events import Notifier, create_tables
+from shared.db import transaction
+from shared.events import Notifier
 from shared.metadata_proxy import sign, signature_is_valid
 from shared.policy import PolicyEnforcer
 from tests.support.metadata_upstream import RecordingMetadataService
+from tests.unit.networkd_db import networkd_database
 
 SECRET = "s3cret-for-tests"
 SERVER = "0b5a4f5e-52c5-4b7e-9d55-8d3c6a1f0a11"
@@ -39,11 +39,7 @@ GUEST = "10.9.0.3"
 # --- which server a source address is ---------------------------------------------------
 @pytest.fixture
 def sessions(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'networkd.sqlite'}")
-    create_all(engine, Base.metadata)
-    create_tables(engine)
-    yield session_factory(engine)
-    engine.dispose()
+    yield from networkd_database(tmp_path)
 
 
 def as_member(sessions, tmp_path, work, project: str = "p1"):

@@ -21,16 +21,17 @@ from networkd.call import Call
 from networkd.config import QUOTA_DEFAULTS
 from networkd.dataplane.contract import DataPlane, DataPlaneError
 from networkd.dataplane.model import DesiredState
-from networkd.db.models import Base, IPAllocation, Port, SecurityGroupRule
+from networkd.db.models import IPAllocation, Port, SecurityGroupRule
 from networkd.desired import build
 from networkd.errors import IpAddressAlreadyAllocated
 from networkd.policies import RULES
 from networkd.settings import Settings
 from shared.context import RequestContext
-from shared.db import create_all, make_engine, session_factory, transaction
-from shared.events import Notifier, create_tables
+from shared.db import transaction
+from shared.events import Notifier
 from shared.netnames import bridge_name, tap_name
 from shared.policy import PolicyEnforcer
+from tests.unit.networkd_db import networkd_database
 
 
 class RecordingDataPlane(DataPlane):
@@ -55,11 +56,7 @@ class RecordingDataPlane(DataPlane):
 
 @pytest.fixture
 def sessions(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'networkd.sqlite'}")
-    create_all(engine, Base.metadata)
-    create_tables(engine)
-    yield session_factory(engine)
-    engine.dispose()
+    yield from networkd_database(tmp_path)
 
 
 @pytest.fixture
