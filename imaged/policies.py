@@ -1,9 +1,9 @@
 """imaged's policy rules, under Glance's names and with Glance's defaults
 (the "new RBAC" ones enforced since 2023.1), so that a Glance policy file
-reads the same here. Differences, on purpose: deactivate and reactivate are
-admin-only, as the Glance API reference documents them (Glance's code lets
-project members do it); get/download rely on imaged's visibility check
-first (an image a project may not see is 404 before any rule is asked).
+reads the same here. deactivate and reactivate follow Glance's running code
+(a member of the owning project may do them), not its API reference, which
+still says admin only. Get/download rely on imaged's visibility check first
+(an image a project may not see is 404 before any rule is asked).
 
 Targets: "project_id" is the image's owner (so "rule:project_member" means
 "a member of the owning project"), "visibility" the image's visibility and,
@@ -31,9 +31,10 @@ RULES = [
     _rule("publicize_image", ADMIN, "Make an image public (visible to every project)."),
     _rule("communitize_image", ADMIN_OR_MEMBER, "Make an image community (listed on request "
           "to every project)."),
-    _rule("deactivate", ADMIN, "Deactivate an image (its data can no longer be "
-          "downloaded by non-admins)."),
-    _rule("reactivate", ADMIN, "Reactivate a deactivated image."),
+    _rule("deactivate", ADMIN_OR_MEMBER, "Deactivate an image of the caller's project (its "
+          "data can no longer be downloaded by non-admins)."),
+    _rule("reactivate", ADMIN_OR_MEMBER, "Reactivate a deactivated image of the caller's "
+          "project."),
     _rule("get_member", READER, "Show one member of an image."),
     _rule("get_members", READER, "List the members of an image."),
     _rule("add_member", ADMIN_OR_MEMBER, "Share an image of the caller's project."),

@@ -2,7 +2,7 @@
 body's only key.
 
     os-stop, os-start, reboot {type}, pause, unpause, suspend, resume   202
-    createImage {name, metadata}        202 {"image_id"} + Location
+    createImage {name, metadata}        202 + Location (the new image's URL)
     os-getConsoleOutput {length}        200 {"output"}
 
 An action the server's state does not allow is 409 with Nova's message,
@@ -104,8 +104,9 @@ def create_image(server_id: str, argument):
         raise Conflict(str(exc)) from None
     deps.background(deps.actions, f"snapshot-{server_id}",
                     lambda: snapshot.run(deps, ctx, server_id, image_id))
-    response = jsonify({"image_id": image_id})
-    response.status_code = 202
+    # At 2.1 the answer is the Location header alone (Nova adds the body
+    # {"image_id"} in 2.45); clients read the id off the header's last part.
+    response = Response(status=202)
     response.headers["Location"] = \
         f"{deps.settings.image_public_url.rstrip('/')}/v2/images/{image_id}"
     return response

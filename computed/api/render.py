@@ -23,7 +23,8 @@ def flavor_detail(flavor: Flavor) -> dict:
             "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
             "OS-FLV-DISABLED:disabled": flavor.disabled,
             "os-flavor-access:is_public": flavor.is_public,
-            "rxtx_factor": flavor.rxtx_factor, "description": flavor.description,
+            # No "description": Nova shows it from microversion 2.55 on.
+            "rxtx_factor": flavor.rxtx_factor,
             "links": links("flavors", flavor.flavorid)}
 
 

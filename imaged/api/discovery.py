@@ -4,8 +4,10 @@ this imaged offers, in Glance's shapes (the clients read them:
 import`, which refuses a method not listed here).
 
     /v2/info/stores         every store the operator configured: id,
-                            description (when set), "default": true on the
-                            default one, "read-only": true on http stores
+                            description (when set), "default": "true" on the
+                            default one, "read-only": "true" on http stores
+                            (strings, as Glance writes them: a client that
+                            compares with "true" must find them)
     /v2/info/stores/detail  the same with type, weight and the store's
                             settings (a file store's data_dir); admins and
                             services only (stores_info_detail)
@@ -50,7 +52,7 @@ def _summary(imaged: Imaged, store: Store) -> dict:
     if store.description:
         entry["description"] = store.description
     if store is imaged.stores.default:
-        entry["default"] = True
+        entry["default"] = "true"
     if not store.writable:
-        entry["read-only"] = True
+        entry["read-only"] = "true"
     return entry

@@ -34,6 +34,10 @@ def test_default_flavors_show_every_disk(demo):
                if f["name"].startswith("m1."))
     summary = demo.call("GET", "/flavors").json()["flavors"]
     assert set(summary[0]) == {"id", "name", "links"}
+    # Exactly the fields of 2.1 (description arrives in 2.55).
+    assert set(nano) == {"id", "name", "ram", "disk", "vcpus", "swap", "rxtx_factor",
+                         "OS-FLV-EXT-DATA:ephemeral", "OS-FLV-DISABLED:disabled",
+                         "os-flavor-access:is_public", "links"}
 
 
 def test_show_and_the_real_clients_lookups(demo):

@@ -123,7 +123,7 @@ def test_info_import_stores_and_the_create_header(demo):
     assert info["import-methods"]["value"] == ["glance-direct", "web-download"]
     assert info["import-methods"]["type"] == "array"
     assert demo.request("GET", "/v2/info/stores").json() == {
-        "stores": [{"id": "file", "default": True}]}
+        "stores": [{"id": "file", "default": "true"}]}
     created = demo.create(name="header", disk_format="raw", container_format="bare")
     assert created.headers["OpenStack-image-import-methods"] == "glance-direct,web-download"
 

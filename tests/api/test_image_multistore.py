@@ -66,9 +66,9 @@ def md5_of_download(images: Images, image_id: str) -> str:
 
 def test_info_stores_lists_the_configured_stores(demo):
     assert demo.request("GET", "/v2/info/stores").json() == {"stores": [
-        {"id": "fast", "description": "Quick access", "default": True},
+        {"id": "fast", "description": "Quick access", "default": "true"},
         {"id": "cheap", "description": "Seldom-used images"},
-        {"id": "web", "description": "Images on a web server", "read-only": True}]}
+        {"id": "web", "description": "Images on a web server", "read-only": "true"}]}
 
 
 def test_info_stores_detail_is_for_admins(demo, admin, dirs):

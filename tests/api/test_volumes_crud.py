@@ -112,6 +112,18 @@ def test_create_accepts_the_clients_explicit_nulls(demo):
     demo.delete(volume["id"])
 
 
+def test_the_create_answer_lacks_what_cinders_extensions_add_to_show(demo, admin):
+    """Cinder's tenant, host and migration attributes extend show and detail,
+    not create (the answer a client gets from POST)."""
+    for client in (demo, admin):
+        created = client.call("POST", "/volumes", json={"volume": {"size": 1}},
+                              expect=202).json()["volume"]
+        assert not [key for key in created if key.startswith("os-vol-")], created
+        shown = client.wait(created["id"], "available")
+        assert shown["os-vol-tenant-attr:tenant_id"] == client.project_id
+        client.delete(created["id"])
+
+
 @pytest.mark.parametrize("size", [0, -1, "abc", 1.5, None])
 def test_bad_sizes_are_refused(demo, size):
     response = demo.call("POST", "/volumes", json={"volume": {"size": size}})

@@ -64,6 +64,18 @@ def volume_detail(volume: Volume, attachments: list[Attachment], type_name: str 
     return body
 
 
+# Added by Cinder's API extensions (volume_tenant_attribute, volume_host_attribute,
+# volume_mig_status_attribute), which extend show and detail only: the answer to
+# a create does not carry them.
+EXTENSION_ATTRIBUTES = ("os-vol-tenant-attr:tenant_id", "os-vol-host-attr:host",
+                        "os-vol-mig-status-attr:migstat", "os-vol-mig-status-attr:name_id")
+
+
+def volume_created(detail: dict) -> dict:
+    """A volume as the answer to its create shows it."""
+    return {key: value for key, value in detail.items() if key not in EXTENSION_ATTRIBUTES}
+
+
 def volume_attachment(attachment: Attachment, ctx: RequestContext) -> dict:
     """An item of a volume's `attachments` list (needs server_id, device)."""
     return {"id": attachment.volume_id, "attachment_id": attachment.id,

@@ -63,7 +63,7 @@ def create(project_id):
     if spec.get("backup_id") or spec.get("consistencygroup_id") or spec.get("group_id"):
         raise BadRequest("Invalid input received: volumed has no backups or groups.")
     volume = create_volume(deps(), context(), project_id, request_spec)
-    response = jsonify({"volume": _rendered([volume], detail=True)[0]})
+    response = jsonify({"volume": render.volume_created(_rendered([volume], detail=True)[0])})
     response.status_code = 202
     return response
 
