@@ -99,7 +99,9 @@ def parse_counts(body: dict) -> tuple[int, int]:
         if parsed < 1:
             raise _field_error(name, value, "It must be at least 1.")
         return parsed
-    minimum, maximum = number("min_count", 1), number("max_count", 1)
+    # Nova: max_count defaults to min_count (`--min 3` alone makes three).
+    minimum = number("min_count", 1)
+    maximum = number("max_count", minimum)
     if minimum > maximum:
         raise InvalidRequest("min_count must be <= max_count")
     if maximum > MAX_COUNT:

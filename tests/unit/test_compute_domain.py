@@ -32,6 +32,7 @@ from computed.domain.server_request import (
     InvalidRequest,
     QuotaError,
     hostname_for,
+    parse_counts,
     parse_server_request,
 )
 
@@ -184,12 +185,20 @@ def test_a_full_server_request():
     ({"name": " x"}, InvalidRequest), ({"flavorRef": None}, InvalidRequest),
     ({"user_data": "%%%"}, InvalidRequest), ({"metadata": {"k": 1}}, InvalidRequest),
     ({"metadata": {str(i): "v" for i in range(3)}}, QuotaError),
-    ({"networks": "auto"}, InvalidRequest), ({"min_count": 2}, InvalidRequest),
+    ({"networks": "auto"}, InvalidRequest), ({"min_count": 3, "max_count": 2}, InvalidRequest),
 ])
 def test_bad_server_requests(change, error):
     body = {"name": "x", "imageRef": IMAGE, "flavorRef": "1", **change}
     with pytest.raises(error):
         parse_server_request({"server": body}, 2)
+
+
+@pytest.mark.parametrize("counts, expected", [
+    ({}, (1, 1)), ({"min_count": 3}, (3, 3)), ({"max_count": 3}, (1, 3)),
+    ({"min_count": 2, "max_count": 4}, (2, 4)),
+])
+def test_max_count_defaults_to_min_count_as_in_nova(counts, expected):
+    assert parse_counts(counts) == expected
 
 
 @pytest.mark.parametrize("name, hostname", [
