@@ -18,13 +18,11 @@ from flask import Blueprint, jsonify, request
 
 from imaged.api import runtime
 from imaged.cache import ImageCache, image_cache_of
-from imaged.cache.fill import is_remote
 from imaged.cache.prefetcher import forget_gone_images
 from imaged.domain import status as st
 from imaged.domain.errors import ImageNotFound, InvalidInput
 from imaged.domain.image import Image
 from imaged.runtime import Imaged
-from imaged.store.base import LocationRefused
 from shared.api import context
 from shared.errors import NotFound
 
@@ -64,7 +62,6 @@ def queue_image(image_id: str):
     if image.status != st.ACTIVE:
         raise InvalidInput(f"Only images with status active can be targeted for "
                            f"queueing (image {image_id} is {image.status}).")
-    _require_remote(imaged, image)
     if (image.size or 0) > cache.entries.max_size:
         raise InvalidInput(f"Image {image_id} ({image.size} bytes) is bigger than the "
                            f"whole cache may be (image_cache_max_size = "
@@ -120,14 +117,3 @@ def _image(imaged: Imaged, image_id: str) -> Image | None:
     if image is None or image.status in (st.DELETED, st.PENDING_DELETE):
         return None
     return image
-
-
-def _require_remote(imaged: Imaged, image: Image) -> None:
-    url = image.locations[0].url if image.locations else ""
-    try:
-        store = imaged.stores.for_url(url)
-    except LocationRefused:
-        store = None
-    if store is None or not is_remote(store):
-        raise InvalidInput(f"Image {image.id} is in the local {getattr(store, 'name', '?')} "
-                           f"store: only images in a remote store (http, volume) are cached.")

@@ -3,8 +3,10 @@
 Downloads of the file store go out through wsgi.file_wrapper, which gunicorn
 answers with sendfile(2): the kernel copies from the page cache to the
 socket, for the whole file or a range, and Python never touches the bytes.
-The upload flow itself is in imaged/upload.py. Images in a remote store
-(http, volume) are served from the image cache once copied (imaged/cache/).
+The upload flow itself is in imaged/upload.py. A download is served from the
+image cache when it holds a copy (imaged/cache/): remote images (http,
+volume) are copied there on their first full download, any image when an
+admin queues it.
 """
 from __future__ import annotations
 

@@ -8,10 +8,13 @@ then the size alone is checked). A client that goes away, a store that
 breaks off or a full disk leave no entry: the partial file is removed. A
 failure of the cache never fails the download itself.
 
-Only images in a remote store are cached (REMOTE_STORES): the http store
-reads from a web server, the volume store attaches a volume over iSCSI for
-every read. The file store is not: its data is already a local file that
-the kernel sends with sendfile, and a copy would only use the disk twice.
+A download fills the cache only for images in a remote store
+(REMOTE_STORES): the http store reads from a web server, the volume store
+attaches a volume over iSCSI for every read. A file-store image is already a
+local file that the kernel sends with sendfile, so a copy made on the way
+would only use the disk twice. An image an admin asks for (PUT
+/v2/cache/{id}, the prefetcher) is cached wherever it lives, as Glance does,
+and a cached copy serves downloads whatever its store.
 """
 from __future__ import annotations
 
@@ -159,13 +162,13 @@ def open_for_download(entries: CacheEntries | None, store: Store, image: Image,
     """The data a download sends: the cached copy when there is one, else
     the store's, teed into the cache when it is a full read of a remote
     image. Ranges of an image not yet cached are read from the store."""
-    if entries is None or not is_remote(store):
+    if entries is None:
         return store.open(location, offset, length)
     cached = entries.open(image, location, offset, length)
     if cached is not None:
         return cached
     data = store.open(location, offset, length)
-    if offset or length is not None:
+    if offset or length is not None or not is_remote(store):
         return data
     return ImageData(length=data.length, close=data.close,
                      chunks=_filling(chunks_of(data), entries, image, location))

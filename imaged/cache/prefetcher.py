@@ -15,7 +15,7 @@ import logging
 import threading
 
 from imaged.cache.entries import CacheEntries, matches
-from imaged.cache.fill import chunks_of, is_remote, start_fill, tee
+from imaged.cache.fill import chunks_of, start_fill, tee
 from imaged.domain import status as st
 from imaged.store.base import StoreError
 
@@ -58,7 +58,7 @@ class Prefetcher(threading.Thread):
         location = image.locations[0].url
         store = self.imaged.stores.for_url(location)
         entry = index.get(image_id)
-        if not is_remote(store) or (entry is not None and matches(entry, image, location)):
+        if entry is not None and matches(entry, image, location):
             index.dequeue(image_id)
             return
         if (image.size or 0) > self.entries.max_size:

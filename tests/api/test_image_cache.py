@@ -205,10 +205,20 @@ def test_a_queued_image_is_cached_by_the_prefetcher(demo, admin, web):
     assert download.status_code == 200 and md5(download.content) == md5(data)
 
 
+def test_a_file_store_image_is_cached_when_asked_for_and_served_from_there(demo, admin):
+    """Glance caches any image queued, wherever it lives (a download alone
+    copies only remote images: a local file would just use the disk twice)."""
+    data = raw_bytes(1000)
+    uploaded = demo.uploaded(data)                          # the local file store
+    assert demo.download(uploaded["id"]).content == data
+    assert uploaded["id"] not in cached(admin)              # no copy on the way
+    assert admin.request("PUT", f"/v2/cache/{uploaded['id']}").status_code == 202
+    assert wait_for(lambda: uploaded["id"] in cached(admin), timeout=30)
+    assert demo.download(uploaded["id"]).content == data
+    assert cached(admin)[uploaded["id"]]["hits"] == 1
+
+
 def test_what_cannot_be_queued(demo, admin, web):
-    uploaded = demo.uploaded(raw_bytes(1000))            # the local file store
-    response = admin.request("PUT", f"/v2/cache/{uploaded['id']}")
-    assert response.status_code == 400 and "remote store" in response.json()["message"]
     queued = demo.new()
     response = admin.request("PUT", f"/v2/cache/{queued['id']}")
     assert response.status_code == 400 and "active" in response.json()["message"]

@@ -5,8 +5,8 @@ refused. The client asks imaged's versions document for Image API 2.14
 (2.18 for clean and prune) first, and wants the image endpoint named
 directly (OS_IMAGE_URL): the cache is one API node's.
 
-Only images in a remote store are cached: the images here are in the http
-store, their data served by a loopback web server started here and given
+A download copies only images of a remote store: the images here are in the
+http store, their data served by a loopback web server started here and given
 to them with the 2.17 locations API, as a service does it. That a
 download came from the cache is proven by removing the file from the web
 server first."""
