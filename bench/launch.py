@@ -19,15 +19,13 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
-import os
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import requests
 
-from tests.stack import Stack, port_offset_for
+from bench.harness import host_figures, own_stack
+from tests.stack import Stack
 
 POLL = 0.05  # finer polling costs the one API worker CPU it then lacks
 TIMEOUT = 300.0
@@ -158,19 +156,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=3)
     parser.add_argument("--concurrent", type=int, default=10)
     args = parser.parse_args()
-    os.environ.setdefault("POCKETSTACK_IMAGE_CACHE",
-                          os.environ.get("POCKETSTACK_TEST_CACHE",
-                                         "/var/cache/pocketstack-test"))
-    with tempfile.TemporaryDirectory(prefix="pocketstack-bench-") as tmp:
-        stack = Stack(Path(tmp), port_offset_for("master", base=41000))
-        result = stack.up()
-        if result.returncode != 0:
-            raise SystemExit(result.stdout + result.stderr)
-        try:
-            figures = measure(Client(stack), args.samples, args.concurrent)
-        finally:
-            stack.down()
-    figures["host"] = {"cpus": os.cpu_count(), "load_average_1m": os.getloadavg()[0]}
+    with own_stack(41000) as stack:
+        figures = measure(Client(stack), args.samples, args.concurrent)
+    figures["host"] = host_figures()
     print(json.dumps(figures, indent=2))
 
 

@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import re
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
+from bench.harness import host_figures, own_stack
 from bench.launch import POLL, TIMEOUT, Client
-from tests.stack import Stack, port_offset_for
+from tests.stack import Stack
 
 LEASE = re.compile(r"^POCKETSTACK-NET: eth0 \S+ ([0-9.]+)/\d+", re.MULTILINE)
 RTT = re.compile(r"round-trip min/avg/max = ([0-9.]+)/([0-9.]+)/([0-9.]+) ms")
@@ -106,20 +104,10 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=3)
     parser.add_argument("--ports", type=int, default=30)
     args = parser.parse_args()
-    os.environ.setdefault("POCKETSTACK_IMAGE_CACHE",
-                          os.environ.get("POCKETSTACK_TEST_CACHE",
-                                         "/var/cache/pocketstack-test"))
-    with tempfile.TemporaryDirectory(prefix="pocketstack-bench-") as tmp:
-        stack = Stack(Path(tmp), port_offset_for("master", base=42000))
-        result = stack.up()
-        if result.returncode != 0:
-            raise SystemExit(result.stdout + result.stderr)
-        try:
-            figures = measure(NetworkClient(stack), args.samples, args.ports)
-        finally:
-            stack.down()
+    with own_stack(42000) as stack:
+        figures = measure(NetworkClient(stack), args.samples, args.ports)
     figures["poll_s"], figures["timeout_s"] = POLL, TIMEOUT
-    figures["host"] = {"cpus": os.cpu_count(), "load_average_1m": os.getloadavg()[0]}
+    figures["host"] = host_figures()
     print(json.dumps(figures, indent=2))
 
 
