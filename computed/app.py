@@ -22,6 +22,7 @@ from computed.api import (
     keypairs,
     quotas,
     servers,
+    usage,
     versions,
     volume_attachments,
 )
@@ -83,7 +84,7 @@ def make_app(conf, state: StateLayout) -> Flask:
 
     app.after_request(set_version_headers)
     for module in (versions, flavors, keypairs, servers, actions, volume_attachments,
-                   interfaces, hypervisors, quotas):
+                   interfaces, hypervisors, quotas, usage):
         app.register_blueprint(module.bp)
     install_events(app, EventSource(service.sessions, service.policy))
     app.extensions[RUNTIME_KEY] = computed  # what computed.api.common.runtime() returns
