@@ -18,6 +18,7 @@ from computed.api import (
     actions,
     flavors,
     hypervisors,
+    instance_actions,
     interfaces,
     keypairs,
     quotas,
@@ -84,7 +85,7 @@ def make_app(conf, state: StateLayout) -> Flask:
 
     app.after_request(set_version_headers)
     for module in (versions, flavors, keypairs, servers, actions, volume_attachments,
-                   interfaces, hypervisors, quotas, usage):
+                   interfaces, hypervisors, quotas, usage, instance_actions):
         app.register_blueprint(module.bp)
     install_events(app, EventSource(service.sessions, service.policy))
     app.extensions[RUNTIME_KEY] = computed  # what computed.api.common.runtime() returns

@@ -76,6 +76,10 @@ RULES = [
     _rule("os-quota-sets:show", PROJECT_READER, "Show a project's quotas."),
     _rule("os-quota-sets:detail", PROJECT_READER, "Show a project's quotas and usage."),
     _rule("os-quota-sets:defaults", ANYONE, "Show the default quotas."),
+    _rule("os-instance-actions:list", READER, "List what was done to a server."),
+    _rule("os-instance-actions:show", READER, "Show one action done to a server."),
+    _rule("os-instance-actions:events", ADMIN, "See the steps of an action (their times "
+          "and results)."),
     _rule("os-simple-tenant-usage:show", PROJECT_READER, "Show what a project's servers "
           "used in a period."),
     _rule("os-simple-tenant-usage:list", ADMIN, "Show what every project's servers used "
