@@ -76,6 +76,10 @@ RULES = [
     _rule("os-quota-sets:show", PROJECT_READER, "Show a project's quotas."),
     _rule("os-quota-sets:detail", PROJECT_READER, "Show a project's quotas and usage."),
     _rule("os-quota-sets:defaults", ANYONE, "Show the default quotas."),
+    _rule("os-lock-server:lock", MEMBER, "Lock a server: only admins may then change it."),
+    _rule("os-lock-server:unlock", MEMBER, "Unlock a server locked by its project."),
+    _rule("os-lock-server:unlock:unlock_override", ADMIN, "Unlock a server an admin "
+          "locked."),
     _rule("os-instance-actions:list", READER, "List what was done to a server."),
     _rule("os-instance-actions:show", READER, "Show one action done to a server."),
     _rule("os-instance-actions:events", ADMIN, "See the steps of an action (their times "

@@ -15,6 +15,7 @@ import re
 from flask import Blueprint, Response, jsonify
 
 from computed import compute_api
+from computed.api import locking
 from computed.api.common import API_PREFIX, authorize, project_scope, runtime
 from computed.db import repository as repo
 from computed.domain import states
@@ -51,6 +52,7 @@ def start_power_action(server_id: str, action: str, rule: str):
     ctx = context()
     deps = runtime().deps
     authorize_on_server(server_id, rule)
+    locking.check_unlocked(server_id)
     try:
         task = power.begin(deps, ctx, server_id, project_scope(), action)
     except (states.InvalidState, states.NotReady) as exc:
@@ -75,6 +77,10 @@ def server_action(server_id):
             raise BadRequest("Argument 'type' for reboot must be a string with value "
                              "SOFT or HARD.")
         return start_power_action(server_id, f"reboot_{kind.lower()}", "servers:reboot")
+    if action == "lock":
+        return locking.lock(server_id)
+    if action == "unlock":
+        return locking.unlock(server_id)
     if action == "createImage":
         return create_image(server_id, argument)
     if action == "os-getConsoleOutput":

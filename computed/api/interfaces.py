@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from computed import network_api
+from computed.api import locking
 from computed.api.common import API_PREFIX, authorize, project_scope, runtime
 from computed.db import repository as repo
 from computed.db.models import Instance
@@ -60,6 +61,7 @@ def attach_interface(server_id):
     ctx = context()
     deps = runtime().deps
     instance = load(server_id, "os-attach-interfaces:create")
+    locking.check_unlocked(server_id)
     interfaces.check_state(deps, server_id, project_scope(), "attach_interface")
     wanted = network_api.interface_request(deps, ctx, instance.project_id, instance.uuid,
                                            json_body())
@@ -72,6 +74,7 @@ def detach_interface(server_id, port_id):
     ctx = context()
     deps = runtime().deps
     load(server_id, "os-attach-interfaces:delete")
+    locking.check_unlocked(server_id)
     interfaces.begin_detach(deps, ctx, server_id, project_scope(), port_id)
     deps.background(deps.actions, f"detach-interface-{port_id}",
                     lambda: interfaces.detach(deps, ctx, server_id, port_id))

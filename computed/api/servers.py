@@ -16,7 +16,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, g, jsonify, request
 
 from computed import compute_api, network_api
-from computed.api import render
+from computed.api import locking, render
 from computed.api.common import (
     API_PREFIX,
     MIN_VERSION,
@@ -147,6 +147,7 @@ def delete_server(server_id):
     deps = runtime().deps
     with transaction(deps.sessions) as session:
         instance = load(session, server_id, "servers:delete")
+        locking.require_unlocked(session, instance)
         if instance.task_state == states.DELETING:
             return Response(status=204)
         instance.task_state = states.DELETING

@@ -6,7 +6,7 @@ import uuid as uuidlib
 
 from flask import Blueprint, Response, jsonify
 
-from computed.api import render
+from computed.api import locking, render
 from computed.api.common import API_PREFIX, authorize, project_scope, runtime
 from computed.db import repository as repo
 from computed.flows import volumes
@@ -55,7 +55,7 @@ def attach(server_id):
         raise BadRequest(f"Invalid input for field/attribute volumeId. Value: "
                          f"{volume_id}. It is not a UUID.") from None
     with transaction(deps.sessions, write=False) as session:
-        load(session, server_id, "os-volumes-attachments:create")
+        locking.require_unlocked(session, load(session, server_id, "os-volumes-attachments:create"))
     # The device the client asks for is ignored, as by Nova's libvirt
     # driver: the guest names its disks in the order they appear.
     bdm = volumes.begin_attach(deps, ctx, server_id, project_scope(), volume_id)
@@ -71,7 +71,7 @@ def detach(server_id, volume_id):
     ctx = context()
     deps = runtime().deps
     with transaction(deps.sessions, write=False) as session:
-        load(session, server_id, "os-volumes-attachments:delete")
+        locking.require_unlocked(session, load(session, server_id, "os-volumes-attachments:delete"))
     volumes.begin_detach(deps, ctx, server_id, project_scope(), volume_id)
     deps.background(deps.actions, f"detach-{volume_id}",
                     lambda: volumes.detach(deps, ctx, server_id, volume_id))

@@ -241,3 +241,13 @@ class S3Image(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class InstanceLock(Base):
+    """A locked server (Nova's instances.locked and locked_by, kept in a
+    table of their own so that older databases get them from create_all):
+    while the row exists, only admins may change the server's state."""
+    __tablename__ = "instance_locks"
+    instance_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    locked_by: Mapped[str] = mapped_column(String(16))      # "owner" or "admin"
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
