@@ -65,10 +65,10 @@ $(VENV)/.installed: pyproject.toml
 
 # The real, unmodified OpenStack clients from PyPI, in their own virtualenv
 # so that nothing of the project's can change what they do.
-$(CLIENTS)/.installed:
+$(CLIENTS)/.installed: tests/clients-requirements.txt
 	$(PYTHON) -m venv $(CLIENTS)
 	$(CLIENTS)/bin/pip install --quiet --upgrade pip
-	$(CLIENTS)/bin/pip install --quiet python-openstackclient python-glanceclient
+	$(CLIENTS)/bin/pip install --quiet -r tests/clients-requirements.txt
 	touch $@
 
 clean:

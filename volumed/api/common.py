@@ -53,6 +53,20 @@ def authorize(rule: str, project_id: str | None) -> None:
     runtime().policy.authorize(f"volume:{rule}", {"project_id": project_id or ctx.project_id}, ctx)
 
 
+def all_projects_asked() -> bool:
+    """all_tenants=1 from a caller policy lets see every project; from
+    anyone else Cinder drops the option silently (remove_invalid_filter_options)
+    and lists the caller's own project: clients' name lookups (cinderclient's
+    find) always send it."""
+    if "all_tenants" not in request.args:
+        return False
+    ctx = context()
+    if not runtime().policy.allows("volume:get_all_tenants", {"project_id": ctx.project_id},
+                                   ctx):
+        return False  # dropped before it is even read, as Cinder does
+    return flag("all_tenants")
+
+
 def read_scope() -> str | None:
     """The project whose resources this caller may see by id: admins see
     every project's (None)."""

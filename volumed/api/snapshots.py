@@ -10,7 +10,14 @@ from shared.errors import BadRequest
 from shared.strutils import bool_param
 from volumed import repo
 from volumed.api import render
-from volumed.api.common import authorize, check_url_project, deps, flag, paginate, read_scope
+from volumed.api.common import (
+    all_projects_asked,
+    authorize,
+    check_url_project,
+    deps,
+    paginate,
+    read_scope,
+)
 from volumed.flows.snapshots import (
     create_snapshot,
     delete_snapshot,
@@ -129,9 +136,7 @@ def action(project_id, snapshot_id):
 def _listing(project_id: str):
     check_url_project(project_id)
     authorize("get_snapshot", project_id)
-    all_projects = flag("all_tenants")
-    if all_projects:
-        authorize("get_all_tenants", project_id)
+    all_projects = all_projects_asked()
     with transaction(deps().sessions, write=False) as session:
         items = repo.list_snapshots(session, None if all_projects else project_id)
     args = request.args

@@ -11,7 +11,15 @@ from shared.errors import BadRequest, NotFound
 from shared.strutils import bool_param
 from volumed import repo
 from volumed.api import microversion, render
-from volumed.api.common import authorize, check_url_project, deps, flag, paginate, read_scope
+from volumed.api.common import (
+    all_projects_asked,
+    authorize,
+    check_url_project,
+    deps,
+    flag,
+    paginate,
+    read_scope,
+)
 from volumed.domain.sizes import parse_size
 from volumed.flows.change import delete_metadata_key, set_metadata, update_volume
 from volumed.flows.create import CreateRequest, create_volume
@@ -159,9 +167,7 @@ def delete_metadata(project_id, volume_id, key):
 # --- helpers -----------------------------------------------------------------------
 def _listing(project_id: str, detail: bool):
     check_url_project(project_id)
-    all_projects = flag("all_tenants")
-    if all_projects:
-        authorize("get_all_tenants", project_id)
+    all_projects = all_projects_asked()
     authorize("get_all", project_id)
     scope = request.args.get("project_id") if all_projects else context().project_id
     with transaction(deps().sessions, write=False) as session:
