@@ -6,6 +6,7 @@
 PYTHON    ?= python3
 VENV      := .venv
 CLIENTS   := .venv-clients
+ANSIBLE   := .venv-ansible
 STATE_DIR ?= /var/lib/pocketstack
 # Two workers by default (the suite's heavy tests boot real VMs under TCG).
 TEST_WORKERS ?= 2
@@ -42,7 +43,7 @@ unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS) tests/unit
 
 # Everything else: real daemons, real clients, real QEMU and tgtd.
-slow: install test-packages
+slow: install test-packages $(ANSIBLE)/.installed
 	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) \
 		--ignore=tests/unit tests
 	POCKETSTACK_TEST_DATA_API=registry $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) \
@@ -71,5 +72,12 @@ $(CLIENTS)/.installed: tests/clients-requirements.txt
 	$(CLIENTS)/bin/pip install --quiet -r tests/clients-requirements.txt
 	touch $@
 
+# Ansible and its openstack.cloud collection, for the playbook test.
+$(ANSIBLE)/.installed: tests/ansible-requirements.txt
+	$(PYTHON) -m venv $(ANSIBLE)
+	$(ANSIBLE)/bin/pip install --quiet --upgrade pip
+	$(ANSIBLE)/bin/pip install --quiet -r tests/ansible-requirements.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) $(CLIENTS) *.egg-info
+	rm -rf $(VENV) $(CLIENTS) $(ANSIBLE) *.egg-info
