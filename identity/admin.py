@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from identity import store
+from identity import appcreds, store
 from identity.models import DEFAULT_DOMAIN_ID, Assignment, Project, Role, User
 from shared.context import RequestContext
 from shared.db import transaction
@@ -209,6 +209,7 @@ class IdentityAdmin:
             if role.name in DEFAULT_ROLES:
                 raise Forbidden(f"Role {role.name} is one of the default roles and cannot "
                                 "be deleted.")
+            appcreds.forget_for_role(session, role.id, self.token_lifetime)
             session.delete(role)
             self._event(ctx, session, "identity.role.deleted", "role", role.id, name=role.name)
 

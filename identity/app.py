@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from identity import store
-from identity.api import admin, auth
+from identity.api import admin, application_credentials, auth, ec2_credentials
 from identity.api.common import Runtime
 from identity.config import schema
 from identity.models import Base
@@ -33,12 +33,15 @@ class DatabaseRevocations:
 def make_app(conf, state: StateLayout) -> Flask:
     service = build_service("identity", conf, state, RULES + EVENT_RULES)
     create_all(service.extras["engine"], Base.metadata)
-    validator = TokenValidator(service.codec, DatabaseRevocations(service))
+    validator = TokenValidator(service.codec, DatabaseRevocations(service),
+                               conf.catalog.identity_url)
     app = create_app("identity", error_style="keystone", validator=validator,
                      is_public=lambda method, path: (method, path) in PUBLIC)
     Runtime.build(service).install(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(application_credentials.bp)
+    app.register_blueprint(ec2_credentials.bp)
     install_events(app, EventSource(service.sessions, service.policy))
     return app
 

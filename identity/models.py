@@ -1,5 +1,6 @@
 """Identity's tables: projects, users, roles, who has which role where,
-which role implies which, and revoked tokens."""
+which role implies which, revoked tokens, application credentials and
+credentials (EC2 access keys)."""
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Float, ForeignKey, String, Text, UniqueConstraint
@@ -71,3 +72,50 @@ class Revocation(Base):
     project_id: Mapped[str | None] = mapped_column(String(64))
     # Once every token it could revoke has expired, the event can go.
     expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ApplicationCredential(Base):
+    """A secret a user made for an application: it logs in as the user, to
+    one project, with some of the user's roles there (Keystone's
+    application_credential table). Only the secret's hash is kept."""
+    __tablename__ = "application_credentials"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    expires_at: Mapped[float | None] = mapped_column(Float)
+    unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+
+class ApplicationCredentialRole(Base):
+    __tablename__ = "application_credential_roles"
+    application_credential_id: Mapped[str] = mapped_column(
+        ForeignKey("application_credentials.id", ondelete="CASCADE"), primary_key=True)
+    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"),
+                                         primary_key=True)
+
+
+class ApplicationCredentialRevocation(Base):
+    """Tokens made with this application credential before issued_before
+    stop working (it was deleted). Beside `revocations`, whose columns name
+    no credential, so an existing database needs no migration."""
+    __tablename__ = "application_credential_revocations"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    application_credential_id: Mapped[str] = mapped_column(String(64))
+    issued_before: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class Credential(Base):
+    """Keystone's credential table: a typed blob owned by a user. The one
+    type made here is "ec2", whose id is the SHA-256 of its access key and
+    whose blob is the JSON {"access", "secret", "trust_id"}."""
+    __tablename__ = "credentials"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(255))
+    blob: Mapped[str] = mapped_column(Text)

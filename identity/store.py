@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from identity.models import (
     DEFAULT_DOMAIN_ID,
+    ApplicationCredentialRevocation,
     Assignment,
     ImpliedRole,
     Project,
@@ -30,9 +31,15 @@ def hash_password(password: str, rounds: int) -> str:
 
 
 def password_matches(user: User, password: str) -> bool:
-    if not user.password_hash:
+    return password_matches_hash(user.password_hash, password)
+
+
+def password_matches_hash(password_hash: str | None, password: str) -> bool:
+    """Whether `password` is the one `password_hash` was made from (also an
+    application credential's secret)."""
+    if not password_hash:
         return False
-    return bcrypt.checkpw(password.encode()[:72], user.password_hash.encode())
+    return bcrypt.checkpw(password.encode()[:72], password_hash.encode())
 
 
 def get_by_id_or_name(session: Session, model, key: str):
@@ -111,13 +118,26 @@ def revoke_grant(session: Session, user_id: str, project_id: str, role_id: str) 
 
 
 def add_revocation(session: Session, event: RevocationEvent, token_lifetime: float) -> None:
+    expires_at = event.issued_before + token_lifetime
+    if event.application_credential_id:
+        session.add(ApplicationCredentialRevocation(
+            application_credential_id=event.application_credential_id,
+            issued_before=event.issued_before, expires_at=expires_at))
+        return
     session.add(Revocation(issued_before=event.issued_before, audit_id=event.audit_id,
                            user_id=event.user_id, project_id=event.project_id,
-                           expires_at=event.issued_before + token_lifetime))
+                           expires_at=expires_at))
 
 
 def revocation_events(session: Session) -> list[RevocationEvent]:
-    session.execute(delete(Revocation).where(Revocation.expires_at < time.time()))
-    return [RevocationEvent(issued_before=row.issued_before, audit_id=row.audit_id,
-                            user_id=row.user_id, project_id=row.project_id)
-            for row in session.scalars(select(Revocation))]
+    now = time.time()
+    session.execute(delete(Revocation).where(Revocation.expires_at < now))
+    session.execute(delete(ApplicationCredentialRevocation).where(
+        ApplicationCredentialRevocation.expires_at < now))
+    events = [RevocationEvent(issued_before=row.issued_before, audit_id=row.audit_id,
+                              user_id=row.user_id, project_id=row.project_id)
+              for row in session.scalars(select(Revocation))]
+    events += [RevocationEvent(issued_before=row.issued_before,
+                               application_credential_id=row.application_credential_id)
+               for row in session.scalars(select(ApplicationCredentialRevocation))]
+    return events

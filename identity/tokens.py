@@ -1,9 +1,12 @@
 """Issuing, validating and revoking tokens: what POST/GET/DELETE
 /v3/auth/tokens do, without HTTP.
 
-Issue: prove who the user is (a password, or a token still valid), find the
-project the token is scoped to, refuse a project where the user has no
-role, and sign the token (shared.tokens) with the user's effective roles.
+Issue: prove who the user is (a password, a token still valid, or an
+application credential), find the project the token is scoped to, refuse a
+project where the user has no role, and sign the token (shared.tokens) with
+the user's effective roles. An application credential chooses the project
+itself and gives only its roles (identity.appcreds); a token made from such
+a token keeps both.
 Every attempt on a known user is an identity.authenticate event, success or
 failure. Validate: decode and check the revocation events. Revoke: a
 revocation event for the token's audit id, which every service learns of.
@@ -15,11 +18,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from identity import store
-from identity.models import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, Project, User
+from identity import appcreds, store
+from identity.models import (
+    DEFAULT_DOMAIN_ID,
+    DEFAULT_DOMAIN_NAME,
+    ApplicationCredential,
+    Project,
+    User,
+)
 from shared.context import RequestContext
 from shared.db import transaction
-from shared.errors import NotFound, Unauthorized
+from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.revocation import RevocationEvent
 from shared.service import Service
 from shared.tokens import TokenData, TokenError
@@ -33,6 +42,7 @@ class IssuedToken:
     token: str
     data: TokenData
     role_ids: dict[str, str]  # role name -> id, for the token body
+    application_credential: dict | None = None  # the token body's, if made with one
 
 
 def issue(service: Service, ctx: RequestContext | None, identity: dict,
@@ -41,9 +51,15 @@ def issue(service: Service, ctx: RequestContext | None, identity: dict,
     (Keystone's shapes). Raises Unauthorized (401) for a wrong password, an
     unknown, disabled or revoked subject, or a project with no role."""
     with transaction(service.sessions) as session:
-        user, methods, token_expiry = _identify(service, ctx, session, identity)
-        project = _scope_project(session, scope, user)
-        roles = store.effective_roles(session, user.id, project.id) if project else []
+        user, methods, token_expiry, credential = _identify(service, ctx, session, identity,
+                                                            scope)
+        project: Project | None
+        if credential is not None:
+            project = _enabled_project(session, credential.project_id)
+            roles = appcreds.token_roles(session, credential)
+        else:
+            project = _scope_project(session, scope, user)
+            roles = store.effective_roles(session, user.id, project.id) if project else []
         if project and not roles:
             _record_auth(service, ctx, session, user, "failure")
             raise Unauthorized(f"User {user.name} has no role on project {project.name}.")
@@ -54,8 +70,10 @@ def issue(service: Service, ctx: RequestContext | None, identity: dict,
                          project_id=project.id if project else "",
                          project_name=project.name if project else "",
                          roles=[r.name for r in roles], expires_at=expires,
-                         issued_at=now, methods=methods)
-        return IssuedToken(service.codec.encode(data), data, {r.name: r.id for r in roles})
+                         issued_at=now, methods=methods,
+                         application_credential_id=credential.id if credential else None)
+        return IssuedToken(service.codec.encode(data), data, {r.name: r.id for r in roles},
+                           credential_body(credential))
 
 
 def validate(service: Service, subject: str) -> TokenData:
@@ -69,6 +87,26 @@ def validate(service: Service, subject: str) -> TokenData:
         if any(event.revokes(data) for event in store.revocation_events(session)):
             raise NotFound("Could not find token: it has been revoked.")
     return data
+
+
+def application_credential(service: Service, data: TokenData) -> dict | None:
+    """The token body's "application_credential" of a token made with one
+    (None for other tokens); NotFound if it was deleted meanwhile."""
+    if not data.application_credential_id:
+        return None
+    with transaction(service.sessions, write=False) as session:
+        credential = session.get(ApplicationCredential, data.application_credential_id)
+        if credential is None:
+            raise NotFound("Could not find token: its application credential was deleted.")
+        return credential_body(credential)
+
+
+def credential_body(credential: ApplicationCredential | None) -> dict | None:
+    """{id, name, restricted}, as Keystone's render_token writes it."""
+    if credential is None:
+        return None
+    return {"id": credential.id, "name": credential.name,
+            "restricted": not credential.unrestricted}
 
 
 def role_ids(service: Service, data: TokenData) -> dict[str, str]:
@@ -91,10 +129,15 @@ def revoke(service: Service, ctx: RequestContext | None, data: TokenData) -> Non
                                 payload={"user_id": data.user_id}, session=session)
 
 
-def _identify(service: Service, ctx: RequestContext | None, session: Session,
-              identity: dict) -> tuple[User, list[str], float | None]:
-    """The user the auth request proves to be, by password or by token."""
+def _identify(service: Service, ctx: RequestContext | None, session: Session, identity: dict,
+              scope) -> tuple[User, list[str], float | None, ApplicationCredential | None]:
+    """The user the auth request proves to be, by password, by token or by
+    application credential; the expiry the token may not pass; the
+    application credential that binds its scope and roles, if any."""
     methods = identity.get("methods") or []
+    if appcreds.METHOD in methods:
+        proof = appcreds.authenticate(session, identity.get(appcreds.METHOD), scope)
+        return proof.user, [appcreds.METHOD], proof.credential.expires_at, proof.credential
     if "password" in methods:
         spec = (identity.get("password") or {}).get("user") or {}
         _require_default_domain(spec.get("domain"))
@@ -105,7 +148,7 @@ def _identify(service: Service, ctx: RequestContext | None, session: Session,
                 _record_auth(service, ctx, session, user, "failure")
                 session.commit()
             raise Unauthorized(AUTH_FAILED)
-        return user, ["password"], None
+        return user, ["password"], None, None
     if "token" in methods:
         token = (identity.get("token") or {}).get("id", "")
         try:
@@ -117,9 +160,21 @@ def _identify(service: Service, ctx: RequestContext | None, session: Session,
         user = session.get(User, data.user_id)
         if user is None or not user.enabled:
             raise Unauthorized(AUTH_FAILED)
+        credential = None
+        if data.application_credential_id:
+            # It stays within the application credential's bounds.
+            if scope is not None:
+                raise Forbidden("You are not authorized to perform the requested action: "
+                                "Using an application credential token to create a scoped "
+                                "token is not allowed.")
+            credential = session.get(ApplicationCredential, data.application_credential_id)
+            if credential is None:
+                raise Unauthorized("The token has been revoked.")
         # A token made from a token never outlives the original.
-        return user, ["token"], data.expires_at
-    raise Unauthorized("Only the password and token auth methods are supported.")
+        methods = ["token", appcreds.METHOD] if credential else ["token"]
+        return user, methods, data.expires_at, credential
+    raise Unauthorized("Only the password, token and application_credential auth methods "
+                       "are supported.")
 
 
 def _scope_project(session: Session, scope, user: User) -> Project | None:
@@ -132,6 +187,13 @@ def _scope_project(session: Session, scope, user: User) -> Project | None:
         raise Unauthorized("Only project scope is supported (no domain or system scope).")
     _require_default_domain(spec.get("domain"))
     project = store.find_project(session, project_id=spec.get("id"), name=spec.get("name"))
+    if project is None or not project.enabled:
+        raise Unauthorized(AUTH_FAILED)
+    return project
+
+
+def _enabled_project(session: Session, project_id: str) -> Project:
+    project = session.get(Project, project_id)
     if project is None or not project.enabled:
         raise Unauthorized(AUTH_FAILED)
     return project

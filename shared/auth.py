@@ -30,9 +30,13 @@ class TokenValidator:
     token many times: its decoded content is kept (a token never changes).
     Expiry and revocation are still checked on every request."""
 
-    def __init__(self, codec: TokenCodec, revocations: RevocationCheck):
+    def __init__(self, codec: TokenCodec, revocations: RevocationCheck,
+                 identity_url: str = ""):
         self._codec = codec
         self._revocations = revocations
+        # Where a client gets a token: a 401 names it in WWW-Authenticate, as
+        # keystonemiddleware does with www_authenticate_uri (Keystone's /v3).
+        self.identity_url = identity_url
         self._decoded: dict[str, TokenData] = {}
 
     def _decode(self, token: str) -> TokenData:

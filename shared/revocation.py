@@ -2,10 +2,11 @@
 
 A signed token stays valid until it expires, so revoking one needs a list:
 identity records a revocation event (a token's audit id, or "every token of
-this user / project issued before T") and services check tokens against the
-events. Services fetch the list from identity's OS-REVOKE API and keep it for
-`revocation_check_interval` seconds (0 = ask on every request), the same
-trade-off keystonemiddleware makes with its token cache.
+this user / project / application credential issued before T") and services
+check tokens against the events. Services fetch the list from identity's
+OS-REVOKE API and keep it for `revocation_check_interval` seconds (0 = ask
+on every request), the same trade-off keystonemiddleware makes with its
+token cache.
 """
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 
 from shared.tokens import TokenData
 
+# What an event can name; a token matches when it has every value named.
+FIELDS = ("audit_id", "user_id", "project_id", "application_credential_id")
+
 
 @dataclass(frozen=True)
 class RevocationEvent:
@@ -23,27 +27,27 @@ class RevocationEvent:
     audit_id: str | None = None
     user_id: str | None = None
     project_id: str | None = None
+    application_credential_id: str | None = None
 
     def revokes(self, token: TokenData) -> bool:
         """True when the token was issued before the event and matches every
         field the event names (an event naming nothing revokes nothing)."""
         if token.issued_at > self.issued_before:
             return False
-        named = {key: value for key, value in (("audit_id", self.audit_id),
-                 ("user_id", self.user_id), ("project_id", self.project_id)) if value}
+        named = {key: getattr(self, key) for key in FIELDS if getattr(self, key)}
         return bool(named) and all(getattr(token, key) == value for key, value in named.items())
 
     def to_json(self) -> dict:
         body = {"issued_before": self.issued_before}
-        for key in ("audit_id", "user_id", "project_id"):
+        for key in FIELDS:
             if getattr(self, key) is not None:
                 body[key] = getattr(self, key)
         return body
 
     @classmethod
     def from_json(cls, body: dict) -> RevocationEvent:
-        return cls(issued_before=float(body["issued_before"]), audit_id=body.get("audit_id"),
-                   user_id=body.get("user_id"), project_id=body.get("project_id"))
+        return cls(issued_before=float(body["issued_before"]),
+                   **{key: body.get(key) for key in FIELDS})
 
 
 class CachedRevocations:

@@ -36,6 +36,9 @@ class TokenData:
     issued_at: float = field(default_factory=time.time)
     audit_id: str = field(default_factory=lambda: uuid.uuid4().hex[:22])
     methods: list[str] = field(default_factory=lambda: ["password"])
+    # Set when the token was made with an application credential: the token
+    # holds only that credential's roles, and deleting it ends the token.
+    application_credential_id: str | None = None
 
     @property
     def expired(self) -> bool:

@@ -27,10 +27,23 @@ API_VERSION = "v3.14"
 bp = Blueprint("auth", __name__)
 
 
+@bp.after_app_request
+def keystone_headers(response: Response) -> Response:
+    """What Keystone puts on every answer: Vary: X-Auth-Token (the answer
+    depends on the token, so no cache may share it), and no Content-Type on a
+    204, which has no body."""
+    response.headers["Vary"] = "X-Auth-Token"
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)
+    return response
+
+
 @bp.get("/")
 def versions():
     response = jsonify({"versions": {"values": [version_document()]}})
     response.status_code = 300
+    # Keystone names the one version it would pick in Location, as a 300 should.
+    response.headers["Location"] = f"{render.base_url()}/v3/"
     return response
 
 
@@ -46,7 +59,8 @@ def issue_token():
     if not isinstance(body, dict) or not isinstance(body.get("identity"), dict):
         raise BadRequest("The request body must hold auth.identity.")
     issued = tokens.issue(service(), context(), body["identity"], body.get("scope"))
-    response = jsonify(_token_body(issued.data, issued.role_ids))
+    response = jsonify(_token_body(issued.data, issued.role_ids,
+                                   issued.application_credential))
     response.status_code = 201
     response.headers["X-Subject-Token"] = issued.token
     return response
@@ -57,9 +71,10 @@ def validate_token():
     data = tokens.validate(service(), _subject_token())
     authorize("validate_token", {"token.user_id": data.user_id})
     subject_header = {"X-Subject-Token": request.headers["X-Subject-Token"]}
-    if request.method == "HEAD":
-        return Response(status=200, headers=subject_header)
-    response = jsonify(_token_body(data, tokens.role_ids(service(), data)))
+    # HEAD answers GET's headers (Content-Type, Content-Length) without the
+    # body, as Keystone does: Flask drops the body of a HEAD response.
+    response = jsonify(_token_body(data, tokens.role_ids(service(), data),
+                                   tokens.application_credential(service(), data)))
     response.headers.update(subject_header)
     return response
 
@@ -109,16 +124,20 @@ def _subject_token() -> str:
     return subject
 
 
-def _token_body(data: TokenData, role_ids: dict[str, str]) -> dict:
+def _token_body(data: TokenData, role_ids: dict[str, str],
+                application_credential: dict | None = None) -> dict:
     domain = {"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME}
     token: dict = {
         "methods": data.methods, "expires_at": iso(data.expires_at),
-        "issued_at": iso(data.issued_at), "audit_ids": [data.audit_id], "is_domain": False,
+        "issued_at": iso(data.issued_at), "audit_ids": [data.audit_id],
         "user": {"id": data.user_id, "name": data.user_name, "domain": domain,
                  "password_expires_at": None},
     }
     if data.project_id:
+        token["is_domain"] = False  # Keystone says so of project-scoped tokens only
         token["project"] = {"id": data.project_id, "name": data.project_name, "domain": domain}
         token["roles"] = [{"id": role_ids.get(name, name), "name": name} for name in data.roles]
         token["catalog"] = catalog_for(service().conf, data.project_id)
+    if application_credential is not None:
+        token["application_credential"] = application_credential
     return {"token": token}

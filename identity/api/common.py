@@ -9,8 +9,10 @@ from flask import Flask, current_app, request
 
 from identity.admin import IdentityAdmin
 from shared.api import context
+from shared.errors import Unauthorized
 from shared.service import Service
 from shared.strutils import query_flag
+from shared.tokens import TokenData, TokenError
 
 EXTENSION = "identity"
 
@@ -42,6 +44,16 @@ def service() -> Service:
 
 def admin() -> IdentityAdmin:
     return runtime().admin
+
+
+def caller_token() -> TokenData:
+    """The caller's token as identity signed it (the auth middleware has
+    validated it): whether it was made with an application credential is
+    there, not in the request context."""
+    try:
+        return service().codec.decode(context().auth_token or "")
+    except TokenError as exc:
+        raise Unauthorized(str(exc)) from None
 
 
 def authorize(rule: str, target: dict | None = None) -> None:
