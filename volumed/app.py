@@ -14,7 +14,7 @@ import os
 import threading
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, request
 
 from shared.api import create_app
 from shared.clients import ServiceSession
@@ -27,6 +27,7 @@ from volumed import repo
 from volumed.api import (
     actions,
     attachments,
+    backups,
     microversion,
     misc,
     quotas,
@@ -38,6 +39,9 @@ from volumed.api import (
 from volumed.api.common import Runtime
 from volumed.api.versions import PUBLIC_PATHS
 from volumed.backend.file import FileBackend
+from volumed.backup.chunked import ChunkedBackup, ChunkSettings
+from volumed.backup.posix import PosixStore
+from volumed.backup.service import BackupService
 from volumed.config import schema
 from volumed.flows import Deps, Settings
 from volumed.host import ensure_tgtd
@@ -56,6 +60,22 @@ def volumes_dir(conf, state: StateLayout) -> Path:
     return Path(conf.volume.volumes_dir) if conf.volume.volumes_dir else state.lib / "volumes"
 
 
+def make_backups(conf, state: StateLayout) -> BackupService:
+    """The backup repository of volumed.conf [backup] (posix: files under
+    backup_posix_path) and Cinder's chunked format over it. Another
+    repository (Swift) is one more BackupStore, chosen here by backup_driver."""
+    options = conf.backup
+    store = PosixStore(Path(options.backup_posix_path) if options.backup_posix_path
+                       else state.lib / "backup")
+    chunks = ChunkSettings(chunk_size=options.backup_file_size,
+                           sha_block_size=options.backup_sha_block_size_bytes,
+                           compression=options.backup_compression_algorithm)
+    return BackupService(store=store, format=ChunkedBackup(store, chunks),
+                         default_container=options.backup_container,
+                         progress_interval=options.backup_timer_interval
+                         if options.backup_enable_progress_timer else None)
+
+
 def make_target(conf, state: StateLayout) -> TgtTarget:
     return TgtTarget(TgtdClient(conf.volume.target_control_port),
                      state.run / "volumed-target.lock")
@@ -67,13 +87,15 @@ def make_deps(conf, state: StateLayout, sessions, notifier: Notifier) -> Deps:
         portal=f"{conf.volume.target_ip_address}:{conf.volume.target_port}",
         default_type=conf.volume.default_volume_type,
         quota_defaults={"volumes": conf.quota.volumes, "gigabytes": conf.quota.gigabytes,
-                        "snapshots": conf.quota.snapshots},
+                        "snapshots": conf.quota.snapshots, "backups": conf.quota.backups,
+                        "backup_gigabytes": conf.quota.backup_gigabytes},
         per_volume_gigabytes=conf.quota.per_volume_gigabytes)
     images = VolumeImages(ServiceSession.from_config(conf), conf.volume.image_url,
                           conf.volume.image_download_timeout)
     return Deps(sessions=sessions, notifier=notifier,
                 backend=FileBackend(volumes_dir(conf, state)),
-                target=make_target(conf, state), images=images, settings=settings)
+                target=make_target(conf, state), images=images, settings=settings,
+                backups=make_backups(conf, state))
 
 
 def prepare_database(engine, conf) -> None:
@@ -95,18 +117,13 @@ def make_app(conf, state: StateLayout) -> Flask:
     @app.before_request
     def _microversion():
         if request.path.startswith("/v3/") and request.path not in PUBLIC_PATHS:
-            g.volume_api_version = microversion.parse_request_version()
+            microversion.VOLUME.start_request()
 
-    @app.after_request
-    def _microversion_header(response):
-        if "volume_api_version" in g:
-            response.headers[microversion.HEADER] = \
-                f"volume {microversion.text(g.volume_api_version)}"
-            response.headers["Vary"] = microversion.HEADER
-        return response
+    app.after_request(microversion.VOLUME.add_headers)
 
     Runtime(deps=deps, policy=service.policy).install(app)
-    for module in (versions, volumes, actions, attachments, snapshots, types, quotas, misc):
+    for module in (versions, volumes, actions, attachments, snapshots, backups, types, quotas,
+                   misc):
         app.register_blueprint(module.bp)
     install_events(app, EventSource(service.sessions, service.policy))
     return app

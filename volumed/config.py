@@ -1,7 +1,7 @@
 """volumed.conf: the options of the volume service."""
 from __future__ import annotations
 
-from shared.config import Opt, Schema
+from shared.config import ConfigError, Opt, Schema
 from shared.service import LOOPBACK, common_sections
 
 DEFAULT_PORT = 8776
@@ -45,8 +45,44 @@ def schema() -> Schema:
             kind="int", minimum=-1),
         Opt("per_volume_gigabytes", -1, "Largest volume in GiB (-1: no limit).",
             kind="int", minimum=-1),
+        Opt("backups", 10, "Backups a project may have (-1: no limit).",
+            kind="int", minimum=-1),
+        Opt("backup_gigabytes", 1000, "GiB of backups a project may have: the sizes "
+            "of the backed-up volumes (-1: no limit).", kind="int", minimum=-1),
     ])
+    # Cinder has these in [DEFAULT]; volumed groups them, with Cinder's names
+    # and defaults, as computed and imaged group Nova's and Glance's.
+    result.add("backup", [
+        Opt("backup_driver", "posix", "Where backups are kept: posix (files under "
+            "backup_posix_path, Cinder's posix driver).", kind="choice",
+            choices=("posix",)),
+        Opt("backup_posix_path", "", "Where the posix driver keeps backups. Empty: "
+            "lib/backup under the state directory (Cinder: $state_path/backup)."),
+        Opt("backup_file_size", 61035 * 32768, "The largest object a backup is "
+            "split into, in bytes; a multiple of backup_sha_block_size_bytes.",
+            kind="int", minimum=4096),
+        Opt("backup_sha_block_size_bytes", 32768, "The size in bytes that changes "
+            "are tracked for incremental backups.", kind="int", minimum=512),
+        Opt("backup_compression_algorithm", "zlib", "How each backup object is "
+            "compressed.", kind="choice",
+            choices=("none", "off", "no", "zlib", "gzip", "bz2", "bzip2")),
+        Opt("backup_container", "", "The container of a backup created without "
+            "one. Empty: <id[0:2]>/<id[2:4]>/<id> (Cinder's posix default)."),
+        Opt("backup_enable_progress_timer", True, "Record backup.createprogress "
+            "events while a backup runs, every backup_timer_interval seconds.",
+            kind="bool"),
+        Opt("backup_timer_interval", 120, "Seconds between two backup progress "
+            "events.", kind="int", minimum=1),
+    ]).check(_check_backup_sizes)
     return result
+
+
+def _check_backup_sizes(conf) -> None:
+    size, block = conf.backup.backup_file_size, conf.backup.backup_sha_block_size_bytes
+    if size % block:
+        raise ConfigError("volumed.conf", "backup", "backup_file_size",
+                          f"{size} is not a multiple of backup_sha_block_size_bytes "
+                          f"({block})")
 
 
 def offset_settings(port_offset: int) -> dict[str, dict]:

@@ -1,5 +1,6 @@
 """volumed's tables: volumes, their attachments (with the CHAP secrets of each
-export), snapshots, volume types and per-project quota limits.
+export), snapshots, volume types, per-project quota limits, the volumes'
+admin metadata and backups.
 
 The CHAP secrets live here, in volumed's own database (root-only, 0600), so
 that after a restart of tgtd or of volumed every export comes back with the
@@ -103,3 +104,45 @@ class QuotaLimit(Base):
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource: Mapped[str] = mapped_column(String(64), primary_key=True)
     hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class VolumeAdminMetadata(Base):
+    """Cinder's volume admin metadata: keys only volumed (or an admin) sets.
+    Two of them are shown in the volume's metadata to everyone, as Cinder
+    shows them: readonly ("True"/"False", os-update_readonly_flag) and
+    attached_mode ("rw"/"ro", while attached through os-attach)."""
+    __tablename__ = "volume_admin_metadata"
+    volume_id: Mapped[str] = mapped_column(ForeignKey("volumes.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class Backup(Base):
+    """A volume backup (Cinder's backups table). Its data lives in the backup
+    repository (volumed/backup/), under `container`, in objects whose names
+    start with `service_metadata` (the prefix, as Cinder names the column)."""
+    __tablename__ = "backups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    # Not a foreign key: a volume can be deleted while its backups stay.
+    volume_id: Mapped[str] = mapped_column(String(36), index=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    fail_reason: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)  # GiB, the volume's size
+    object_count: Mapped[int] = mapped_column(Integer, default=0)
+    container: Mapped[str | None] = mapped_column(String(255))
+    service: Mapped[str | None] = mapped_column(String(255))
+    service_metadata: Mapped[str | None] = mapped_column(String(255))
+    parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    availability_zone: Mapped[str] = mapped_column(String(64), default="nova")
+    data_timestamp: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    restore_volume_id: Mapped[str | None] = mapped_column(String(36))
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, onupdate=utcnow)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -31,4 +31,21 @@ RULES = [
     _rule("manage_types", ADMIN, "Create, update and delete volume types."),
     _rule("show_quotas", READER, "Show a project's quotas and limits."),
     _rule("update_quotas", ADMIN, "Change a project's quotas."),
+    _rule("update_readonly_flag", MEMBER, "Set or clear a volume's read-only flag "
+                                          "(os-update_readonly_flag)."),
+    # Backups, under Cinder's own names (cinder/policies/backups.py,
+    # backup_actions.py).
+    RuleDefault("backup:get_all", READER, "List backups."),
+    RuleDefault("backup:get", READER, "Show a backup."),
+    RuleDefault("backup:create", MEMBER, "Create a backup."),
+    RuleDefault("backup:update", MEMBER, "Update a backup's name, description or "
+                                         "metadata."),
+    RuleDefault("backup:delete", MEMBER, "Delete a backup."),
+    RuleDefault("backup:restore", MEMBER, "Restore a backup into a volume."),
+    RuleDefault("backup:backup_project_attribute", ADMIN, "See a backup's project "
+                                                          "(os-backup-project-attr)."),
+    RuleDefault("volume_extension:backup_admin_actions:reset_status", ADMIN,
+                "Set a backup's status."),
+    RuleDefault("volume_extension:backup_admin_actions:force_delete", ADMIN,
+                "Delete a backup whatever its status."),
 ]

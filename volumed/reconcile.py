@@ -3,6 +3,8 @@
 At start-up (before serving, once, in the main process):
   - temporary files of operations that never finished are deleted (they are
     never a volume: a volume file only appears, complete, at the very end);
+  - backups cut short are settled as Cinder's backup manager settles them
+    (flows/backups.py reconcile_backups), with their volumes;
   - a volume or snapshot caught in a transient status (creating,
     downloading, extending, uploading, deleting) gets its true status from
     what is on disk (domain.status.status_after_unfinished): data that exists
@@ -30,6 +32,7 @@ from volumed import repo
 from volumed.domain import sizes, status
 from volumed.flows import Deps, now
 from volumed.flows.attach import export_for
+from volumed.flows.backups import reconcile_backups
 from volumed.target.base import TargetError
 
 LOG = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ class Reconciler:
     def startup(self) -> None:
         for name in self.backend.remove_leftovers():
             LOG.info("removed %s, left by an operation that did not finish", name)
+        reconcile_backups(self.deps)
         self.fix_transient_statuses()
         self.sync_exports()
 

@@ -8,7 +8,15 @@ from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
 from volumed.domain import quotas
-from volumed.models import Attachment, QuotaLimit, Snapshot, Volume, VolumeType
+from volumed.models import (
+    Attachment,
+    Backup,
+    QuotaLimit,
+    Snapshot,
+    Volume,
+    VolumeAdminMetadata,
+    VolumeType,
+)
 
 ACTIVE_ATTACH_STATUSES = ("reserved", "attaching", "attached", "detaching")
 EXPORTED_ATTACH_STATUSES = ("attaching", "attached")
@@ -116,6 +124,74 @@ def live_snapshots(session: Session) -> list[Snapshot]:
     return list(session.scalars(select(Snapshot).where(Snapshot.deleted.is_(False))))
 
 
+# --- admin metadata ------------------------------------------------------------
+def admin_metadata(session: Session, volume_id: str) -> dict[str, str]:
+    return {row.key: row.value for row in session.scalars(select(VolumeAdminMetadata).where(
+        VolumeAdminMetadata.volume_id == volume_id))}
+
+
+def admin_metadata_of(session: Session, volume_ids: list[str]) -> dict[str, dict[str, str]]:
+    result: dict[str, dict[str, str]] = {vid: {} for vid in volume_ids}
+    if volume_ids:
+        for row in session.scalars(select(VolumeAdminMetadata).where(
+                VolumeAdminMetadata.volume_id.in_(volume_ids))):
+            result[row.volume_id][row.key] = row.value
+    return result
+
+
+def set_admin_metadata(session: Session, volume_id: str, key: str, value: str, *,
+                       update: bool = True) -> str:
+    """Set one key (update=False: only if absent); returns its value now."""
+    row = session.get(VolumeAdminMetadata, (volume_id, key))
+    if row is None:
+        session.add(VolumeAdminMetadata(volume_id=volume_id, key=key, value=value))
+        return value
+    if update:
+        row.value = value
+    return row.value
+
+
+def delete_admin_metadata(session: Session, volume_id: str, key: str) -> None:
+    row = session.get(VolumeAdminMetadata, (volume_id, key))
+    if row is not None:
+        session.delete(row)
+
+
+# --- backups -------------------------------------------------------------------
+def get_backup(session: Session, backup_id: str, project_id: str | None) -> Backup:
+    backup = session.get(Backup, backup_id) if looks_like_id(backup_id) else None
+    if backup is None or backup.deleted or (project_id and backup.project_id != project_id):
+        raise NotFound(f"Backup {backup_id} could not be found.")
+    return backup
+
+
+def list_backups(session: Session, project_id: str | None) -> list[Backup]:
+    query = select(Backup).where(Backup.deleted.is_(False))
+    if project_id:
+        query = query.where(Backup.project_id == project_id)
+    return list(session.scalars(query.order_by(Backup.created_at.desc(), Backup.id)))
+
+
+def backups_of_volume(session: Session, volume_id: str, project_id: str) -> list[Backup]:
+    return list(session.scalars(select(Backup).where(
+        Backup.volume_id == volume_id, Backup.project_id == project_id,
+        Backup.deleted.is_(False))))
+
+
+def dependent_counts(session: Session, backup_ids: list[str]) -> dict[str, int]:
+    """How many live incremental backups build on each of these backups."""
+    if not backup_ids:
+        return {}
+    rows = session.execute(select(Backup.parent_id, func.count(Backup.id)).where(
+        Backup.parent_id.in_(backup_ids), Backup.deleted.is_(False))
+        .group_by(Backup.parent_id))
+    return {parent: count for parent, count in rows if parent is not None}
+
+
+def live_backups(session: Session) -> list[Backup]:
+    return list(session.scalars(select(Backup).where(Backup.deleted.is_(False))))
+
+
 # --- volume types --------------------------------------------------------------
 def get_type(session: Session, key: str) -> VolumeType:
     """By id or by name (Cinder accepts both in volume create)."""
@@ -159,8 +235,13 @@ def usage(session: Session, project_id: str) -> quotas.Usage:
                                                     func.coalesce(func.sum(Snapshot.size), 0))
                                              .where(Snapshot.project_id == project_id,
                                                     Snapshot.deleted.is_(False))).one()
+    backups, backup_gb = session.execute(select(func.count(Backup.id),
+                                                func.coalesce(func.sum(Backup.size), 0))
+                                         .where(Backup.project_id == project_id,
+                                                Backup.deleted.is_(False))).one()
     return quotas.Usage(volumes=volumes, gigabytes=int(volume_gb) + int(snapshot_gb),
-                        snapshots=snapshots)
+                        snapshots=snapshots, backups=backups,
+                        backup_gigabytes=int(backup_gb))
 
 
 def limits(session: Session, project_id: str, defaults: dict[str, int]) -> dict[str, int]:

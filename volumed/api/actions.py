@@ -16,6 +16,7 @@ from volumed.flows import attach as attach_flow
 from volumed.flows import detach as detach_flow
 from volumed.flows.change import extend_volume, reset_status, retype, set_bootable
 from volumed.flows.delete import delete_volume
+from volumed.flows.readonly import update_readonly_flag
 from volumed.flows.upload import upload_to_image
 
 bp = Blueprint("volume_actions", __name__, url_prefix="/v3/<project_id>")
@@ -131,6 +132,16 @@ def change_type(project_id, volume_id, body):
     return _accepted()
 
 
+def readonly_flag(project_id, volume_id, body):
+    authorize("update_readonly_flag", project_id)
+    if not isinstance(body, dict) or "readonly" not in body:
+        raise BadRequest("Invalid input for field/attribute os-update_readonly_flag. "
+                         "'readonly' is a required property.")
+    update_readonly_flag(deps(), context(), read_scope(), volume_id,
+                         bool_param("readonly", body["readonly"]))
+    return _accepted()
+
+
 ACTIONS: dict[str, Callable] = {
     "os-extend": extend, "os-reset_status": reset, "os-force_delete": force_delete,
     "os-volume_upload_image": upload, "os-reserve": reserve, "os-unreserve": unreserve,
@@ -138,5 +149,5 @@ ACTIONS: dict[str, Callable] = {
     "os-terminate_connection": terminate_connection, "os-attach": attach,
     "os-detach": detach, "os-begin_detaching": begin_detaching,
     "os-roll_detaching": roll_detaching, "os-set_bootable": bootable,
-    "os-retype": change_type,
+    "os-retype": change_type, "os-update_readonly_flag": readonly_flag,
 }

@@ -33,15 +33,24 @@ def volume_summary(volume: Volume) -> dict:
             "links": links(volume.project_id, "volumes", volume.id)}
 
 
+# Admin metadata keys Cinder shows to everyone, inside the volume's metadata
+# (cinder/api/api_utils.py add_visible_admin_metadata); they win over a user
+# key of the same name.
+VISIBLE_ADMIN_METADATA = ("readonly", "attached_mode")
+
+
 def volume_detail(volume: Volume, attachments: list[Attachment], type_name: str | None,
-                  ctx: RequestContext) -> dict:
+                  ctx: RequestContext, admin_metadata: dict[str, str] | None = None) -> dict:
     body = {
         "id": volume.id, "status": volume.status, "size": volume.size,
         "availability_zone": volume.availability_zone,
         "created_at": when(volume.created_at), "updated_at": when(volume.updated_at),
         "name": volume.name, "description": volume.description,
         "volume_type": type_name, "snapshot_id": volume.snapshot_id,
-        "source_volid": volume.source_volid, "metadata": dict(volume.metadata_ or {}),
+        "source_volid": volume.source_volid,
+        "metadata": {**(volume.metadata_ or {}),
+                     **{k: v for k, v in (admin_metadata or {}).items()
+                        if k in VISIBLE_ADMIN_METADATA}},
         "links": links(volume.project_id, "volumes", volume.id),
         "user_id": volume.user_id, "bootable": "true" if volume.bootable else "false",
         "encrypted": False, "replication_status": None, "consistencygroup_id": None,
@@ -98,16 +107,28 @@ def attachment_detail(attachment: Attachment, connection_info: dict | None) -> d
     return body
 
 
-def snapshot_detail(snapshot: Snapshot) -> dict:
+def snapshot_summary(snapshot: Snapshot) -> dict:
+    """A snapshot in GET /snapshots."""
     return {"id": snapshot.id, "name": snapshot.name, "description": snapshot.description,
             "status": snapshot.status, "size": snapshot.size,
             "volume_id": snapshot.volume_id, "metadata": dict(snapshot.metadata_ or {}),
-            "created_at": when(snapshot.created_at), "updated_at": when(snapshot.updated_at),
-            "user_id": snapshot.user_id,
-            "os-extended-snapshot-attributes:project_id": snapshot.project_id,
-            "os-extended-snapshot-attributes:progress":
-                "100%" if snapshot.status == "available" else "0%",
-            "group_snapshot_id": None}
+            "created_at": when(snapshot.created_at), "updated_at": when(snapshot.updated_at)}
+
+
+def snapshot_detail(snapshot: Snapshot, extended: bool = True) -> dict:
+    """A snapshot in show and GET /snapshots/detail; create and update
+    answer it without the extended-snapshot-attributes fields
+    (extended=False), which Cinder's extension adds to show and detail only."""
+    body = snapshot_summary(snapshot)
+    if microversion.at_least(microversion.SNAPSHOT_GROUP):
+        body["group_snapshot_id"] = None
+    if microversion.at_least(microversion.SNAPSHOT_USER_ID):
+        body["user_id"] = snapshot.user_id
+    if extended:
+        body["os-extended-snapshot-attributes:project_id"] = snapshot.project_id
+        body["os-extended-snapshot-attributes:progress"] = \
+            "100%" if snapshot.status == "available" else "0%"
+    return body
 
 
 def volume_type(vtype: VolumeType) -> dict:
@@ -125,12 +146,14 @@ def volumes_summary(volumes: list[Volume]) -> dict:
             seen = metadata.setdefault(key, [])
             if value not in seen:
                 seen.append(value)
-    return {"total_count": len(volumes), "total_size": sum(v.size for v in volumes),
-            "metadata": metadata}
+    body: dict = {"total_count": len(volumes), "total_size": sum(v.size for v in volumes)}
+    if microversion.at_least(microversion.VOLUME_SUMMARY_METADATA):
+        body["metadata"] = metadata
+    return body
 
 
 # Resources Cinder lists that volumed does not have: always 0 allowed.
-ABSENT_QUOTAS = {"backups": 0, "backup_gigabytes": 0, "groups": 0}
+ABSENT_QUOTAS = {"groups": 0}
 
 
 def quota_set(limits: dict[str, int], usage: quotas.Usage | None, project_id: str | None,
@@ -156,7 +179,8 @@ def absolute_limits(limits: dict[str, int], used: quotas.Usage) -> dict:
     return {"rate": [], "absolute": {
         "maxTotalVolumes": limits["volumes"], "maxTotalSnapshots": limits["snapshots"],
         "maxTotalVolumeGigabytes": limits["gigabytes"],
-        "maxTotalBackups": 0, "maxTotalBackupGigabytes": 0,
+        "maxTotalBackups": limits["backups"],
+        "maxTotalBackupGigabytes": limits["backup_gigabytes"],
         "totalVolumesUsed": used.volumes, "totalSnapshotsUsed": used.snapshots,
-        "totalGigabytesUsed": used.gigabytes, "totalBackupsUsed": 0,
-        "totalBackupGigabytesUsed": 0}}
+        "totalGigabytesUsed": used.gigabytes, "totalBackupsUsed": used.backups,
+        "totalBackupGigabytesUsed": used.backup_gigabytes}}

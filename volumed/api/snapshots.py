@@ -35,7 +35,7 @@ bp = Blueprint("snapshots", __name__, url_prefix="/v3/<project_id>")
 
 @bp.get("/snapshots")
 def list_snapshots(project_id):
-    return _listing(project_id)
+    return _listing(project_id, detail=False)
 
 
 @bp.get("/snapshots/detail")
@@ -60,7 +60,7 @@ def create(project_id):
         description=spec.get("description", spec.get("display_description")),
         metadata={str(k): str(v) for k, v in metadata.items()},
         force=bool_param("force", spec.get("force", False)))
-    response = jsonify({"snapshot": render.snapshot_detail(snapshot)})
+    response = jsonify({"snapshot": render.snapshot_detail(snapshot, extended=False)})
     response.status_code = 202
     return response
 
@@ -83,8 +83,11 @@ def update(project_id, snapshot_id):
     for key, legacy in (("name", "display_name"), ("description", "display_description")):
         if key in spec or legacy in spec:
             changes[key] = spec.get(key, spec.get(legacy))
+    if not changes:   # Cinder's schema: at least one of them
+        raise BadRequest("Invalid input for field/attribute snapshot. Value: {}. {} does not "
+                         "have enough properties (name, description).")
     update_snapshot(deps(), context(), read_scope(), snapshot_id, changes)
-    return jsonify({"snapshot": _one(snapshot_id)})
+    return jsonify({"snapshot": _one(snapshot_id, extended=False)})
 
 
 @bp.delete("/snapshots/<snapshot_id>")
@@ -133,7 +136,7 @@ def action(project_id, snapshot_id):
                      "os-force_delete.")
 
 
-def _listing(project_id: str):
+def _listing(project_id: str, detail: bool = True):
     check_url_project(project_id)
     authorize("get_snapshot", project_id)
     all_projects = all_projects_asked()
@@ -145,12 +148,14 @@ def _listing(project_id: str):
              and ("status" not in args or s.status == args["status"])
              and ("volume_id" not in args or s.volume_id == args["volume_id"])]
     page, links = paginate(items, "snapshots", project_id, SORT_KEYS)
-    body: dict = {"snapshots": [render.snapshot_detail(s) for s in page]}
+    view = render.snapshot_detail if detail else render.snapshot_summary
+    body: dict = {"snapshots": [view(s) for s in page]}
     if links:
         body["snapshots_links"] = links
     return jsonify(body)
 
 
-def _one(snapshot_id: str) -> dict:
+def _one(snapshot_id: str, extended: bool = True) -> dict:
     with transaction(deps().sessions, write=False) as session:
-        return render.snapshot_detail(repo.get_snapshot(session, snapshot_id, read_scope()))
+        return render.snapshot_detail(repo.get_snapshot(session, snapshot_id, read_scope()),
+                                      extended)

@@ -10,7 +10,7 @@ from shared.db import transaction
 from shared.errors import BadRequest
 from shared.strutils import bool_param
 from volumed import repo
-from volumed.api import render
+from volumed.api import render, validation
 from volumed.api.common import authorize, check_url_project, deps
 from volumed.flows import types
 
@@ -31,8 +31,11 @@ def default_type(project_id):
     check_url_project(project_id)
     authorize("get_type", project_id)
     with transaction(deps().sessions, write=False) as session:
-        found = repo.get_type(session, deps().settings.default_type)
-        return jsonify({"volume_type": render.volume_type(found)})
+        found = render.volume_type(repo.get_type(session, deps().settings.default_type))
+    # Cinder's type-access extension adds its field to a type it finds by
+    # the id in the URL; "default" is none, so this answer goes without it.
+    found.pop("os-volume-type-access:is_public")
+    return jsonify({"volume_type": found})
 
 
 @bp.get("/types/<type_id>")
@@ -67,8 +70,10 @@ def update_type(project_id, type_id):
     changes = {key: spec[key] for key in ("name", "description") if key in spec}
     if "is_public" in spec:
         changes["is_public"] = bool_param("is_public", spec["is_public"])
-    return jsonify({"volume_type": render.volume_type(types.update_type(deps(), type_id,
-                                                                        changes))})
+    updated = render.volume_type(types.update_type(deps(), type_id, changes))
+    # Cinder's type-access extension extends show, list and create, not update.
+    updated.pop("os-volume-type-access:is_public")
+    return jsonify({"volume_type": updated})
 
 
 @bp.delete("/types/<type_id>")
@@ -96,5 +101,5 @@ def set_extra_specs(project_id, type_id):
     if not isinstance(specs, dict):
         raise BadRequest("Invalid input received: 'extra_specs' must be an object.")
     merged = types.add_extra_specs(deps(), type_id,
-                                   {str(k): str(v) for k, v in specs.items()})
+                                   validation.string_map("extra_specs", specs))
     return jsonify({"extra_specs": merged})

@@ -10,7 +10,7 @@ from shared.db import transaction
 from shared.errors import BadRequest, NotFound
 from shared.strutils import bool_param
 from volumed import repo
-from volumed.api import microversion, render
+from volumed.api import microversion, render, validation
 from volumed.api.common import (
     all_projects_asked,
     authorize,
@@ -44,6 +44,7 @@ def list_volumes_detail(project_id):
 
 @bp.get("/volumes/summary")
 def summary(project_id):
+    microversion.require(microversion.VOLUME_SUMMARY)
     check_url_project(project_id)
     authorize("get_all", project_id)
     with transaction(deps().sessions, write=False) as session:
@@ -56,9 +57,10 @@ def create(project_id):
     check_url_project(project_id)
     authorize("create", project_id)
     spec = _object_body("volume")
-    metadata = spec.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise BadRequest("Invalid input received: metadata must be an object.")
+    for name in ("name", "display_name", "description", "display_description"):
+        validation.optional_text(spec, name, 65535 if "description" in name else 255)
+    validation.optional_boolean(spec, "multiattach")
+    metadata = validation.string_map("metadata", spec.get("metadata") or {})
     request_spec = CreateRequest(
         size=parse_size(spec.get("size"), allow_none=True),
         name=spec.get("name", spec.get("display_name")),
@@ -68,8 +70,13 @@ def create(project_id):
         snapshot_id=spec.get("snapshot_id"), source_volid=spec.get("source_volid"),
         image_ref=spec.get("imageRef") or spec.get("image_id"),
         availability_zone=spec.get("availability_zone"))
-    if spec.get("backup_id") or spec.get("consistencygroup_id") or spec.get("group_id"):
-        raise BadRequest("Invalid input received: volumed has no backups or groups.")
+    if spec.get("backup_id"):
+        raise BadRequest("Invalid input received: creating a volume from a backup "
+                         "(backup_id) needs microversion 3.47; volumed serves up to "
+                         f"{microversion.text(microversion.MAX_VERSION)}. Restore the "
+                         "backup instead (POST /backups/{id}/restore).")
+    if spec.get("consistencygroup_id") or spec.get("group_id"):
+        raise BadRequest("Invalid input received: volumed has no groups.")
     volume = create_volume(deps(), context(), project_id, request_spec)
     response = jsonify({"volume": render.volume_created(_rendered([volume], detail=True)[0])})
     response.status_code = 202
@@ -88,19 +95,20 @@ def update(project_id, volume_id):
     check_url_project(project_id)
     authorize("update", project_id)
     spec = _object_body("volume")
+    for name in ("name", "display_name", "description", "display_description"):
+        validation.optional_text(spec, name, 65535 if "description" in name else 255)
     changes = {}
     for key, legacy in (("name", "display_name"), ("description", "display_description")):
         if key in spec or legacy in spec:
             changes[key] = spec.get(key, spec.get(legacy))
     if "metadata" in spec:
-        if not isinstance(spec["metadata"], dict):
-            raise BadRequest("Invalid input received: metadata must be an object.")
-        changes["metadata"] = {str(k): str(v) for k, v in spec["metadata"].items()}
+        changes["metadata"] = validation.string_map("metadata", spec["metadata"])
     if not changes:
         raise BadRequest("Invalid input received: nothing to update (name, description "
                          "or metadata).")
     update_volume(deps(), context(), read_scope(), volume_id, changes)
-    return jsonify({"volume": _one(volume_id)})
+    # As create: Cinder's extensions add their attributes to show and detail only.
+    return jsonify({"volume": render.volume_created(_one(volume_id))})
 
 
 @bp.delete("/volumes/<volume_id>")
@@ -120,7 +128,7 @@ def delete(project_id, volume_id):
 def get_metadata(project_id, volume_id):
     check_url_project(project_id)
     authorize("get", project_id)
-    return jsonify({"metadata": _one(volume_id)["metadata"]})
+    return jsonify({"metadata": _user_metadata(volume_id)})
 
 
 @bp.post("/volumes/<volume_id>/metadata")
@@ -138,7 +146,7 @@ def change_metadata(project_id, volume_id):
 def get_metadata_key(project_id, volume_id, key):
     check_url_project(project_id)
     authorize("get", project_id)
-    metadata = _one(volume_id)["metadata"]
+    metadata = _user_metadata(volume_id)
     if key not in metadata:
         raise NotFound(f"Metadata key {key} of volume {volume_id} could not be found.")
     return jsonify({"meta": {key: metadata[key]}})
@@ -186,8 +194,10 @@ def _rendered(volumes, detail: bool) -> list[dict]:
     ctx = context()
     with transaction(deps().sessions, write=False) as session:
         attachments = repo.attachments_of(session, [v.id for v in volumes])
+        admin_metadata = repo.admin_metadata_of(session, [v.id for v in volumes])
         types = repo.type_names(session)
-    return [render.volume_detail(v, attachments[v.id], types.get(v.volume_type_id), ctx)
+    return [render.volume_detail(v, attachments[v.id], types.get(v.volume_type_id), ctx,
+                                 admin_metadata[v.id])
             for v in volumes]
 
 
@@ -195,6 +205,14 @@ def _one(volume_id: str) -> dict:
     with transaction(deps().sessions, write=False) as session:
         volume = repo.get_volume(session, volume_id, read_scope())
     return _rendered([volume], detail=True)[0]
+
+
+def _user_metadata(volume_id: str) -> dict:
+    """The metadata sub-resource holds the users' keys only: the admin keys
+    a volume's details show (readonly, attached_mode) are not in it, as in
+    Cinder."""
+    with transaction(deps().sessions, write=False) as session:
+        return dict(repo.get_volume(session, volume_id, read_scope()).metadata_ or {})
 
 
 def _object_body(key: str) -> dict:
@@ -208,7 +226,7 @@ def _metadata_body(body: dict, key: str) -> dict:
     items = body.get(key)
     if not isinstance(items, dict):
         raise BadRequest(f"Malformed request body: '{key}' must be an object.")
-    return {str(k): str(v) for k, v in items.items()}
+    return validation.string_map(key, items)
 
 
 def _matches_filters(volume) -> bool:

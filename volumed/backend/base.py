@@ -50,6 +50,12 @@ class VolumeBackend(ABC):
         does not exist."""
 
     @abstractmethod
+    def snapshot_path(self, snapshot_id: str) -> Path:
+        """The path of the snapshot's data, for reading (a backup of a
+        snapshot). A name only: the snapshot need not exist. Raises
+        nothing."""
+
+    @abstractmethod
     def snapshot_exists(self, snapshot_id: str) -> bool:
         """Whether the snapshot `snapshot_id` is complete in place. Raises
         nothing."""

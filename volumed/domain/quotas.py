@@ -1,16 +1,18 @@
 """Quotas: how much a project may have, and the check before each create.
 
-Three resources, as in Cinder: volumes (count), snapshots (count) and
+Five resources, as in Cinder: volumes (count), snapshots (count),
 gigabytes (the sizes of volumes and snapshots added up: a snapshot is a full
-copy on the file backend, so it uses as much space as its volume did). A
-limit of -1 means no limit. Going over answers 413 with Cinder's words."""
+copy on the file backend, so it uses as much space as its volume did),
+backups (count) and backup_gigabytes (the sizes of the backed-up volumes,
+whatever the repository actually stores). A limit of -1 means no limit.
+Going over answers 413 with Cinder's words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from shared.errors import RequestEntityTooLarge
 
-RESOURCES = ("volumes", "gigabytes", "snapshots")
+RESOURCES = ("volumes", "gigabytes", "snapshots", "backups", "backup_gigabytes")
 UNLIMITED = -1
 
 
@@ -19,13 +21,15 @@ class Usage:
     volumes: int = 0
     gigabytes: int = 0
     snapshots: int = 0
+    backups: int = 0
+    backup_gigabytes: int = 0
 
     def __getitem__(self, name: str) -> int:
         return getattr(self, name)
 
 
 def check(limits: dict[str, int], usage: Usage, *, volumes: int = 0, gigabytes: int = 0,
-          snapshots: int = 0) -> None:
+          snapshots: int = 0, backups: int = 0, backup_gigabytes: int = 0) -> None:
     """Raise 413 if adding these amounts would go over any limit."""
     if gigabytes and _over(limits["gigabytes"], usage.gigabytes, gigabytes):
         raise RequestEntityTooLarge(
@@ -40,6 +44,16 @@ def check(limits: dict[str, int], usage: Usage, *, volumes: int = 0, gigabytes: 
         raise RequestEntityTooLarge(
             f"SnapshotLimitExceeded: Maximum number of snapshots allowed "
             f"({limits['snapshots']}) exceeded for quota 'snapshots'.")
+    if backup_gigabytes and _over(limits["backup_gigabytes"], usage.backup_gigabytes,
+                                  backup_gigabytes):
+        raise RequestEntityTooLarge(
+            f"VolumeBackupSizeExceedsAvailableQuota: Requested backup exceeds allowed Backup "
+            f"gigabytes quota. Requested {backup_gigabytes}G, quota is "
+            f"{limits['backup_gigabytes']}G and {usage.backup_gigabytes}G has been consumed.")
+    if backups and _over(limits["backups"], usage.backups, backups):
+        raise RequestEntityTooLarge(
+            f"BackupLimitExceeded: Maximum number of backups allowed ({limits['backups']}) "
+            f"exceeded")
 
 
 def _over(limit: int, used: int, wanted: int) -> bool:

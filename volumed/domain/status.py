@@ -34,17 +34,24 @@ ERROR_EXTENDING = "error_extending"
 EXTENDING = "extending"
 DOWNLOADING = "downloading"
 UPLOADING = "uploading"
+# While a backup copies the volume, or is restored into it (flows/backups.py).
+BACKING_UP = "backing-up"
+RESTORING_BACKUP = "restoring-backup"
+ERROR_RESTORING = "error_restoring"
 
 ALL_STATUSES = (CREATING, AVAILABLE, RESERVED, ATTACHING, IN_USE, DETACHING, DELETING,
-                ERROR, ERROR_DELETING, ERROR_EXTENDING, EXTENDING, DOWNLOADING, UPLOADING)
+                ERROR, ERROR_DELETING, ERROR_EXTENDING, EXTENDING, DOWNLOADING, UPLOADING,
+                BACKING_UP, RESTORING_BACKUP, ERROR_RESTORING)
 
 # Statuses only volumed's own background work leaves. If volumed stops while a
-# volume is in one of them, nothing will ever move it on: reconcile does.
+# volume is in one of them, nothing will ever move it on: reconcile does
+# (backing-up and restoring-backup too, from the backups' side:
+# flows/backups.py reconcile_backups).
 TRANSIENT = (CREATING, DOWNLOADING, EXTENDING, UPLOADING, DELETING)
 
 # Action -> statuses in which it is allowed.
 ALLOWED: dict[str, tuple[str, ...]] = {
-    "delete": (AVAILABLE, ERROR, ERROR_DELETING, ERROR_EXTENDING),
+    "delete": (AVAILABLE, ERROR, ERROR_DELETING, ERROR_EXTENDING, ERROR_RESTORING),
     "force_delete": ALL_STATUSES,
     "extend": (AVAILABLE,),
     "snapshot": (AVAILABLE,),
@@ -65,8 +72,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 
 SNAPSHOT_CREATING, SNAPSHOT_AVAILABLE, SNAPSHOT_DELETING = "creating", "available", "deleting"
 SNAPSHOT_ERROR, SNAPSHOT_ERROR_DELETING = "error", "error_deleting"
+SNAPSHOT_BACKING_UP = "backing-up"
 SNAPSHOT_STATUSES = (SNAPSHOT_CREATING, SNAPSHOT_AVAILABLE, SNAPSHOT_DELETING,
-                     SNAPSHOT_ERROR, SNAPSHOT_ERROR_DELETING)
+                     SNAPSHOT_ERROR, SNAPSHOT_ERROR_DELETING, SNAPSHOT_BACKING_UP)
 SNAPSHOT_ALLOWED = {
     "delete": (SNAPSHOT_AVAILABLE, SNAPSHOT_ERROR, SNAPSHOT_ERROR_DELETING),
     "create_volume_from": (SNAPSHOT_AVAILABLE,),

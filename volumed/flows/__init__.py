@@ -25,6 +25,7 @@ from shared.errors import Unauthorized
 from shared.events import Notifier, utcnow
 from shared.request_ids import carried
 from volumed.backend.base import VolumeBackend
+from volumed.backup.service import BackupService
 from volumed.images import VolumeImages
 from volumed.models import Snapshot, Volume
 from volumed.target.base import Target
@@ -50,6 +51,7 @@ class Deps:
     target: Target
     images: VolumeImages
     settings: Settings
+    backups: BackupService | None = None
     threads: list[threading.Thread] = field(default_factory=list)
 
     def iqn(self, volume_id: str) -> str:

@@ -24,7 +24,7 @@ from shared.errors import ApiError, BadRequest
 from shared.secrets import generate_password
 from volumed import repo
 from volumed.domain import status
-from volumed.flows import Deps, now
+from volumed.flows import Deps, now, readonly
 from volumed.models import Attachment, Volume
 from volumed.target.base import LUN, Export, TargetError
 
@@ -41,13 +41,17 @@ def create_attachment(deps: Deps, ctx: RequestContext, project_id: str | None, v
                       mode: str | None) -> tuple[Attachment, dict | None]:
     if mode not in (None, "rw", "ro"):
         raise BadRequest("Invalid input received: mode must be rw or ro.")
+    if connector:   # checked before anything is reserved: a bad one leaves nothing
+        _check_connector(connector)
     with transaction(deps.sessions) as session:
         volume = repo.get_volume(session, volume_id, project_id)
         _refuse_second_attachment(session, volume)
         status.require("attachment_create", volume.status)
         attachment = Attachment(id=repo.new_id(), volume_id=volume.id,
                                 project_id=volume.project_id, instance_uuid=instance_uuid,
-                                attach_status="reserved", attach_mode=mode or "rw")
+                                attach_status="reserved",
+                                attach_mode=readonly.mode_for_new_attachment(
+                                    session, volume.id, mode))
         session.add(attachment)
         volume.status = status.RESERVED
         deps.event(ctx, "volume.reserve", volume, session=session,
@@ -149,7 +153,8 @@ def initialize_connection(deps: Deps, ctx: RequestContext, project_id: str | Non
         if attachment is None:
             attachment = Attachment(id=repo.new_id(), volume_id=volume.id,
                                     project_id=volume.project_id, attach_status="attaching",
-                                    attach_mode="rw")
+                                    attach_mode=readonly.mode_for_connection(session,
+                                                                             volume.id))
             session.add(attachment)
         attachment_id = attachment.id
     flat = connect(deps, ctx, project_id, attachment_id, connector)
@@ -167,6 +172,7 @@ def attach(deps: Deps, ctx: RequestContext, project_id: str | None, volume_id: s
     with transaction(deps.sessions) as session:
         volume = repo.get_volume(session, volume_id, project_id)
         status.require("attach", volume.status)
+        readonly.record_attach_mode(session, volume.id, mode)
         pending = [a for a in repo.active_attachments(session, volume.id)
                    if a.attach_status in ("reserved", "attaching")]
         attached = [a for a in repo.active_attachments(session, volume.id)

@@ -116,6 +116,7 @@ def reset_status(deps: Deps, ctx: RequestContext, volume_id: str, body: dict) ->
                 attachment.deleted, attachment.attach_status = True, "detached"
                 attachment.detach_time = now()
                 dropped.append(attachment.id)
+            repo.delete_admin_metadata(session, volume.id, "attached_mode")
         old = volume.status
         if new_status is not None:
             volume.status = new_status

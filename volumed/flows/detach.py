@@ -17,7 +17,7 @@ from shared.db import transaction
 from shared.errors import BadRequest
 from volumed import repo
 from volumed.domain import status
-from volumed.flows import Deps, now
+from volumed.flows import Deps, now, readonly
 from volumed.flows.attach import ExportFailed
 from volumed.models import Attachment, Volume
 from volumed.target.base import TargetError
@@ -122,6 +122,8 @@ def _finish(deps: Deps, ctx, attachment_id: str) -> list[Attachment]:
         if volume.status in (status.DETACHING, status.IN_USE, status.ATTACHING,
                              status.RESERVED):
             volume.status = status.status_after_detach(len(remaining))
+        if not remaining:
+            readonly.forget_attach_mode(session, volume.id)
         volume.updated_at = now()
         deps.event(ctx, "volume.detach.end", volume, session=session,
                    attachment_id=attachment_id, instance_uuid=attachment.instance_uuid)

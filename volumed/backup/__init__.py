@@ -1,0 +1,3 @@
+"""Volume backups: where their objects live (base.BackupStore; posix.py
+keeps them as files) and the chunked format written into them (chunked.py,
+Cinder's chunked backup driver)."""
