@@ -5,7 +5,9 @@ Nova v2.1-compatible compute service. gunicorn runs one worker process (see
 the database (with the default flavors), the libvirt connection, the
 reconcile pass that makes the database and libvirt agree again after a
 restart, the periodic tasks (power state sync, image cache manager) and
-the metadata service's thread ([metadata] bind_port, computed/metadata/).
+the metadata service's thread ([metadata] bind_port, computed/metadata/) and
+the serial console proxy's ([serial_console] serialproxy_port,
+computed/serialproxy/).
 """
 from __future__ import annotations
 
@@ -18,10 +20,14 @@ from computed.api import (
     actions,
     flavors,
     hypervisors,
+    images,
     instance_actions,
     interfaces,
     keypairs,
+    migrations,
     quotas,
+    remote_consoles,
+    server_tags,
     servers,
     usage,
     versions,
@@ -35,6 +41,7 @@ from computed.imagecache import template_names
 from computed.metadata import server as metadata_server
 from computed.policies import RULES
 from computed.reconcile import Periodic, Reconciler
+from computed.serialproxy import server as serialproxy_server
 from shared.api import create_app
 from shared.db import transaction
 from shared.events_api import EVENT_RULES, EventSource, install_events
@@ -74,6 +81,7 @@ def make_app(conf, state: StateLayout) -> Flask:
          image_cache_manager(computed)),
     ]).start()
     metadata_server.start(conf, state, computed.deps)
+    serialproxy_server.start(conf, computed.deps)
 
     app = create_app(NAME, error_style="nova", validator=remote_validator(service),
                      is_public=lambda method, path: method == "GET" and path in PUBLIC_PATHS)
@@ -85,7 +93,8 @@ def make_app(conf, state: StateLayout) -> Flask:
 
     app.after_request(set_version_headers)
     for module in (versions, flavors, keypairs, servers, actions, volume_attachments,
-                   interfaces, hypervisors, quotas, usage, instance_actions):
+                   interfaces, hypervisors, quotas, usage, instance_actions, images,
+                   migrations, server_tags, remote_consoles):
         app.register_blueprint(module.bp)
     install_events(app, EventSource(service.sessions, service.policy))
     app.extensions[RUNTIME_KEY] = computed  # what computed.api.common.runtime() returns

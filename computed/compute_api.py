@@ -9,7 +9,8 @@ it directly with the flows' dependencies and a request context.
 
     create_servers      POST /servers: the checks Nova makes at the API
                         (flavor, key pair, image active and big enough,
-                        volumes available, networks, ports and security
+                        or the boot volume: boot_sources.py; volumes
+                        reserved in volumed, networks, ports and security
                         groups in networkd: network_api.py, quota), the
                         servers recorded BUILD/scheduling, their volumes
                         reserved, the launches started
@@ -32,8 +33,10 @@ from functools import partial
 
 from sqlalchemy import select
 
+from computed.boot_sources import check_mapped, volume_backed_image
 from computed.db import repository as repo
 from computed.db.models import (
+    BlockDeviceImageSource,
     BlockDeviceMapping,
     ComputeNode,
     Flavor,
@@ -41,13 +44,13 @@ from computed.db.models import (
     InstanceNetworkRequest,
 )
 from computed.domain import states
-from computed.domain.claims import quota_excess
-from computed.domain.devices import (
+from computed.domain.block_devices import (
+    BootRequest,
     InvalidBlockDeviceMapping,
-    local_disks,
-    next_free_device,
     parse_boot_request,
 )
+from computed.domain.claims import quota_excess
+from computed.domain.devices import local_disks, next_free_device
 from computed.domain.image_properties import InvalidImageProperty, guest_hardware
 from computed.domain.server_request import (
     InvalidRequest,
@@ -96,15 +99,17 @@ def create_servers(deps: Deps, ctx: RequestContext, body: dict,
         raise BadRequest(str(exc)) from None
     except QuotaError as exc:
         raise Forbidden(str(exc)) from None
-    if boot.volumes and wanted.max_count > 1:
+    if any(v.volume_id for v in boot.volumes) and wanted.max_count > 1:
         raise BadRequest("Cannot attach one or more volumes to multiple instances")
     caller = deps.caller(ctx)
     flavor, key_data = _flavor_and_key(deps, ctx, wanted)
-    if boot.image_id is None:  # parse_boot_request never lets it through
-        raise BadRequest("An imageRef is required.")
-    image = usable_image(deps, caller, boot.image_id, flavor)
-    for volume in boot.volumes:
-        check_volume(deps, caller, volume.volume_id)
+    if boot.volume_backed:  # boot_sources.py: the boot volume or its image
+        image = volume_backed_image(deps, caller, boot, flavor)
+    elif boot.image_id is not None:
+        image = usable_image(deps, caller, boot.image_id, flavor)
+    else:  # parse_boot_request never lets it through
+        raise BadRequest("Missing imageRef attribute")
+    check_mapped(deps, caller, boot)
     uuids = [str(uuidlib.uuid4()) for _ in range(wanted.max_count)]
     plan = plan_networks(deps, ctx, wanted.networks, wanted.security_groups, uuids[0])
 
@@ -118,21 +123,13 @@ def create_servers(deps: Deps, ctx: RequestContext, body: dict,
         now = repo.now()
         for index, uuid in enumerate(uuids):
             name = wanted.name if wanted.max_count == 1 else f"{wanted.name}-{index + 1}"
-            instance = _new_instance(deps, ctx, wanted, uuid, name, index, image["id"],
-                                     flavor, key_data, reservation, now)
+            instance = _new_instance(deps, ctx, wanted, uuid, name, index,
+                                     boot.image_id or "", flavor, key_data, reservation, now)
             instance.network_request = _network_request(plan)
-            used_names = set(local_disks(instance.ephemeral_gb, instance.swap).names())
-            for volume in boot.volumes:
-                device = next_free_device(used_names)
-                used_names.add(device)
-                instance.block_devices.append(BlockDeviceMapping(
-                    volume_id=volume.volume_id, boot_index=volume.boot_index,
-                    device_name=device, status="attaching",
-                    delete_on_termination=volume.delete_on_termination, created_at=now))
-            session.add(instance)
-            session.flush()
+            _add_block_devices(session, instance, boot, now)
             deps.event(ctx, "compute.instance.create.requested", instance, session=session,
-                       image_id=image["id"], flavor=flavor["name"])
+                       image_id=boot.image_id or "", flavor=flavor["name"],
+                       volume_backed=boot.volume_backed)
     reserve_volumes(deps, caller, uuids)
 
     for uuid in uuids:
@@ -140,6 +137,33 @@ def create_servers(deps: Deps, ctx: RequestContext, body: dict,
     return ServersCreated(uuids, reservation, bool_param(
         "return_reservation_id", body["server"].get("return_reservation_id", False)),
         wanted.security_groups or ["default"])
+
+
+def _add_block_devices(session, instance: Instance, boot: BootRequest,
+                       now: dt.datetime) -> None:
+    """A mapping per volume: the boot volume is vda, the others take the
+    next free names after the local disks. A volume to be made from an
+    image has no volume_id yet: the build makes it (flows/boot_volumes.py)."""
+    used_names = set(local_disks(instance.ephemeral_gb, instance.swap).names())
+    mappings = []
+    for volume in boot.volumes:
+        if volume.boot_index == 0:
+            device = "vda"
+        else:
+            device = next_free_device(used_names)
+            used_names.add(device)
+        bdm = BlockDeviceMapping(
+            volume_id=volume.volume_id, boot_index=volume.boot_index,
+            source_type=volume.source_type, device_name=device, status="attaching",
+            delete_on_termination=volume.delete_on_termination, created_at=now)
+        instance.block_devices.append(bdm)
+        mappings.append((bdm, volume))
+    session.add(instance)
+    session.flush()
+    for bdm, volume in mappings:
+        if volume.image_id:
+            session.add(BlockDeviceImageSource(bdm_id=bdm.id, image_id=volume.image_id,
+                                               volume_size=volume.volume_size))
 
 
 def _network_request(plan: NetworkPlan) -> InstanceNetworkRequest:
@@ -226,20 +250,6 @@ def usable_image(deps: Deps, caller: Caller, image_id: str, flavor: dict) -> dic
     return image
 
 
-def check_volume(deps: Deps, caller: Caller, volume_id: str) -> None:
-    """400 unless the volume exists for the caller and is available."""
-    try:
-        volume = deps.volumes.show_volume(caller, volume_id)
-    except RemoteError as exc:
-        raise ApiError(f"The volume service failed: {exc.message}", 503) from None
-    if volume is None:
-        raise BadRequest(f"Block Device Mapping is Invalid: failed to get volume "
-                         f"{volume_id}.")
-    if volume.get("status") != "available":
-        raise BadRequest(f"Invalid volume: volume {volume_id} status must be "
-                         f"available, but current status is: {volume.get('status')}")
-
-
 def reserve_volumes(deps: Deps, caller: Caller, uuids: list[str]) -> None:
     """Reserve each volume in volumed for its server (POST attachments):
     from now on nobody else can take it. If one cannot be reserved, the
@@ -267,6 +277,9 @@ def reserve_volumes(deps: Deps, caller: Caller, uuids: list[str]) -> None:
         with transaction(deps.sessions) as session:
             for uuid in uuids:
                 session.delete(repo.get_instance(session, uuid, None))
+        if exc.status == 400:  # Nova's InvalidVolume around Cinder's InvalidInput
+            raise BadRequest(f"Invalid volume: Invalid input received: {exc.message} "
+                             f"(HTTP 400)") from None
         raise BadRequest(f"Block Device Mapping is Invalid: the volume could not be "
                          f"reserved: {exc.message}") from None
 
@@ -415,8 +428,6 @@ def limits(deps: Deps, project_id: str) -> dict:
     quota = deps.settings.quota
     with transaction(deps.sessions, write=False) as session:
         count, used = repo.project_usage(session, project_id)
-        disk = sum(repo.instance_resources(i).disk_gb for i in repo.live_instances(session)
-                   if i.project_id == project_id)
     return {
         "maxTotalCores": quota.cores, "maxTotalInstances": quota.instances,
         "maxTotalRAMSize": quota.ram, "maxServerMeta": deps.settings.max_metadata_items,
@@ -426,4 +437,4 @@ def limits(deps: Deps, project_id: str) -> dict:
         "maxServerGroups": 10, "maxServerGroupMembers": 10,
         "totalCoresUsed": used.vcpus, "totalInstancesUsed": count,
         "totalRAMUsed": used.memory_mb, "totalSecurityGroupsUsed": 0,
-        "totalFloatingIpsUsed": 0, "totalServerGroupsUsed": 0, "totalLocalGBUsed": disk}
+        "totalFloatingIpsUsed": 0, "totalServerGroupsUsed": 0}

@@ -11,6 +11,7 @@ from shared.service import LOOPBACK, common_sections
 
 DEFAULT_PORT = 8774
 METADATA_PORT = 8775  # Nova's metadata_listen_port
+SERIALPROXY_PORT = 6083  # Nova's [serial_console] serialproxy_port
 IMAGE_PORT = 9292
 VOLUME_PORT = 8776
 NETWORK_PORT = 9696
@@ -64,6 +65,11 @@ def schema() -> Schema:
         Opt("shutdown_timeout", 60, "Seconds a guest has to power itself off after the ACPI "
             "power button (stop, soft reboot) before it is powered off hard.", kind="int",
             minimum=0, maximum=3600),
+        Opt("shelved_offload_time", 0, "What shelve does after the image is made: 0 "
+            "offloads the server at once (its domain, disks and claim go: Nova's "
+            "default), -1 keeps it on the host, shelved, until an admin offloads it "
+            "(shelveOffload). Nova's periodic offload after N seconds is not offered.",
+            kind="int", minimum=-1, maximum=0),
         Opt("sync_power_state_interval", 10.0, "Seconds between two comparisons of the "
             "database with what libvirt reports (a guest that powered itself off becomes "
             "SHUTOFF). 0 disables it.", kind="float", minimum=0, maximum=86400),
@@ -110,6 +116,26 @@ def schema() -> Schema:
             "(Nova's [api] dhcp_domain, whose default is novalocal). Empty: the hostname "
             "alone."),
     ])
+    result.add("serial_console", [
+        Opt("enabled", True, "Offer each guest's serial port as Nova's `serial` remote "
+            "console (os-getSerialConsole): a websocket proxy in computed's worker, like "
+            "nova-serialproxy, joins a client holding a token to the guest's serial port "
+            "(a unix socket of QEMU's in the instance directory). Off: 400 'Unavailable "
+            "console type serial.'", kind="bool"),
+        Opt("serialproxy_host", LOOPBACK, "Address the serial console proxy listens on."),
+        Opt("serialproxy_port", SERIALPROXY_PORT, "Port the serial console proxy listens "
+            "on.", kind="int", minimum=1, maximum=65535),
+        Opt("base_url", f"ws://{LOOPBACK}:{SERIALPROXY_PORT}/", "The URL clients are given, "
+            "with ?token=<token> appended: where they reach the proxy."),
+    ])
+    result.add("consoleauth", [
+        Opt("token_ttl", 600, "Seconds a console token may be used to open a console "
+            "(Nova's [consoleauth] token_ttl).", kind="int", minimum=1, maximum=86400),
+    ])
+    result.add("console", [
+        Opt("allowed_origins", [], "Host names a browser's Origin header may name besides "
+            "the proxy's own Host (Nova's [console] allowed_origins).", kind="list"),
+    ])
     result.add("image", [
         Opt("url", f"http://{LOOPBACK}:{IMAGE_PORT}", "Where imaged answers (Glance v2)."),
     ])
@@ -135,7 +161,10 @@ def offset_settings(port_offset: int) -> dict[str, dict]:
     """For a second stack beside the first (`pocketstack up --port-offset N`):
     the metadata API's port, and the imaged, volumed and networkd it talks
     to, are shifted too."""
+    serial_port = SERIALPROXY_PORT + port_offset
     return {"metadata": {"bind_port": METADATA_PORT + port_offset},
+            "serial_console": {"serialproxy_port": serial_port,
+                               "base_url": f"ws://{LOOPBACK}:{serial_port}/"},
             "image": {"url": f"http://{LOOPBACK}:{IMAGE_PORT + port_offset}"},
             "volume": {"url": f"http://{LOOPBACK}:{VOLUME_PORT + port_offset}"},
             "network": {"url": f"http://{LOOPBACK}:{NETWORK_PORT + port_offset}"}}

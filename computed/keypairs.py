@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from computed import x509_keys
 from computed.db import repository as repo
 from computed.db.models import KeyPair
 from computed.flows import Deps
@@ -25,6 +26,7 @@ from shared.db import transaction
 from shared.errors import BadRequest, Conflict, Forbidden
 
 NAME = re.compile(r"^(?! )[a-zA-Z0-9. _-]+(?<! )$")
+KEY_TYPES = ("ssh", "x509")
 
 
 class InvalidKey(ValueError):
@@ -61,10 +63,14 @@ class CreatedKeyPair:
     private_key: str | None   # only when the key was made here
 
 
-def create_keypair(deps: Deps, ctx: RequestContext, spec: object) -> CreatedKeyPair:
+def create_keypair(deps: Deps, ctx: RequestContext, spec: object,
+                   user_id: str | None = None) -> CreatedKeyPair:
     """POST /os-keypairs {"keypair": spec}: check the name and key (400),
     the user's key pair quota (403) and the name's uniqueness (409), then
-    record it (a key made here when the spec has no public_key)."""
+    record it (a key made here when the spec has no public_key). `type` is
+    ssh or x509 (the API allows it from 2.2); `user_id` the owner (an
+    admin's choice from 2.10; the caller by default)."""
+    owner = user_id or ctx.user_id or ""
     if not isinstance(spec, dict):
         raise BadRequest("Invalid input: the body must be {\"keypair\": {...}}.")
     name = spec.get("name")
@@ -72,26 +78,30 @@ def create_keypair(deps: Deps, ctx: RequestContext, spec: object) -> CreatedKeyP
         raise BadRequest(f"Invalid input for field/attribute name. Value: {name}. "
                          f"Keypair names are letters, digits, spaces, '.', '_' and "
                          f"'-' (1 to 255).")
-    if spec.get("type", "ssh") != "ssh":
-        raise BadRequest("Invalid input: only ssh key pairs are supported.")
+    key_type = spec.get("type", "ssh")
+    if key_type not in KEY_TYPES:
+        raise BadRequest(f"Invalid input for field/attribute type. Value: {key_type}. "
+                         f"{key_type!r} is not one of {list(KEY_TYPES)}")
     private_key = None
     public_key = spec.get("public_key")
     if public_key is None:
-        private_key, public_key = generate()
+        private_key, public_key = generate() if key_type == "ssh" else \
+            x509_keys.generate(owner)
     if not isinstance(public_key, str):
         raise BadRequest("Invalid input for field/attribute public_key.")
     try:
-        print_ = fingerprint(public_key)
-    except InvalidKey as exc:
+        print_ = fingerprint(public_key) if key_type == "ssh" else \
+            x509_keys.fingerprint(public_key)
+    except (InvalidKey, x509_keys.InvalidCertificate) as exc:
         raise BadRequest(str(exc)) from None
     max_keys = deps.settings.max_key_pairs
     try:
         with transaction(deps.sessions) as session:
             count = session.scalar(select(func.count()).select_from(KeyPair)
-                                   .where(KeyPair.user_id == ctx.user_id)) or 0
+                                   .where(KeyPair.user_id == owner)) or 0
             if 0 <= max_keys <= count:
                 raise Forbidden("Quota exceeded, too many key pairs.")
-            keypair = KeyPair(user_id=ctx.user_id, name=name, type="ssh",
+            keypair = KeyPair(user_id=owner, name=name, type=key_type,
                               public_key=public_key.strip(), fingerprint=print_,
                               created_at=repo.now())
             session.add(keypair)
@@ -100,7 +110,7 @@ def create_keypair(deps: Deps, ctx: RequestContext, spec: object) -> CreatedKeyP
                 ctx, "keypair.import" if private_key is None else "keypair.create",
                 resource_type="keypair", resource_id=name,
                 payload={"key_name": name, "fingerprint": print_,
-                         "user_id": ctx.user_id}, session=session)
+                         "user_id": owner}, session=session)
     except IntegrityError:
         raise Conflict(f"Key pair '{name}' already exists.") from None
     return CreatedKeyPair(keypair, private_key)

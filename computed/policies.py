@@ -89,4 +89,26 @@ RULES = [
     _rule("os-simple-tenant-usage:list", ADMIN, "Show what every project's servers used "
           "in a period."),
     _rule("os-availability-zone:list", ANYONE, "List availability zones."),
+    _rule("os-availability-zone:detail", ADMIN, "List availability zones with their hosts "
+          "and services."),
+    _rule("servers:rebuild", MEMBER, "Rebuild a server from an image."),
+    _rule("servers:resize", MEMBER, "Resize a server to another flavor."),
+    _rule("servers:confirm_resize", MEMBER, "Confirm a resize or migration."),
+    _rule("servers:revert_resize", MEMBER, "Revert a resize or migration."),
+    _rule("os-migrate-server:migrate", ADMIN, "Cold-migrate a server (here: to the "
+          "same host)."),
+    _rule("os-migrations:index", ADMIN, "List the resizes and migrations."),
+    _rule("os-shelve:shelve", MEMBER, "Shelve a server: its root disk kept as an image."),
+    _rule("os-shelve:shelve_offload", ADMIN, "Offload a shelved server from its host."),
+    _rule("os-shelve:unshelve", MEMBER, "Unshelve a server."),
+    _rule("os-create-backup", MEMBER, "Back a server up into an image of a rotation."),
+    _rule("os-remote-consoles", MEMBER, "Open a server's remote console (a URL with a "
+          "token)."),
+    _rule("servers:show:host_status", ADMIN, "See host_status in a server (2.16)."),
+    _rule("os-server-tags:index", READER, "List a server's tags (2.26)."),
+    _rule("os-server-tags:show", READER, "Check that a server has a tag."),
+    _rule("os-server-tags:update", MEMBER, "Add a tag to a server."),
+    _rule("os-server-tags:update_all", MEMBER, "Replace a server's tags."),
+    _rule("os-server-tags:delete", MEMBER, "Remove a tag from a server."),
+    _rule("os-server-tags:delete_all", MEMBER, "Remove every tag of a server."),
 ]

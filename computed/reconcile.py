@@ -9,6 +9,11 @@ server of this node and at every domain libvirt reports for this node:
                                     it built is removed (its ports given
                                     back), the server is ERROR
     server being deleted            the delete is finished
+    server shelving, offloading     shelve.recover: an offload is done again,
+    or unshelving                   a half-made unshelve undone (shelved_offloaded)
+    server rebuilding               ERROR (its old disk may be gone), as Nova
+    server resizing or migrating    rolled back to its old flavor, directory and
+                                    domain; a revert or confirm is finished
     server with another task        the task is dropped; the state is read
                                     from libvirt (a snapshot image left half
                                     made is deleted)
@@ -31,7 +36,7 @@ from collections.abc import Callable
 
 from computed.db import repository as repo
 from computed.domain import states
-from computed.flows import Deps, fault, ports
+from computed.flows import Deps, fault, ports, rebuild, resize_confirm, shelve
 from computed.flows.terminate import terminate
 from computed.flows.volumes import release_volume
 from computed.virt.guest import SECRET_USAGE_PREFIX
@@ -49,7 +54,8 @@ class Reconciler:
         deps = self.deps
         report: dict[str, list[str]] = {"interrupted_builds": [], "finished_deletes": [],
                                         "cleared_tasks": [], "power_synced": [],
-                                        "orphan_domains": [], "orphan_secrets": []}
+                                        "orphan_domains": [], "orphan_secrets": [],
+                                        "shelve_recovered": [], "interrupted_moves": []}
         with transaction(deps.sessions, write=False) as session:
             servers = [(i.uuid, i.vm_state, i.task_state) for i in repo.live_instances(session)
                        if i.host in (None, deps.settings.host)]
@@ -60,6 +66,18 @@ class Reconciler:
             elif vm_state == states.BUILDING:
                 self._fail_interrupted_build(uuid)
                 report["interrupted_builds"].append(uuid)
+            elif task_state in states.SHELVE_TASKS or (
+                    vm_state == states.SHELVED_OFFLOADED and task_state is not None):
+                report["shelve_recovered"].append(
+                    f"{uuid}: {shelve.recover(deps, uuid, vm_state, task_state)}")
+            elif task_state in states.REBUILD_TASKS:
+                rebuild.recover_interrupted(deps, uuid)
+                report["interrupted_moves"].append(f"{uuid}: rebuild -> error")
+            elif task_state in states.RESIZE_TASKS + (states.RESIZE_REVERTING,) or \
+                    vm_state == states.RESIZED:
+                done = resize_confirm.recover_interrupted(deps, uuid, task_state)
+                if done != "left as it is":
+                    report["interrupted_moves"].append(f"{uuid}: {done}")
             elif task_state is not None:
                 self._clear_task(uuid, task_state)
                 report["cleared_tasks"].append(uuid)

@@ -27,7 +27,10 @@ RULES = [
     _rule("modify_image", ADMIN_OR_MEMBER, "Change an image of the caller's project."),
     _rule("delete_image", ADMIN_OR_MEMBER, "Delete an image of the caller's project."),
     _rule("upload_image", ADMIN_OR_MEMBER, "Upload data to an image of the caller's project."),
-    _rule("download_image", READER, "Download the data of an image the caller can see."),
+    _rule("download_image", "rule:admin_required or role:member", "Download the data of an "
+          "image the caller can "
+          "see (Glance: a member, of the owning project or of one the image is shared "
+          "with; a reader may not)."),
     _rule("publicize_image", ADMIN, "Make an image public (visible to every project)."),
     _rule("communitize_image", ADMIN_OR_MEMBER, "Make an image community (listed on request "
           "to every project)."),
@@ -54,6 +57,8 @@ RULES += [
     _rule("import_image", ADMIN_OR_MEMBER, "Import data into an image of the caller's "
           "project (glance-direct, web-download)."),
     _rule("copy_image", ADMIN, "Copy an active image's data to other stores."),
+    _rule("tasks_api_access", ADMIN, "Use /v2/tasks at all (Glance: admin only; a project "
+          "reads its images' tasks at /v2/images/{image_id}/tasks)."),
     _rule("get_task", READER, "Show an import task of the caller's project."),
     _rule("get_tasks", READER, "List the import tasks of the caller's project."),
 ]
@@ -66,8 +71,8 @@ SERVICE = "rule:service_role or service_roles:service"
 RULES += [
     _rule("add_image_location", f"{SERVICE} or rule:project_member", "Add the location of "
           "a queued image's data (POST /v2/images/{image_id}/locations)."),
-    _rule("fetch_image_location", SERVICE, "List an image's locations "
-          "(GET /v2/images/{image_id}/locations)."),
+    _rule("fetch_image_location", f"{SERVICE} or rule:admin_required", "List an image's "
+          "locations (GET /v2/images/{image_id}/locations); Glance lets admins too."),
 ]
 
 # The image cache API (api/cache.py, imaged/cache/): admin only, as Glance.

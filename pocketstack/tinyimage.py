@@ -22,10 +22,12 @@ from shared.paths import StateLayout
 
 IMAGE_NAME = "pocketstack-tiny"
 LOGIN_USER = "root"
+# At most 255 characters: Nova's image metadata values are (and a server's
+# snapshot carries this property on).
 DESCRIPTION = ("PocketStack's tiny test image: a Debian kernel and a busybox initramfs that "
-               "reports its disks and network on the serial console, with an SSH server "
-               f"(dropbear; login {LOGIN_USER}, public key only, the key pair's key read from "
-               "the metadata service or the config drive; host keys printed on the console).")
+               "reports its disks and network on the serial console; SSH (dropbear) as "
+               f"{LOGIN_USER} with the key pair's key only (metadata service or config "
+               "drive); host keys on the console.")
 CACHE_ENV = "POCKETSTACK_IMAGE_CACHE"
 TIMEOUT = 120
 

@@ -93,6 +93,8 @@ def create_app(name: str, *, error_style: str,
                  context.project_id if context else None)
         return response
 
+    app.extensions["identity_url"] = lambda: current_validator().identity_url
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.message, exc.headers)
@@ -116,10 +118,18 @@ def error_response(status: int, message: str, headers: dict | None = None):
     response = jsonify(error_body(style, status, message))
     response.status_code = status
     if status == 401:
-        response.headers["WWW-Authenticate"] = 'Keystone uri="identity"'
+        response.headers["WWW-Authenticate"] = f'Keystone uri="{www_authenticate_uri()}"'
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def www_authenticate_uri() -> str:
+    """Keystone's v3 URL, as keystonemiddleware and Keystone name it in the
+    WWW-Authenticate header of a 401 (clients go there for a token)."""
+    from flask import current_app
+    identity_url = current_app.extensions.get("identity_url", lambda: "")()
+    return identity_url.rstrip("/") + "/v3" if identity_url else "identity"
 
 
 def context() -> RequestContext:

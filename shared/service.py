@@ -131,7 +131,7 @@ def remote_validator(service: Service) -> TokenValidator:
     session = ServiceSession.from_config(service.conf)
     revocations = CachedRevocations(lambda: fetch_revocations(session),
                                     service.conf.auth.revocation_check_interval)
-    return TokenValidator(service.codec, revocations)
+    return TokenValidator(service.codec, revocations, service.conf.auth.identity_url)
 
 
 def service_main(argv: list[str] | None, *, name: str, description: str,

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 CLIENTS_VENV = Path(os.environ.get("POCKETSTACK_CLIENTS_VENV", REPO / ".venv-clients"))
 DEFAULT_PORTS = {"identity": 5000, "imaged": 9292, "imaged-registry": 9191,
                  "volumed": 8776, "computed": 8774, "computed-metadata": 8775,
+                 "computed-serialproxy": 6083,
                  "networkd": 9696, "tgtd": 3260}
 
 

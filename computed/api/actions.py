@@ -4,6 +4,11 @@ body's only key.
     os-stop, os-start, reboot {type}, pause, unpause, suspend, resume   202
     createImage {name, metadata}        202 + Location (the new image's URL)
     os-getConsoleOutput {length}        200 {"output"}
+    shelve, shelveOffload, unshelve     202 (shelve.py)
+    rebuild, resize, migrate, confirmResize, revertResize   202 (server_moves.py)
+    createBackup {name, backup_type, rotation, metadata}   202 (backup.py)
+    os-getSerialConsole {type}, os-getVNCConsole ...       200 {"console"} (consoles.py;
+                                        404 from 2.6: remote_consoles.py instead)
 
 An action the server's state does not allow is 409 with Nova's message,
 e.g. "Cannot 'pause' instance X while it is in vm_state stopped".
@@ -15,12 +20,13 @@ import re
 from flask import Blueprint, Response, jsonify
 
 from computed import compute_api
-from computed.api import locking
+from computed.api import backup, consoles, locking, server_moves, shelve
 from computed.api.common import API_PREFIX, authorize, project_scope, runtime
+from computed.api.microversion import COMPUTE, REMOTE_CONSOLES
 from computed.db import repository as repo
 from computed.domain import states
 from computed.domain.server_request import InvalidRequest, QuotaError, check_metadata
-from computed.flows import power, snapshot
+from computed.flows import power, snapshot, volume_snapshot
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, Conflict, Forbidden
@@ -36,6 +42,14 @@ POWER_ACTIONS = {
     "suspend": ("suspend", "os-suspend-server:suspend"),
     "resume": ("resume", "os-suspend-server:resume"),
 }
+# rebuild, resize, migrate, confirmResize, revertResize: server_moves.py
+MOVE_ACTIONS = {"rebuild": server_moves.rebuild, "resize": server_moves.resize,
+                "migrate": server_moves.migrate,
+                "confirmResize": server_moves.confirm_resize,
+                "revertResize": server_moves.revert_resize}
+SHELVE_ACTIONS = {"shelve": shelve.shelve_server,
+                  "shelveOffload": shelve.shelve_offload_server,
+                  "unshelve": shelve.unshelve_server}
 
 
 bp = Blueprint("server_actions", __name__, url_prefix=API_PREFIX)
@@ -85,6 +99,15 @@ def server_action(server_id):
         return create_image(server_id, argument)
     if action == "os-getConsoleOutput":
         return console_output(server_id, argument)
+    if action in MOVE_ACTIONS:
+        return MOVE_ACTIONS[action](server_id, argument)
+    if action in SHELVE_ACTIONS:
+        return SHELVE_ACTIONS[action](server_id)
+    if action == "createBackup":
+        return backup.create_backup(server_id, argument)
+    if action in consoles.ACTIONS:
+        COMPUTE.below(REMOTE_CONSOLES)  # 2.6 replaced them with remote_consoles.py
+        return consoles.get_console(server_id, action, argument)
     raise BadRequest(f"There is no such action: {action}")
 
 
@@ -104,12 +127,18 @@ def create_image(server_id: str, argument):
         raise BadRequest(str(exc)) from None
     except QuotaError as exc:
         raise Forbidden(str(exc)) from None
-    try:
-        image_id = snapshot.begin(deps, ctx, server_id, project_scope(), name, metadata)
-    except (states.InvalidState, states.NotReady) as exc:
-        raise Conflict(str(exc)) from None
-    deps.background(deps.actions, f"snapshot-{server_id}",
-                    lambda: snapshot.run(deps, ctx, server_id, image_id))
+    if volume_snapshot.is_volume_backed(deps, server_id, project_scope()):
+        # Nova's snapshot_volume_backed: volume snapshots and an image
+        # without data, made in the request.
+        image_id = volume_snapshot.snapshot(deps, ctx, server_id, project_scope(), name,
+                                            metadata)
+    else:
+        try:
+            image_id = snapshot.begin(deps, ctx, server_id, project_scope(), name, metadata)
+        except (states.InvalidState, states.NotReady) as exc:
+            raise Conflict(str(exc)) from None
+        deps.background(deps.actions, f"snapshot-{server_id}",
+                        lambda: snapshot.run(deps, ctx, server_id, image_id))
     # At 2.1 the answer is the Location header alone (Nova adds the body
     # {"image_id"} in 2.45); clients read the id off the header's last part.
     response = Response(status=202)

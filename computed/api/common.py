@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, g, request
+from flask import current_app, request
 
+from computed.api import microversion
 from computed.runtime import Computed
 from shared.api import context
 from shared.context import RequestContext
-from shared.errors import ApiError, BadRequest
+from shared.errors import BadRequest
 
 API_PREFIX = "/v2.1"
-# computed speaks exactly the 2.1 shapes; the client then sends 2.1 (or no
-# header at all) for every flow.
-MIN_VERSION = MAX_VERSION = (2, 1)
-HEADERS = ("OpenStack-API-Version", "X-OpenStack-Nova-API-Version")
+# The versions computed speaks and what each changes: api/microversion.py.
+MIN_VERSION, MAX_VERSION = microversion.MIN_VERSION, microversion.MAX_VERSION
 
 
 RUNTIME_KEY = "computed"
@@ -39,35 +38,14 @@ def version_text(version: tuple[int, int]) -> str:
 
 
 def parse_microversion() -> tuple[int, int]:
-    """The version asked for: `OpenStack-API-Version: compute 2.N` or the
-    older `X-OpenStack-Nova-API-Version: 2.N`; 406 outside what we speak."""
-    wanted = None
-    for part in request.headers.get(HEADERS[0], "").split(","):
-        words = part.strip().split()
-        if len(words) == 2 and words[0].lower() == "compute":
-            wanted = words[1]
-    if wanted is None:
-        wanted = request.headers.get(HEADERS[1]) or None
-    if wanted is None or wanted.lower() == "latest":
-        return MAX_VERSION
-    try:
-        major, minor = (int(x) for x in wanted.strip().split("."))
-    except ValueError:
-        raise BadRequest(f"Invalid API version request string {wanted!r}.") from None
-    if not MIN_VERSION <= (major, minor) <= MAX_VERSION:
-        raise ApiError(f"Version {wanted} is not supported by the API. Minimum is "
-                       f"{version_text(MIN_VERSION)} and maximum is "
-                       f"{version_text(MAX_VERSION)}.", 406)
-    return major, minor
+    """The version asked for (2.1 when none is named); 400 for a malformed
+    one, 406 outside what computed speaks."""
+    return microversion.COMPUTE.parse()
 
 
 def set_version_headers(response):
-    if "compute_api_version" in g:
-        text = version_text(g.compute_api_version)
-        response.headers[HEADERS[0]] = f"compute {text}"
-        response.headers[HEADERS[1]] = text
-        response.headers["Vary"] = ", ".join(HEADERS)
-    return response
+    """OpenStack-API-Version, X-OpenStack-Nova-API-Version and Vary."""
+    return microversion.COMPUTE.add_headers(response)
 
 
 def project_scope() -> str | None:

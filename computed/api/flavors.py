@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from computed.api import render
 from computed.api.common import API_PREFIX, authorize, paginate, runtime
+from computed.api.microversion import PUBLIC_FLAVOR_ACCESS, at_least
 from computed.db import repository as repo
 from computed.db.models import FlavorProject
 from computed.domain.flavors import (
@@ -208,7 +209,8 @@ def flavor_action(flavorid):
                 raise BadRequest(f"Invalid input: {action} needs a 'tenant'.")
             with transaction(runtime().deps.sessions) as session:
                 flavor = repo.get_flavor(session, flavorid)
-                if flavor.is_public:
+                if flavor.is_public and action == "addTenantAccess" and \
+                        at_least(PUBLIC_FLAVOR_ACCESS):  # before 2.7 Nova records it
                     raise Conflict("Can not add access to a public flavor.")
                 current = {p.project_id: p for p in flavor.projects}
                 if action == "addTenantAccess":

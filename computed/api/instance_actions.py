@@ -1,5 +1,6 @@
 """/v2.1/servers/{id}/os-instance-actions: what was done to a server and by
-whom (`openstack server event list` / `server event show`), as Nova's 2.1.
+whom (`openstack server event list` / `server event show`), as Nova's 2.1
+(from 2.21 a deleted server's too).
 The actions come from computed's own events (computed/domain/instance_actions.py);
 their events (each step's times and result) are for admins, as in Nova
 before 2.51 (others see an empty list: see show())."""
@@ -8,8 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import select
 
-from computed.api.actions import authorize_on_server
-from computed.api.common import API_PREFIX, authorize, runtime
+from computed.api.common import API_PREFIX, authorize, project_scope, runtime
+from computed.api.microversion import DELETED_ACTIONS, at_least
+from computed.db import repository as repo
 from computed.domain.instance_actions import RecordedEvent, actions_of
 from shared.api import context
 from shared.db import transaction
@@ -17,6 +19,15 @@ from shared.errors import Forbidden, NotFound
 from shared.events import Event
 
 bp = Blueprint("instance_actions", __name__, url_prefix=API_PREFIX)
+
+
+def authorize_on_server(server_id: str, rule: str) -> None:
+    """404 unless the caller may see the server (a deleted one too from
+    2.21, as Nova reads it with read_deleted="yes"), then the policy."""
+    with transaction(runtime().deps.sessions, write=False) as session:
+        instance = repo.get_instance(session, server_id, project_scope(),
+                                     include_deleted=at_least(DELETED_ACTIONS))
+        authorize(rule, context(), project_id=instance.project_id)
 
 
 @bp.get("/servers/<server_id>/os-instance-actions")

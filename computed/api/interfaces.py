@@ -62,9 +62,10 @@ def attach_interface(server_id):
     deps = runtime().deps
     instance = load(server_id, "os-attach-interfaces:create")
     locking.check_unlocked(server_id)
-    interfaces.check_state(deps, server_id, project_scope(), "attach_interface")
+    # The body first (400 before 409, as Nova's schema check runs first).
     wanted = network_api.interface_request(deps, ctx, instance.project_id, instance.uuid,
                                            json_body())
+    interfaces.check_state(deps, server_id, project_scope(), "attach_interface")
     port_id = interfaces.attach(deps, ctx, server_id, project_scope(), wanted)
     return jsonify({"interfaceAttachment": interface_attachment(_port(port_id))})
 

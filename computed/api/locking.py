@@ -8,7 +8,7 @@
 While a server is locked, a non-admin who deletes, stops, starts, reboots,
 pauses, suspends it or attaches or detaches a volume or a port gets 409
 "Instance <id> is locked" (Nova's check_instance_lock); admins pass. The
-`locked` field of a server shows only from 2.9, beyond what is served.
+`locked` field of a server shows from 2.9 (api/server_versioned.py).
 """
 from __future__ import annotations
 

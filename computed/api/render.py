@@ -1,8 +1,10 @@
-"""The JSON shapes of microversion 2.1, as Nova writes them."""
+"""The JSON shapes of microversion 2.1, as Nova writes them (what later
+microversions add to a server: server_versioned.py)."""
 from __future__ import annotations
 
 import hashlib
 
+from computed.api import server_versioned
 from computed.api.common import base_url, links, when
 from computed.db.models import Flavor, Instance, KeyPair
 from computed.domain import states
@@ -19,7 +21,9 @@ def flavor_summary(flavor: Flavor) -> dict:
 
 def flavor_detail(flavor: Flavor) -> dict:
     return {"id": flavor.flavorid, "name": flavor.name, "ram": flavor.memory_mb,
-            "disk": flavor.root_gb, "vcpus": flavor.vcpus, "swap": flavor.swap,
+            "disk": flavor.root_gb, "vcpus": flavor.vcpus,
+            # Nova writes no swap as "" (an integer only from microversion 2.75 on).
+            "swap": flavor.swap or "",
             "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
             "OS-FLV-DISABLED:disabled": flavor.disabled,
             "os-flavor-access:is_public": flavor.is_public,
@@ -71,8 +75,11 @@ def server_detail(instance: Instance, ctx: RequestContext,
     status = states.api_status(instance.vm_state, instance.task_state)
     addresses = networks.addresses() if networks is not None and \
         instance.vm_state != states.BUILDING else {}
+    # A volume-backed server has no image: Nova shows "" (the client prints
+    # "N/A (booted from volume)").
     image = {"id": instance.image_ref,
-             "links": [{"rel": "bookmark", "href": f"{base_url()}/images/{instance.image_ref}"}]}
+             "links": [{"rel": "bookmark", "href": f"{base_url()}/images/{instance.image_ref}"}]
+             } if instance.image_ref else ""
     flavor_id = (instance.flavor or {}).get("id")
     body = {
         "id": instance.uuid, "name": instance.display_name, "status": status,
@@ -94,7 +101,7 @@ def server_detail(instance: Instance, ctx: RequestContext,
         "OS-EXT-STS:vm_state": instance.vm_state,
         "OS-EXT-STS:power_state": instance.power_state,
         "os-extended-volumes:volumes_attached": [
-            {"id": bdm.volume_id} for bdm in instance.volumes],
+            server_versioned.volume_attached(bdm) for bdm in instance.volumes],
     }
     if status in PROGRESS_STATUSES:
         body["progress"] = instance.progress or 0
@@ -108,6 +115,24 @@ def server_detail(instance: Instance, ctx: RequestContext,
     fault = server_fault(instance, ctx)
     if fault and status in ("ERROR", "DELETED"):
         body["fault"] = fault
+    body.update(server_versioned.versioned_fields(instance, ctx))  # 2.3 to 2.26
+    return body
+
+
+# PUT /servers/{id}'s answer: Nova's plain server view, without the fields
+# its extensions add to GET's (schema servers.update_response).
+UPDATE_VIEW = ("id", "name", "status", "tenant_id", "user_id", "metadata", "hostId",
+               "image", "flavor", "created", "updated", "addresses", "accessIPv4",
+               "accessIPv6", "links", "OS-DCF:diskConfig", "progress", "fault")
+
+
+def server_updated(instance: Instance, ctx: RequestContext,
+                   networks: ServerNetworks | None = None) -> dict:
+    detail = server_detail(instance, ctx, networks)
+    body = {key: detail[key] for key in UPDATE_VIEW + server_versioned.UPDATE_FIELDS
+            if key in detail}
+    if detail["addresses"] and networks is not None:  # without the OS-EXT-IPS fields
+        body["addresses"] = networks.addresses(extended=False)
     return body
 
 

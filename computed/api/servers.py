@@ -10,13 +10,15 @@ quota, else 202 and the build goes on in flows/launch.py.
 """
 from __future__ import annotations
 
+import secrets
+import string
 import uuid as uuidlib
 from collections.abc import Callable
 
 from flask import Blueprint, Response, g, jsonify, request
 
 from computed import compute_api, network_api
-from computed.api import locking, render
+from computed.api import locking, render, server_versioned
 from computed.api.common import (
     API_PREFIX,
     MIN_VERSION,
@@ -27,8 +29,10 @@ from computed.api.common import (
     runtime,
 )
 from computed.db import repository as repo
+from computed.db import server_extras
 from computed.db.models import Instance
 from computed.domain import states
+from computed.domain.server_fields import InvalidField, check_description
 from computed.domain.server_request import InvalidRequest, QuotaError, check_metadata, check_name
 from computed.flows.terminate import terminate
 from shared.api import context, json_body
@@ -36,6 +40,8 @@ from shared.db import transaction
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
 
 bp = Blueprint("servers", __name__, url_prefix=API_PREFIX)
+
+PASSWORD_LENGTH = 12   # Nova's [DEFAULT] password_length
 
 
 def is_uuid(value: str) -> bool:
@@ -58,6 +64,7 @@ def load(session, server_id: str, rule: str, include_deleted: bool = False) -> I
 def _listing(detail: bool):
     ctx = context()
     authorize("servers:detail" if detail else "servers:index", ctx)
+    server_versioned.check_listing(request.args)
     wanted = compute_api.server_filters(request.args, ctx)
     if wanted.all_tenants:
         authorize("servers:index:get_all_tenants", ctx)
@@ -66,6 +73,7 @@ def _listing(detail: bool):
         instances = repo.list_instances(session, project_id=wanted.project_id,
                                         filters=wanted.filters,
                                         include_deleted=wanted.include_deleted)
+        instances = server_versioned.filter_listing(session, instances, request.args)
         page, next_links = paginate(instances, lambda i: i.uuid,
                                     "servers/detail" if detail else "servers")
         networks = network_api.network_info(
@@ -92,16 +100,33 @@ def list_servers_detail():
 def create_server():
     ctx = context()
     authorize("servers:create", ctx)
-    created = compute_api.create_servers(runtime().deps, ctx, json_body(),
+    body = json_body()
+    server_versioned.check_create(body)
+    description = server_versioned.created_description(body)
+    created = compute_api.create_servers(runtime().deps, ctx, body,
                                          g.get("compute_api_version", MIN_VERSION))
+    with transaction(runtime().deps.sessions) as session:
+        for uuid in created.uuids:
+            server_extras.set_description(session, uuid, description)
     if created.return_reservation_id:
         response = jsonify({"reservation_id": created.reservation_id})
     else:
         first = created.uuids[0]
-        response = jsonify({"server": render.server_created(first, created.security_groups)})
+        response = jsonify({"server": {**render.server_created(first, created.security_groups),
+                                       "adminPass": admin_password()}})
         response.headers["Location"] = links("servers", first)[0]["href"]
     response.status_code = 202
     return response
+
+
+def admin_password() -> str:
+    """The adminPass of POST /servers' answer. Nova generates one (with
+    [api] enable_instance_password, its default) but its libvirt driver
+    does not set it in the guest (inject_password is off by default): the
+    guest is reached with its key pair. computed does the same and keeps
+    nothing of it."""
+    symbols = string.ascii_letters + string.digits
+    return "".join(secrets.choice(symbols) for _ in range(PASSWORD_LENGTH))
 
 
 def networks_of(instance: Instance) -> network_api.ServerNetworks:
@@ -123,22 +148,27 @@ def update_server(server_id):
     server = json_body().get("server")
     if not isinstance(server, dict):
         raise BadRequest("Invalid input: the body must be {\"server\": {...}}.")
-    unknown = set(server) - {"name"}
+    unknown = set(server) - server_versioned.update_fields()
     if unknown:
         raise BadRequest(f"Invalid input: only the name can be changed here "
                          f"({', '.join(sorted(unknown))} cannot).")
+    try:
+        name = check_name(server["name"]) if "name" in server else None
+        description = check_description(server.get("description"))
+    except (InvalidRequest, InvalidField) as exc:
+        raise BadRequest(str(exc)) from None
     deps = runtime().deps
     with transaction(deps.sessions) as session:
         instance = load(session, server_id, "servers:update")
-        if "name" in server:
-            try:
-                instance.display_name = check_name(server["name"])
-            except InvalidRequest as exc:
-                raise BadRequest(str(exc)) from None
+        if name is not None:
+            instance.display_name = name
+        if "description" in server:  # 2.19
+            server_extras.set_description(session, server_id, description)
+        if server:
             instance.updated_at = repo.now()
             deps.event(context(), "compute.instance.update", instance, session=session)
-        return jsonify({"server": render.server_detail(instance, context(),
-                                                       networks_of(instance))})
+        return jsonify({"server": render.server_updated(instance, context(),
+                                                        networks_of(instance))})
 
 
 @bp.delete("/servers/<server_id>")

@@ -4,6 +4,8 @@ flavors, flavor_extra_specs, flavor_projects   sizes, and who may use a private 
 key_pairs                                      public keys, per user
 instances                                      servers (kept after delete, deleted=True)
 block_device_mappings                          the volumes of each server
+block_device_image_sources                     the image and size of a volume the
+                                               build makes from an image
 instance_network_requests                      the networks and security groups a
                                                server was created with (for its build)
 virtual_interfaces                             the ports of each server, and whether
@@ -13,6 +15,10 @@ instance_device_names                          the names the server's local disk
                                                (Nova keeps them on the instance)
 instance_id_mappings, s3_images                the integer ids behind EC2's i-%08x and
                                                ami-%08x (the metadata service's)
+migrations                                     resizes and cold migrations, with both flavors
+instance_shelved                               a shelved server's image
+console_auth_tokens                            remote console tokens (hashed, expiring)
+instance_descriptions, instance_tags           a server's description (2.19) and tags (2.26)
 
 An instance keeps a copy of its flavor (as Nova's instance.flavor does):
 deleting or changing a flavor never changes the servers made from it.
@@ -251,3 +257,93 @@ class InstanceLock(Base):
     instance_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     locked_by: Mapped[str] = mapped_column(String(16))      # "owner" or "admin"
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class InstanceShelved(Base):
+    """A shelved server's image (Nova keeps shelved_at, shelved_image_id and
+    shelved_host in system_metadata): unshelve boots from it, and deleting the
+    shelved server deletes it. The row goes once the server is unshelved."""
+    __tablename__ = "instance_shelved"
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), primary_key=True)
+    image_id: Mapped[str] = mapped_column(String(36))
+    shelved_host: Mapped[str] = mapped_column(String(255))
+    shelved_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class ConsoleAuthToken(Base):
+    """A remote console's token (Nova's console_auth_tokens): only its
+    SHA-256 is kept, it expires, and it opens one server's console."""
+    __tablename__ = "console_auth_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    console_type: Mapped[str] = mapped_column(String(32))
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    access_url_base: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class BlockDeviceImageSource(Base):
+    """A volume the build makes from an image (block_device_mapping_v2's
+    source_type image, destination_type volume), as Nova's compute makes it:
+    the image and the size asked for. The mapping's volume_id is set once
+    volumed has made the volume. A table of its own, so that older databases
+    get it from create_all."""
+    __tablename__ = "block_device_image_sources"
+    bdm_id: Mapped[int] = mapped_column(
+        ForeignKey("block_device_mappings.id", ondelete="CASCADE"), primary_key=True)
+    image_id: Mapped[str] = mapped_column(String(36))
+    volume_size: Mapped[int] = mapped_column(Integer)
+
+
+class Migration(Base):
+    """A resize or cold migration of a server (Nova's migrations), from its
+    request to its confirm or revert; os-migrations lists them.
+
+    status: pre-migrating -> migrating -> post-migrating -> finished, then
+    confirming -> confirmed or reverting -> reverted; error if it failed.
+    The flavors are copies, as the instance keeps its own (Nova's
+    instance.old_flavor/new_flavor). `held` is what the move claims on the
+    host beyond the instance's own flavor (the flavor the server does not
+    have right now, until confirm or revert frees it); None once nothing."""
+    __tablename__ = "migrations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    migration_type: Mapped[str] = mapped_column(String(16))      # resize or migration
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    source_compute: Mapped[str] = mapped_column(String(255))
+    source_node: Mapped[str] = mapped_column(String(255))
+    dest_compute: Mapped[str] = mapped_column(String(255))
+    dest_node: Mapped[str] = mapped_column(String(255))
+    dest_host: Mapped[str] = mapped_column(String(255))           # the host's IP
+    old_instance_type_id: Mapped[int | None] = mapped_column(Integer)
+    new_instance_type_id: Mapped[int | None] = mapped_column(Integer)
+    old_flavor: Mapped[dict] = mapped_column(JSON)
+    new_flavor: Mapped[dict] = mapped_column(JSON)
+    old_vm_state: Mapped[str] = mapped_column(String(32))       # active or stopped
+    held: Mapped[dict | None] = mapped_column(JSON)             # {vcpus, memory_mb, disk_gb}
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class InstanceDescription(Base):
+    """A server's description (Nova's instances.display_description, shown
+    from microversion 2.19). Nova sets it to the name when a request older
+    than 2.19 creates the server, to what was asked (or null) from 2.19. A
+    table of its own, so that older databases get it from create_all; a
+    server without a row has the null description."""
+    __tablename__ = "instance_descriptions"
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), primary_key=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class InstanceTag(Base):
+    """A server's tags (Nova's tags table, microversion 2.26): simple
+    strings, at most 50 per server."""
+    __tablename__ = "instance_tags"
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(60), primary_key=True)

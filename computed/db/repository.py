@@ -19,6 +19,7 @@ from computed.db.models import (
     InstanceDeviceNames,
     InstanceIdMapping,
     KeyPair,
+    Migration,
     S3Image,
 )
 from computed.domain import states
@@ -136,15 +137,25 @@ def get_instance(session: Session, uuid: str, project_id: str | None,
 
 
 def instance_resources(instance: Instance) -> Resources:
-    return flavor_resources(instance.vcpus, instance.memory_mb, instance.root_gb,
+    """What the server takes from the host. A volume-backed server (no
+    image_ref) takes nothing for its root disk: it is a volume (Nova's
+    resource tracker counts root_gb 0 for it)."""
+    root_gb = 0 if instance.image_ref == "" else instance.root_gb
+    return flavor_resources(instance.vcpus, instance.memory_mb, root_gb,
                             instance.ephemeral_gb, instance.swap)
 
 
 def claimed_usage(session: Session) -> Resources:
-    """What the servers holding a claim on this host use."""
+    """What the servers holding a claim on this host use, with the second
+    flavor a resize or migration holds until it is confirmed or reverted."""
     total = Resources()
     for instance in session.scalars(select(Instance).where(Instance.claimed.is_(True))):
         total = total + instance_resources(instance)
+    for held in session.scalars(select(Migration.held).join(
+            Instance, Instance.uuid == Migration.instance_uuid).where(
+            Migration.held.is_not(None), Instance.claimed.is_(True))):
+        if held:
+            total = total + Resources(**held)
     return total
 
 

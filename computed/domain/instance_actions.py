@@ -21,6 +21,30 @@ ACTIONS = {
     "volume.detach": "detach_volume", "interface.attach": "attach_interface",
     "interface.detach": "detach_interface",
 }
+# Moves: the request's first event names the action (a migration's steps
+# are a resize's); their steps carry the names of Nova's compute methods.
+ACTIONS.update({"rebuild": "rebuild", "resize": "resize", "migrate": "migrate",
+                "resize.prep": "resize", "finish_resize": "resize",
+                "resize.confirm": "confirmResize", "resize.revert": "revertResize"})
+EVENT_NAMES = {"rebuild": "compute_rebuild_instance", "resize.prep": "compute_prep_resize",
+               "resize": "compute_resize_instance", "finish_resize": "compute_finish_resize",
+               "resize.confirm": "compute_confirm_resize",
+               "resize.revert": "compute_finish_revert_resize"}
+# Shelving: shelve, shelveOffload, unshelve and createBackup, with the names
+# of Nova's compute methods (and its conductor's steps of an unshelve).
+ACTIONS.update({"shelve": "shelve", "shelve_offload": "shelveOffload",
+                "unshelve": "unshelve", "unshelve.image_info": "unshelve",
+                "unshelve.schedule": "unshelve", "backup": "createBackup"})
+EVENT_NAMES.update({"shelve": "compute_shelve_instance",
+                    "shelve_offload": "compute_shelve_offload_instance",
+                    "unshelve": "compute_unshelve_instance",
+                    "unshelve.image_info": "get_image_info",
+                    "unshelve.schedule": "schedule_instances",
+                    "backup": "compute_backup_instance"})
+# A step that runs inside another action's event, as Nova's manager calls it
+# without an event of its own: (the action's first stem, the step's stem) ->
+# the event it belongs to. A shelve offloads at once (shelved_offload_time 0).
+FOLDED = {("shelve", "shelve_offload"): "shelve"}
 PHASES = ("requested", "start", "end", "error")
 
 
@@ -72,7 +96,9 @@ def _events(steps: list[tuple[RecordedEvent, str, str]]) -> list[dict]:
     for event, stem, phase in steps:
         if phase == "requested":
             continue
-        entry = found.setdefault(stem, {"event": f"compute_{stem.replace('.', '_')}",
+        stem = FOLDED.get((steps[0][1], stem), stem)
+        name = EVENT_NAMES.get(stem, f"compute_{stem.replace('.', '_')}")
+        entry = found.setdefault(stem, {"event": name,
                                         "start_time": _when(event.timestamp),
                                         "finish_time": None, "result": None,
                                         "traceback": None})

@@ -23,7 +23,10 @@ STOPPED = "stopped"
 PAUSED = "paused"
 SUSPENDED = "suspended"
 ERROR = "error"
+RESIZED = "resized"   # resized or migrated, waiting for confirm or revert
 DELETED = "deleted"
+SHELVED = "shelved"                       # powered off, its root disk kept as an image
+SHELVED_OFFLOADED = "shelved_offloaded"   # ... and nothing of it left on a host
 
 # task_state
 SCHEDULING = "scheduling"
@@ -42,8 +45,24 @@ IMAGE_SNAPSHOT = "image_snapshot"
 IMAGE_PENDING_UPLOAD = "image_pending_upload"
 IMAGE_UPLOADING = "image_uploading"
 DELETING = "deleting"
+REBUILDING = "rebuilding"
+REBUILD_BLOCK_DEVICE_MAPPING = "rebuild_block_device_mapping"
+REBUILD_SPAWNING = "rebuild_spawning"
+RESIZE_PREP = "resize_prep"
+RESIZE_MIGRATING = "resize_migrating"
+RESIZE_MIGRATED = "resize_migrated"
+RESIZE_FINISH = "resize_finish"
+RESIZE_REVERTING = "resize_reverting"
+IMAGE_BACKUP = "image_backup"
+SHELVING = "shelving"
+SHELVING_IMAGE_PENDING_UPLOAD = "shelving_image_pending_upload"
+SHELVING_IMAGE_UPLOADING = "shelving_image_uploading"
+SHELVING_OFFLOADING = "shelving_offloading"
+UNSHELVING = "unshelving"
 
-SNAPSHOT_TASKS = (IMAGE_SNAPSHOT, IMAGE_PENDING_UPLOAD, IMAGE_UPLOADING)
+SNAPSHOT_TASKS = (IMAGE_SNAPSHOT, IMAGE_BACKUP, IMAGE_PENDING_UPLOAD, IMAGE_UPLOADING)
+SHELVE_TASKS = (SHELVING, SHELVING_IMAGE_PENDING_UPLOAD, SHELVING_IMAGE_UPLOADING,
+                SHELVING_OFFLOADING, UNSHELVING)
 
 # power_state (the integers Nova and the clients use)
 NOSTATE = 0
@@ -66,7 +85,18 @@ _STATUS = {
     SUSPENDED: {"default": "SUSPENDED", REBOOTING_HARD: "HARD_REBOOT"},
     ERROR: {"default": "ERROR", REBOOTING_HARD: "HARD_REBOOT"},
     DELETED: {"default": "DELETED"},
+    SHELVED: {"default": "SHELVED"},
+    SHELVED_OFFLOADED: {"default": "SHELVED_OFFLOADED"},
 }
+
+# Moves (rebuild, resize, cold migrate), as nova/api/openstack/common.py shows them.
+REBUILD_TASKS = (REBUILDING, REBUILD_BLOCK_DEVICE_MAPPING, REBUILD_SPAWNING)
+RESIZE_TASKS = (RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH)
+for _vm_state, _tasks in ((ACTIVE, REBUILD_TASKS + RESIZE_TASKS),
+                          (STOPPED, REBUILD_TASKS + RESIZE_TASKS), (ERROR, REBUILD_TASKS)):
+    _STATUS[_vm_state].update({task: "REBUILD" if task in REBUILD_TASKS else "RESIZE"
+                               for task in _tasks})
+_STATUS[RESIZED] = {"default": "VERIFY_RESIZE", RESIZE_REVERTING: "REVERT_RESIZE"}
 
 
 def api_status(vm_state: str, task_state: str | None) -> str:
@@ -100,8 +130,22 @@ ACTIONS: dict[str, Rule] = {
     "suspend": _rule([ACTIVE], SUSPENDING),
     "resume": _rule([SUSPENDED], RESUMING),
     "createImage": _rule([ACTIVE, STOPPED, PAUSED, SUSPENDED], IMAGE_SNAPSHOT),
+    "createBackup": _rule([ACTIVE, STOPPED, PAUSED, SUSPENDED], IMAGE_BACKUP),
+    "shelve": _rule([ACTIVE, STOPPED, PAUSED, SUSPENDED], SHELVING),
+    "shelveOffload": _rule([SHELVED], SHELVING_OFFLOADING),
+    # an offloaded server has no host: unshelve finds it one
+    "unshelve": _rule([SHELVED, SHELVED_OFFLOADED], UNSHELVING, needs_host=False),
+    "rebuild": _rule([ACTIVE, STOPPED, ERROR], REBUILDING),
+    "resize": _rule([ACTIVE, STOPPED], RESIZE_PREP),
+    "migrate": _rule([ACTIVE, STOPPED], RESIZE_PREP),
+    # confirm sets no task_state (the migration's status guards it, as Nova's)
+    "confirmResize": _rule([RESIZED], None),
+    "revertResize": _rule([RESIZED], RESIZE_REVERTING),
     "attach_volume": _rule([ACTIVE, PAUSED, STOPPED], None),
     "detach_volume": _rule([ACTIVE, PAUSED, STOPPED], None),
+    # from microversion 2.20 (an offloaded server has no host: unshelve connects)
+    "attach_volume_shelved": _rule([SHELVED, SHELVED_OFFLOADED], None, needs_host=False),
+    "detach_volume_shelved": _rule([SHELVED, SHELVED_OFFLOADED], None, needs_host=False),
     "attach_interface": _rule([ACTIVE, PAUSED, STOPPED], None),
     "detach_interface": _rule([ACTIVE, PAUSED, STOPPED], None),
 }

@@ -5,6 +5,16 @@ bottom in one file:
     terminate.py   DELETE /servers/{id}     everything but the image and volumes goes
     power.py       stop, start, reboot, pause, unpause, suspend, resume
     snapshot.py    createImage              a new image in imaged
+    volume_snapshot.py  createImage of a volume-backed server: volume snapshots
+    boot_volumes.py     (launch) volumes made from images to boot from
+    backup.py      createBackup             a snapshot kept in a rotation
+    shelve.py      shelve, shelveOffload,   the root disk into an image, the host's
+                   unshelve                 resources given back; and back again
+    rebuild.py     rebuild                  the server made again from an image
+    resize.py      resize, migrate          to a new flavor on this host, old disks kept
+    resize_confirm.py  confirmResize,        the old disks dropped, or put back
+                   revertResize
+    respawn.py     (shared)                 a domain made again from the instance directory
     volumes.py     os-volume_attachments    attach and detach while running
     interfaces.py  os-interface             hot-plug and unplug a NIC
     ports.py       (shared)                 a server's ports in networkd: made or
@@ -63,6 +73,7 @@ class Settings:
     max_key_pairs: int
     vif_plugging_timeout: float = 60.0  # 0: do not wait for networkd to plug ports
     dhcp_domain: str = ""  # appended to hostnames in the metadata ([metadata] dhcp_domain)
+    shelved_offload_time: int = 0  # 0: offload at once after shelve; -1: never
 
 
 class InstanceLocks:
@@ -114,7 +125,7 @@ class Deps:
                              resource_id=instance.uuid, project_id=instance.project_id,
                              payload=payload, session=session)
 
-    def background(self, pool: ThreadPoolExecutor, name: str, work: Callable[[], None]):
+    def background(self, pool: ThreadPoolExecutor, name: str, work: Callable[[], object]):
         """Run `work` after the response; a crash in it is logged (the flow
         records its own failures: this is the last net)."""
         def run():

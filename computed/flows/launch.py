@@ -12,11 +12,14 @@
                          asked for (the user's ports taken as they are), each
                          bound to this host (ports.py)
                          undo: made ports deleted, the user's unbound
-    3. volumes           block_device_mapping: volumed exports each volume to
+    3. volumes           block_device_mapping: a volume asked for from an
+                         image is made in volumed and waited for
+                         (boot_volumes.py); volumed exports each volume to
                          our initiator; its CHAP password goes into a libvirt
                          secret
     4. image             spawning: the image into the cache (_base), fetched
-                         once, verified and inspected
+                         once, verified and inspected (not for a
+                         volume-backed server: its vda is the boot volume)
     5. disks             <instance dir>/disk (vda, or sda/hda after the image's
                          hw_disk_bus) = qcow2 overlay on the base,
                          grown to the flavor's root disk; disk.local (vdb) and
@@ -60,6 +63,7 @@ from computed.domain.devices import config_drive_device, local_disks
 from computed.domain.image_properties import GuestHardware, guest_hardware
 from computed.domain.networks import RequestedNetwork
 from computed.flows import Deps, Undo, fault, ports
+from computed.flows.boot_volumes import make_volumes
 from computed.flows.volumes import connect_volume, volume_spec
 from computed.imagecache import CachedImage
 from computed.metadata.documents import Documents
@@ -100,7 +104,8 @@ def launch(deps: Deps, ctx: RequestContext, uuid: str, image: dict) -> None:
             _next_task(deps, uuid, states.BLOCK_DEVICE_MAPPING)
             volumes = _connect_volumes(deps, ctx, caller, instance, undo)  # 3
             _next_task(deps, uuid, states.SPAWNING)
-            base = _cache_image(deps, ctx, caller, instance, image)       # 4
+            base = _cache_image(deps, ctx, caller, instance, image) \
+                if instance.image_ref else None  # 4 (volume-backed: vda is from 3)
             disks = _create_disks(deps, ctx, instance, base, hardware, undo)  # 5
             disks += _config_drive(deps, ctx, instance, hardware)         # 6
             _start_domain(deps, ctx, instance, hardware, disks, volumes, vifs,
@@ -173,6 +178,13 @@ def _connect_volumes(deps: Deps, ctx, caller: Caller, instance: Instance, undo: 
     """block_device_mapping: every volume reserved by the API is connected:
     volumed exports it to our initiator, the CHAP password becomes a secret."""
     volumes = []
+    try:  # the volumes to be made from images first (boot_volumes.py)
+        make_volumes(deps, caller, instance, undo,
+                     check=lambda: _check_not_cancelled(deps, instance.uuid))
+    except BuildCancelled:
+        raise
+    except Exception as exc:
+        raise BuildFailed(f"Build of instance {instance.uuid} aborted: {exc}") from exc
     for bdm in instance.volumes:
         _check_not_cancelled(deps, instance.uuid)
         try:
@@ -189,7 +201,9 @@ def _connect_volumes(deps: Deps, ctx, caller: Caller, instance: Instance, undo: 
 
 def _cache_image(deps: Deps, ctx, caller: Caller, instance: Instance,
                  image: dict) -> CachedImage:
-    """The image into _base, once per host: download, verify, inspect."""
+    """The image into _base, once per host: download, verify, inspect.
+    (Not for a volume-backed server, which has no image_ref: nothing of
+    the image comes to the host, as in Nova.)"""
     _check_not_cancelled(deps, instance.uuid)
     started = time.monotonic()
 
@@ -213,9 +227,10 @@ def _cache_image(deps: Deps, ctx, caller: Caller, instance: Instance,
     return base
 
 
-def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
+def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage | None,
                   hardware: GuestHardware, undo: Undo) -> list[FileDisk]:
-    """The instance directory, laid out as Nova lays it out."""
+    """The instance directory, laid out as Nova lays it out (without `disk`
+    when the root is a volume: base is None)."""
     _check_not_cancelled(deps, instance.uuid)
     directory = deps.instance_dir(instance.uuid)
     mode = deps.driver.instance_dir_mode()  # who may get through: the driver knows
@@ -227,9 +242,11 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
     names = local_disks(instance.ephemeral_gb, instance.swap, hardware.disk_bus)
     bus = hardware.disk_bus
     try:
-        root_size = instance.root_gb * GiB if instance.root_gb else None
-        qemu_img.create_overlay(directory / "disk", base.path, base.format, root_size)
-        disks = [FileDisk(directory / "disk", names.root, "qcow2", bus=bus)]
+        disks = []
+        if base is not None:
+            root_size = instance.root_gb * GiB if instance.root_gb else None
+            qemu_img.create_overlay(directory / "disk", base.path, base.format, root_size)
+            disks.append(FileDisk(directory / "disk", names.root, "qcow2", bus=bus))
         if names.ephemeral:
             template = deps.cache.ephemeral_template(instance.ephemeral_gb,
                                                      deps.settings.ephemeral_format)
@@ -248,7 +265,8 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
         repo.record_device_names(session, instance.uuid, names.root, names.ephemeral,
                                  names.swap)
     _event(deps, ctx, instance.uuid, "compute.instance.disks.created",
-           disks={d.device: d.path.name for d in disks}, backing_file=base.path.name)
+           disks={d.device: d.path.name for d in disks},
+           backing_file=base.path.name if base is not None else None)
     return disks
 
 

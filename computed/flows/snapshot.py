@@ -12,12 +12,17 @@
     3. done    task_state back to None; the copy is removed
 A failure deletes the half-made image, as Nova does. The ephemeral disk and
 the volumes are never part of a snapshot.
+
+backup.py (createBackup) and shelve.py make their images with the same two
+pieces: create_image (the record, in the request) and copy_and_upload (the
+data, under their own task_states).
 """
 from __future__ import annotations
 
 import logging
 
 from computed.db import repository as repo
+from computed.db.models import Instance
 from computed.domain import states
 from computed.flows import Deps, fault, finish_task
 from shared.clients import RemoteError
@@ -51,42 +56,71 @@ def begin(deps: Deps, ctx: RequestContext, uuid: str, project_scope, name: str,
         repo.begin_task(session, instance, "createImage")
         deps.event(ctx, "compute.instance.snapshot.start", instance, session=session,
                    image_name=name)
+    try:
+        image = create_image(deps, ctx, instance, name, "snapshot", metadata)
+    except ApiError:
+        finish_task(deps, uuid, states.IMAGE_SNAPSHOT, task_state=None)
+        raise
+    return image["id"]
+
+
+def create_image(deps: Deps, ctx: RequestContext, instance: Instance, name: str,
+                 image_type: str, properties: dict[str, str]) -> dict:
+    """The new image's record in imaged (queued), as Nova's
+    compute_utils.create_image makes it: the base image's inheritable
+    properties, then `properties`, then image_type (snapshot or backup),
+    instance_uuid, user_id ... Raises ApiError (imaged's 4xx, else 503)."""
     caller = deps.caller(ctx)
     try:
         base = deps.images.show(caller, instance.image_ref) or {}
         body: dict[str, object] = {key: value for key, value in base.items()
                 if key not in NOT_INHERITED and isinstance(value, str)
                 and not key.startswith(RESERVED_PREFIXES)}
-        body.update(metadata)
+        body.update(properties)
         body.update({
             "name": name, "disk_format": "qcow2", "container_format": "bare",
             "visibility": "private", "min_disk": instance.root_gb,
             "min_ram": int(base.get("min_ram") or 0),
-            "image_type": "snapshot", "instance_uuid": instance.uuid,
+            "image_type": image_type, "instance_uuid": instance.uuid,
             "base_image_ref": instance.image_ref, "user_id": instance.user_id,
             "owner_project_name": ctx.project_name or "", "owner_user_name":
             ctx.user_name or "", "image_location": "snapshot"})
-        image = deps.images.create(caller, body)
+        return deps.images.create(caller, body)
     except RemoteError as exc:
-        finish_task(deps, uuid, states.IMAGE_SNAPSHOT, task_state=None)
         status = exc.status if 400 <= exc.status < 500 else 503
-        raise ApiError(f"Creating the snapshot image failed: {exc.message}", status) \
+        raise ApiError(f"Creating the {image_type} image failed: {exc.message}", status) \
             from None
-    return image["id"]
 
 
-def run(deps: Deps, ctx: RequestContext, uuid: str, image_id: str) -> None:
+def copy_and_upload(deps: Deps, caller, uuid: str, image_id: str, tasks: tuple[str, str, str],
+                    ) -> None:
+    """vda into the image: `tasks` are (the task_state the server must be in,
+    the one while the copy is made, the one while it is uploaded), e.g.
+    (image_snapshot, image_pending_upload, image_uploading). Raises if a
+    step fails or another action (a delete) took the server over; the
+    caller deletes the image then. The copy is always removed."""
+    expected, pending, uploading = tasks
+    target = deps.settings.instances_path / "snapshots" / f"{image_id}.qcow2"
+    try:
+        domain_name = _next(deps, uuid, expected, pending)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        deps.driver.snapshot_root_disk(domain_name, deps.instance_dir(uuid) / "disk",
+                                       target)
+        _next(deps, uuid, pending, uploading)
+        deps.images.upload(caller, image_id, target)
+    finally:
+        target.unlink(missing_ok=True)
+
+
+def run(deps: Deps, ctx: RequestContext, uuid: str, image_id: str,
+        first_task: str = states.IMAGE_SNAPSHOT, event: str = "snapshot") -> bool:
+    """In the background: the copy and its upload; True once the image is
+    active (backup.py goes on to rotate the older backups then)."""
     caller = deps.caller(ctx)
     with deps.locks.hold(uuid):
-        target = deps.settings.instances_path / "snapshots" / f"{image_id}.qcow2"
         try:
-            domain_name = _next(deps, uuid, states.IMAGE_SNAPSHOT,
-                                states.IMAGE_PENDING_UPLOAD)
-            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            deps.driver.snapshot_root_disk(domain_name, deps.instance_dir(uuid) / "disk",
-                                           target)
-            _next(deps, uuid, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING)
-            deps.images.upload(caller, image_id, target)
+            copy_and_upload(deps, caller, uuid, image_id,
+                            (first_task, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING))
         except Exception as exc:
             LOG.warning("snapshot of server %s failed: %s", uuid, exc)
             try:
@@ -97,13 +131,13 @@ def run(deps: Deps, ctx: RequestContext, uuid: str, image_id: str) -> None:
             for task in states.SNAPSHOT_TASKS:
                 if finish_task(deps, uuid, task, task_state=None,
                                fault=fault(f"Snapshot failed: {exc}", exc)):
-                    _event(deps, ctx, uuid, "compute.instance.snapshot.error",
+                    _event(deps, ctx, uuid, f"compute.instance.{event}.error",
                            image_id=image_id, reason=str(exc))
-            return
-        finally:
-            target.unlink(missing_ok=True)
+            return False
         if finish_task(deps, uuid, states.IMAGE_UPLOADING, task_state=None):
-            _event(deps, ctx, uuid, "compute.instance.snapshot.end", image_id=image_id)
+            _event(deps, ctx, uuid, f"compute.instance.{event}.end", image_id=image_id)
+            return True
+        return False
 
 
 class _Overtaken(Exception):

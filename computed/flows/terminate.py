@@ -8,11 +8,13 @@
     3. volumes   each: its secret forgotten, its attachment deleted in volumed
                  (the export and CHAP account go, the volume is available
                  again with its data); deleted too if delete_on_termination
+    3b. shelved  a shelved server's image is deleted (shelve.py), as Nova does
     4. files     the instance directory (disk, disk.local, disk.swap,
                  disk.config, console.log, libvirt.xml) renamed <uuid>_del,
-                 then removed
+                 then removed; an unconfirmed resize's <uuid>_resize too
     5. claim     the vCPUs, RAM and disk are free again; the server is
-                 deleted (its record kept, as Nova keeps it)
+                 deleted (its record kept, as Nova keeps it), its console
+                 tokens forgotten
 The image and its cached base in _base are untouched.
 
 A volume that cannot be detached, or a port that cannot be given back,
@@ -24,10 +26,12 @@ from __future__ import annotations
 import logging
 import shutil
 
+from computed import consoleauth
 from computed.db import repository as repo
 from computed.db.models import BlockDeviceMapping
 from computed.domain import states
 from computed.flows import Deps, fault, ports
+from computed.flows.shelve import delete_shelved_image
 from computed.flows.volumes import release_volume
 from shared.context import RequestContext
 from shared.db import transaction
@@ -55,6 +59,7 @@ def terminate(deps: Deps, ctx: RequestContext | None, uuid: str) -> None:
             ports.release_all(deps, caller, uuid)                    # 2
             for bdm in volumes:                                      # 3
                 _release(deps, caller, bdm)
+            delete_shelved_image(deps, caller, uuid)                 # 3b
             _remove_files(deps, uuid)                                # 4
         except Exception as exc:
             LOG.exception("deleting server %s failed", uuid)
@@ -78,6 +83,7 @@ def terminate(deps: Deps, ctx: RequestContext | None, uuid: str) -> None:
                 session.delete(bdm)
             for vif in list(instance.vifs):
                 session.delete(vif)
+            consoleauth.delete_for_instance(session, uuid)  # its console URLs open nothing
             deps.event(ctx, "compute.instance.delete.end", instance, session=session)
 
 
@@ -87,13 +93,18 @@ def _release(deps: Deps, caller, bdm: BlockDeviceMapping) -> None:
     last = None
     for _attempt in range(VOLUME_ATTEMPTS):
         try:
-            release_volume(deps, caller, bdm, delete_volume=bdm.delete_on_termination)
+            release_volume(deps, caller, bdm)
             break
         except Exception as exc:
             LOG.warning("detaching volume %s: %s", bdm.volume_id, exc)
             last = exc
     else:
         raise TerminateFailed(f"volume {bdm.volume_id} could not be detached: {last}")
+    if bdm.delete_on_termination and bdm.volume_id:
+        try:
+            deps.volumes.delete_volume(caller, bdm.volume_id)
+        except Exception as exc:  # Nova's _cleanup_volumes: logged, the delete goes on
+            LOG.warning("volume %s was detached but not deleted: %s", bdm.volume_id, exc)
     with transaction(deps.sessions) as session:
         row = session.get(BlockDeviceMapping, bdm.id)
         if row is not None:
@@ -109,3 +120,5 @@ def _remove_files(deps: Deps, uuid: str) -> None:
         directory.rename(doomed)
     if doomed.exists():
         shutil.rmtree(doomed)
+    # the old disks a resize or migration keeps until it is confirmed
+    shutil.rmtree(directory.with_name(f"{uuid}_resize"), ignore_errors=True)

@@ -83,7 +83,8 @@ def volume_spec(deps: Deps, bdm: BlockDeviceMapping) -> IscsiVolume:
                        initiator_iqn=deps.settings.initiator_iqn,
                        auth_username=info.get("auth_username"),
                        secret_uuid=bdm.secret_uuid,
-                       readonly=info.get("access_mode") == "ro")
+                       readonly=info.get("access_mode") == "ro",
+                       boot=bdm.boot_index == 0)
 
 
 def connect_volume(deps: Deps, caller: Caller, instance_uuid: str, bdm_id: int,
@@ -126,8 +127,9 @@ def release_volume(deps: Deps, caller: Caller, bdm: BlockDeviceMapping,
 
 # --- the API part ------------------------------------------------------------------------
 def begin_attach(deps: Deps, ctx: RequestContext, instance_uuid: str, project_scope,
-                 volume_id: str) -> BlockDeviceMapping:
-    """Check, reserve the volume and choose the device (in the request)."""
+                 volume_id: str, action: str = "attach_volume") -> BlockDeviceMapping:
+    """Check, reserve the volume and choose the device (in the request).
+    `action`: the state rule (attach_volume_shelved from microversion 2.20)."""
     caller = deps.caller(ctx)
     volume = deps.volumes.show_volume(caller, volume_id)
     if volume is None:
@@ -137,7 +139,7 @@ def begin_attach(deps: Deps, ctx: RequestContext, instance_uuid: str, project_sc
                          f"but current status is: {volume.get('status')}")
     with transaction(deps.sessions) as session:
         instance = repo.get_instance(session, instance_uuid, project_scope)
-        _check(instance, "attach_volume")
+        _check(instance, action)
         if repo.find_volume_mapping(instance, volume_id) is not None:
             raise BadRequest(f"Invalid volume: volume {volume_id} is already attached to "
                              f"server {instance_uuid}.")
@@ -163,13 +165,15 @@ def begin_attach(deps: Deps, ctx: RequestContext, instance_uuid: str, project_sc
 
 
 def begin_detach(deps: Deps, ctx: RequestContext, instance_uuid: str, project_scope,
-                 volume_id: str) -> None:
+                 volume_id: str, action: str = "detach_volume") -> None:
     with transaction(deps.sessions) as session:
         instance = repo.get_instance(session, instance_uuid, project_scope)
         bdm = repo.find_volume_mapping(instance, volume_id)
         if bdm is None:
             raise NotFound(f"Volume {volume_id} is not attached to server {instance_uuid}.")
-        _check(instance, "detach_volume")
+        if bdm.boot_index == 0:  # a volume-backed server's vda
+            raise BadRequest("Cannot detach a root device volume")
+        _check(instance, action)
         if bdm.status != "attached":
             raise Conflict(f"Volume {volume_id} is {bdm.status}: it can be detached once "
                            f"it is attached.")

@@ -30,6 +30,10 @@ class GuestNotFound(HypervisorError):
     """The named guest does not exist on this host."""
 
 
+class ConsoleUnavailable(HypervisorError):
+    """The guest has no serial port a client can connect to."""
+
+
 @dataclass(frozen=True)
 class HostInfo:
     vcpus: int
@@ -95,6 +99,13 @@ class ComputeDriver(abc.ABC):
         sends its first packet, Nova's wait for network-vif-plugged). On
         failure it raises HypervisorError and leaves nothing defined (the
         caller's undo is `destroy`, which must find nothing to do)."""
+
+    @abc.abstractmethod
+    def define(self, guest: GuestSpec) -> None:
+        """Define the guest persistently without starting it (a stopped
+        server rebuilt, resized or reverted stays stopped; `power_on` starts
+        it later). A guest of that name already defined is replaced. On
+        failure it raises HypervisorError and the definition is unchanged."""
 
     @abc.abstractmethod
     def destroy(self, domain_name: str) -> None:
@@ -193,6 +204,16 @@ class ComputeDriver(abc.ABC):
         first from the running guest, waiting up to `timeout` seconds for
         the guest to let it go (HypervisorError if it does not: the NIC
         stays). A NIC that is not there is not an error."""
+
+    # --- the serial console -------------------------------------------------------------
+    @abc.abstractmethod
+    def serial_console_socket(self, domain_name: str) -> Path:
+        """The unix socket the guest's first serial port listens on (one
+        client at a time: what it sends the guest reads on ttyS0, what the
+        guest writes comes back, and is logged to console.log as well).
+        ConsoleUnavailable if the guest's serial port is no socket (a guest
+        defined before, or an instance path too long for a socket);
+        GuestNotFound if the guest does not exist. Changes nothing."""
 
     # --- snapshots ----------------------------------------------------------------------
     @abc.abstractmethod

@@ -12,12 +12,15 @@ what PocketStack needs:
       <features><acpi/>              so that the power button shuts the guest down
       <disk> vda, vdb, ...           qcow2 files in the instance directory
       <disk type='network'>          volumes: QEMU's own iSCSI initiator, CHAP
-                                     password in a libvirt secret (never here)
+                                     password in a libvirt secret (never here);
+                                     a boot volume has <boot order='1'/>
       <disk device='cdrom'>          the config drive, on IDE
       <interface type='ethernet'>    one per port: a virtio NIC with the port's
                                      MAC on a tap named after the port, which
                                      libvirt creates and networkd plugs
-      <serial type='file'>           the console, appended to console.log
+      <serial type='unix'>           the console: a socket the serial console
+                                     proxy connects to, all output appended
+                                     to console.log too
 
 The image's hw_* properties (domain/image_properties.py) change the disks'
 bus and names, and add a virtio-scsi controller, a virtio RNG, the QEMU
@@ -40,6 +43,7 @@ SECRET_USAGE_PREFIX = "pocketstack"
 SMBIOS_MANUFACTURER = "OpenStack Foundation"
 SMBIOS_PRODUCT = "OpenStack Nova"
 SMBIOS_FAMILY = "Virtual Machine"
+UNIX_PATH_MAX = 108  # sun_path of a unix socket address, with its final NUL
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class IscsiVolume:
     auth_username: str | None = None
     secret_uuid: str | None = None   # libvirt secret holding the CHAP password
     readonly: bool = False
+    boot: bool = False               # the root of a volume-backed server: boots first
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,8 @@ def volume_disk_element(volume: IscsiVolume) -> ET.Element:
         auth = _sub(disk, "auth", username=volume.auth_username)
         _sub(auth, "secret", type="iscsi", uuid=volume.secret_uuid)
     _sub(disk, "target", dev=volume.device, bus="virtio")
+    if volume.boot:  # SeaBIOS boots it (libvirt's per-device boot order)
+        _sub(disk, "boot", order="1")
     # The guest sees the volume id as the disk's serial (/dev/disk/by-id), as in Nova.
     _sub(disk, "serial", volume.volume_id[:20])
     if volume.readonly:
@@ -171,6 +178,32 @@ def parse_metadata(xml_text: str) -> dict[str, str]:
     return {child.tag.split("}", 1)[-1]: child.text or "" for child in root}
 
 
+def serial_socket_path(console_log: Path) -> Path | None:
+    """Where the guest's serial port listens (console.sock beside the log),
+    or None if that path is too long for a unix socket (108 bytes with
+    its NUL: the serial port is then the log file alone, no remote console)."""
+    path = console_log.with_name("console.sock")
+    return path if len(str(path).encode()) < UNIX_PATH_MAX else None
+
+
+def _serial_port(devices: ET.Element, console_log: Path) -> None:
+    """The guest's first serial port (ttyS0): a unix socket QEMU listens on,
+    which the serial console proxy connects to, with everything the guest
+    writes also appended to console.log (os-getConsoleOutput reads it, and
+    `pocketstack ssh` the host keys in it). append: a stop/start or a hard
+    reboot starts a new QEMU, which would otherwise truncate the log of the
+    previous boot."""
+    socket = serial_socket_path(console_log)
+    if socket is None:
+        serial = _sub(devices, "serial", type="file")
+        _sub(serial, "source", path=str(console_log), append="on")
+    else:
+        serial = _sub(devices, "serial", type="unix")
+        _sub(serial, "source", mode="bind", path=str(socket))
+        _sub(serial, "log", file=str(console_log), append="on")
+    _sub(serial, "target", port="0")
+
+
 def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
     domain = ET.Element("domain", {"type": virt_type})
     _sub(domain, "name", guest.domain_name)
@@ -192,7 +225,9 @@ def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
         _sub(system, "entry", value, name=name)
     os_element = _sub(domain, "os")
     _sub(os_element, "type", "hvm", arch="x86_64", machine=guest.machine_type)
-    _sub(os_element, "boot", dev="hd")
+    if not any(volume.boot for volume in guest.volumes):
+        # (libvirt refuses <os><boot> beside a device's <boot order>)
+        _sub(os_element, "boot", dev="hd")
     _sub(os_element, "smbios", mode="sysinfo")
     features = _sub(domain, "features")
     _sub(features, "acpi")
@@ -210,11 +245,7 @@ def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
         _sub(devices, "controller", type="scsi", index="0", model="virtio-scsi")
     for nic in guest.nics:
         devices.append(nic_element(nic))
-    serial = _sub(devices, "serial", type="file")
-    # append: a stop/start or a hard reboot starts a new QEMU, which would
-    # otherwise truncate the log of the previous boot.
-    _sub(serial, "source", path=str(guest.console_log), append="on")
-    _sub(serial, "target", port="0")
+    _serial_port(devices, guest.console_log)
     if guest.hardware.guest_agent:
         # libvirt picks the socket's path itself (mode bind, no path), as for Nova.
         channel = _sub(devices, "channel", type="unix")

@@ -21,7 +21,14 @@ import libvirt
 
 from computed.domain import states
 from computed.virt import qemu_img
-from computed.virt.driver import ComputeDriver, GuestNotFound, GuestState, HostInfo, HypervisorError
+from computed.virt.driver import (
+    ComputeDriver,
+    ConsoleUnavailable,
+    GuestNotFound,
+    GuestState,
+    HostInfo,
+    HypervisorError,
+)
 from computed.virt.guest import (
     METADATA_NS,
     GuestSpec,
@@ -149,6 +156,12 @@ class LibvirtDriver(ComputeDriver):
             error = _error(exc)
             self._undefine(domain)
             raise error from None
+
+    def define(self, guest: GuestSpec) -> None:
+        try:
+            self._connection().defineXML(self.guest_xml(guest))
+        except libvirt.libvirtError as exc:
+            raise _error(exc) from None
 
     def destroy(self, domain_name: str) -> None:
         try:
@@ -373,6 +386,19 @@ class LibvirtDriver(ComputeDriver):
                          timeout: float) -> None:
         self._detach(domain_name, lambda xml: _interface_xml(xml, mac_address),
                      f"the NIC {mac_address}", live, timeout)
+
+    # --- the serial console ---------------------------------------------------------------
+    def serial_console_socket(self, domain_name: str) -> Path:
+        try:
+            xml = self._domain(domain_name).XMLDesc(0)
+        except libvirt.libvirtError as exc:
+            raise _error(exc) from None
+        for serial in ET.fromstring(xml).iterfind("./devices/serial"):
+            source = serial.find("source")
+            if serial.get("type") == "unix" and source is not None and \
+                    source.get("mode") == "bind" and source.get("path"):
+                return Path(source.get("path") or "")
+        raise ConsoleUnavailable(f"{domain_name} has no serial port on a unix socket")
 
     # --- snapshots ------------------------------------------------------------------------
     def snapshot_root_disk(self, domain_name: str, disk: Path, target: Path) -> None:

@@ -60,6 +60,11 @@ def convert(source: Path, source_format: str, target: Path, target_format: str,
     _run(*args, str(source), str(target), timeout=3600)
 
 
+def resize(path: Path, fmt: str, size_bytes: int) -> None:
+    """Grow an image to size_bytes (never shrinks: --shrink is not given)."""
+    _run("resize", "-q", "-f", _check_format(fmt), str(path), str(size_bytes))
+
+
 def make_filesystem(path: Path, fs_type: str, label: str) -> None:
     """Format a raw file (an ephemeral or swap template) as Nova does."""
     if fs_type == "swap":

@@ -20,6 +20,7 @@ bp = Blueprint("identity_admin", __name__)
 # --- domains: there is exactly one ---------------------------------------------------
 @bp.get("/v3/domains")
 def list_domains():
+    authorize("list_domains")
     name = request.args.get("name")
     items = [render.domain()] if name in (None, "Default") else []
     return jsonify(render.collection("domains", items, "/v3/domains"))
@@ -191,22 +192,25 @@ def list_role_assignments():
 @bp.get("/v3/services")
 def list_services():
     authorize("list_services")
-    return jsonify(render.collection("services", catalog.services(service().conf),
-                                     "/v3/services"))
+    items = [{**s, "links": render.links(f"/v3/services/{s['id']}")}
+             for s in catalog.services(service().conf)]
+    return jsonify(render.collection("services", items, "/v3/services"))
 
 
 @bp.get("/v3/endpoints")
 def list_endpoints():
     authorize("list_endpoints")
-    return jsonify(render.collection("endpoints", catalog.endpoints(service().conf),
-                                     "/v3/endpoints"))
+    items = [{**e, "links": render.links(f"/v3/endpoints/{e['id']}")}
+             for e in catalog.endpoints(service().conf)]
+    return jsonify(render.collection("endpoints", items, "/v3/endpoints"))
 
 
 @bp.get("/v3/regions")
 def list_regions():
     region = service().conf.catalog.region
-    return jsonify(render.collection("regions", [{"id": region, "description": "",
-                                                  "parent_region_id": None}], "/v3/regions"))
+    return jsonify(render.collection("regions", [{
+        "id": region, "description": "", "parent_region_id": None,
+        "links": render.links(f"/v3/regions/{region}")}], "/v3/regions"))
 
 
 def _new_resource_spec(key: str) -> dict:

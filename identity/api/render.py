@@ -26,8 +26,9 @@ def project(p: Project) -> dict:
 
 def user(u: User) -> dict:
     body = {"id": u.id, "name": u.name, "domain_id": u.domain_id, "enabled": u.enabled,
-            "password_expires_at": None, "options": {}, "description": u.description,
-            "links": links(f"/v3/users/{u.id}")}
+            "password_expires_at": None, "options": {}, "links": links(f"/v3/users/{u.id}")}
+    if u.description:  # Keystone shows a user's description only when one was given
+        body["description"] = u.description
     if u.default_project_id:
         body["default_project_id"] = u.default_project_id
     if u.email:
@@ -36,7 +37,7 @@ def user(u: User) -> dict:
 
 
 def role(r: Role) -> dict:
-    return {"id": r.id, "name": r.name, "domain_id": None, "description": r.description,
+    return {"id": r.id, "name": r.name, "domain_id": None, "description": r.description or None,
             "options": {}, "links": links(f"/v3/roles/{r.id}")}
 
 
@@ -46,8 +47,10 @@ def domain() -> dict:
 
 
 def collection(key: str, items: list[dict], path: str) -> dict:
-    return {key: items, "links": {"self": f"{base_url()}{path}", "previous": None,
-                                  "next": None}}
+    """A list in Keystone's shape; its self link keeps the query (the filters)."""
+    query = request.query_string.decode()
+    return {key: items, "links": {"self": f"{base_url()}{path}" + (f"?{query}" if query else ""),
+                                  "previous": None, "next": None}}
 
 
 def role_assignment(assignment: RoleAssignment) -> dict:

@@ -17,6 +17,7 @@ from werkzeug.wsgi import wrap_file
 from imaged import upload as upload_flow
 from imaged.api import runtime
 from imaged.api.body import RequestBody
+from imaged.api.render import no_content
 from imaged.api.stores import STORE_HEADER
 from imaged.cache import image_cache_of
 from imaged.cache.fill import open_for_download
@@ -73,7 +74,7 @@ def download(image_id: str):
                          "is forbidden.")
     imaged.authorize("download_image", ctx, image)
     if image.status not in (st.ACTIVE, st.DEACTIVATED) or not image.locations:
-        return "", 204  # no data (yet): Glance answers 204 No Content
+        return no_content()  # no data (yet): Glance answers 204 No Content
     size = image.size or 0
     offset, length, partial = _range(request.headers.get("Range"), size)
     try:
@@ -83,7 +84,7 @@ def download(image_id: str):
             open_for_download(cache.entries if cache else None, store, image, location,
                               offset, length if partial else None)))
     except DataNotFound:
-        return "", 204
+        return no_content()
     except StoreError as exc:
         raise ApiError(str(exc), status=503) from None
     headers = {"Content-Type": "application/octet-stream",

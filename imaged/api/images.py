@@ -27,7 +27,8 @@ def create_image():
     image = images.create_image(imaged, ctx, json_object())
     response = jsonify(view(imaged, image, ctx))
     response.status_code = 201
-    response.headers["Location"] = f"/v2/images/{image.id}"
+    # An absolute URL, as Glance's (webob's) Location.
+    response.headers["Location"] = f"{request.host_url.rstrip('/')}/v2/images/{image.id}"
     return response
 
 

@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify
 from imaged import images
 from imaged.api import runtime
 from imaged.api.images import json_object
-from imaged.api.render import member_view
+from imaged.api.render import member_view, no_content
 from shared.api import context
 
 bp = Blueprint("image_members", __name__)
@@ -46,4 +46,4 @@ def update_member(image_id: str, member_id: str):
 @bp.delete("/v2/images/<image_id>/members/<member_id>")
 def delete_member(image_id: str, member_id: str):
     images.delete_member(runtime(), context(), image_id, member_id)
-    return "", 204
+    return no_content()

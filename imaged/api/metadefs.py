@@ -6,6 +6,8 @@ metadefs/service.py (one short transaction, an event) and answers with
 Glance's JSON."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, Response, jsonify, request
 
 from imaged.api import runtime
@@ -41,14 +43,21 @@ def list_namespaces():
     wanted_types = filter(None, request.args.get("resource_types", "").split(","))
     namespaces = metadefs.list_namespaces(context(), wanted_types,
                                           request.args.get("visibility"))
-    return jsonify({"namespaces": namespaces, "first": "/v2/metadefs/namespaces",
+    # Glance's first link repeats the query (the filters and the limit).
+    query = urlencode(list(request.args.items(multi=True)))
+    return jsonify({"namespaces": namespaces,
+                    "first": "/v2/metadefs/namespaces" + (f"?{query}" if query else ""),
                     "schema": "/v2/schemas/metadefs/namespaces"})
 
 
 @bp.post("/v2/metadefs/namespaces")
 def create_namespace():
     metadefs = allowed("add_metadef_namespace")
-    return created(metadefs.create_namespace(context(), json_body()))
+    body, status = created(metadefs.create_namespace(context(), json_body()))
+    # Glance names the new namespace in Location, as a 201 should.
+    body.headers["Location"] = (f"{request.host_url.rstrip('/')}/v2/metadefs/namespaces/"
+                                f"{body.json['namespace']}")
+    return body, status
 
 
 @bp.get(NS)
@@ -90,7 +99,8 @@ def delete_tags(namespace):
 @bp.get(NS + "/objects")
 def list_objects(namespace):
     objects = allowed("get_metadef_objects").list_objects(context(), namespace)
-    return jsonify({"objects": objects, "schema": "/v2/schemas/metadefs/objects"})
+    # Glance's list of objects names its schema without the leading slash.
+    return jsonify({"objects": objects, "schema": "v2/schemas/metadefs/objects"})
 
 
 @bp.post(NS + "/objects")

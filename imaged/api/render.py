@@ -68,3 +68,12 @@ def member_view(member: Member) -> dict:
     return {"created_at": iso(member.created_at), "updated_at": iso(member.updated_at),
             "image_id": member.image_id, "member_id": member.member_id,
             "schema": "/v2/schemas/member", "status": member.status}
+
+
+def no_content():
+    """A 204 as Glance sends it for these calls: no body and no Content-Type
+    (Flask would otherwise add text/html to an empty answer)."""
+    from flask import Response
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response

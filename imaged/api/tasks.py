@@ -1,5 +1,7 @@
 """/v2/tasks, /v2/tasks/{id} and /v2/images/{id}/tasks: the import tasks,
-as Glance shows them. A project sees its own tasks; admins see all."""
+as Glance shows them. /v2/tasks is admin only (Glance's `tasks_api_access`:
+the tasks API is deprecated there); a project reads the tasks of its images
+at /v2/images/{id}/tasks, admins see all."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
@@ -12,7 +14,8 @@ from imaged.imports.flow import importer_of
 from shared.api import context
 from shared.errors import NotFound
 
-SUMMARY_LEAVES_OUT = ("input", "result")  # Glance's list leaves these out too
+# Glance's list leaves these out too.
+SUMMARY_LEAVES_OUT = ("input", "result", "message", "image_id", "request_id", "user_id")
 
 bp = Blueprint("tasks", __name__)
 
@@ -29,6 +32,7 @@ def task_view(task: Task) -> dict:
 @bp.get("/v2/tasks")
 def list_tasks():
     imaged, ctx = runtime(), context()
+    imaged.authorize("tasks_api_access", ctx)
     imaged.authorize("get_tasks", ctx)
     found = importer_of(imaged).tasks.list_tasks(None if ctx.is_admin else ctx.project_id)
     views = [{k: v for k, v in task_view(task).items() if k not in SUMMARY_LEAVES_OUT}
@@ -39,6 +43,7 @@ def list_tasks():
 @bp.get("/v2/tasks/<task_id>")
 def show_task(task_id: str):
     imaged, ctx = runtime(), context()
+    imaged.authorize("tasks_api_access", ctx)
     task = importer_of(imaged).tasks.get(task_id) if len(task_id) <= 36 else None
     if task is None or not (ctx.is_admin or task.owner == ctx.project_id):
         raise NotFound(f"Task with the given ID {task_id} not found")
@@ -53,4 +58,7 @@ def image_tasks(image_id: str):
     imaged.authorize("get_tasks", ctx, image)
     owner = None if ctx.is_admin else ctx.project_id
     tasks = importer_of(imaged).tasks.list_tasks(owner, image.id)
-    return jsonify({"tasks": [task_view(task) for task in tasks]})
+    # Glance shows an image's tasks with their deleted flags and without links.
+    return jsonify({"tasks": [{**{k: v for k, v in task_view(task).items()
+                                  if k not in ("self", "schema")},
+                               "deleted": False, "deleted_at": None} for task in tasks]})

@@ -71,7 +71,9 @@ def image_properties(disk_formats, container_formats) -> dict:
                                                      "maxLength": 32},
                                         "os_hash_algo": {"type": "string", "maxLength": 64},
                                         "os_hash_value": {"type": "string",
-                                                          "maxLength": 128}}}}}},
+                                                          "maxLength": 128}},
+                                    # as Glance's: with validation data, both hash fields
+                                    "required": ["os_hash_algo", "os_hash_value"]}}}},
     }
 
 
@@ -123,6 +125,5 @@ def members_schema() -> dict:
         "name": "members",
         "properties": {"members": {"type": "array", "items": member_schema()},
                        "schema": {"type": "string"}},
-        "links": [{"rel": "self", "href": "{self}"},
-                  {"rel": "describedby", "href": "{schema}"}],
+        "links": [{"rel": "describedby", "href": "{schema}"}],  # Glance's: no self link
     }

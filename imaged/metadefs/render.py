@@ -34,16 +34,22 @@ def property_body(item: MetadefProperty) -> dict:
 
 
 def properties(items: list[MetadefProperty]) -> dict:
-    return {item.name: {k: v for k, v in property_body(item).items() if k != "name"}
-            for item in items}
+    """Glance keys properties by name and repeats the name inside each."""
+    return {item.name: property_body(item) for item in items}
 
 
 def object_body(item: MetadefObject, namespace: str) -> dict:
-    return {"name": item.name, "description": item.description, "required": item.required,
+    """Glance leaves out a description never given and an empty `required`."""
+    body = {"name": item.name, "description": item.description, "required": item.required,
             "properties": item.schema, "created_at": timestamp(item.created_at),
             "updated_at": timestamp(item.updated_at),
             "self": f"{BASE}/{namespace}/objects/{item.name}",
             "schema": "/v2/schemas/metadefs/object"}
+    if item.description is None:
+        del body["description"]
+    if not item.required:
+        del body["required"]
+    return body
 
 
 def tag(item: MetadefTag) -> dict:
@@ -51,14 +57,14 @@ def tag(item: MetadefTag) -> dict:
             "updated_at": timestamp(item.updated_at)}
 
 
-def namespace(item: Namespace, detail: bool = False) -> dict:
+def namespace(item: Namespace, detail: bool = False, associations: bool = True) -> dict:
     body: dict[str, object] = {"namespace": item.namespace, "display_name": item.display_name,
             "description": item.description, "visibility": item.visibility,
             "protected": item.protected, "owner": item.owner,
             "created_at": timestamp(item.created_at), "updated_at": timestamp(item.updated_at),
             "self": f"{BASE}/{item.namespace}", "schema": "/v2/schemas/metadefs/namespace"}
     body = {k: v for k, v in body.items() if v is not None}
-    if item.associations:
+    if item.associations and associations:
         body["resource_type_associations"] = [association(a) for a in item.associations]
     if detail:
         if item.properties:

@@ -97,7 +97,8 @@ class Metadefs:
             _flush(session, f"Metadata definition namespace={body.get('namespace')} "
                             "already exists.")
             self._event(ctx, session, "metadef_namespace.update", item.namespace)
-            return render.namespace(item, detail=True)
+            # Glance answers an update with the namespace's own fields only.
+            return render.namespace(item, associations=False)
 
     def delete_namespace(self, ctx: RequestContext, name: str) -> None:
         with transaction(self.sessions) as session:
@@ -211,7 +212,8 @@ class Metadefs:
     # -- tags ---------------------------------------------------------------------------------
     def list_tags(self, ctx: RequestContext, namespace: str) -> list[dict]:
         with transaction(self.sessions, write=False) as session:
-            return [render.tag(t) for t in _namespace(session, ctx, namespace).tags]
+            # Glance lists tags by name only; GET of one tag adds its times.
+            return [{"name": t.name} for t in _namespace(session, ctx, namespace).tags]
 
     def create_tags(self, ctx: RequestContext, namespace: str, body: dict,
                     append: bool) -> list[dict]:

@@ -28,6 +28,10 @@
 #   POCKETSTACK-KEY: metadata|config-drive|none  where root's authorized key
 #                                                came from
 #   POCKETSTACK-POWEROFF                         the power button was pressed
+# The serial console (ttyS0) also takes input: a line typed on it (Enter)
+# starts a root shell there, as busybox init's "Please press Enter to
+# activate this console" does; nothing is printed before, so an unused
+# console carries only the lines above.
 # The host keys live in RAM, like the whole root: each boot makes (and prints)
 # new ones, so a reader takes the last block of the console log.
 
@@ -386,7 +390,19 @@ watch_disks() {
     done
 }
 
+serial_shell() {
+    # A root shell on the serial line once someone presses Enter there (the
+    # remote serial console: Nova's `console url show --serial`), again
+    # after each exit.  setsid -c makes the line the shell's controlling
+    # terminal, so Ctrl-C reaches the command running in it.
+    while true; do
+        read -r _ < /dev/ttyS0 || { sleep 1; continue; }
+        HOME=/root setsid -c sh -l < /dev/ttyS0 > /dev/ttyS0 2>&1
+    done
+}
+
 mount_basics
+serial_shell &
 # The SSH server needs no driver: its host keys are made, and it starts
 # listening, while the rest boots.
 start_ssh &

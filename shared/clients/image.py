@@ -55,6 +55,36 @@ class ImageClient(ServiceClient):
             digests = hashing.finish()
         return digests
 
+    def find(self, caller: Caller, **filters: str) -> list[dict]:
+        """Every image the caller sees whose fields or properties equal
+        `filters` (sort_key and sort_dir are passed on too), following
+        imaged's pages to the end."""
+        images: list[dict] = []
+        path: str | None = "/v2/images"
+        params: dict | None = dict(filters)
+        while path:
+            page = self.call("GET", path, caller, params=params).json()
+            images += page.get("images", [])
+            path, params = page.get("next"), None  # the next link carries the query
+        return images
+
+    def list_page(self, caller: Caller, params: list[tuple[str, str]]
+                  ) -> tuple[list[dict], str | None]:
+        """One page of GET /v2/images with these query parameters: its
+        images and imaged's next link (a path carrying the query), if any."""
+        page = self.call("GET", "/v2/images", caller, params=params).json()
+        return page.get("images", []), page.get("next")
+
+    def next_page(self, caller: Caller, link: str) -> tuple[list[dict], str | None]:
+        page = self.call("GET", link, caller).json()
+        return page.get("images", []), page.get("next")
+
+    def patch(self, caller: Caller, image_id: str, changes: list[dict]) -> dict:
+        """PATCH the image with a JSON patch (Glance's
+        openstack-images-v2.1-json-patch); the updated image."""
+        return self.call("PATCH", f"/v2/images/{image_id}", caller, json=changes, headers={
+            "Content-Type": "application/openstack-images-v2.1-json-patch"}).json()
+
     def create(self, caller: Caller, body: dict) -> dict:
         return self.call("POST", "/v2/images", caller, expected=(201,), json=body).json()
 
@@ -64,9 +94,10 @@ class ImageClient(ServiceClient):
                       data=data, headers={"Content-Type": "application/octet-stream"},
                       timeout=self.timeout)
 
-    def delete(self, caller: Caller, image_id: str) -> None:
-        """An image already gone is fine."""
-        self.call("DELETE", f"/v2/images/{image_id}", caller, expected=(204, 404))
+    def delete(self, caller: Caller, image_id: str, missing_ok: bool = True) -> None:
+        """An image already gone is fine (RemoteError 404 unless missing_ok)."""
+        self.call("DELETE", f"/v2/images/{image_id}", caller,
+                  expected=(204, 404) if missing_ok else (204,))
 
 
 class _HashThread:

@@ -60,6 +60,21 @@ class VolumeClient(ServiceClient):
         self.volume_call("DELETE", f"/volumes/{volume_id}", caller,
                          expected=(202, 204, 404))
 
+    # --- snapshots -------------------------------------------------------------------
+    def create_snapshot(self, caller: Caller, volume_id: str, name: str,
+                        description: str | None, force: bool = False) -> dict:
+        """POST snapshots (force: of an in-use volume, as Nova's
+        create_snapshot_force); the new snapshot (status creating)."""
+        body = {"snapshot": {"volume_id": volume_id, "name": name,
+                             "description": description, "force": force}}
+        return self.volume_call("POST", "/snapshots", caller, expected=(202,),
+                                json=body).json()["snapshot"]
+
+    def delete_snapshot(self, caller: Caller, snapshot_id: str) -> None:
+        """A snapshot already gone is fine."""
+        self.volume_call("DELETE", f"/snapshots/{snapshot_id}", caller,
+                         expected=(202, 204, 404))
+
     # --- attachments -----------------------------------------------------------------
     def reserve(self, caller: Caller, volume_id: str, instance_uuid: str | None = None,
                 mode: str | None = None) -> str:

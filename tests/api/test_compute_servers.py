@@ -56,7 +56,9 @@ def names_of(response) -> set[str]:
     ({"metadata": {"k": 1}}, 400, "metadata"),
     ({"block_device_mapping_v2": [{"source_type": "volume", "destination_type": "volume",
                                    "uuid": "6d0cc6b4-0000-4000-8000-000000000002",
-                                   "boot_index": 0}]}, 400, "Booting from a volume"),
+                                   "boot_index": 0}]}, 400, "Boot sequence for the instance "
+                                                            "and image/block device mapping "
+                                                            "combination is not valid."),
     ({"block_device_mapping_v2": [{"source_type": "blank", "destination_type": "local",
                                    "volume_size": 1}]}, 400, "not supported"),
 ])
@@ -105,7 +107,10 @@ def test_a_volume_in_use_is_refused_and_its_attachment_stays_alone(demo, stack):
         assert taken.status_code == 200, taken.text
         response = demo.create(expect=400, block_device_mapping_v2=[
             {"source_type": "volume", "destination_type": "volume", "uuid": volume["id"]}])
-        assert "status must be available" in response.text
+        # Nova's InvalidVolume around volumed's 400 on the reservation
+        message = response.json()["badRequest"]["message"]
+        assert message.startswith("Invalid volume: Invalid input received: Invalid volume: ")
+        assert "already has an attachment" in message and message.endswith("(HTTP 400)")
         assert len(volumes.attachments(volume["id"])) == 1
         requests.delete(f"{volumes.url}/attachments/{taken.json()['attachment']['id']}",
                         headers=volumes.headers, timeout=30)

@@ -333,16 +333,22 @@ def test_tasks_list_and_show_and_other_projects_see_nothing(own_stack, demo):
     assert stage(demo, image["id"], raw_bytes(MIB)).status_code == 204
     task_id = import_(demo, image["id"]).json()["task_id"]
     finished(demo, image["id"])
-    listing = demo.request("GET", "/v2/tasks").json()
+    # /v2/tasks is the admin's (Glance's tasks_api_access); the project reads
+    # the tasks of its image at /v2/images/{id}/tasks.
+    assert demo.request("GET", "/v2/tasks").status_code == 403
+    assert demo.request("GET", f"/v2/tasks/{task_id}").status_code == 403
+    admin = Images(own_stack, own_stack.token("admin"))
+    listing = admin.request("GET", "/v2/tasks").json()
     assert task_id in [t["id"] for t in listing["tasks"]]
     summary = next(t for t in listing["tasks"] if t["id"] == task_id)
     assert "input" not in summary and summary["type"] == "api_image_import"
-    task = demo.request("GET", f"/v2/tasks/{task_id}").json()
+    task = admin.request("GET", f"/v2/tasks/{task_id}").json()
     assert task["status"] == "success" and task["image_id"] == image["id"]
     assert task["owner"] == image["owner"] and task["expires_at"]
     assert task["self"] == f"/v2/tasks/{task_id}"
+    (own,) = demo.request("GET", f"/v2/images/{image['id']}/tasks").json()["tasks"]
+    assert own["id"] == task_id and own["deleted"] is False and "self" not in own
     token, _project = second_project_user(own_stack, "import-other")
     other = Images(own_stack, token)
-    assert other.request("GET", f"/v2/tasks/{task_id}").status_code == 404
-    assert task_id not in [t["id"] for t in other.request("GET", "/v2/tasks").json()["tasks"]]
-    assert demo.request("GET", "/v2/tasks/nope").status_code == 404
+    assert other.request("GET", f"/v2/images/{image['id']}/tasks").status_code == 404
+    assert admin.request("GET", "/v2/tasks/nope").status_code == 404

@@ -17,7 +17,13 @@ from computed.domain import states
 from computed.domain.claims import HostInventory, QuotaLimits
 from computed.flows import Deps, Settings
 from computed.imagecache import ImageCache
-from computed.virt.driver import ComputeDriver, GuestNotFound, GuestState, HostInfo
+from computed.virt.driver import (
+    ComputeDriver,
+    ConsoleUnavailable,
+    GuestNotFound,
+    GuestState,
+    HostInfo,
+)
 from computed.virt.guest import GuestSpec, IscsiVolume, Nic, domain_xml
 from shared.clients import Caller, RemoteError
 from shared.db import make_engine, session_factory
@@ -36,6 +42,7 @@ class FakeDriver(ComputeDriver):
         self.nics: dict[str, list[str]] = {}        # domain name -> MACs
         self.spawned: list[GuestSpec] = []
         self.destroyed: list[str] = []
+        self.console_sockets: dict[str, Path] = {}  # domain name -> a test's listener
 
     def add(self, uuid: str, power: int, node: str = NODE) -> None:
         """A guest as if an earlier computed had made it."""
@@ -76,6 +83,12 @@ class FakeDriver(ComputeDriver):
         self.spawned.append(guest)
         power = states.PAUSED_POWER if paused else states.RUNNING
         self.guests[guest.uuid] = GuestState(guest.domain_name, guest.uuid, power,
+                                             {"node": self.node, **guest.labels})
+        self.nics[guest.domain_name] = [nic.mac_address for nic in guest.nics]
+
+    def define(self, guest: GuestSpec) -> None:
+        self.spawned.append(guest)
+        self.guests[guest.uuid] = GuestState(guest.domain_name, guest.uuid, states.SHUTDOWN,
                                              {"node": self.node, **guest.labels})
         self.nics[guest.domain_name] = [nic.mac_address for nic in guest.nics]
 
@@ -145,6 +158,14 @@ class FakeDriver(ComputeDriver):
         if mac_address in macs:
             macs.remove(mac_address)
 
+    # --- the serial console ---------------------------------------------------------------
+    def serial_console_socket(self, domain_name: str) -> Path:
+        """Where a test's own listener stands in for QEMU's (console_sockets)."""
+        self._find(domain_name)
+        if domain_name not in self.console_sockets:
+            raise ConsoleUnavailable(f"{domain_name} has no serial port on a unix socket")
+        return self.console_sockets[domain_name]
+
     # --- snapshots ------------------------------------------------------------------------
     def snapshot_root_disk(self, domain_name: str, disk: Path, target: Path) -> None:
         self._find(domain_name)
@@ -181,6 +202,11 @@ class FakeVolumes:
     def __init__(self):
         self.deleted: list[str] = []
         self.completed: list[str] = []
+        self.reserved: list[tuple[str, str | None]] = []  # (volume, server)
+
+    def reserve(self, caller, volume_id: str, instance_uuid: str | None = None) -> str:
+        self.reserved.append((volume_id, instance_uuid))
+        return f"att-new-{len(self.reserved)}"
 
     def delete_attachment(self, caller, attachment_id: str) -> None:
         self.deleted.append(attachment_id)

@@ -16,12 +16,7 @@ from computed.domain.claims import (
     quota_excess,
     shortfall,
 )
-from computed.domain.devices import (
-    InvalidBlockDeviceMapping,
-    local_disks,
-    next_free_device,
-    parse_boot_request,
-)
+from computed.domain.devices import local_disks, next_free_device
 from computed.domain.flavors import (
     InvalidFlavor,
     parse_create,
@@ -37,7 +32,6 @@ from computed.domain.server_request import (
 )
 
 IMAGE = "6d0cc6b4-0000-4000-8000-000000000001"
-VOLUME = "6d0cc6b4-0000-4000-8000-000000000002"
 
 
 # --- states ------------------------------------------------------------------------------
@@ -128,41 +122,6 @@ def test_quota_excess_is_novas_message():
 
 
 # --- devices and mappings ----------------------------------------------------------------
-def test_the_real_clients_image_mapping_is_not_boot_from_volume():
-    request = parse_boot_request(IMAGE, [{"uuid": IMAGE, "boot_index": 0,
-                                          "source_type": "image",
-                                          "destination_type": "local",
-                                          "delete_on_termination": True}])
-    assert request.image_id == IMAGE and request.volumes == []
-
-
-def test_volumes_at_boot_and_the_legacy_syntax():
-    request = parse_boot_request(IMAGE, [{"source_type": "volume", "uuid": VOLUME,
-                                          "destination_type": "volume", "boot_index": -1,
-                                          "delete_on_termination": "true"}])
-    assert request.volumes[0].volume_id == VOLUME
-    assert request.volumes[0].delete_on_termination is True
-    assert request.volumes[0].boot_index is None
-    legacy = parse_boot_request(IMAGE, None, [{"volume_id": VOLUME, "device_name": "vdc"}])
-    assert legacy.volumes[0].volume_id == VOLUME
-
-
-@pytest.mark.parametrize("image, mappings, words", [
-    (None, [], "imageRef"),
-    (IMAGE, [{"source_type": "volume", "destination_type": "volume", "uuid": VOLUME,
-              "boot_index": 0}], "Booting from a volume"),
-    (IMAGE, [{"source_type": "volume", "uuid": "not-a-uuid"}], "not a UUID"),
-    (IMAGE, [{"source_type": "volume", "uuid": VOLUME}] * 2, "mapped twice"),
-    (IMAGE, [{"source_type": "image", "destination_type": "local", "boot_index": 0,
-              "uuid": VOLUME}], "another image"),
-    (IMAGE, [{"source_type": "snapshot", "destination_type": "volume"}], "not supported"),
-    (IMAGE, "nope", "must be a list"),
-])
-def test_bad_mappings(image, mappings, words):
-    with pytest.raises(InvalidBlockDeviceMapping, match=words):
-        parse_boot_request(image, mappings)
-
-
 def test_device_names_follow_novas_order():
     assert local_disks(1, 0).names() == ["vda", "vdb"]
     assert local_disks(1, 128).names() == ["vda", "vdb", "vdc"]

@@ -47,14 +47,25 @@ def guest() -> GuestSpec:
               Nic(PORT_B, "fa:16:3e:00:00:0b", model="e1000")])
 
 
-def test_the_domain_has_acpi_a_file_console_and_typed_disks():
+def test_a_console_socket_path_too_long_for_a_unix_socket_leaves_the_log_file_alone():
+    deep = Path("/" + "d" * 80) / UUID / "console.log"
+    spec = GuestSpec(**{**guest().__dict__, "console_log": deep})
+    serial = ET.fromstring(domain_xml(spec, "qemu", run_as_root=True)).find("devices/serial")
+    assert serial.get("type") == "file"
+    assert serial.find("source").attrib == {"path": str(deep), "append": "on"}
+    assert serial.find("log") is None
+
+
+def test_the_domain_has_acpi_a_socket_console_logged_to_a_file_and_typed_disks():
     root = ET.fromstring(domain_xml(guest(), "qemu", run_as_root=True))
     assert root.get("type") == "qemu"
     assert root.find("features/acpi") is not None
     serial = root.find("devices/serial")
-    assert serial.get("type") == "file"
-    assert serial.find("source").get("path").endswith("/console.log")
-    assert serial.find("source").get("append") == "on"
+    assert serial.get("type") == "unix"
+    assert serial.find("source").attrib == {
+        "mode": "bind", "path": f"/state/lib/instances/{UUID}/console.sock"}
+    assert serial.find("log").attrib == {
+        "file": f"/state/lib/instances/{UUID}/console.log", "append": "on"}
     disks = {d.find("target").get("dev"): d for d in root.iterfind("devices/disk")}
     assert set(disks) == {"vda", "vdb", "vdc", "hdd"}
     for name in ("vda", "vdb"):

@@ -1,0 +1,149 @@
+"""What rebuild, resize, migrate and revert share: a server's domain made
+again from the files of its instance directory.
+
+    hardware      the image's hw_* properties (the record in imaged) for the
+                  server's vCPUs now
+    local disks   disk, disk.local, disk.swap as they lie in the directory
+    config drive  disk.config written anew from the metadata documents
+    domain        libvirt.xml written; the domain defined (replacing the
+                  old definition) and started, or only defined for a server
+                  that stays stopped
+
+The domain is started at once, not paused: its ports are already plugged
+(bound to this host and ACTIVE in networkd), and networkd plugs the new
+taps as it plugs a hard-rebooted server's (Nova's finish_migration does the
+same with vifs_already_plugged).
+"""
+from __future__ import annotations
+
+from computed.configdrive import build as build_config_drive
+from computed.db import repository as repo
+from computed.db.models import Instance
+from computed.domain.devices import config_drive_device, local_disks
+from computed.domain.image_properties import GuestHardware, guest_hardware
+from computed.flows import Deps, ports
+from computed.flows.volumes import volume_spec
+from computed.metadata.documents import Documents
+from computed.metadata.gather import gather
+from computed.virt.guest import FileDisk, GuestSpec
+from shared.db import transaction
+
+
+class Gone(Exception):
+    """The server was deleted meanwhile (its delete takes over)."""
+
+
+def hardware(deps: Deps, instance: Instance, image: dict) -> GuestHardware:
+    """The guest's hardware from the image record (ValueError if a property
+    is bad: the caller's step fails)."""
+    return guest_hardware(image, instance.vcpus, deps.settings.machine_type)
+
+
+def image_record(deps: Deps, instance: Instance) -> dict:
+    """imaged's record of the server's image, read with computed's own
+    credentials (the image may be private to the server's project)."""
+    image = deps.images.show(deps.service_caller(), instance.image_ref)
+    if image is None:
+        raise RuntimeError(f"Image {instance.image_ref} could not be found.")
+    return image
+
+
+def local_disk_files(deps: Deps, instance: Instance, hw: GuestHardware) -> list[FileDisk]:
+    """The local disks the flavor gives, as files of the instance directory."""
+    directory = deps.instance_dir(instance.uuid)
+    names = local_disks(instance.ephemeral_gb, instance.swap, hw.disk_bus)
+    disks = [FileDisk(directory / "disk", names.root, "qcow2", bus=hw.disk_bus)]
+    if names.ephemeral:
+        disks.append(FileDisk(directory / "disk.local", names.ephemeral, "qcow2",
+                              bus=hw.disk_bus))
+    if names.swap:
+        disks.append(FileDisk(directory / "disk.swap", names.swap, "qcow2", bus=hw.disk_bus))
+    with transaction(deps.sessions) as session:  # the metadata's block-device-mapping
+        repo.record_device_names(session, instance.uuid, names.root, names.ephemeral,
+                                 names.swap)
+    return disks
+
+
+def config_drive(deps: Deps, instance: Instance, hw: GuestHardware) -> list[FileDisk]:
+    """disk.config written anew (the image, the name and the metadata may
+    have changed), when the server has one."""
+    if not (instance.config_drive or deps.settings.force_config_drive):
+        return []
+    target = deps.instance_dir(instance.uuid) / "disk.config"
+    facts = gather(deps, instance.uuid, deps.settings.dhcp_domain)
+    if facts is None:
+        raise Gone()
+    target.unlink(missing_ok=True)
+    build_config_drive(target, Documents(facts).config_drive_files())
+    device = config_drive_device(hw.cdrom_bus, local_disks(
+        instance.ephemeral_gb, instance.swap, hw.disk_bus))
+    return [FileDisk(target, device, "raw", bus=hw.cdrom_bus, device_type="cdrom",
+                     readonly=True)]
+
+
+def existing_config_drive(deps: Deps, instance: Instance,
+                          hw: GuestHardware) -> list[FileDisk]:
+    """disk.config as it lies in the directory (a revert's old one)."""
+    target = deps.instance_dir(instance.uuid) / "disk.config"
+    if not target.exists():
+        return []
+    device = config_drive_device(hw.cdrom_bus, local_disks(
+        instance.ephemeral_gb, instance.swap, hw.disk_bus))
+    return [FileDisk(target, device, "raw", bus=hw.cdrom_bus, device_type="cdrom",
+                     readonly=True)]
+
+
+def guest_spec(deps: Deps, instance: Instance, hw: GuestHardware,
+               disks: list[FileDisk]) -> GuestSpec:
+    """The domain of the server as it is now in the database: its flavor's
+    vCPUs and RAM, its volumes and ports."""
+    return GuestSpec(
+        uuid=instance.uuid, domain_name=instance.domain_name, vcpus=instance.vcpus,
+        memory_mb=instance.memory_mb, disks=disks,
+        volumes=[volume_spec(deps, bdm) for bdm in instance.volumes
+                 if bdm.status == "attached"],
+        console_log=deps.instance_dir(instance.uuid) / "console.log",
+        machine_type=deps.settings.machine_type, hardware=hw,
+        nics=[ports.nic(vif, hw.vif_model) for vif in instance.vifs],
+        labels={"name": instance.display_name, "project": instance.project_id,
+                "user": instance.user_id, "flavor": (instance.flavor or {}).get("name", "")})
+
+
+def start(deps: Deps, guest: GuestSpec, power_on: bool) -> None:
+    """libvirt.xml written, the domain defined, and started if `power_on`."""
+    directory = guest.console_log.parent
+    (directory / "libvirt.xml").write_text(deps.driver.guest_xml(guest))
+    console = directory / "console.log"
+    if not console.exists():
+        console.touch(mode=0o600)
+    if power_on:
+        deps.driver.spawn(guest)
+    else:
+        deps.driver.define(guest)
+
+
+def current(deps: Deps, uuid: str, task_state: str | None) -> Instance:
+    """The server, read again; Gone if it was deleted or another task took
+    it over (a delete)."""
+    with transaction(deps.sessions, write=False) as session:
+        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        if instance.deleted or instance.task_state != task_state:
+            raise Gone()
+        return instance
+
+
+def next_task(deps: Deps, uuid: str, expected: str, task_state: str) -> None:
+    """Move to the flow's next task_state (compare-and-set: Gone if a delete
+    came in)."""
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        if instance.deleted or instance.task_state != expected:
+            raise Gone()
+        instance.task_state = task_state
+        instance.updated_at = repo.now()
+
+
+def event(deps: Deps, ctx, uuid: str, event_type: str, **payload) -> None:
+    with transaction(deps.sessions) as session:
+        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        deps.event(ctx, event_type, instance, session=session, **payload)
