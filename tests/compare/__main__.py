@@ -37,6 +37,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-running", action="store_true",
                         help="leave both sides running afterwards (stop: --stop)")
     parser.add_argument("--stop", action="store_true", help="stop what --keep-running left")
+    parser.add_argument("--rejudge", action="store_true",
+                        help="only apply the kept lists to the last run's report.json")
     return parser.parse_args(argv)
 
 
@@ -49,6 +51,8 @@ def stop_all(work: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     work = args.work.resolve()
+    if args.rejudge:
+        return 1 if report.rejudge(work / "report.json", kept.load()) else 0
     stop_all(work)
     if args.stop:
         return 0

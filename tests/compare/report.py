@@ -59,3 +59,20 @@ def summarise(outcomes: list[Outcome], kept: list[kept_list.Kept], routes: dict[
     } for o in outcomes if o.differences], indent=1, default=str))
     print(f"  exchanges of the differing requests: {out}")
     return sum(len(v) for v in new.values())
+
+
+def rejudge(path: Path, kept: list[kept_list.Kept]) -> int:
+    """The differences of an earlier run (its report file) against the kept
+    list as it is now: for editing the list without running everything again."""
+    from tests.compare.differ import Difference
+    unkept = 0
+    for outcome in json.loads(path.read_text()):
+        for found in outcome["differences"]:
+            difference = Difference(outcome["scenario"], outcome["role"], found["where"],
+                                    found["ours"], found["real"])
+            if kept_list.reason_for(difference, kept) is None:
+                unkept += 1
+                print(f"  {difference.scenario} [{difference.role}] {difference.where}: "
+                      f"{_short(difference.ours)} | {_short(difference.real)}")
+    print(f"  {unkept} differences not kept")
+    return unkept

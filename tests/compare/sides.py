@@ -73,8 +73,9 @@ def _grant(side: Side, project_id: str, user_id: str, role: str) -> None:
 
 
 def seed(side: Side) -> None:
-    """The same users, projects and role assignments on either side, and a token
-    for each role; the ids go into side.ids for the scenarios and the normaliser."""
+    """The same users, projects and role assignments on either side (both start
+    empty: the work directory is new), and a token for each role; the ids go
+    into side.ids for the scenarios and the normaliser."""
     side.tokens["admin"] = side.login("admin", side.admin_password, "admin")
     admin_user = side.admin_call("GET", "/v3/users", params={"name": "admin"}).json()["users"]
     side.ids["admin_user"] = admin_user[0]["id"]
@@ -89,9 +90,8 @@ def seed(side: Side) -> None:
         password = side.passwords.setdefault(user, secrets.token_urlsafe(18))
         user_id = _find_or_create(side, "user", user, {
             "name": user, "password": password, "domain_id": "default", "enabled": True})
-        # The password is set again, in case the user existed from an earlier run.
-        side.admin_call("PATCH", f"/v3/users/{user_id}",
-                        json={"user": {"password": password}})
+        # (No password change afterwards: Keystone revokes every token of a user
+        # whose password changes, those issued in the same second too.)
         side.ids[f"user_{role}"] = user_id
         _grant(side, side.ids[project.replace("cmp-", "project_")], user_id, role_name)
         side.tokens[role] = side.login(user, password, project)
@@ -105,7 +105,6 @@ def seed_real_glance_user(side: Side, glance_password: str, glance_url: str) -> 
                                  {"name": "service", "domain_id": "default"})
     user_id = _find_or_create(side, "user", "glance", {
         "name": "glance", "password": glance_password, "domain_id": "default"})
-    side.admin_call("PATCH", f"/v3/users/{user_id}", json={"user": {"password": glance_password}})
     for role in ("admin", "service"):
         _grant(side, project_id, user_id, role)
     services = side.admin_call("GET", "/v3/services").json()["services"]

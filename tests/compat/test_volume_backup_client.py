@@ -9,24 +9,13 @@ import time
 
 import pytest
 
-from tests.support.volumes import VolumeApi, connector, unique
+from tests.support.volumes import VolumeApi, connector, unique, wait_shown_status
 
 pytestmark = pytest.mark.compat
 
 
 def as_json(result) -> object:
     return json.loads(result.stdout)
-
-
-def wait_for(stack, kind: str, name: str, status: str, timeout: float = 240) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        shown = as_json(stack.openstack(*kind.split(), "show", name, "-f", "json"))
-        if shown["status"] == status:
-            return shown
-        assert time.monotonic() < deadline, shown
-        assert "error" not in shown["status"], shown
-        time.sleep(1)
 
 
 def data_file(stack, volume_id: str):
@@ -38,21 +27,21 @@ def test_backup_lifecycle_with_the_real_client(stack):
     restored, existing = unique("clirestored"), unique("cliexisting")
     made_volume = as_json(stack.openstack("volume", "create", "--size", "1", volume,
                                           "-f", "json"))
-    wait_for(stack, "volume", volume, "available")
+    wait_shown_status(stack, "volume", volume, "available")
     with open(data_file(stack, made_volume["id"]), "r+b") as handle:
         handle.write(b"first version")
 
     created = as_json(stack.openstack("volume", "backup", "create", "--name", full,
                                       "--description", "from the cli", volume, "-f", "json"))
     assert created["name"] == full and created["volume_id"] == made_volume["id"]
-    shown = wait_for(stack, "volume backup", full, "available")
+    shown = wait_shown_status(stack, "volume backup", full, "available")
     assert shown["size"] == 1 and shown["is_incremental"] is False
     assert shown["description"] == "from the cli" and shown["object_count"] == 1
 
     with open(data_file(stack, made_volume["id"]), "r+b") as handle:
         handle.write(b"second")
     stack.openstack("volume", "backup", "create", "--incremental", "--name", incr, volume)
-    shown = wait_for(stack, "volume backup", incr, "available")
+    shown = wait_shown_status(stack, "volume backup", incr, "available")
     assert shown["is_incremental"] is True
     assert as_json(stack.openstack("volume", "backup", "show", full, "-f",
                                    "json"))["has_dependent_backups"] is True
@@ -68,22 +57,22 @@ def test_backup_lifecycle_with_the_real_client(stack):
     answer = as_json(stack.openstack("volume", "backup", "restore", incr, restored,
                                      "-f", "json"))
     assert answer["volume_name"] == restored
-    new_volume = wait_for(stack, "volume", restored, "available")
+    new_volume = wait_shown_status(stack, "volume", restored, "available")
     assert new_volume["size"] == 1
     with open(data_file(stack, new_volume["id"]), "rb") as handle:
         assert handle.read(13) == b"secondversion"
-    wait_for(stack, "volume backup", incr, "available")
+    wait_shown_status(stack, "volume backup", incr, "available")
 
     # Into an existing volume: the client wants --force.
     stack.openstack("volume", "create", "--size", "2", existing)
-    existing_volume = wait_for(stack, "volume", existing, "available")
+    existing_volume = wait_shown_status(stack, "volume", existing, "available")
     refused = stack.openstack("volume", "backup", "restore", full, existing, check=False)
     assert refused.returncode != 0 and "--force" in refused.stderr
     stack.openstack("volume", "backup", "restore", "--force", full, existing)
-    wait_for(stack, "volume", existing, "available")
+    wait_shown_status(stack, "volume", existing, "available")
     with open(data_file(stack, existing_volume["id"]), "rb") as handle:
         assert handle.read(13) == b"first version"
-    wait_for(stack, "volume backup", full, "available")
+    wait_shown_status(stack, "volume backup", full, "available")
 
     stack.openstack("volume", "backup", "delete", incr)
     stack.openstack("volume", "backup", "delete", full)
@@ -107,7 +96,7 @@ def test_an_in_use_volume_is_backed_up_only_with_force(stack):
     assert refused.returncode != 0
     assert "Backing up an in-use volume must use the force flag." in refused.stderr
     stack.openstack("volume", "backup", "create", "--force", "--name", name, volume["id"])
-    wait_for(stack, "volume backup", name, "available")
+    wait_shown_status(stack, "volume backup", name, "available")
     assert demo.show(volume["id"])["status"] == "in-use"
     demo.detach(attachment["id"])
     stack.openstack("volume", "backup", "delete", name)
@@ -121,7 +110,7 @@ def test_an_in_use_volume_is_backed_up_only_with_force(stack):
 def test_read_only_flag_with_the_real_client(stack):
     name = unique("cliro")
     stack.openstack("volume", "create", "--size", "1", name)
-    wait_for(stack, "volume", name, "available")
+    wait_shown_status(stack, "volume", name, "available")
     stack.openstack("volume", "set", "--read-only", name)
     shown = as_json(stack.openstack("volume", "show", name, "-f", "json"))
     assert shown["properties"] == {"readonly": "True"}

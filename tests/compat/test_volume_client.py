@@ -9,24 +9,13 @@ import time
 
 import pytest
 
-from tests.support.volumes import VolumeApi, new_project_user, unique
+from tests.support.volumes import VolumeApi, new_project_user, unique, wait_shown_status
 
 pytestmark = pytest.mark.compat
 
 
 def as_json(result) -> object:
     return json.loads(result.stdout)
-
-
-def wait_status(stack, kind: str, name: str, status: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        shown = as_json(stack.openstack(*kind.split(), "show", name, "-f", "json"))
-        if shown["status"] == status:
-            return shown
-        assert time.monotonic() < deadline, shown
-        assert "error" not in shown["status"], shown
-        time.sleep(0.5)
 
 
 def test_volume_lifecycle_with_the_real_client(stack):
@@ -36,7 +25,7 @@ def test_volume_lifecycle_with_the_real_client(stack):
                                           "from the cli", "--property", "lab=1", name, "-f",
                                           "json"))
         assert created["name"] == name and created["size"] == 1
-        shown = wait_status(stack, "volume", name, "available")
+        shown = wait_shown_status(stack, "volume", name, "available")
         assert shown["properties"] == {"lab": "1"} and shown["type"] == "__DEFAULT__"
 
         listed = as_json(stack.openstack("volume", "list", "-f", "json"))
@@ -48,15 +37,15 @@ def test_volume_lifecycle_with_the_real_client(stack):
         assert shown["description"] == "changed"
         assert shown["properties"] == {"lab": "1", "more": "2"}
         stack.openstack("volume", "set", "--size", "2", name + "-b")
-        assert wait_status(stack, "volume", name + "-b", "available")["size"] == 2
+        assert wait_shown_status(stack, "volume", name + "-b", "available")["size"] == 2
 
         stack.openstack("volume", "snapshot", "create", "--volume", name + "-b", snap)
-        wait_status(stack, "volume snapshot", snap, "available")
+        wait_shown_status(stack, "volume snapshot", snap, "available")
         snaps = as_json(stack.openstack("volume", "snapshot", "list", "-f", "json"))
         assert snap in [s["Name"] for s in snaps]
 
         stack.openstack("volume", "create", "--snapshot", snap, restored)
-        assert wait_status(stack, "volume", restored, "available")["size"] == 2
+        assert wait_shown_status(stack, "volume", restored, "available")["size"] == 2
 
         stack.openstack("volume", "delete", restored)
         stack.openstack("volume", "snapshot", "delete", snap)
@@ -98,7 +87,7 @@ def test_volume_from_an_image_with_the_real_client(stack, tmp_path):
                     "--file", str(image_file), image)
     volume = unique("clifromimg")
     stack.openstack("volume", "create", "--image", image, "--size", "1", volume)
-    shown = wait_status(stack, "volume", volume, "available")
+    shown = wait_shown_status(stack, "volume", volume, "available")
     assert shown["bootable"] in (True, "true")
     assert shown["volume_image_metadata"]["image_name"] == image
     stack.openstack("volume", "delete", volume)

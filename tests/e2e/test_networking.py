@@ -29,6 +29,7 @@ from shared.netnames import tap_name
 from tests.support.compute import Compute, b64, unique, wait_for
 from tests.support.network import (
     dhcp_hosts,
+    fixed_ip,
     host_end,
     links,
     networking_fixture,
@@ -70,11 +71,6 @@ echo "POCKETSTACK-SPOOF: other-mac $r"
 """
 
 NET_LINE = r"^POCKETSTACK-NET: eth0 (\S+) ([0-9.]+)/(\d+)"
-
-
-def fixed_ip(server: dict) -> str:
-    return next(address["addr"] for addresses in server["addresses"].values()
-                for address in addresses if address["OS-EXT-IPS:type"] == "fixed")
 
 
 def assert_routed_into_stack(stack, address: str) -> None:

@@ -15,16 +15,14 @@ One server goes through the module's tests in order:
 """
 from __future__ import annotations
 
-import configparser
 import uuid
 
 import pytest
 
-from shared.netnames import stack_namespace
 from shared.netns import socket_in
 from tests.support import guest_ssh
 from tests.support.compute import Compute, Images, unique
-from tests.support.network import networking_fixture
+from tests.support.network import fixed_ip, namespace, networking_fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -43,17 +41,6 @@ FACTS = ("echo cpus=$(grep -c ^processor /proc/cpuinfo); "
          "echo config_drive_ami=$(sed -n 's/.*\"ami-id\": *\"\\([^\"]*\\)\".*/\\1/p' "
          "/mnt/config/ec2/latest/meta-data.json); "
          "echo metadata_ami=$(wget -qO- http://169.254.169.254/latest/meta-data/ami-id)")
-
-
-def namespace(stack) -> str:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(stack.state_dir / "etc" / "networkd.conf")
-    return parser.get("dataplane", "namespace", fallback="") or stack_namespace(stack.state_dir)
-
-
-def fixed_ip(server: dict) -> str:
-    return next(address["addr"] for addresses in server["addresses"].values()
-                for address in addresses if address["OS-EXT-IPS:type"] == "fixed")
 
 
 def in_guest(stack, demo: Compute, guest: dict, command: str) -> str:
@@ -88,12 +75,7 @@ def guest(stack, demo: Compute, net):
     response = demo.call("POST", "/os-keypairs", json={"keypair": {
         "name": key_name, "public_key": public_line}})
     assert response.status_code == 200, response.text
-    group = net.find("security_group", "default")
-    rule = net.call("POST", "/security-group-rules", json={"security_group_rule": {
-        "security_group_id": group["id"], "direction": "ingress", "ethertype": "IPv4",
-        "protocol": "tcp", "port_range_min": 22, "port_range_max": 22,
-        "remote_ip_prefix": "0.0.0.0/0"}})
-    assert rule.status_code in (201, 409), rule.text
+    net.allow_ssh(net.find("security_group", "default")["id"])
     admin = Compute(stack, "admin")
     flavor_id = f"dual-{uuid.uuid4().hex[:8]}"
     response = admin.call("POST", "/flavors", json={"flavor": {

@@ -16,13 +16,11 @@ One server, with a volume, goes through the module's tests in order:
 """
 from __future__ import annotations
 
-import configparser
 import json
 
 import pytest
 import requests
 
-from shared.netnames import stack_namespace
 from shared.netns import socket_in
 from tests.support import guest_ssh
 from tests.support.compute import (
@@ -34,7 +32,7 @@ from tests.support.compute import (
     unique,
     wait_for,
 )
-from tests.support.network import Networking, networking_fixture
+from tests.support.network import Networking, fixed_ip, namespace, networking_fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -43,17 +41,6 @@ net = networking_fixture("demo")
 READY = r"^POCKETSTACK-KEY: (metadata|config-drive)\s*$"
 ROOT_AT_MIB = 900     # vda and vdc are 1 GiB: far beyond what the image holds
 MARK = "dd if=/dev/{dev} bs=1M skip={at} count=1 2>/dev/null | head -c 32 | tr -d '\\0'; echo"
-
-
-def namespace(stack) -> str:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(stack.state_dir / "etc" / "networkd.conf")
-    return parser.get("dataplane", "namespace", fallback="") or stack_namespace(stack.state_dir)
-
-
-def fixed_ip(server: dict) -> str:
-    return next(address["addr"] for addresses in server["addresses"].values()
-                for address in addresses if address["OS-EXT-IPS:type"] == "fixed")
 
 
 def in_guest(stack, demo: Compute, guest: dict, command: str) -> str:
@@ -93,12 +80,7 @@ def guest(stack, demo: Compute, net, volumes):
     response = demo.call("POST", "/os-keypairs", json={"keypair": {
         "name": key_name, "public_key": public_line}})
     assert response.status_code == 200, response.text
-    group = net.find("security_group", "default")
-    rule = net.call("POST", "/security-group-rules", json={"security_group_rule": {
-        "security_group_id": group["id"], "direction": "ingress", "ethertype": "IPv4",
-        "protocol": "tcp", "port_range_min": 22, "port_range_max": 22,
-        "remote_ip_prefix": "0.0.0.0/0"}})
-    assert rule.status_code in (201, 409), rule.text
+    net.allow_ssh(net.find("security_group", "default")["id"])
     volume = volumes.create(1)
     name = unique("shelved")
     made = demo.create(name=name, key_name=key_name,

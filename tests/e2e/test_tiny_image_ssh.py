@@ -8,47 +8,21 @@ console's.
 One server for the whole module (a TCG boot costs seconds)."""
 from __future__ import annotations
 
-import configparser
 import time
 
 import paramiko
 import pytest
 import requests
 
-from shared.netnames import stack_namespace
 from shared.netns import socket_in
 from tests.support import guest_ssh
 from tests.support.compute import TINY_IMAGE, unique
-from tests.support.network import networking_fixture
+from tests.support.network import fixed_ip, namespace, networking_fixture
 
 pytestmark = pytest.mark.e2e
 
 net = networking_fixture("demo")
 KEY_LINE = r"^POCKETSTACK-KEY: (\S+)\s*$"
-
-
-def stack_namespace_name(stack) -> str:
-    """networkd.conf [dataplane] namespace, or the stack's default name."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(stack.state_dir / "etc" / "networkd.conf")
-    return parser.get("dataplane", "namespace", fallback="") or stack_namespace(stack.state_dir)
-
-
-def allow_ssh(net, group_id: str) -> None:
-    """Ingress tcp 22 in the group (a 409 says the rule exists already);
-    a rule made here goes with the module's other resources."""
-    response = net.call("POST", "/security-group-rules", json={"security_group_rule": {
-        "security_group_id": group_id, "direction": "ingress", "ethertype": "IPv4",
-        "protocol": "tcp", "port_range_min": 22, "port_range_max": 22,
-        "remote_ip_prefix": "0.0.0.0/0"}})
-    assert response.status_code in (201, 409), response.text
-    if response.status_code == 201:
-        net.made.append(("security_group_rule", response.json()["security_group_rule"]["id"]))
-
-
-def fixed_ip(server: dict) -> str:
-    return next(address["addr"] for addresses in server["addresses"].values()
-                for address in addresses if address["OS-EXT-IPS:type"] == "fixed")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +40,7 @@ def guest(stack, demo, net, key):
     response = demo.call("POST", "/os-keypairs", json={"keypair": {
         "name": name, "public_key": public_line}})
     assert response.status_code == 200, response.text
-    allow_ssh(net, net.find("security_group", "default")["id"])
+    net.allow_ssh(net.find("security_group", "default")["id"])
     private = net.find("network", "private")
 
     started = time.monotonic()
@@ -76,7 +50,7 @@ def guest(stack, demo, net, key):
     demo.wait_console(server["id"], KEY_LINE)
     address = fixed_ip(server)
     keys = guest_ssh.console_host_keys(demo.console(server["id"]))
-    with guest_ssh.session(socket_in(stack_namespace_name(stack)), address, private_key,
+    with guest_ssh.session(socket_in(namespace(stack)), address, private_key,
                            keys) as client:
         assert guest_ssh.run(client, "true") == ("", 0)
     first_command = time.monotonic() - started
@@ -97,7 +71,7 @@ def test_root_logs_in_with_the_key_pair_and_gets_output_and_exit_status(stack, d
                                                                         guest, key):
     server = guest["server"]
     hostname = demo.wait_console(server["id"], r"^POCKETSTACK-HOSTNAME: (\S+)\s*$").group(1)
-    with guest_ssh.session(socket_in(stack_namespace_name(stack)), guest["address"], key[0],
+    with guest_ssh.session(socket_in(namespace(stack)), guest["address"], key[0],
                            guest["host_keys"]) as client:
         output, status = guest_ssh.run(
             client, "id -u; hostname; cat /root/.ssh/authorized_keys; exit 42")
@@ -108,7 +82,7 @@ def test_root_logs_in_with_the_key_pair_and_gets_output_and_exit_status(stack, d
 def test_another_key_is_refused(stack, guest):
     other, _ = guest_ssh.new_key()
     with pytest.raises(paramiko.AuthenticationException), guest_ssh.session(
-            socket_in(stack_namespace_name(stack)), guest["address"], other,
+            socket_in(namespace(stack)), guest["address"], other,
             guest["host_keys"]):
         pass
 
@@ -116,7 +90,7 @@ def test_another_key_is_refused(stack, guest):
 def test_a_host_key_other_than_the_consoles_is_refused(stack, guest, key):
     forged = [("ssh-ed25519", guest_ssh.new_key()[1].split()[1])]
     with pytest.raises(paramiko.BadHostKeyException), guest_ssh.session(
-            socket_in(stack_namespace_name(stack)), guest["address"], key[0], forged):
+            socket_in(namespace(stack)), guest["address"], key[0], forged):
         pass
 
 
@@ -136,4 +110,4 @@ def test_the_image_names_its_login_user(stack, demo):
     image = response.json()
     assert image["name"] == TINY_IMAGE
     assert image["os_admin_user"] == "root"
-    assert "SSH server" in image["description"]
+    assert "SSH (dropbear) as root" in image["description"]

@@ -9,17 +9,15 @@ One server for the module (a TCG boot costs tens of seconds here)."""
 from __future__ import annotations
 
 import json
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from shared.netns import socket_in
-from tests.e2e.test_tiny_image_ssh import allow_ssh, fixed_ip, stack_namespace_name
 from tests.support import guest_ssh
 from tests.support.compute import unique, virsh, wait_for
-from tests.support.network import networking_fixture
-from tests.support.volumes import VolumeApi
+from tests.support.network import fixed_ip, namespace, networking_fixture
+from tests.support.volumes import VolumeApi, wait_shown_status
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +38,7 @@ def guest(stack, demo, net):
     response = demo.call("POST", "/os-keypairs", json={"keypair": {
         "name": name, "public_key": public_line}})
     assert response.status_code == 200, response.text
-    allow_ssh(net, net.find("security_group", "default")["id"])
+    net.allow_ssh(net.find("security_group", "default")["id"])
     private = net.find("network", "private")
     made = demo.create(name=unique("bak-guest"), key_name=name,
                        networks=[{"uuid": private["id"]}])
@@ -56,7 +54,7 @@ def guest(stack, demo, net):
 
 
 def run(stack, guest, command: str) -> tuple[str, int]:
-    with guest_ssh.session(socket_in(stack_namespace_name(stack)), guest["address"],
+    with guest_ssh.session(socket_in(namespace(stack)), guest["address"],
                            guest["key"], guest["host_keys"]) as client:
         return guest_ssh.run(client, command)
 
@@ -91,17 +89,6 @@ def as_json(result) -> dict:
     return json.loads(result.stdout)
 
 
-def wait_client(stack, kind: str, name: str, status: str, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        shown = as_json(stack.openstack(*kind.split(), "show", name, "-f", "json"))
-        if shown["status"] == status:
-            return shown
-        assert "error" not in shown["status"], shown
-        assert time.monotonic() < deadline, shown
-        time.sleep(1)
-
-
 def read_marker(stack, guest) -> str:
     output, status = run(stack, guest, f"dd if=/dev/vdc bs={BLOCK} skip=1 count=1 "
                                        f"2>/dev/null | head -c 64 | tr -d '\\000'")
@@ -122,11 +109,11 @@ def test_data_written_in_a_guest_comes_back_from_a_backup(stack, demo, volumes, 
 
     backup = unique("guest-backup")
     stack.openstack("volume", "backup", "create", "--name", backup, source["name"])
-    shown = wait_client(stack, "volume backup", backup, "available")
+    shown = wait_shown_status(stack, "volume backup", backup, "available")
     assert shown["volume_id"] == source["id"] and shown["size"] == 1
     restored = unique("restored")
     stack.openstack("volume", "backup", "restore", backup, restored)
-    restored_volume = wait_client(stack, "volume", restored, "available")
+    restored_volume = wait_shown_status(stack, "volume", restored, "available")
     assert restored_volume["id"] != source["id"]
 
     attach(stack, demo, volumes, guest, restored_volume["id"])

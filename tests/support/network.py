@@ -4,6 +4,7 @@ namespace (its links, nftables rules and DHCP hosts files), where every
 test packet goes."""
 from __future__ import annotations
 
+import configparser
 import contextlib
 import subprocess
 
@@ -100,6 +101,18 @@ class Networking:
         fields.setdefault("ethertype", "IPv4")
         return self.create("security_group_rule", security_group_id=group_id, **fields)
 
+    def allow_ssh(self, group_id: str) -> None:
+        """Ingress tcp 22 in the group (a 409 says the rule exists already);
+        a rule made here goes with the other resources at cleanup."""
+        response = self.call("POST", "/security-group-rules", json={"security_group_rule": {
+            "security_group_id": group_id, "direction": "ingress", "ethertype": "IPv4",
+            "protocol": "tcp", "port_range_min": 22, "port_range_max": 22,
+            "remote_ip_prefix": "0.0.0.0/0"}})
+        assert response.status_code in (201, 409), response.text
+        if response.status_code == 201:
+            self.made.append(("security_group_rule",
+                              response.json()["security_group_rule"]["id"]))
+
     def cleanup(self) -> None:
         """Floating IPs first (a router interface they use cannot go), then
         the router interfaces, then the rest newest first; a network goes
@@ -141,9 +154,18 @@ def networking_fixture(user: str):
     return client
 
 
+def fixed_ip(server: dict) -> str:
+    """A server's first fixed address, from computed's `addresses`."""
+    return next(address["addr"] for addresses in server["addresses"].values()
+                for address in addresses if address["OS-EXT-IPS:type"] == "fixed")
+
+
 # --- inside the stack's namespace -------------------------------------------------------
 def namespace(stack) -> str:
-    return stack_namespace(stack.state_dir)
+    """networkd.conf's [dataplane] namespace, or the stack's default name."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(stack.state_dir / "etc" / "networkd.conf")
+    return parser.get("dataplane", "namespace", fallback="") or stack_namespace(stack.state_dir)
 
 
 def host_end(stack) -> str:

@@ -2,6 +2,7 @@
 for one user of a real stack, and waiting for statuses."""
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -139,3 +140,17 @@ def new_project_user(stack, role: str = "member") -> tuple[str, str, str]:
                          timeout=30)
     assert grant.status_code in (200, 204), grant.text
     return name, name, password
+
+
+def wait_shown_status(stack, kind: str, name: str, status: str, timeout: float = 300,
+                      interval: float = 1.0) -> dict:
+    """`openstack <kind> show <name>` (the real client) until its status is
+    `status`; fails at once on an error status, or after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = json.loads(stack.openstack(*kind.split(), "show", name, "-f", "json").stdout)
+        if shown["status"] == status:
+            return shown
+        assert "error" not in shown["status"], shown
+        assert time.monotonic() < deadline, shown
+        time.sleep(interval)
