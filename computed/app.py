@@ -18,6 +18,7 @@ from flask import Flask, g, request
 from computed import runtime
 from computed.api import (
     actions,
+    external_events,
     flavors,
     hypervisors,
     images,
@@ -94,7 +95,7 @@ def make_app(conf, state: StateLayout) -> Flask:
     app.after_request(set_version_headers)
     for module in (versions, flavors, keypairs, servers, actions, volume_attachments,
                    interfaces, hypervisors, quotas, usage, instance_actions, images,
-                   migrations, server_tags, remote_consoles):
+                   migrations, server_tags, remote_consoles, external_events):
         app.register_blueprint(module.bp)
     install_events(app, EventSource(service.sessions, service.policy))
     app.extensions[RUNTIME_KEY] = computed  # what computed.api.common.runtime() returns

@@ -68,6 +68,8 @@ RULES = [
           "flavor."),
     _rule("os-flavor-access:remove_tenant_access", ADMIN, "Stop a project using a private "
           "flavor."),
+    _rule("os-server-external-events:create", "rule:service_or_admin",
+          "Tell computed of an event under a server (volumed's volume-extended)."),
     _rule("os-hypervisors:list", ADMIN, "List the hypervisors."),
     _rule("os-hypervisors:show", ADMIN, "Show a hypervisor's capacity and usage."),
     _rule("os-hypervisors:statistics", ADMIN, "Show the capacity and usage of every "

@@ -42,6 +42,7 @@ from volumed.backend.file import FileBackend
 from volumed.backup.chunked import ChunkedBackup, ChunkSettings
 from volumed.backup.posix import PosixStore
 from volumed.backup.service import BackupService
+from volumed.compute import ComputeEvents
 from volumed.config import schema
 from volumed.flows import Deps, Settings
 from volumed.host import ensure_tgtd
@@ -95,7 +96,8 @@ def make_deps(conf, state: StateLayout, sessions, notifier: Notifier) -> Deps:
     return Deps(sessions=sessions, notifier=notifier,
                 backend=FileBackend(volumes_dir(conf, state)),
                 target=make_target(conf, state), images=images, settings=settings,
-                backups=make_backups(conf, state))
+                backups=make_backups(conf, state),
+                compute=ComputeEvents(ServiceSession.from_config(conf)))
 
 
 def prepare_database(engine, conf) -> None:

@@ -20,6 +20,8 @@ RULES = [
     _rule("force_delete", ADMIN, "Delete a volume whatever its status (os-force_delete)."),
     _rule("reset_status", ADMIN, "Set a volume's or snapshot's status (os-reset_status)."),
     _rule("extend", MEMBER, "Extend a volume (os-extend)."),
+    _rule("revert_to_snapshot", MEMBER, "Revert a volume to its latest snapshot "
+                                        "(revert, 3.40)."),
     _rule("upload_to_image", MEMBER, "Upload a volume to a new image."),
     _rule("attach", MEMBER, "Reserve, connect, attach, detach a volume (attachments "
                             "API and the older actions)."),

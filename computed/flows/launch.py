@@ -64,6 +64,7 @@ from computed.domain.image_properties import GuestHardware, guest_hardware
 from computed.domain.networks import RequestedNetwork
 from computed.flows import Deps, Undo, fault, ports
 from computed.flows.boot_volumes import make_volumes
+from computed.flows.scratch_disks import make_ephemeral, make_swap
 from computed.flows.volumes import connect_volume, volume_spec
 from computed.imagecache import CachedImage
 from computed.metadata.documents import Documents
@@ -73,7 +74,7 @@ from computed.virt.guest import FileDisk, GuestSpec
 from shared.clients import Caller
 from shared.context import RequestContext
 from shared.db import transaction
-from shared.units import GiB, MiB
+from shared.units import GiB
 
 LOG = logging.getLogger(__name__)
 
@@ -248,17 +249,11 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage | None,
             qemu_img.create_overlay(directory / "disk", base.path, base.format, root_size)
             disks.append(FileDisk(directory / "disk", names.root, "qcow2", bus=bus))
         if names.ephemeral:
-            template = deps.cache.ephemeral_template(instance.ephemeral_gb,
-                                                     deps.settings.ephemeral_format)
-            qemu_img.create_overlay(directory / "disk.local", template, "raw",
-                                    instance.ephemeral_gb * GiB)
-            disks.append(FileDisk(directory / "disk.local", names.ephemeral, "qcow2",
-                                  bus=bus))
+            disks.append(FileDisk(make_ephemeral(deps, directory, instance.ephemeral_gb),
+                                  names.ephemeral, "qcow2", bus=bus))
         if names.swap:
-            template = deps.cache.swap_template(instance.swap)
-            qemu_img.create_overlay(directory / "disk.swap", template, "raw",
-                                    instance.swap * MiB)
-            disks.append(FileDisk(directory / "disk.swap", names.swap, "qcow2", bus=bus))
+            disks.append(FileDisk(make_swap(deps, directory, instance.swap), names.swap,
+                                  "qcow2", bus=bus))
     except Exception as exc:
         raise BuildFailed(f"Creating the server's disks failed: {exc}") from exc
     with transaction(deps.sessions) as session:  # what the metadata's block-device-mapping says

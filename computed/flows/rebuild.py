@@ -40,12 +40,13 @@ from computed.db.models import Instance
 from computed.domain import states
 from computed.domain.image_properties import GuestHardware
 from computed.flows import Deps, Undo, fault, respawn
+from computed.flows.scratch_disks import make_ephemeral, make_swap
 from computed.imagecache import CachedImage
 from computed.virt import qemu_img
 from computed.virt.guest import FileDisk
 from shared.context import RequestContext
 from shared.db import transaction
-from shared.units import GiB, MiB
+from shared.units import GiB
 
 LOG = logging.getLogger(__name__)
 PRESERVE_EPHEMERAL = "The current driver does not support preserving ephemeral partitions."
@@ -142,14 +143,9 @@ def _recreate_disks(deps: Deps, instance: Instance, base: CachedImage, hw: Guest
         root_size = instance.root_gb * GiB if instance.root_gb else None
         qemu_img.create_overlay(directory / "disk", base.path, base.format, root_size)
         if instance.ephemeral_gb:
-            template = deps.cache.ephemeral_template(instance.ephemeral_gb,
-                                                     deps.settings.ephemeral_format)
-            qemu_img.create_overlay(directory / "disk.local", template, "raw",
-                                    instance.ephemeral_gb * GiB)
+            make_ephemeral(deps, directory, instance.ephemeral_gb)
         if instance.swap:
-            template = deps.cache.swap_template(instance.swap)
-            qemu_img.create_overlay(directory / "disk.swap", template, "raw",
-                                    instance.swap * MiB)
+            make_swap(deps, directory, instance.swap)
     except Exception as exc:
         raise RebuildFailed(f"Creating the server's disks failed: {exc}") from exc
     return respawn.local_disk_files(deps, instance, hw)

@@ -61,6 +61,7 @@ from computed.domain import states
 from computed.domain.devices import local_disks
 from computed.domain.image_properties import GuestHardware
 from computed.flows import Deps, Undo, fault, finish_task, launch, ports, snapshot
+from computed.flows.scratch_disks import make_ephemeral, make_swap
 from computed.imagecache import CachedImage
 from computed.virt import qemu_img
 from computed.virt.guest import FileDisk
@@ -68,7 +69,7 @@ from shared.clients import Caller, RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import ApiError, Conflict
-from shared.units import GiB, MiB
+from shared.units import GiB
 
 LOG = logging.getLogger(__name__)
 SHELVE_IMAGE_TASKS = (states.SHELVING, states.SHELVING_IMAGE_PENDING_UPLOAD,
@@ -372,17 +373,11 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
             qemu_img.resize(directory / "disk", "qcow2", instance.root_gb * GiB)
         disks = [FileDisk(directory / "disk", names.root, "qcow2", bus=bus)]
         if names.ephemeral:
-            template = deps.cache.ephemeral_template(instance.ephemeral_gb,
-                                                     deps.settings.ephemeral_format)
-            qemu_img.create_overlay(directory / "disk.local", template, "raw",
-                                    instance.ephemeral_gb * GiB)
-            disks.append(FileDisk(directory / "disk.local", names.ephemeral, "qcow2",
-                                  bus=bus))
+            disks.append(FileDisk(make_ephemeral(deps, directory, instance.ephemeral_gb),
+                                  names.ephemeral, "qcow2", bus=bus))
         if names.swap:
-            template = deps.cache.swap_template(instance.swap)
-            qemu_img.create_overlay(directory / "disk.swap", template, "raw",
-                                    instance.swap * MiB)
-            disks.append(FileDisk(directory / "disk.swap", names.swap, "qcow2", bus=bus))
+            disks.append(FileDisk(make_swap(deps, directory, instance.swap), names.swap,
+                                  "qcow2", bus=bus))
     except Exception as exc:
         raise UnshelveFailed(f"Creating the server's disks failed: {exc}") from exc
     with transaction(deps.sessions) as session:

@@ -189,6 +189,15 @@ class ComputeDriver(abc.ABC):
         guest to let it go (HypervisorError if it does not: the volume stays
         attached). A device that is not there is not an error."""
 
+    @abc.abstractmethod
+    def extend_volume(self, domain_name: str, device: str, new_size_bytes: int) -> None:
+        """Tell the running guest that the volume at `device` (its target,
+        e.g. vdc) is now `new_size_bytes` long, once the storage has grown
+        (Nova's volume-extended event; libvirt's blockResize). A guest that
+        is not running learns the size when it starts: nothing to do.
+        HypervisorError if the guest or the device is not there or QEMU
+        refuses."""
+
     # --- network interfaces --------------------------------------------------------------
     @abc.abstractmethod
     def attach_interface(self, domain_name: str, nic: Nic, live: bool) -> None:

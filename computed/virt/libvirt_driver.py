@@ -331,6 +331,15 @@ class LibvirtDriver(ComputeDriver):
                       timeout: float) -> None:
         self._detach(domain_name, lambda xml: _disk_xml(xml, device), device, live, timeout)
 
+    def extend_volume(self, domain_name: str, device: str, new_size_bytes: int) -> None:
+        domain = self._domain(domain_name)
+        try:
+            if domain.isActive():
+                domain.blockResize(device, new_size_bytes,
+                                   libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+        except libvirt.libvirtError as exc:
+            raise _error(exc) from None
+
     def _detach(self, domain_name: str, find: DeviceFinder, what: str, live: bool,
                 timeout: float) -> None:
         """Detach the device `find(domain XML)` returns (None: not there),

@@ -503,11 +503,105 @@ def test_the_versions_checked_reach_what_volumed_advertises():
     assert VERSIONS[-1] == microversion.MAX_VERSION
 
 
+# 3.40: a volume reverted to its latest snapshot (cinder/api/v3/volumes.py
+# revert, cinder/volume/api.py revert_to_snapshot). The data is checked in the
+# volume's file on the file backend: what the initiator would read back.
+def _volume_file(stack, volume_id: str):
+    return stack.state_dir / "lib" / "volumes" / f"volume-{volume_id}"
+
+
+def _write(stack, volume_id: str, offset: int, data: bytes) -> None:
+    with open(_volume_file(stack, volume_id), "r+b") as handle:
+        handle.seek(offset)
+        handle.write(data)
+
+
+def _read(stack, volume_id: str, offset: int, length: int) -> bytes:
+    with open(_volume_file(stack, volume_id), "rb") as handle:
+        handle.seek(offset)
+        return handle.read(length)
+
+
+def test_revert_puts_the_latest_snapshots_data_back(stack, target):
+    client = target["client"]
+    volume = client.create()
+    _write(stack, volume["id"], 4096, b"before the snapshot")
+    older = client.snapshot(volume["id"])
+    latest = client.snapshot(volume["id"])
+    try:
+        _write(stack, volume["id"], 4096, b"written afterwards!")
+        _write(stack, volume["id"], 1 << 20, b"more data")
+        below = client.action(volume["id"], "revert", {"snapshot_id": latest["id"]},
+                              version="volume 3.39")
+        assert below.status_code == 404, below.text
+        not_latest = client.action(volume["id"], "revert", {"snapshot_id": older["id"]},
+                                   version="volume 3.40")
+        assert not_latest.status_code == 400, not_latest.text
+        assert f"Specified snapshot {older['id']} is None or not the latest one of volume " \
+               f"{volume['id']}." in not_latest.text
+        no_id = client.action(volume["id"], "revert", {}, version="volume 3.40")
+        assert no_id.status_code == 400 and "is None or not the latest" in no_id.text
+        bad_type = client.action(volume["id"], "revert", {"snapshot_id": 5},
+                                 version="volume 3.40")
+        assert bad_type.status_code == 400, bad_type.text
+
+        reverted = client.action(volume["id"], "revert", {"snapshot_id": latest["id"]},
+                                 version="volume 3.40")
+        assert reverted.status_code == 202 and not reverted.content, reverted.text
+        client.wait(volume["id"], "available")
+        client.wait_snapshot(latest["id"], "available")
+        assert _read(stack, volume["id"], 4096, 19) == b"before the snapshot"
+        assert _read(stack, volume["id"], 1 << 20, 9) == b"\0" * 9
+        assert client.show(volume["id"])["size"] == 1
+        # The statuses it passed through, as its events recorded them.
+        seen = {(e["event_type"], e["payload"].get("status"))
+                for e in client.events(resource_id=volume["id"], type="volume.revert.*")}
+        assert seen == {("volume.revert.start", "reverting"),
+                        ("volume.revert.end", "available")}, seen
+        seen = {(e["event_type"], e["payload"].get("status"))
+                for e in client.events(resource_id=latest["id"], type="snapshot.revert.*")}
+        assert seen == {("snapshot.revert.start", "restoring"),
+                        ("snapshot.revert.end", "available")}, seen
+
+        # Not while attached (409, InvalidVolume), nor once the volume has grown.
+        attachment = client.attach(volume["id"], connector())
+        client.complete(attachment["id"])
+        client.wait(volume["id"], "in-use")
+        in_use = client.action(volume["id"], "revert", {"snapshot_id": latest["id"]},
+                               version="volume 3.40")
+        assert in_use.status_code == 409, in_use.text
+        assert "Volume's status must be 'available'" in in_use.text
+        client.detach(attachment["id"])
+        client.wait(volume["id"], "available")
+        client.action(volume["id"], "os-extend", {"new_size": 2}, expect=202)
+        client.wait(volume["id"], "available")
+        grown = client.action(volume["id"], "revert", {"snapshot_id": latest["id"]},
+                              version="volume 3.40")
+        assert grown.status_code == 400, grown.text
+        assert "The volume size must be equal to the snapshot size." in grown.text
+    finally:
+        for snapshot in (latest, older):
+            client.call("DELETE", f"/snapshots/{snapshot['id']}")
+            client.wait_snapshot_gone(snapshot["id"])
+        client.delete(volume["id"])
+
+
+def test_revert_without_snapshots_is_400(target):
+    client = target["client"]
+    volume = client.create()
+    try:
+        response = client.action(volume["id"], "revert", {"snapshot_id": None},
+                                 version="volume 3.40")
+        assert response.status_code == 400, response.text
+        assert f"Volume {volume['id']} doesn't have any snapshots." in response.text
+    finally:
+        client.delete(volume["id"])
+
+
 # Changes up to volumed's maximum that it does not make, each with why. It
 # still advertises 3.44 (computed's attachments need os-complete); each of
 # these answers a clear 400 instead of pretending.
 UNIMPLEMENTED = {
-    (3, 40): "reverting a volume to its latest snapshot (the revert action)",
     (3, 42): "extending an in-use volume: the exported LUN and the guest would both have "
              "to learn the new size (Nova's volume-extended event)",
 }
@@ -516,11 +610,7 @@ UNIMPLEMENTED = {
 def test_what_volumed_does_not_implement_up_to_its_maximum_is_400(stack, target):
     client = target["client"]
     volume = client.create()
-    snapshot = client.snapshot(volume["id"])
     try:
-        revert = client.action(volume["id"], "revert", {"snapshot_id": snapshot["id"]},
-                               version="volume 3.40")
-        assert revert.status_code == 400 and "revert" in revert.text, revert.text
         attachment = client.attach(volume["id"], connector())
         client.complete(attachment["id"])
         client.wait(volume["id"], "in-use")
@@ -530,6 +620,4 @@ def test_what_volumed_does_not_implement_up_to_its_maximum_is_400(stack, target)
         client.detach(attachment["id"])
         client.wait(volume["id"], "available")
     finally:
-        client.call("DELETE", f"/snapshots/{snapshot['id']}")
-        client.wait_snapshot_gone(snapshot["id"])
         client.delete(volume["id"])

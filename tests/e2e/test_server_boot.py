@@ -80,8 +80,10 @@ def test_the_config_drive_holds_metadata_and_the_key(stack, booted, keypair):
 
 def test_the_instance_directory_is_laid_out_as_novas(stack, demo, booted):
     directory = instances_dir(stack) / booted["id"]
+    # Nova's files, and the guest's serial port as a unix socket (the serial
+    # console's websocket proxy connects there; Nova uses a TCP port).
     assert sorted(p.name for p in directory.iterdir()) == [
-        "console.log", "disk", "disk.config", "disk.local", "libvirt.xml"]
+        "console.log", "console.sock", "disk", "disk.config", "disk.local", "libvirt.xml"]
     info = json.loads(subprocess.run(
         ["qemu-img", "info", "-U", "-f", "qcow2", "--output=json", str(directory / "disk")],
         check=True, capture_output=True, text=True).stdout)

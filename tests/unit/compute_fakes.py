@@ -23,6 +23,7 @@ from computed.virt.driver import (
     GuestNotFound,
     GuestState,
     HostInfo,
+    HypervisorError,
 )
 from computed.virt.guest import GuestSpec, IscsiVolume, Nic, domain_xml
 from shared.clients import Caller, RemoteError
@@ -40,6 +41,7 @@ class FakeDriver(ComputeDriver):
         self.secrets: dict[str, str] = {}           # secret uuid -> usage
         self.volumes: dict[str, list[str]] = {}     # domain name -> devices
         self.nics: dict[str, list[str]] = {}        # domain name -> MACs
+        self.extended: list[tuple[str, str, int]] = []  # (domain, device, bytes)
         self.spawned: list[GuestSpec] = []
         self.destroyed: list[str] = []
         self.console_sockets: dict[str, Path] = {}  # domain name -> a test's listener
@@ -146,6 +148,12 @@ class FakeDriver(ComputeDriver):
         devices = self.volumes.get(domain_name, [])
         if device in devices:
             devices.remove(device)
+
+    def extend_volume(self, domain_name: str, device: str, new_size_bytes: int) -> None:
+        self._find(domain_name)
+        if device not in self.volumes.get(domain_name, []):
+            raise HypervisorError(f"no disk {device} in {domain_name}")
+        self.extended.append((domain_name, device, new_size_bytes))
 
     # --- network interfaces --------------------------------------------------------------
     def attach_interface(self, domain_name: str, nic: Nic, live: bool) -> None:

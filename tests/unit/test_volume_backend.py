@@ -97,3 +97,32 @@ def test_sparse_writer_keeps_zero_blocks_as_holes_and_stops_at_the_size(tmp_path
         handle.seek(4 * MiB)
         assert handle.read(MiB) == b"\1" * MiB
     assert path.stat().st_blocks * 512 <= MiB + 64 * KiB
+
+
+def test_revert_to_snapshot_brings_back_the_snapshots_data_at_the_volumes_size(backend):
+    backend.create("v1", 1)
+    with open(backend.device_path("v1"), "r+b") as handle:
+        handle.write(b"old!")
+    backend.create_snapshot("v1", "s1")
+    with open(backend.device_path("v1"), "r+b") as handle:
+        handle.write(b"new!")
+        handle.seek(5000)
+        handle.write(b"later")
+    backend.revert_to_snapshot("v1", "s1")
+    assert backend.size_bytes("v1") == 1 * GiB
+    with open(backend.device_path("v1"), "rb") as handle:
+        assert handle.read(4) == b"old!"
+        handle.seek(5000)
+        assert handle.read(5) == b"\0" * 5
+    assert backend.snapshot_exists("s1")
+    assert [p.name for p in backend.directory.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_a_failed_revert_leaves_the_volume_whole(backend):
+    backend.create("v1", 1)
+    with open(backend.device_path("v1"), "r+b") as handle:
+        handle.write(b"keep")
+    with pytest.raises(BackendError, match="does not exist"):
+        backend.revert_to_snapshot("v1", "missing")
+    with open(backend.device_path("v1"), "rb") as handle:
+        assert handle.read(4) == b"keep"

@@ -95,6 +95,7 @@ def test_require_allows_and_refuses_with_a_clear_message(action, allowed_in, ref
     ("downloading", True, "available"), ("downloading", False, "error"),
     ("deleting", True, "error_deleting"), ("deleting", False, None),
     ("extending", True, "available"), ("extending", False, "error_extending"),
+    ("reverting", True, "available"), ("reverting", False, "error"),
     ("in-use", True, "in-use"), ("available", True, "available"),
 ])
 def test_true_status_after_a_restart(before, file_exists, after):
@@ -104,6 +105,11 @@ def test_true_status_after_a_restart(before, file_exists, after):
 def test_uploading_goes_back_to_what_it_was():
     assert status.status_after_unfinished("uploading", True, "in-use", 1) == "in-use"
     assert status.status_after_unfinished("uploading", True, None, 0) == "available"
+
+
+def test_a_snapshot_restoring_when_volumed_stopped_is_available_again():
+    assert status.snapshot_status_after_unfinished("restoring", True) == "available"
+    assert status.snapshot_status_after_unfinished("restoring", False) == "error"
 
 
 def test_every_transient_status_is_a_status():

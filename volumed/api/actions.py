@@ -10,13 +10,16 @@ from flask import Blueprint, Response, jsonify
 from shared.api import context, json_body
 from shared.errors import BadRequest
 from shared.strutils import bool_param
+from volumed.api import microversion
 from volumed.api.common import authorize, check_url_project, deps, read_scope
+from volumed.api.validation import invalid
 from volumed.domain.sizes import parse_size
 from volumed.flows import attach as attach_flow
 from volumed.flows import detach as detach_flow
 from volumed.flows.change import extend_volume, reset_status, retype, set_bootable
 from volumed.flows.delete import delete_volume
 from volumed.flows.readonly import update_readonly_flag
+from volumed.flows.revert import revert_to_snapshot
 from volumed.flows.upload import upload_to_image
 
 bp = Blueprint("volume_actions", __name__, url_prefix="/v3/<project_id>")
@@ -43,7 +46,8 @@ def _accepted() -> Response:
 def extend(project_id, volume_id, body):
     authorize("extend", project_id)
     new_size = parse_size((body or {}).get("new_size"), field="new_size")
-    extend_volume(deps(), context(), read_scope(), volume_id, new_size)
+    extend_volume(deps(), context(), read_scope(), volume_id, new_size,
+                  attached=microversion.at_least(microversion.VOLUME_EXTEND_INUSE))
     return _accepted()
 
 
@@ -142,6 +146,21 @@ def readonly_flag(project_id, volume_id, body):
     return _accepted()
 
 
+def revert(project_id, volume_id, body):
+    """3.40: back to the volume's latest snapshot (404 below, as an action
+    Cinder's version does not have)."""
+    microversion.require(microversion.VOLUME_REVERT)
+    if not isinstance(body, dict):
+        raise invalid("revert", body, f"{body!r} is not of type 'object'")
+    snapshot_id = body.get("snapshot_id")
+    if snapshot_id is not None and not isinstance(snapshot_id, str):
+        raise invalid("snapshot_id", snapshot_id,
+                      f"{snapshot_id!r} is not of type 'string', 'null'")
+    authorize("revert_to_snapshot", project_id)
+    revert_to_snapshot(deps(), context(), read_scope(), volume_id, snapshot_id)
+    return _accepted()
+
+
 ACTIONS: dict[str, Callable] = {
     "os-extend": extend, "os-reset_status": reset, "os-force_delete": force_delete,
     "os-volume_upload_image": upload, "os-reserve": reserve, "os-unreserve": unreserve,
@@ -150,4 +169,5 @@ ACTIONS: dict[str, Callable] = {
     "os-detach": detach, "os-begin_detaching": begin_detaching,
     "os-roll_detaching": roll_detaching, "os-set_bootable": bootable,
     "os-retype": change_type, "os-update_readonly_flag": readonly_flag,
+    "revert": revert,
 }

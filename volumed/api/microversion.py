@@ -16,9 +16,9 @@ volumed advertises 3.0 to MAX_VERSION and honours what it advertises:
         before: ignored)
   3.37  backups can be sorted by name
   3.43  backup metadata (in create, update and the details)
+  3.40  the revert action (a volume back to its latest snapshot)
+  3.42  os-extend of an in-use volume (the LUN and the guest learn the size)
 Anything above MAX_VERSION is refused with 406, as Cinder does.
-Not honoured (answered with a clear 400 instead): extending an in-use volume
-(3.42) and reverting to a snapshot (3.40).
 """
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ VOLUME_SUMMARY = (3, 12)
 SNAPSHOT_GROUP = (3, 14)
 VOLUME_SUMMARY_METADATA = (3, 36)
 SNAPSHOT_USER_ID = (3, 41)
+VOLUME_REVERT = (3, 40)
+VOLUME_EXTEND_INUSE = (3, 42)
 
 
 VOLUME = Microversions("volume", MIN_VERSION, MAX_VERSION, default=MIN_VERSION)

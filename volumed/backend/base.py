@@ -6,7 +6,10 @@ Rules every backend keeps, so that no failed operation ever loses a volume:
   place in one step at the very end; a failure leaves only a temporary file,
   which `remove_leftovers` clears at the next start;
 - an existing volume is never truncated or overwritten: extend only grows,
-  and nothing is ever created over an existing name.
+  and nothing is ever created over an existing name. The one exception is
+  revert_to_snapshot, which the user asks for to throw the volume's present
+  data away; it too swaps the whole volume in one step, so a failure leaves
+  the volume as it was.
 
 Every operation that fails raises BackendError (with a message fit for the
 log and the user) and leaves what existed before it exactly as it was. The
@@ -114,6 +117,17 @@ class VolumeBackend(ABC):
         Raises BackendError if the volume is missing or `new_size_gib` is
         smaller than it is (it never shrinks). On failure the volume keeps
         its old size and data."""
+
+    @abstractmethod
+    def revert_to_snapshot(self, volume_id: str, snapshot_id: str) -> None:
+        """Give the volume `volume_id` the content of its snapshot
+        `snapshot_id` again (Cinder 3.40), keeping the volume's size. Only
+        for a volume nothing has open (not exported): the data is replaced
+        as a whole, not written in place.
+
+        Raises BackendError if the volume or the snapshot is missing or the
+        copy fails. On failure the volume keeps its data, whole, and the
+        snapshot is untouched."""
 
     @abstractmethod
     def delete(self, volume_id: str) -> None:

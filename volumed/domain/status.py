@@ -38,22 +38,25 @@ UPLOADING = "uploading"
 BACKING_UP = "backing-up"
 RESTORING_BACKUP = "restoring-backup"
 ERROR_RESTORING = "error_restoring"
+# While the volume's data is replaced by its latest snapshot's (3.40, flows/revert.py).
+REVERTING = "reverting"
 
 ALL_STATUSES = (CREATING, AVAILABLE, RESERVED, ATTACHING, IN_USE, DETACHING, DELETING,
                 ERROR, ERROR_DELETING, ERROR_EXTENDING, EXTENDING, DOWNLOADING, UPLOADING,
-                BACKING_UP, RESTORING_BACKUP, ERROR_RESTORING)
+                BACKING_UP, RESTORING_BACKUP, ERROR_RESTORING, REVERTING)
 
 # Statuses only volumed's own background work leaves. If volumed stops while a
 # volume is in one of them, nothing will ever move it on: reconcile does
 # (backing-up and restoring-backup too, from the backups' side:
 # flows/backups.py reconcile_backups).
-TRANSIENT = (CREATING, DOWNLOADING, EXTENDING, UPLOADING, DELETING)
+TRANSIENT = (CREATING, DOWNLOADING, EXTENDING, UPLOADING, DELETING, REVERTING)
 
 # Action -> statuses in which it is allowed.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "delete": (AVAILABLE, ERROR, ERROR_DELETING, ERROR_EXTENDING, ERROR_RESTORING),
     "force_delete": ALL_STATUSES,
     "extend": (AVAILABLE,),
+    "extend_attached": (AVAILABLE, IN_USE),  # 3.42
     "snapshot": (AVAILABLE,),
     "snapshot_forced": (AVAILABLE, IN_USE),
     "clone": (AVAILABLE, IN_USE),
@@ -73,8 +76,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 SNAPSHOT_CREATING, SNAPSHOT_AVAILABLE, SNAPSHOT_DELETING = "creating", "available", "deleting"
 SNAPSHOT_ERROR, SNAPSHOT_ERROR_DELETING = "error", "error_deleting"
 SNAPSHOT_BACKING_UP = "backing-up"
+SNAPSHOT_RESTORING = "restoring"  # while a volume is reverted to it
 SNAPSHOT_STATUSES = (SNAPSHOT_CREATING, SNAPSHOT_AVAILABLE, SNAPSHOT_DELETING,
-                     SNAPSHOT_ERROR, SNAPSHOT_ERROR_DELETING, SNAPSHOT_BACKING_UP)
+                     SNAPSHOT_ERROR, SNAPSHOT_ERROR_DELETING, SNAPSHOT_BACKING_UP,
+                     SNAPSHOT_RESTORING)
 SNAPSHOT_ALLOWED = {
     "delete": (SNAPSHOT_AVAILABLE, SNAPSHOT_ERROR, SNAPSHOT_ERROR_DELETING),
     "create_volume_from": (SNAPSHOT_AVAILABLE,),
@@ -82,6 +87,7 @@ SNAPSHOT_ALLOWED = {
 
 WORDS = {
     "delete": "be deleted", "force_delete": "be force-deleted", "extend": "be extended",
+    "extend_attached": "be extended",
     "snapshot": "be snapshotted (pass force=true for an in-use volume)",
     "snapshot_forced": "be snapshotted", "clone": "be cloned",
     "upload_to_image": "be uploaded to an image (pass force=true for an in-use volume)",
@@ -127,7 +133,13 @@ def status_after_unfinished(status: str, file_exists: bool, previous: str | None
     if status == DELETING:
         return ERROR_DELETING if file_exists else None
     if status == EXTENDING:
-        return ERROR_EXTENDING if not file_exists else AVAILABLE
+        if not file_exists:
+            return ERROR_EXTENDING
+        return IN_USE if attachments else AVAILABLE
+    if status == REVERTING:
+        # The revert swaps the whole file in one rename: what is there is
+        # whole, either the old data or the snapshot's.
+        return AVAILABLE if file_exists else ERROR
     if status == UPLOADING:
         if previous in (AVAILABLE, IN_USE):
             return previous
@@ -140,4 +152,6 @@ def snapshot_status_after_unfinished(status: str, file_exists: bool) -> str | No
         return SNAPSHOT_AVAILABLE if file_exists else SNAPSHOT_ERROR
     if status == SNAPSHOT_DELETING:
         return SNAPSHOT_ERROR_DELETING if file_exists else None
+    if status == SNAPSHOT_RESTORING:
+        return SNAPSHOT_AVAILABLE if file_exists else SNAPSHOT_ERROR
     return status

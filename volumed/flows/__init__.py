@@ -26,6 +26,7 @@ from shared.events import Notifier, utcnow
 from shared.request_ids import carried
 from volumed.backend.base import VolumeBackend
 from volumed.backup.service import BackupService
+from volumed.compute import ComputeEvents
 from volumed.images import VolumeImages
 from volumed.models import Snapshot, Volume
 from volumed.target.base import Target
@@ -52,6 +53,7 @@ class Deps:
     images: VolumeImages
     settings: Settings
     backups: BackupService | None = None
+    compute: ComputeEvents | None = None  # volume-extended to computed (in-use extend)
     threads: list[threading.Thread] = field(default_factory=list)
 
     def iqn(self, volume_id: str) -> str:

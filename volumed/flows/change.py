@@ -1,5 +1,6 @@
 """Changing a volume in place: name, description and metadata (any status),
-extend (grow an available volume), and the admin's reset of a status."""
+extend (grow an available volume, or from 3.42 an in-use one), and the
+admin's reset of a status."""
 from __future__ import annotations
 
 import logging
@@ -54,16 +55,22 @@ def delete_metadata_key(deps: Deps, ctx: RequestContext, project_id: str | None,
 
 
 def extend_volume(deps: Deps, ctx: RequestContext, project_id: str | None, volume_id: str,
-                  new_size: int) -> None:
+                  new_size: int, *, attached: bool = False) -> None:
     """available -> extending -> available with the new size. The file only
-    grows: the data already there is not touched."""
+    grows: the data already there is not touched.
+
+    With `attached` (microversion 3.42, Cinder's extend_attached_volume) an
+    in-use volume too: in-use -> extending -> the file grown -> its LUN made
+    again so the initiator sees the new size -> in-use, and then computed is
+    told (volume-extended) for every server it is attached to, so that the
+    running guest's disk grows as well."""
     with transaction(deps.sessions) as session:
         volume = repo.get_volume(session, volume_id, project_id)
-        if volume.status == status.IN_USE:
-            raise BadRequest("Invalid volume: volumed cannot extend an in-use volume "
-                             "(the iSCSI LUN has a fixed size while it is exported); "
-                             "detach it, extend it, attach it again.")
-        status.require("extend", volume.status)
+        if volume.status == status.IN_USE and not attached:
+            raise BadRequest("Invalid volume: Volume status must be available to extend, "
+                             "but it is in-use (extending an in-use volume needs "
+                             "microversion 3.42 or later).")
+        status.require("extend_attached" if attached else "extend", volume.status)
         if new_size <= volume.size:
             raise BadRequest(f"Invalid input received: New size for extend must be greater "
                              f"than current size. (current: {volume.size}, "
@@ -78,8 +85,11 @@ def extend_volume(deps: Deps, ctx: RequestContext, project_id: str | None, volum
         volume.previous_status, volume.status = volume.status, status.EXTENDING
         deps.event(ctx, "volume.resize.start", volume, session=session, new_size=new_size)
 
+    was_in_use = volume.previous_status == status.IN_USE
     try:
         deps.backend.extend(volume.id, new_size)
+        if was_in_use:
+            deps.target.refresh_size(deps.iqn(volume.id))
     except Exception as exc:
         LOG.warning("extending volume %s failed: %s", volume.id, exc)
         with transaction(deps.sessions) as session:
@@ -90,8 +100,16 @@ def extend_volume(deps: Deps, ctx: RequestContext, project_id: str | None, volum
         return
     with transaction(deps.sessions) as session:
         volume = session.get_one(Volume, volume.id)
-        volume.size, volume.status, volume.updated_at = new_size, status.AVAILABLE, now()
+        volume.size, volume.updated_at = new_size, now()
+        volume.status = status.IN_USE if was_in_use else status.AVAILABLE
         deps.event(ctx, "volume.resize.end", volume, session=session)
+        servers = [a.instance_uuid for a in repo.active_attachments(session, volume.id)
+                   if a.instance_uuid] if was_in_use else []
+    if servers and deps.compute is not None:
+        # After the answer: computed asks volumed the new size while it works.
+        compute, extended = deps.compute, volume.id
+        deps.background(f"volume-extended-{extended}",
+                        lambda: compute.volume_extended(servers, extended))
 
 
 def reset_status(deps: Deps, ctx: RequestContext, volume_id: str, body: dict) -> None:

@@ -76,6 +76,18 @@ class Target(ABC):
         there afterwards."""
 
     @abstractmethod
+    def refresh_size(self, iqn: str) -> None:
+        """Make the target `iqn` report its LUN's new size after the volume
+        behind it has grown (Cinder's extend_target). The target, its
+        account, its ACL and the initiator's session stay; the initiator
+        reads the new capacity at its next READ CAPACITY. A target that does
+        not exist is not an error (nothing is exported to tell).
+
+        Raises TargetError if the daemon refuses; a target left without its
+        LUN no longer matches its Export, and the next ensure_export (the
+        reconciler's) makes it again whole."""
+
+    @abstractmethod
     def exports(self) -> dict[str, ExportedTarget]:
         """Every target the daemon has, by IQN (the reconciler compares them
         with what the database says). Raises TargetError if the daemon

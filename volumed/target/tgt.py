@@ -96,6 +96,21 @@ class TgtTarget(Target):
                 self._remove(current)
                 LOG.info("removed target %s", iqn)
 
+    def refresh_size(self, iqn: str) -> None:
+        """tgtd reads a LUN's size once, when the LUN is made, and has no
+        resize: LUN 1 is deleted and made again on the same backing file
+        (an idle LUN can go; the session stays logged in to the target)."""
+        with self.locked():
+            current = self.exports().get(iqn)
+            if current is None or LUN not in current.paths:
+                return
+            path = current.paths[LUN]
+            self._call(MODE_DEVICE, OP_DELETE, tid=current.tid, lun=LUN,
+                       what=f"delete LUN {LUN} of {iqn} to resize it")
+            self._call(MODE_DEVICE, OP_NEW, {"path": path}, tid=current.tid, lun=LUN,
+                       what=f"make LUN {LUN} of {iqn} again at its new size")
+            LOG.info("LUN %d of %s made again on %s at its new size", LUN, iqn, path)
+
     def remove_unbound_accounts(self) -> None:
         """Accounts are bound to their target right after they are made,
         under the lock: one bound to nothing is a leftover."""

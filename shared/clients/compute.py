@@ -1,0 +1,37 @@
+"""The compute service (computed, Nova v2.1), as volumed calls it: Cinder's
+cinder/compute/nova.py tells Nova of one thing, the volume-extended event
+after an in-use volume has grown, so that the running guest learns the new
+size. computed is found in the catalog at the time of the call (it may
+start after volumed)."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from shared.clients.base import API_TIMEOUT, Caller, ServiceClient
+from shared.clients.identity import IdentityClient
+from shared.clients.session import ServiceSession
+
+CATALOG_TYPES = ("compute",)
+
+
+class ComputeClient(ServiceClient):
+    """`url` is computed's root (http://host:port); calls go to <url>/v2.1/..."""
+    service = "computed"
+
+    @classmethod
+    def from_catalog(cls, session: ServiceSession) -> ComputeClient:
+        endpoint = urlsplit(IdentityClient(session).endpoint(CATALOG_TYPES))
+        root = endpoint.path.split("/v2", 1)[0]
+        return cls(session, f"{endpoint.scheme}://{endpoint.netloc}{root}", API_TIMEOUT)
+
+    def volume_extended(self, server_uuids: list[str], volume_id: str) -> list[dict]:
+        """Send one volume-extended event (tag: the volume) per server the
+        volume is attached to, with the service's own token (the event API
+        is for admins and services); computed's answer per event (code,
+        status). 200 and 207 (some failed) are both answers; anything else
+        is RemoteError."""
+        events = [{"name": "volume-extended", "server_uuid": uuid, "tag": volume_id}
+                  for uuid in server_uuids]
+        response = self.call("POST", "/v2.1/os-server-external-events", Caller(None),
+                             expected=(200, 207), json={"events": events})
+        return response.json()["events"]
