@@ -31,8 +31,8 @@ bp = Blueprint("external_events", __name__, url_prefix=API_PREFIX)
 
 @bp.post("/os-server-external-events")
 def create():
+    events = _validated(json_body())   # Nova's schema comes before its policy
     authorize("os-server-external-events:create", context(), project_id=None)
-    events = _validated(json_body())
     answered, accepted, code = [], [], 200
     deps = runtime().deps
     for event in events:
@@ -59,7 +59,7 @@ def create():
         if event["name"] == VOLUME_EXTENDED:
             LOG.info("event volume-extended:%s for server %s", event["tag"],
                      event["server_uuid"])
-            extend_attached_volume(deps, context(), event["server_uuid"], event["tag"])
+            extend_attached_volume(deps, event["server_uuid"], event["tag"])
     return jsonify({"events": answered}), code
 
 

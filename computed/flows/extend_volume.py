@@ -17,7 +17,6 @@ import logging
 
 from computed.db import repository as repo
 from computed.flows import Deps
-from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import NotFound
 from shared.units import GiB
@@ -25,8 +24,7 @@ from shared.units import GiB
 LOG = logging.getLogger(__name__)
 
 
-def extend_attached_volume(deps: Deps, ctx: RequestContext, server_uuid: str,
-                           volume_id: str) -> None:
+def extend_attached_volume(deps: Deps, server_uuid: str, volume_id: str) -> None:
     with transaction(deps.sessions, write=False) as session:
         try:
             instance = repo.get_instance(session, server_uuid, None)

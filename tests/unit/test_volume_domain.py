@@ -107,6 +107,10 @@ def test_uploading_goes_back_to_what_it_was():
     assert status.status_after_unfinished("uploading", True, None, 0) == "available"
 
 
+def test_an_in_use_volume_stopped_while_extending_is_in_use_again():
+    assert status.status_after_unfinished("extending", True, "in-use", 1) == "in-use"
+
+
 def test_a_snapshot_restoring_when_volumed_stopped_is_available_again():
     assert status.snapshot_status_after_unfinished("restoring", True) == "available"
     assert status.snapshot_status_after_unfinished("restoring", False) == "error"
