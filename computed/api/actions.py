@@ -5,7 +5,7 @@ body's only key.
     createImage {name, metadata}        202 + Location (the new image's URL)
     os-getConsoleOutput {length}        200 {"output"}
     shelve, shelveOffload, unshelve     202 (shelve.py)
-    rebuild, resize, migrate, confirmResize, revertResize   202 (server_moves.py)
+    rebuild, resize, migrate, revertResize   202; confirmResize 204 (server_moves.py)
     createBackup {name, backup_type, rotation, metadata}   202 (backup.py)
     os-getSerialConsole {type}, os-getVNCConsole ...       200 {"console"} (consoles.py;
                                         404 from 2.6: remote_consoles.py instead)

@@ -4,7 +4,7 @@
                         202 {"server": ... "adminPass"}  flows/rebuild.py
     resize {flavorRef}  202                              flows/resize.py
     migrate             202 (admins; the same host)      flows/resize.py
-    confirmResize       202                              flows/resize_confirm.py
+    confirmResize       204                              flows/resize_confirm.py
     revertResize        202                              flows/resize_confirm.py
 
 Each handler checks in Nova's order (policy, lock, vm_state/task_state,
@@ -201,7 +201,7 @@ def confirm_resize(server_id: str, argument) -> Response:
                    session=session)
     deps.background(deps.actions, f"confirm-{server_id}",
                     lambda: resize_confirm.confirm(deps, ctx, server_id, migration_id))
-    return Response(status=202)
+    return Response(status=204)   # Nova's @wsgi.response(204), unlike the other moves
 
 
 def revert_resize(server_id: str, argument) -> Response:

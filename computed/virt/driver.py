@@ -44,6 +44,7 @@ class HostInfo:
     cpu_model: str
     hostname: str
     arch: str                 # the host's architecture: x86_64, aarch64 ...
+    cpu: dict                 # Nova's cpu_info: arch, model, vendor, topology, features
 
 
 @dataclass(frozen=True)

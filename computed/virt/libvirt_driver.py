@@ -20,7 +20,7 @@ from pathlib import Path
 import libvirt
 
 from computed.domain import states
-from computed.virt import qemu_img
+from computed.virt import host_cpu, qemu_img
 from computed.virt.driver import (
     ComputeDriver,
     ConsoleUnavailable,
@@ -136,7 +136,7 @@ class LibvirtDriver(ComputeDriver):
                         hypervisor_type="QEMU",
                         hypervisor_version=version, virt_type=self.virt_type,
                         cpu_model=model or platform.machine(), hostname=socket.gethostname(),
-                        arch=host_arch(capabilities))
+                        arch=host_arch(capabilities), cpu=host_cpu.cpu_info(capabilities))
 
     # --- lifecycle ------------------------------------------------------------------------
     def guest_xml(self, guest: GuestSpec) -> str:

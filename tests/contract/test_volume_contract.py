@@ -493,7 +493,8 @@ def test_what_cinders_schema_refuses_is_400(route, schema, body, cinder, target)
 
 def test_every_route_served_is_checked_or_listed():
     served = routes.served("volumed")
-    checked = {" ".join(case.route.split()[:2]) for case in CASES}
+    from tests.contract import test_volume_backup_contract as backups  # it imports this one
+    checked = {" ".join(case.route.split()[:2]) for case in CASES} | backups.ROUTES
     assert checked <= served, f"cases for routes not served: {sorted(checked - served)}"
     UNCOVERED["volumed"] = [f"{route}: {NOT_IN_CINDER.get(route, 'no case yet')}"
                             for route in sorted(served - checked)]
@@ -598,25 +599,26 @@ def test_revert_without_snapshots_is_400(target):
         client.delete(volume["id"])
 
 
-# Changes up to volumed's maximum that it does not make, each with why. It
-# still advertises 3.44 (computed's attachments need os-complete); each of
-# these answers a clear 400 instead of pretending.
-UNIMPLEMENTED = {
-    (3, 42): "extending an in-use volume: the exported LUN and the guest would both have "
-             "to learn the new size (Nova's volume-extended event)",
-}
-
-
-def test_what_volumed_does_not_implement_up_to_its_maximum_is_400(stack, target):
+# 3.42: os-extend of an in-use volume (cinder/volume/api.py
+# extend_attached_volume); below it, only an available volume (400). The
+# guest's side of it is tests/e2e/test_volume_extend_guest.py.
+def test_an_in_use_volume_extends_from_3_42(stack, target):
     client = target["client"]
     volume = client.create()
     try:
         attachment = client.attach(volume["id"], connector())
         client.complete(attachment["id"])
         client.wait(volume["id"], "in-use")
+        below = client.action(volume["id"], "os-extend", {"new_size": 2},
+                              version="volume 3.41")
+        assert below.status_code == 400 and "in-use" in below.text, below.text
         extend = client.action(volume["id"], "os-extend", {"new_size": 2},
                                version="volume 3.42")
-        assert extend.status_code == 400 and "in-use" in extend.text, extend.text
+        assert extend.status_code == 202 and not extend.content, extend.text
+        shown = client.wait(volume["id"], "in-use")
+        assert shown["size"] == 2
+        assert _volume_file(stack, volume["id"]).stat().st_size == 2 * 1024 ** 3
+        assert [a["attachment_id"] for a in shown["attachments"]] == [attachment["id"]]
         client.detach(attachment["id"])
         client.wait(volume["id"], "available")
     finally:

@@ -68,7 +68,10 @@ class FakeDriver(ComputeDriver):
     def host_info(self) -> HostInfo:
         return HostInfo(vcpus=2, memory_mb=4096, hypervisor_type="QEMU",
                         hypervisor_version=7002022, virt_type=self.virt_type,
-                        cpu_model="fake", hostname="fake-host", arch="riscv64")
+                        cpu_model="fake", hostname="fake-host", arch="riscv64",
+                        cpu={"arch": "riscv64", "model": "fake", "vendor": "fake",
+                             "topology": {"cells": 1, "sockets": 1, "cores": 2, "threads": 1},
+                             "features": ["fake-feature"]})
 
     @property
     def virt_type(self) -> str:
