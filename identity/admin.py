@@ -54,6 +54,7 @@ class RoleAssignment:
     user_name: str | None = None
     project_name: str | None = None
     role_name: str | None = None
+    prior_role_id: str | None = None  # effective only: the role that implied this one
 
 
 class IdentityAdmin:
@@ -262,20 +263,25 @@ class IdentityAdmin:
                 statement = statement.where(Assignment.user_id == query.user_id)
             if query.project_id:
                 statement = statement.where(Assignment.project_id == query.project_id)
-            rows = [(a.user_id, a.project_id, a.role_id) for a in session.scalars(statement)]
+            rows: list[tuple[str, str, str, str | None]] = [
+                (a.user_id, a.project_id, a.role_id, None) for a in session.scalars(statement)]
             if query.effective:
-                rows = sorted({(user, project, role) for user, project, _ in rows
-                               for role in store.with_implied(
-                                   session, store.assigned_role_ids(session, user, project))})
+                rows = sorted(
+                    (user, project, role, prior)
+                    for user, project in {(user, project) for user, project, _, _ in rows}
+                    for role, prior in store.implied_with_prior(
+                        session, store.assigned_role_ids(session, user, project)).items())
             if query.role_id:
                 rows = [row for row in rows if row[2] == query.role_id]
             if not query.include_names:
-                return [RoleAssignment(*row) for row in rows]
+                return [RoleAssignment(user, project, role, prior_role_id=prior)
+                        for user, project, role, prior in rows]
             return [RoleAssignment(user, project, role, names=True,
                                    user_name=_name_of(session, User, user),
                                    project_name=_name_of(session, Project, project),
-                                   role_name=_name_of(session, Role, role))
-                    for user, project, role in rows]
+                                   role_name=_name_of(session, Role, role),
+                                   prior_role_id=prior)
+                    for user, project, role, prior in rows]
 
     # --- what every change does ----------------------------------------------------
     def _event(self, ctx: RequestContext | None, session: Session, event_type: str,

@@ -309,7 +309,7 @@ def _checked_fields(spec: dict) -> dict:
         raise BadRequest(INVALID + "unrestricted must be true, false or null.")
     return {"name": name, "description": description,
             "expires_at": parse_expiry(spec.get("expires_at")),
-            "unrestricted": bool(unrestricted)}
+            "unrestricted": unrestricted}
 
 
 def _requested_roles(session: Session, requested, caller: TokenData) -> list[Role]:

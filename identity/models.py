@@ -86,7 +86,9 @@ class ApplicationCredential(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     expires_at: Mapped[float | None] = mapped_column(Float)
-    unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None when the request left it out, as Keystone stores it; None and
+    # False both mean restricted.
+    unrestricted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     __table_args__ = (UniqueConstraint("user_id", "name"),)
 
 

@@ -85,6 +85,24 @@ def with_implied(session: Session, role_ids: set[str]) -> set[str]:
     return result
 
 
+def implied_with_prior(session: Session, role_ids: set[str]) -> dict[str, str | None]:
+    """Like with_implied, and for each role the role that implied it (None
+    for the roles given): Keystone shows it in an effective assignment's
+    links.prior_role. Breadth first, so each implied role keeps its nearest prior."""
+    implications: dict[str, set[str]] = {}
+    for rule in session.scalars(select(ImpliedRole)):
+        implications.setdefault(rule.prior_role_id, set()).add(rule.implied_role_id)
+    prior: dict[str, str | None] = dict.fromkeys(sorted(role_ids))
+    pending = list(prior)
+    while pending:
+        role = pending.pop(0)
+        for implied in sorted(implications.get(role, ())):
+            if implied not in prior:
+                prior[implied] = role
+                pending.append(implied)
+    return prior
+
+
 def effective_roles(session: Session, user_id: str, project_id: str) -> list[Role]:
     ids = with_implied(session, assigned_role_ids(session, user_id, project_id))
     if not ids:

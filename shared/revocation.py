@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from shared.tokens import TokenData
 
@@ -38,16 +39,40 @@ class RevocationEvent:
         return bool(named) and all(getattr(token, key) == value for key, value in named.items())
 
     def to_json(self) -> dict:
-        body = {"issued_before": self.issued_before}
-        for key in FIELDS:
-            if getattr(self, key) is not None:
-                body[key] = getattr(self, key)
+        """Keystone's shape: ISO 8601 UTC times with microseconds. The event is
+        recorded when it is made, so revoked_at is issued_before."""
+        body: dict = {key: getattr(self, key) for key in FIELDS if getattr(self, key) is not None}
+        body["issued_before"] = body["revoked_at"] = isotime(self.issued_before)
         return body
+
+    def keystone_events(self) -> list[dict]:
+        """What Keystone lists for this event: for a revoked token, one event
+        naming its audit id and one naming its audit chain (a token made here
+        starts its own chain, so the chain id is its audit id)."""
+        if self.audit_id is None:
+            return [self.to_json()]
+        chain = self.to_json()
+        chain["audit_chain_id"] = chain.pop("audit_id")
+        return [self.to_json(), chain]
 
     @classmethod
     def from_json(cls, body: dict) -> RevocationEvent:
-        return cls(issued_before=float(body["issued_before"]),
-                   **{key: body.get(key) for key in FIELDS})
+        fields = {key: body.get(key) for key in FIELDS}
+        fields["audit_id"] = body.get("audit_id") or body.get("audit_chain_id")
+        return cls(issued_before=parse_isotime(body["issued_before"]), **fields)
+
+
+def isotime(seconds: float) -> str:
+    """Epoch seconds as Keystone writes event times (2026-12-06T04:37:22.123456Z).
+    Keystone zeroes the microseconds; keeping them lets a token made in the
+    same second after a revocation stay valid."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_isotime(text: str) -> float:
+    """Epoch seconds from an ISO 8601 time (naive times are UTC)."""
+    when = datetime.fromisoformat(text)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 class CachedRevocations:

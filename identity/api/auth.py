@@ -107,7 +107,9 @@ def revoke_events():
     authorize("list_revoke_events")
     with transaction(service().sessions) as session:
         events = store.revocation_events(session)
-    return jsonify({"events": [event.to_json() for event in events]})
+    return jsonify(render.collection("events", [body for event in events
+                                                for body in event.keystone_events()],
+                                     "/v3/OS-REVOKE/events"))
 
 
 def version_document() -> dict:

@@ -61,6 +61,12 @@ def role_assignment(assignment: RoleAssignment) -> dict:
         role["name"] = assignment.role_name
         user.update(name=assignment.user_name, domain=dict(DEFAULT_DOMAIN))
         project.update(name=assignment.project_name, domain=dict(DEFAULT_DOMAIN))
-    return {"role": role, "user": user, "scope": {"project": project},
-            "links": {"assignment": f"{base_url()}/v3/projects/{assignment.project_id}/users/"
-                                    f"{assignment.user_id}/roles/{assignment.role_id}"}}
+    # An implied role links to the assignment of the role that implied it and,
+    # as Keystone 30 writes it, to /prior_role/{implied}/implies/{prior}.
+    granted = assignment.prior_role_id or assignment.role_id
+    links = {"assignment": f"{base_url()}/v3/projects/{assignment.project_id}/users/"
+                           f"{assignment.user_id}/roles/{granted}"}
+    if assignment.prior_role_id:
+        links["prior_role"] = (f"{base_url()}/v3/prior_role/{assignment.role_id}"
+                               f"/implies/{assignment.prior_role_id}")
+    return {"role": role, "user": user, "scope": {"project": project}, "links": links}

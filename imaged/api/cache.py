@@ -22,6 +22,7 @@ from imaged.cache.prefetcher import forget_gone_images
 from imaged.domain import status as st
 from imaged.domain.errors import ImageNotFound, InvalidInput
 from imaged.domain.image import Image
+from imaged.images import visible_image
 from imaged.runtime import Imaged
 from shared.api import context
 from shared.errors import NotFound
@@ -112,8 +113,10 @@ def prune_cache():
 
 
 def _image(imaged: Imaged, image_id: str) -> Image | None:
-    """The image (any project's: these calls are for admins), or None."""
+    """The image, or None when there is none. An image the caller may not
+    see is 404 before the admin-only policy is even asked, as Glance looks
+    the image up as the caller first: a project learns nothing of another's."""
     image = imaged.repo.get(image_id) if len(image_id) <= 36 else None
     if image is None or image.status in (st.DELETED, st.PENDING_DELETE):
         return None
-    return image
+    return visible_image(imaged, context(), image_id)

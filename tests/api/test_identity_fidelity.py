@@ -5,6 +5,7 @@ fields of tokens, users, roles and the catalog resources, and who may list
 domains."""
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -117,3 +118,48 @@ def test_catalog_resources_have_links(identity, admin_token):
         assert items
         for item in items:
             assert item["links"]["self"] == f"{identity}/v3/{kind}/{item['id']}"
+
+
+def test_revocation_events_use_keystone_times(stack, identity, admin_token):
+    """Keystone writes issued_before and revoked_at as ISO 8601 UTC times and
+    links the list; services read that format, so the revoked token is refused."""
+    subject = stack.token("demo")
+    revoke = requests.delete(identity + "/v3/auth/tokens", timeout=30,
+                             headers={**admin_headers(admin_token), "X-Subject-Token": subject})
+    assert revoke.status_code == 204
+    answer = requests.get(identity + "/v3/OS-REVOKE/events", timeout=30,
+                          headers=admin_headers(admin_token)).json()
+    assert answer["links"] == {"self": identity + "/v3/OS-REVOKE/events",
+                               "previous": None, "next": None}
+    # As Keystone: one event names the token's audit id, one its audit chain.
+    by_id, by_chain = answer["events"][-2:]
+    assert set(by_id) == {"audit_id", "issued_before", "revoked_at"}
+    assert set(by_chain) == {"audit_chain_id", "issued_before", "revoked_at"}
+    assert by_id["audit_id"] == by_chain["audit_chain_id"]
+    pattern = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+    for event in (by_id, by_chain):
+        assert re.fullmatch(pattern, event["issued_before"]), event
+        assert re.fullmatch(pattern, event["revoked_at"]), event
+    for url in (identity + "/v3/auth/projects", stack.url("imaged") + "/v2/images"):
+        assert requests.get(url, timeout=30, headers={"X-Auth-Token": subject}).status_code == 401
+
+
+def test_implied_assignments_link_their_prior_role(identity, admin_token):
+    """An effective assignment that a role implies links, as Keystone 30
+    does, to the prior role's assignment and to /prior_role/{implied}/implies/{prior}."""
+    headers = admin_headers(admin_token)
+    roles = {r["name"]: r["id"] for r in requests.get(
+        identity + "/v3/roles", headers=headers, timeout=30).json()["roles"]}
+    demo = requests.get(identity + "/v3/users", params={"name": "demo"}, headers=headers,
+                        timeout=30).json()["users"][0]
+    listed = requests.get(identity + "/v3/role_assignments", timeout=30, headers=headers,
+                          params={"user.id": demo["id"], "effective": ""}).json()
+    by_role = {a["role"]["id"]: a for a in listed["role_assignments"]}
+    member, reader = by_role[roles["member"]], by_role[roles["reader"]]
+    project = reader["scope"]["project"]["id"]
+    assert "prior_role" not in member["links"]
+    granted = f"{identity}/v3/projects/{project}/users/{demo['id']}/roles/{roles['member']}"
+    assert member["links"]["assignment"] == granted
+    assert reader["links"] == {
+        "assignment": granted,
+        "prior_role": f"{identity}/v3/prior_role/{roles['reader']}/implies/{roles['member']}"}

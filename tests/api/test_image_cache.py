@@ -306,3 +306,14 @@ def test_a_deleted_image_leaves_the_cache(own_stack, demo, admin, web):
     assert admin.download(image["id"]).status_code == 404
     assert image["id"] not in cached(admin)
     assert not (cache_dir(own_stack) / "data" / image["id"]).exists()
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_another_projects_image_is_404_before_the_policy(demo, admin, method):
+    """Glance looks the image up as the caller before asking the admin-only
+    policy: a project that cannot see the image learns nothing, not even
+    that it exists (the owner's members get the 403 above)."""
+    image = admin.uploaded(data_of("hidden", 1000), visibility="private")
+    response = demo.request(method, f"/v2/cache/{image['id']}")
+    assert response.status_code == 404, response.text
+    assert admin.request("DELETE", f"/v2/images/{image['id']}").status_code == 204

@@ -110,6 +110,23 @@ def make_once(side: Side) -> None:
     ids["image_imported"] = imported
     ids["task"] = wait_task(side, imported)
     ids["namespace"] = namespace(side, "CMP-compare")
+    credentials(side)
+
+
+def credentials(side: Side) -> None:
+    """An application credential and an EC2 credential of cmp-member's; the
+    secret only in a '_' id, which the normaliser does not name."""
+    ids = side.ids
+    made = call(side, "member", "POST", f"/v3/users/{ids['user_member']}/application_credentials",
+                json={"application_credential": {"name": "cmp-appcred"}})
+    ids["appcred"] = made.json()["application_credential"]["id"]
+    ids["_appcred_secret"] = made.json()["application_credential"]["secret"]
+    ec2 = call(side, "member", "POST", f"/v3/users/{ids['user_member']}/credentials/OS-EC2",
+               json={"tenant_id": ids["project_alpha"]}).json()["credential"]
+    ids["ec2_access"] = ec2["access"]
+    listed = call(side, "member", "GET", f"/v3/credentials?user_id={ids['user_member']}")
+    ids["credential"] = next(c["id"] for c in listed.json()["credentials"]
+                             if ec2["access"] in c["blob"])
 
 
 # --- made anew before each role's request ----------------------------------------------
@@ -184,9 +201,23 @@ def fresh_token(side: Side, role: str) -> str:
     return side.login("cmp-member", side.passwords["cmp-member"], "cmp-alpha")
 
 
+def fresh_appcred(side: Side, role: str) -> str:
+    return call(side, "member", "POST",
+                f"/v3/users/{side.ids['user_member']}/application_credentials",
+                json={"application_credential": {"name": f"cmp-fresh-{role}-{_counter(side)}"}}
+                ).json()["application_credential"]["id"]
+
+
+def fresh_ec2(side: Side, role: str) -> str:
+    return call(side, "member", "POST",
+                f"/v3/users/{side.ids['user_member']}/credentials/OS-EC2",
+                json={"tenant_id": side.ids["project_alpha"]}).json()["credential"]["access"]
+
+
 FRESH: dict[str, Callable[[Side, str], str]] = {
     "image": fresh_image, "active": fresh_active, "deactivated": fresh_deactivated,
     "staged": fresh_staged, "shared": fresh_shared, "cached": fresh_cached,
     "namespace": fresh_namespace, "project": fresh_project, "user": fresh_user,
     "granted_user": fresh_granted_user, "role": fresh_role, "token": fresh_token,
+    "appcred": fresh_appcred, "ec2": fresh_ec2,
 }

@@ -59,6 +59,8 @@ class Normaliser:
         if isinstance(value, str):
             if key in ("audit_ids", "audit_chain_id") and AUDIT_ID.match(value):
                 return "<audit_id>"
+            if key == "secret":      # an application or EC2 credential's, made anew
+                return "<secret>"
             return self.text(value)
         if isinstance(value, dict):
             return {k: self.value(v, k) for k, v in value.items()}

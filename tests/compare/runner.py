@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import requests
 
 from tests.compare import differ
-from tests.compare.fixtures import FRESH
+from tests.compare.fixtures import FRESH, wait_task
 from tests.compare.normalise import Answer, Normaliser
 from tests.compare.scenarios import Scenario
 from tests.compare.sides import Side
@@ -52,12 +52,22 @@ def send(side: Side, scenario: Scenario, role: str) -> Answer:
     url = side.url(scenario.service, str(_fill(scenario.path, values)))
     response = requests.request(scenario.method, url, headers=headers, timeout=60,
                                 allow_redirects=False, **kwargs)
+    if scenario.method == "POST" and url.endswith("/import") and response.status_code == 202:
+        _wait_for_import(side, url.removesuffix("/import"))
     secrets = {f"{name}_password": password for name, password in side.passwords.items()}
     normaliser = Normaliser({**{k: v for k, v in side.ids.items() if not k.startswith("_")},
                              **secrets},
                             {"identity": side.identity_url, "image": side.image_url,
                              **side.places})
     return normaliser.answer(response.status_code, dict(response.headers), response.content)
+
+
+def _wait_for_import(side: Side, image_url: str) -> None:
+    """An accepted import goes on in the server's background (Glance runs it
+    in a thread of the API process, writing to its SQLite database): wait
+    until its task has ended, so that the next request does not race it
+    (Glance then answers 500 'database is locked')."""
+    wait_task(side, image_url.rsplit("/", 1)[-1])
 
 
 def run(scenario: Scenario, role: str, ours: Side, real: Side) -> Outcome:

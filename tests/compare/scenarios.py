@@ -19,6 +19,8 @@ OCTETS = {"Content-Type": "application/octet-stream"}
 NS = "/v2/metadefs/namespaces/<namespace>"
 NSP = "/v2/metadefs/namespaces/{namespace}"
 GRANT = "/v3/projects/<project_id>/users/<user_id>/roles/<role_id>"
+APPCREDS = "/v3/users/<user_id>/application_credentials"
+EC2 = "/v3/users/<user_id>/credentials/OS-EC2"
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,43 @@ IDENTITY = [
       "/v3/role_assignments?scope.project.id={project_alpha}"),
     S("identity.role_assignments.effective", "GET /v3/role_assignments",
       "/v3/role_assignments?scope.project.id={project_alpha}&effective&include_names"),
+    # application credentials (cmp-member's) and logging in with one
+    S("identity.appcreds.list", f"GET {APPCREDS}",
+      "/v3/users/{user_member}/application_credentials"),
+    S("identity.appcreds.show", f"GET {APPCREDS}/<credential_id>",
+      "/v3/users/{user_member}/application_credentials/{appcred}"),
+    S("identity.appcreds.show_unknown", f"GET {APPCREDS}/<credential_id>",
+      "/v3/users/{user_member}/application_credentials/nothing", roles=("admin", "member")),
+    S("identity.appcreds.create", f"POST {APPCREDS}",
+      "/v3/users/{user_member}/application_credentials",
+      body={"application_credential": {"name": "cmp-new-{role}"}}, headers=JSON),
+    S("identity.appcreds.create_duplicate", f"POST {APPCREDS}",
+      "/v3/users/{user_member}/application_credentials",
+      body={"application_credential": {"name": "cmp-appcred"}}, headers=JSON,
+      roles=("member",)),
+    S("identity.appcreds.delete", f"DELETE {APPCREDS}/<credential_id>",
+      "/v3/users/{user_member}/application_credentials/{fresh}", fresh="appcred"),
+    S("identity.appcreds.login", "POST /v3/auth/tokens", body={"auth": {"identity": {
+        "methods": ["application_credential"], "application_credential": {
+            "id": "{appcred}", "secret": "{_appcred_secret}"}}}}, headers=JSON,
+      roles=("anon",)),
+    S("identity.appcreds.login_wrong_secret", "POST /v3/auth/tokens", body={"auth": {
+        "identity": {"methods": ["application_credential"], "application_credential": {
+            "id": "{appcred}", "secret": "not-the-secret"}}}}, headers=JSON, roles=("anon",)),
+    # EC2 credentials (cmp-member's) and the credentials API that lists them
+    S("identity.ec2.list", f"GET {EC2}", "/v3/users/{user_member}/credentials/OS-EC2"),
+    S("identity.ec2.show", f"GET {EC2}/<access>",
+      "/v3/users/{user_member}/credentials/OS-EC2/{ec2_access}"),
+    S("identity.ec2.create", f"POST {EC2}", "/v3/users/{user_member}/credentials/OS-EC2",
+      body={"tenant_id": "{project_alpha}"}, headers=JSON),
+    S("identity.ec2.create_no_project", f"POST {EC2}",
+      "/v3/users/{user_member}/credentials/OS-EC2", body={}, headers=JSON,
+      roles=("member",)),
+    S("identity.ec2.delete", f"DELETE {EC2}/<access>",
+      "/v3/users/{user_member}/credentials/OS-EC2/{fresh}", fresh="ec2"),
+    S("identity.credentials.list", "GET /v3/credentials"),
+    S("identity.credentials.show", "GET /v3/credentials/<credential_id>",
+      "/v3/credentials/{credential}"),
     S("identity.services.list", "GET /v3/services"),
     S("identity.endpoints.list", "GET /v3/endpoints"),
     S("identity.regions.list", "GET /v3/regions"),

@@ -226,7 +226,7 @@ def test_an_application_credential_token_reaches_only_its_projects_ec2_keys(admi
 
 
 def test_revocation_events_name_application_credentials():
-    event = RevocationEvent(issued_before=time.time(), application_credential_id="ac1")
+    event = RevocationEvent(issued_before=round(time.time(), 6), application_credential_id="ac1")
     assert RevocationEvent.from_json(event.to_json()) == event
     token = TokenData(user_id="u", user_name="n", project_id="p", project_name="p", roles=[],
                       expires_at=time.time() + 60, issued_at=time.time() - 1)
