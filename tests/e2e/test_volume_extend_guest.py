@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.netns import socket_in
 from shared.units import GiB
 from tests.support import guest_ssh
 from tests.support.compute import unique, virsh, wait_for
-from tests.support.network import fixed_ip, namespace, networking_fixture
+from tests.support.network import networking_fixture
 from tests.support.volumes import VolumeApi
 
 pytestmark = pytest.mark.e2e
@@ -30,36 +29,11 @@ def volumes(stack) -> VolumeApi:
 @pytest.fixture(scope="module")
 def guest(stack, demo, net):
     """A server with a key pair of the module's own, reachable over SSH."""
-    private_key, public_line = guest_ssh.new_key()
-    name = unique("ext-key")
-    response = demo.call("POST", "/os-keypairs", json={"keypair": {
-        "name": name, "public_key": public_line}})
-    assert response.status_code == 200, response.text
-    net.allow_ssh(net.find("security_group", "default")["id"])
-    private = net.find("network", "private")
-    made = demo.create(name=unique("ext-guest"), key_name=name,
-                       networks=[{"uuid": private["id"]}])
-    server = demo.wait_status(made["id"], "ACTIVE")
-    demo.wait_console(server["id"], r"^POCKETSTACK-SSH: ready")
-    demo.wait_console(server["id"], r"^POCKETSTACK-KEY: (\S+)\s*$")
-    reached = {"server": server, "address": fixed_ip(server), "key": private_key,
-               "host_keys": guest_ssh.console_host_keys(demo.console(server["id"]))}
-    wait_for(lambda: _answers(stack, reached), timeout=120, what="SSH into the guest")
-    yield reached
-    demo.call("DELETE", f"/os-keypairs/{name}")
+    yield from guest_ssh.reachable_guest(stack, demo, net, "ext")
 
 
 def run(stack, guest, command: str) -> tuple[str, int]:
-    with guest_ssh.session(socket_in(namespace(stack)), guest["address"],
-                           guest["key"], guest["host_keys"]) as client:
-        return guest_ssh.run(client, command)
-
-
-def _answers(stack, guest) -> bool:
-    try:
-        return run(stack, guest, "true") == ("", 0)
-    except OSError:
-        return False
+    return guest_ssh.run_in(stack, guest, command)
 
 
 def vdc_bytes(stack, guest) -> int:

@@ -22,6 +22,10 @@ import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from shared.netns import socket_in
+from tests.support.compute import unique, wait_for
+from tests.support.network import fixed_ip, namespace
+
 KEYS_BLOCK = re.compile(r"^-----BEGIN SSH HOST KEY KEYS-----\s*$(.*?)"
                         r"^-----END SSH HOST KEY KEYS-----\s*$", re.MULTILINE | re.DOTALL)
 SSH_TIMEOUT = 30.0
@@ -71,3 +75,42 @@ def run(client: paramiko.SSHClient, command: str) -> tuple[str, int]:
     _stdin, stdout, _stderr = client.exec_command(command, timeout=SSH_TIMEOUT)
     output = stdout.read().decode()
     return output, stdout.channel.recv_exit_status()
+
+
+# --- a server of the test's own, reachable over SSH ------------------------------------
+def reachable_guest(stack, demo, net, prefix: str):
+    """A generator for a module fixture: a server booted with a key pair of
+    its own on the demo project's network, its SSH port open in the default
+    group, yielded once a command runs in it over SSH (dropbear listens
+    early; root's key comes once the guest has its lease and metadata)."""
+    private_key, public_line = new_key()
+    name = unique(f"{prefix}-key")
+    response = demo.call("POST", "/os-keypairs", json={"keypair": {
+        "name": name, "public_key": public_line}})
+    assert response.status_code == 200, response.text
+    net.allow_ssh(net.find("security_group", "default")["id"])
+    private = net.find("network", "private")
+    made = demo.create(name=unique(f"{prefix}-guest"), key_name=name,
+                       networks=[{"uuid": private["id"]}])
+    server = demo.wait_status(made["id"], "ACTIVE")
+    demo.wait_console(server["id"], r"^POCKETSTACK-SSH: ready")
+    demo.wait_console(server["id"], r"^POCKETSTACK-KEY: (\S+)\s*$")
+    reached = {"server": server, "address": fixed_ip(server), "key": private_key,
+               "host_keys": console_host_keys(demo.console(server["id"]))}
+    wait_for(lambda: _answers(stack, reached), timeout=120, what="SSH into the guest")
+    yield reached
+    demo.call("DELETE", f"/os-keypairs/{name}")
+
+
+def run_in(stack, guest: dict, command: str) -> tuple[str, int]:
+    """`command` in a guest of reachable_guest(): its output and exit status."""
+    with session(socket_in(namespace(stack)), guest["address"], guest["key"],
+                 guest["host_keys"]) as client:
+        return run(client, command)
+
+
+def _answers(stack, guest: dict) -> bool:
+    try:
+        return run_in(stack, guest, "true") == ("", 0)
+    except OSError:
+        return False
