@@ -44,11 +44,15 @@ unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS) tests/unit
 
 # Everything else: real daemons, real clients, real QEMU and tgtd.
+# The stacks' state directories go under a short TEST_TMP: a guest's serial
+# port is a unix socket in its instance directory, and a socket's path may
+# not exceed 107 bytes (pytest's own temporary paths come close to it).
+TEST_TMP ?= /tmp/pst
 slow: install test-packages $(ANSIBLE)/.installed contract-sources
-	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) \
-		--ignore=tests/unit tests
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --basetemp=$(TEST_TMP) \
+		$(PYTEST_ARGS) --ignore=tests/unit tests
 	POCKETSTACK_TEST_DATA_API=registry $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) \
-		--dist loadfile $(PYTEST_ARGS) $(IMAGE_API_TESTS)
+		--dist loadfile --basetemp=$(TEST_TMP) $(PYTEST_ARGS) $(IMAGE_API_TESTS)
 
 install: system-packages $(VENV)/.installed $(CLIENTS)/.installed
 

@@ -271,6 +271,11 @@ install_authorized_key() {
     key=/tmp/ssh/authorized_key
     if has_lease eth0 && metadata_get 2009-04-04/meta-data/public-keys/0/openssh-key "$key"; then
         source=metadata
+        # The server's name too, before anyone can log in (cloud-init also
+        # sets it first): the config drive, read later behind the slow
+        # cdrom stack, gives the same name.
+        metadata_get openstack/latest/meta_data.json /tmp/ssh/meta_data.json \
+            && set_hostname "$(meta_value hostname /tmp/ssh/meta_data.json)"
     elif [ "$(config_drive_state)" != none ] && [ -f /mnt/config/openstack/latest/meta_data.json ] \
             && first_public_key /mnt/config/openstack/latest/meta_data.json > "$key" \
             && [ -s "$key" ]; then
