@@ -57,9 +57,9 @@ def list_cache():
 def queue_image(image_id: str):
     imaged = runtime()
     image = _image(imaged, image_id)
-    cache = allowed("cache_image", image)
     if image is None:
-        raise ImageNotFound(image_id)
+        raise ImageNotFound(image_id)    # before the policy, as Glance
+    cache = allowed("cache_image", image)
     if image.status != st.ACTIVE:
         raise InvalidInput(f"Only images with status active can be targeted for "
                            f"queueing (image {image_id} is {image.status}).")
@@ -74,11 +74,13 @@ def queue_image(image_id: str):
 
 @bp.delete("/v2/cache/<image_id>")
 def delete_cached_image(image_id: str):
-    image = _image(runtime(), image_id)
+    imaged = runtime()
+    image = _image(imaged, image_id)
+    known = image_cache_of(imaged)
+    if image is None and (known is None or not _in_cache(known, image_id)):
+        raise ImageNotFound(image_id)    # before the policy, as Glance
     cache = allowed("cache_delete", image)
     index = cache.entries.index
-    if image is None and index.get(image_id) is None and image_id not in index.queued():
-        raise ImageNotFound(image_id)
     cache.entries.remove(image_id)
     index.dequeue(image_id)
     return "", 204
@@ -113,10 +115,19 @@ def prune_cache():
 
 
 def _image(imaged: Imaged, image_id: str) -> Image | None:
-    """The image, or None when there is none. An image the caller may not
-    see is 404 before the admin-only policy is even asked, as Glance looks
-    the image up as the caller first: a project learns nothing of another's."""
+    """The image as the caller sees it, or None (none, deleted, or another
+    project's that the caller may not see): Glance looks the image up as the
+    caller before asking its admin-only policy, so a project that cannot see
+    an image gets 404 where a member of the owner gets 403."""
     image = imaged.repo.get(image_id) if len(image_id) <= 36 else None
     if image is None or image.status in (st.DELETED, st.PENDING_DELETE):
         return None
-    return visible_image(imaged, context(), image_id)
+    try:
+        return visible_image(imaged, context(), image_id)
+    except ImageNotFound:
+        return None
+
+
+def _in_cache(cache: ImageCache, image_id: str) -> bool:
+    index = cache.entries.index
+    return index.get(image_id) is not None or image_id in index.queued()
