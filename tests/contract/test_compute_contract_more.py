@@ -55,6 +55,9 @@ CASES = [
          "migrations.index_response_v223"),
     Case(f"GET {P}/os-migrations", MAX, "os-migrations/v2.23/migrations-get.json",
          "migrations.index_response_v223"),
+    *(Case(f"POST {P}/os-server-external-events", version,
+           "os-server-external-events/event-create-resp.json",
+           "server_external_events.create_response") for version in ((2, 1), MAX)),
 ]
 ROUTES = {" ".join(case.route.split()[:2]) for case in CASES}
 
@@ -69,6 +72,9 @@ GAPS: dict[tuple[str, Version], set[str]] = {
 REQUEST_CHANGES = {
     f"POST {S}/remote-consoles": "protocol and type serial: the sample's vnc is not "
                                  "served (computed's guests have a serial console only)",
+    f"POST {P}/os-server-external-events": "the event named network-changed for the "
+                                           "module's server: the sample's test-event and "
+                                           "server are placeholders Nova's schema refuses",
 }
 
 
@@ -114,6 +120,11 @@ def answers(stack, nova) -> Iterator[dict[tuple[str, Version], requests.Response
         for version in ((2, 1), (2, 23), MAX):
             got[(f"GET {P}/os-migrations", version)] = _call(
                 admin, "GET", f"/os-migrations?instance_uuid={server_id}", version, 200)
+        for version in ((2, 1), MAX):
+            event = nova.sample("os-server-external-events/event-create-req.json")
+            event["events"][0].update(name="network-changed", server_uuid=server_id)
+            got[(f"POST {P}/os-server-external-events", version)] = _call(
+                admin, "POST", "/os-server-external-events", version, 200, event)
         yield got
     finally:
         demo.cleanup()
