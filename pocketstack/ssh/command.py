@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from networkd.config import schema as networkd_schema
 from pocketstack.cloud import Cloud, CloudError
 from pocketstack.ssh import hostkeys, relay, target
-from pocketstack.ssh.session import SshError, connect, default_keys
+from pocketstack.ssh.session import KeyRefused, SshError, connect, default_keys
 from pocketstack.ssh.wait import Progress, WaitTimeout, wait_until_reachable
 from shared.config import ConfigError, load_config
 from shared.netnames import stack_namespace
@@ -66,6 +67,7 @@ def run(args, state: StateLayout) -> int:
         cloud = Cloud.login(state.clouds_yaml, args.cloud)
         server = target.find_server(cloud, args.server)
         namespace = stack_namespace_of(state)
+        deadline = time.monotonic() + args.timeout
         if args.wait:
             wait_until_reachable(cloud, server["id"], namespace, args.port, args.timeout,
                                  Progress())
@@ -74,8 +76,17 @@ def run(args, state: StateLayout) -> int:
         address = target.choose_address(server)
         keys = hostkeys.parse(target.console(cloud, server["id"]))
         user = args.login or target.login_user(cloud, server)
-        client = connect(address, args.port, namespace, user, keys,
-                         args.identity or default_keys())
+        while True:
+            try:
+                client = connect(address, args.port, namespace, user, keys,
+                                 args.identity or default_keys())
+                break
+            except KeyRefused:
+                # The guest installs the key pair a moment after its SSH
+                # server starts: with --wait, that moment is waited for too.
+                if not args.wait or time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
     except (CloudError, target.TargetError, SshError, WaitTimeout) as error:
         print(f"pocketstack ssh: {error}", file=sys.stderr)
         return FAILED

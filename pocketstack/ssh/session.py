@@ -27,6 +27,12 @@ class SshError(RuntimeError):
     """The connection failed; the message says why and what to try."""
 
 
+class KeyRefused(SshError):
+    """The server answered but refused every key: with --wait, the guest may
+    simply not have installed the key pair yet (it comes from the metadata
+    service after the SSH server starts, as with cloud-init)."""
+
+
 def open_socket(address: Address, port: int, namespace: str,
                 timeout: float = CONNECT_TIMEOUT) -> socket.socket:
     """A TCP connection to the address: from inside the stack's namespace
@@ -110,7 +116,7 @@ def connect(address: Address, port: int, namespace: str, user: str,
             if client.get_transport() is None or not client.get_transport().is_active():
                 client.close()
                 sock.close()
-    raise SshError(f"{address.ip} refused the key for user {user!r} "
+    raise KeyRefused(f"{address.ip} refused the key for user {user!r} "
                    f"({'; '.join(refused)}): is it the private half of the server's key "
                    "pair (openstack server show: key_name)? Is the user right (-l)?")
 
