@@ -16,28 +16,19 @@ import uuid
 import pytest
 
 from shared.units import GiB, MiB
-from tests.support.volumes import VolumeApi, connector, new_project_user, unique
+from tests.support.volumes import (
+    VolumeApi,
+    connector,
+    new_project_user,
+    read,
+    unique,
+    write,
+)
 
 
 @pytest.fixture(scope="module")
 def demo(stack) -> VolumeApi:
     return VolumeApi(stack, "demo")
-
-
-def volume_file(stack, volume_id):
-    return stack.state_dir / "lib" / "volumes" / f"volume-{volume_id}"
-
-
-def write(stack, volume_id, offset, data):
-    with open(volume_file(stack, volume_id), "r+b") as handle:
-        handle.seek(offset)
-        handle.write(data)
-
-
-def read(stack, volume_id, offset, size):
-    with open(volume_file(stack, volume_id), "rb") as handle:
-        handle.seek(offset)
-        return handle.read(size)
 
 
 def backup_dir(stack):

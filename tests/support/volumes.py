@@ -154,3 +154,21 @@ def wait_shown_status(stack, kind: str, name: str, status: str, timeout: float =
         assert "error" not in shown["status"], shown
         assert time.monotonic() < deadline, shown
         time.sleep(interval)
+
+
+# --- a volume's bytes, on the host ------------------------------------------------------
+def volume_file(stack, volume_id: str):
+    """The file backend's sparse file of a volume."""
+    return stack.state_dir / "lib" / "volumes" / f"volume-{volume_id}"
+
+
+def write(stack, volume_id: str, offset: int, data: bytes) -> None:
+    with open(volume_file(stack, volume_id), "r+b") as handle:
+        handle.seek(offset)
+        handle.write(data)
+
+
+def read(stack, volume_id: str, offset: int, size: int) -> bytes:
+    with open(volume_file(stack, volume_id), "rb") as handle:
+        handle.seek(offset)
+        return handle.read(size)
