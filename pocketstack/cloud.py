@@ -77,6 +77,9 @@ class Cloud:
     def post(self, service_type: str, path: str, body: dict) -> requests.Response:
         return self._call("POST", service_type, path, json=body)
 
+    def delete(self, service_type: str, path: str) -> requests.Response:
+        return self._call("DELETE", service_type, path)
+
     def _call(self, method: str, service_type: str, path: str, **kwargs) -> requests.Response:
         url = self.url(service_type, path)
         try:

@@ -15,6 +15,7 @@ import sys
 from identity.bootstrap import Credentials
 from pocketstack import processes
 from pocketstack.hostdaemons import HostDaemonError
+from pocketstack.lab import command as lab_command
 from pocketstack.services import SERVICES, Service, initial_settings
 from pocketstack.ssh import command as ssh_command
 from pocketstack.tinyimage import IMAGE_NAME, register_tiny_image
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("down", help="stop what `up` started")
     commands.add_parser("status", help="show each service")
     ssh_command.add_parser(commands)
+    lab_command.add_parser(commands)
     options, remote_command = ssh_command.split_command(
         sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(options)
@@ -257,6 +259,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(cmd_down(state))
     if args.command == "ssh":
         sys.exit(ssh_command.run(args, state))
+    if args.command == "lab":
+        sys.exit(lab_command.run(args, state))
     sys.exit(cmd_status(state))
 
 
