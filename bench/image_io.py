@@ -17,7 +17,11 @@ then measures, in the same run:
   the standard library's HTTP client, which adds little of its own, so the
   figure is the service's; and through python-requests, as the openstack
   client sends them, which adds the library's own 1-2 ms per call;
-- 8 and 32 concurrent uploads: failures and aggregate MB/s.
+- 8 and 32 concurrent uploads: failures and aggregate MB/s;
+- with --stores file,rbd,swift: the same image's upload and download MB/s in
+  each named store, side by side (rbd: in the stack's own single-node Ceph,
+  swift: in its own single-node Swift, which pocketstack.conf turns on;
+  uploads name their store with Glance's X-Image-Meta-Store header).
 
 And what bounds an upload on this machine, in the same run: md5 and sha512
 over the same data in two threads while a third writes it to a file (the
@@ -43,7 +47,7 @@ from urllib.parse import urlsplit
 import requests
 
 from shared.units import MiB
-from tests.stack import Stack, port_offset_for
+from tests.stack import Stack, pocketstack, port_offset_for
 
 CHUNK = 4 * MiB
 
@@ -180,14 +184,17 @@ class Images:
         finally:
             connection.close()
 
-    def upload_file(self, image_id: str, path: Path) -> int:
+    def upload_file(self, image_id: str, path: Path, store: str | None = None) -> int:
         """PUT of a file with Content-Length: http.client sends the request
-        head, the socket's sendfile() the body."""
+        head, the socket's sendfile() the body (into `store`, if named)."""
         url = urlsplit(f"{self.url}/{image_id}/file")
         connection = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
+        headers = self._headers(path.stat().st_size)
+        if store:
+            headers["X-Image-Meta-Store"] = store
         try:
             connection.putrequest("PUT", url.path)
-            for name, value in self._headers(path.stat().st_size).items():
+            for name, value in headers.items():
                 connection.putheader(name, value)
             connection.endheaders()
             with open(path, "rb") as source:
@@ -275,19 +282,70 @@ def latencies(images: Images, token: str, samples: int = 200) -> dict:
         lean.close()
 
 
+def use_named_stores(stack: Stack, stores: list[str]) -> None:
+    """Before the first `up`: Ceph on when an rbd store is asked for. After
+    it: one named store per kind (file first, the default), then a restart."""
+    etc = stack.state_dir / "etc"
+    if not (etc / "imaged-api.conf").exists():
+        stack_conf = ""
+        if "rbd" in stores:
+            from tests.support.ceph import stack_conf as ceph_conf
+            stack_conf += ceph_conf(stack)
+        if "swift" in stores:
+            from tests.support.swift import stack_conf as swift_conf
+            stack_conf += swift_conf(stack)
+        if stack_conf:
+            etc.mkdir(parents=True, exist_ok=True)
+            (etc / "pocketstack.conf").write_text(stack_conf)
+        return
+    stack.set_option("imaged-api.conf", "store", "enabled_backends",
+                     ",".join(f"{kind}:{kind}" for kind in stores))
+    stack.set_option("imaged-api.conf", "store", "default_backend", stores[0])
+    if "file" in stores:
+        stack.set_option("imaged-api.conf", "store:file", "filesystem_store_datadir",
+                         str(stack.state_dir / "lib" / "images"))
+    stack.down()
+    result = pocketstack(stack.state_dir, "up", check=False)
+    if result.returncode:
+        raise SystemExit(result.stdout + result.stderr)
+
+
+def store_rates(images: Images, stores: list[str], source: Path) -> dict:
+    """Upload and download MB/s of the same file in each named store."""
+    size = source.stat().st_size
+    figures = {}
+    for store in stores:
+        image_id = images.create(f"bench-{store}")
+        upload_s, status = timed(images.upload_file, image_id, source, store)
+        download_s, received = timed(images.download, image_id)
+        images.delete(image_id)
+        figures[store] = {"upload_status": status,
+                          "upload_mb_s": round(size / MiB / upload_s, 1),
+                          "download_mb_s": round(received / MiB / download_s, 1)}
+    return {"size_mib": size // MiB, **figures}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--concurrent-size-mib", type=int, default=32)
+    parser.add_argument("--stores", default="file",
+                        help="named stores to compare, e.g. file,rbd,swift (default: file "
+                             "only)")
     args = parser.parse_args()
     size = args.size_mib * MiB
+    stores = [kind.strip() for kind in args.stores.split(",") if kind.strip()]
     with tempfile.TemporaryDirectory(prefix="pocketstack-bench-") as tmp:
         stack = Stack(Path(tmp), port_offset_for("bench", base=40000))
+        if stores != ["file"]:
+            use_named_stores(stack, stores)
         result = stack.up()
         if result.returncode:
             raise SystemExit(result.stderr)
         try:
+            if stores != ["file"]:
+                use_named_stores(stack, stores)
             images = Images(stack)
             source = payload_file(Path(tmp), size)
             one_core = hashing_rate(min(size, 512 * MiB))
@@ -306,6 +364,8 @@ def main() -> None:
             # writing them back would otherwise take CPU from what comes next.
             for big in (image_id, chunked_id):
                 images.delete(big)
+            if stores != ["file"]:
+                figures["stores"] = store_rates(images, stores, source)
             source.unlink()
             figures["single_image"] = {"size_mib": args.size_mib, "upload_status": status,
                                        "upload_mb_s": round(size / MiB / upload_s, 1),

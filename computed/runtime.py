@@ -109,7 +109,8 @@ def build(service: Service) -> Computed:
         max_metadata_items=conf.quota.metadata_items, max_key_pairs=conf.quota.key_pairs,
         vif_plugging_timeout=conf.compute.vif_plugging_timeout,
         dhcp_domain=conf.metadata.dhcp_domain,
-        shelved_offload_time=conf.compute.shelved_offload_time)
+        shelved_offload_time=conf.compute.shelved_offload_time,
+        ceph_keyrings=state.ceph)
     deps = Deps(
         sessions=service.sessions, notifier=service.notifier, driver=driver, cache=cache,
         images=ImageClient(session, conf.image.url, timeout),

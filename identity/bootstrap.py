@@ -24,7 +24,9 @@ from shared.tokens import KeyRepository
 
 DEFAULT_ROLES = ["admin", "member", "reader", "service"]
 IMPLICATIONS = [("admin", "member"), ("member", "reader")]
-SERVICE_USERS = ["imaged", "computed", "volumed", "networkd"]
+# swift: the user the Swift proxy validates tokens as, when the stack runs
+# Swift (seeded always, so that enabling Swift later needs no new seed).
+SERVICE_USERS = ["imaged", "computed", "volumed", "networkd", "swift"]
 
 
 @dataclass

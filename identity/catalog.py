@@ -2,7 +2,8 @@
 
 The real clients find every service through the catalog in the token: the
 service type (identity, image, compute, block-storage), the interface and the
-URL in the one region. A service is "registered" by its URL being here."""
+URL in the one region. A service is "registered" by its URL being here; an
+optional one (object-store) is left out while its URL is empty."""
 from __future__ import annotations
 
 SERVICES = [
@@ -12,6 +13,9 @@ SERVICES = [
     ("compute", "computed", "compute_url"),
     ("block-storage", "volumed", "block_storage_url"),
     ("network", "networkd", "network_url"),
+    ("dashboard", "dashboard", "dashboard_url"),
+    # Only when the stack runs Swift (pocketstack.conf [swift]): empty otherwise.
+    ("object-store", "swift", "object_store_url"),
 ]
 INTERFACES = ("public", "internal", "admin")
 
@@ -21,6 +25,8 @@ def catalog_for(conf, project_id: str | None) -> list[dict]:
     entries = []
     for service_type, name, option in SERVICES:
         url = getattr(conf.catalog, option)
+        if not url:
+            continue
         if "%(project_id)s" in url:
             if not project_id:
                 continue
@@ -34,12 +40,15 @@ def catalog_for(conf, project_id: str | None) -> list[dict]:
 
 def services(conf) -> list[dict]:
     return [{"id": name, "type": service_type, "name": name, "enabled": True,
-             "description": f"PocketStack {name}"} for service_type, name, _ in SERVICES]
+             "description": f"PocketStack {name}"} for service_type, name, option in SERVICES
+            if getattr(conf.catalog, option)]
 
 
 def endpoints(conf) -> list[dict]:
     result = []
     for _, name, option in SERVICES:
+        if not getattr(conf.catalog, option):
+            continue
         for interface in INTERFACES:
             result.append({"id": f"{name}-{interface}", "service_id": name,
                            "interface": interface, "region": conf.catalog.region,

@@ -30,6 +30,11 @@ def schema() -> Schema:
             "Public URL of volumed (block-storage); %(project_id)s is replaced."),
         Opt("network_url", f"http://{LOOPBACK}:9696", "Public URL of networkd (network); "
             "the clients append /v2.0 themselves."),
+        Opt("dashboard_url", f"http://{LOOPBACK}:8000/", "Public URL of the web dashboard "
+            "(type dashboard, as deployments register Horizon)."),
+        Opt("object_store_url", "", "Public URL of Swift (object-store), "
+            "%(project_id)s replaced; empty: no object-store in the catalog. `pocketstack "
+            "up` sets it when pocketstack.conf [swift] enables the stack's Swift."),
     ])
     return result
 
@@ -39,7 +44,7 @@ def offset_settings(port_offset: int) -> dict[str, dict]:
     every URL of the catalog with its port moved by the offset."""
     catalog = {}
     for opt in schema().sections["catalog"]:
-        if opt.name.endswith("_url"):
+        if opt.name.endswith("_url") and opt.default:
             catalog[opt.name] = re.sub(r":(\d+)",
                                        lambda m: f":{int(m.group(1)) + port_offset}",
                                        opt.default, count=1)

@@ -20,7 +20,7 @@ TIB = 1 << 40
 KNOWN_DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi",
                       "iso", "ploop")
 KNOWN_CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
-WRITABLE_STORES = ("file", "volume")
+WRITABLE_STORES = ("file", "volume", "rbd", "swift")
 VMDK_TYPES = ("monolithicSparse", "streamOptimized", "monolithicFlat", "twoGbMaxExtentSparse",
               "twoGbMaxExtentFlat", "vmfs", "vmfsSparse")
 
@@ -76,7 +76,9 @@ def api_schema() -> Schema:
     schema.add("store", [
         Opt("stores", ["file"], "Stores imaged may write to (the read-only http store is "
             "always there). volume: each image in a volume of volumed, as Glance's cinder "
-            "store.", kind="multichoice", choices=WRITABLE_STORES),
+            "store; rbd: each image an RBD image in Ceph, as Glance's rbd store; swift: "
+            "each image an object in Swift, as Glance's swift store.",
+            kind="multichoice", choices=WRITABLE_STORES),
         Opt("default_store", "file", "Where uploaded data goes (one of stores).",
             kind="choice", choices=WRITABLE_STORES),
         Opt("filesystem_store_datadir", "", "Directory of the file store. Empty: "
@@ -90,8 +92,10 @@ def api_schema() -> Schema:
             "written or read with qemu-img.", kind="float", minimum=1, maximum=86400),
         Opt("http_timeout", 30.0, "Seconds to wait for a remote server of the http store.",
             kind="float", minimum=1, maximum=3600),
+        *RBD_STORE_OPTS,
+        *SWIFT_STORE_OPTS,
         Opt("enabled_backends", [], "Named stores (Glance's multi-store): id:kind pairs, "
-            "kind one of file, volume, http, e.g. fast:file,cheap:file,web:http; each "
+            "kind one of file, volume, http, rbd, swift, e.g. fast:file,cheap:file,web:http; each "
             "store's options in a [store:ID] section (a file store needs its own "
             "filesystem_store_datadir). Empty: one store of each kind in `stores`, named "
             "by its kind, with the options above.", kind="list"),
@@ -118,9 +122,37 @@ def api_schema() -> Schema:
     return schema
 
 
+RBD_STORE_OPTS = [
+    Opt("rbd_store_pool", "images", "rbd stores: the Ceph pool images are kept in."),
+    Opt("rbd_store_user", "glance", "rbd stores: the cephx user imaged connects as (its "
+        "keyring found through the Ceph config, e.g. ceph.client.glance.keyring beside it)."),
+    Opt("rbd_store_ceph_conf", "", "rbd stores: the Ceph config file. Empty: the stack's "
+        "own Ceph (etc/ceph/ceph.conf under the state directory; pocketstack.conf [ceph])."),
+    Opt("rbd_store_chunk_size", 8, "rbd stores: MiB per RADOS object and per read "
+        "(rounded down to a power of two).", kind="int", minimum=1, maximum=32),
+    Opt("rados_connect_timeout", 30.0, "rbd stores: seconds to wait for the Ceph cluster "
+        "when connecting.", kind="float", minimum=1, maximum=600),
+]
+
+
+SWIFT_STORE_OPTS = [
+    Opt("swift_store_container", "glance", "swift stores: the container images are kept "
+        "in (in the account of imaged's own project, found in the catalog)."),
+    Opt("swift_store_create_container_on_put", True, "swift stores: make the container at "
+        "the first upload when it is missing (Glance's default is false).", kind="bool"),
+    Opt("swift_store_large_object_size", 5120, "swift stores: MiB above which an image is "
+        "uploaded in segments with a manifest (a Dynamic Large Object); up to this size "
+        "the data is spooled locally first.", kind="int", minimum=1, maximum=5120),
+    Opt("swift_store_large_object_chunk_size", 200, "swift stores: MiB per segment of a "
+        "large image.", kind="int", minimum=1, maximum=5120),
+    Opt("swift_store_timeout", 300.0, "swift stores: seconds a call to Swift may wait "
+        "for an answer.", kind="float", minimum=1, maximum=86400),
+]
+
+
 # [store:ID]: one named store of enabled_backends (Glance's [fast] section;
 # prefixed so that a store id never collides with a section of imaged's own).
-STORE_KINDS = ("file", "volume", "http")
+STORE_KINDS = ("file", "volume", "http", "rbd", "swift")
 STORE_OPTS = [
     Opt("store_description", "", "What GET /v2/info/stores tells users about this store."),
     Opt("weight", 0, "Downloads read from the location whose store weighs most first, "
@@ -137,6 +169,8 @@ STORE_OPTS = [
         maximum=86400),
     Opt("http_timeout", 30.0, "http stores: seconds to wait for a remote server.",
         kind="float", minimum=1, maximum=3600),
+    *RBD_STORE_OPTS,
+    *SWIFT_STORE_OPTS,
 ]
 
 

@@ -32,7 +32,7 @@ from imaged.domain.listing import ImageQuery, parse_query
 from imaged.domain.patch import Change
 from imaged.imports.flow import importer_of
 from imaged.runtime import Imaged, caller_of
-from imaged.store.base import LocationRefused, StoreError, UnknownStore
+from imaged.store.base import InUseByStore, LocationRefused, StoreError, UnknownStore
 from shared.context import RequestContext
 from shared.errors import Forbidden, NotFound
 
@@ -144,7 +144,10 @@ def update_image(imaged: Imaged, ctx: RequestContext, image_id: str,
 
 def delete_image(imaged: Imaged, ctx: RequestContext, image_id: str) -> None:
     """Delete the image: its data at once, or by the scrubber later when
-    delayed_delete is on; its staged data and its cached copy at once."""
+    delayed_delete is on; its staged data and its cached copy at once.
+    As in Glance, the data goes before the record: a store that refuses
+    because the data is in use (an RBD snapshot with clones) stops the
+    delete with 409, and the image stays as it was."""
     conf = imaged.conf
     for _attempt in range(SAVE_ATTEMPTS):
         image = visible_image(imaged, ctx, image_id)
@@ -154,6 +157,8 @@ def delete_image(imaged: Imaged, ctx: RequestContext, image_id: str) -> None:
                              f"(set protected to false first).")
         target = st.after_delete(image.status, has_data=bool(image.locations),
                                  delayed_delete=conf.image.delayed_delete)
+        if target == st.DELETED:
+            _delete_data_unless_in_use(imaged, image)
         try:
             imaged.repo.set_status(image.id, [image.status], target,
                                    {"deleted_at": utcnow()},
@@ -161,8 +166,6 @@ def delete_image(imaged: Imaged, ctx: RequestContext, image_id: str) -> None:
                                                    new_status=target)])
         except StaleImage:
             continue
-        if target == st.DELETED:
-            _delete_data(imaged, image.locations)
         _forget_copies(imaged, image.id)
         return
     raise Conflict(f"Image {image_id} kept changing status; try the delete again.")
@@ -388,6 +391,22 @@ def _forget_copies(imaged: Imaged, image_id: str) -> None:
     if cache is not None:
         cache.entries.remove(image_id)
         cache.entries.index.dequeue(image_id)
+
+
+def _delete_data_unless_in_use(imaged: Imaged, image: Image) -> None:
+    """Remove the data of an image about to be deleted. A store that says
+    the data is in use (InUseByStore) stops the delete: Conflict (409),
+    Glance's "could not be deleted because it is in use", with the store's
+    reason. Other failures are logged, never fatal."""
+    for location in image.locations:
+        try:
+            imaged.stores.for_location(location).delete(location.url)
+        except InUseByStore as exc:
+            LOG.warning("image %s not deleted: its data is in use (%s)", image.id, exc)
+            raise Conflict(f"Image {image.id} could not be deleted because it is in use: "
+                           f"{exc}") from None
+        except Exception:  # noqa: BLE001 - leftover data harms no one
+            LOG.exception("could not delete image data at %s", location.url)
 
 
 def _delete_data(imaged: Imaged, locations: list[Location]) -> None:

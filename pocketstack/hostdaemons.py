@@ -10,10 +10,14 @@ import ipaddress
 from abc import ABC, abstractmethod
 from typing import Any
 
+from identity.bootstrap import Credentials
+from identity.config import schema as identity_schema
 from networkd.dataplane import namespace as stack_netns
 from networkd.dataplane.contract import DataPlaneError
+from pocketstack import stackconfig
 from shared import netnames
-from shared.host import libvirt_host, tgt_host
+from shared.config import ConfigError, load_config, set_option
+from shared.host import ceph_host, libvirt_host, swift_host, tgt_host
 from shared.paths import StateLayout
 from volumed import host as volumed_host
 
@@ -43,6 +47,11 @@ class HostDaemons(ABC):
     @abstractmethod
     def status(self, state: StateLayout) -> list[StatusRow]:
         """One row per daemon for `pocketstack status`."""
+
+    def prepare(self, state: StateLayout) -> None:
+        """Before any config file is read: settings the services need from
+        these daemons (a catalog entry). Nothing by default."""
+        return None
 
 
 class VolumedTgtd(HostDaemons):
@@ -143,3 +152,119 @@ class NetworkdNamespace(HostDaemons):
             return self._record(state).read_text().strip() or None
         except FileNotFoundError:
             return None
+
+
+class StackCeph(HostDaemons):
+    """The stack's own single-node Ceph (shared/host/ceph_host.py), run when
+    [ceph] enabled is true in pocketstack.conf: it belongs to no single
+    service (imaged, volumed and computed all use it), so it reads the
+    stack's file, not the service's `conf`. Started before the first service
+    that uses it, stopped by `down` once they have stopped."""
+
+    def ensure(self, conf: Any, state: StateLayout) -> list[str]:
+        ceph = self._settings(state)
+        if not ceph.enabled:
+            return []
+        ports = ceph_host.CephPorts(ceph.mon_port, ceph.mon_v1_port, ceph.bind_port_min,
+                                    ceph.bind_port_max)
+        try:
+            result = ceph_host.ensure_running(state.root, ports, ceph.osd_size)
+        except ceph_host.CephError as exc:
+            raise HostDaemonError(f"ceph: {exc}") from None
+        lines = []
+        for program, pid in result["pids"].items():
+            word = "started" if program in result["started"] else "already running"
+            lines.append(f"{program:<16} {word} (pid {pid})")
+        lines.append(f"{'ceph':<16} cluster {result['fsid']} (mon 127.0.0.1:{ceph.mon_port}, "
+                     f"{state.ceph / 'ceph.conf'})")
+        return lines
+
+    def stop(self, state: StateLayout) -> list[str]:
+        return [f"{program:<16} stopped" for program in ceph_host.stop(state.root)]
+
+    def status(self, state: StateLayout) -> list[StatusRow]:
+        try:
+            ceph = self._settings(state)
+        except HostDaemonError:
+            return []
+        if not ceph.enabled:
+            return []
+        layout = ceph_host.CephLayout(state.root)
+        ports = {"ceph-mon": str(ceph.mon_port)}
+        return [(program, pid is not None, ports.get(program, "-"), pid)
+                for program, pid in ceph_host.pids(layout).items()]
+
+    @staticmethod
+    def _settings(state: StateLayout):
+        try:
+            return load_config(stackconfig.schema(),
+                               state.config_file(stackconfig.STACK_CONF)).ceph
+        except ConfigError as exc:
+            raise HostDaemonError(str(exc)) from None
+
+
+class StackSwift(HostDaemons):
+    """The stack's own single-node Swift (shared/host/swift_host.py), run
+    when [swift] enabled is true in pocketstack.conf. prepare() registers it
+    in identity's catalog (identity.conf [catalog] object_store_url, when
+    unset) before identity reads its file; its proxy validates tokens with
+    identity as the service user `swift`, whose password identity's
+    bootstrap generated (etc/credentials)."""
+
+    def prepare(self, state: StateLayout) -> None:
+        swift = load_config(stackconfig.schema(),
+                            state.config_file(stackconfig.STACK_CONF)).swift
+        identity_conf = state.config_file(identity_schema().filename)
+        if not swift.enabled or load_config(identity_schema(),
+                                            identity_conf).catalog.object_store_url:
+            return
+        set_option(identity_conf, "catalog", "object_store_url",
+                   f"http://{swift_host.LOOPBACK}:{swift.proxy_port}/v1/AUTH_%(project_id)s")
+
+    def ensure(self, conf: Any, state: StateLayout) -> list[str]:
+        swift = self._settings(state)
+        if not swift.enabled:
+            return []
+        identity = load_config(identity_schema(), state.config_file(identity_schema().filename))
+        auth = swift_host.SwiftAuth(
+            f"http://{identity.api.bind_host}:{identity.api.bind_port}", "swift",
+            Credentials.load_or_create(state.credentials).passwords["swift"])
+        try:
+            result = swift_host.ensure_running(state.root, self.ports(swift), auth)
+        except swift_host.SwiftError as exc:
+            raise HostDaemonError(f"swift: {exc}") from None
+        lines = []
+        for name, pid in result["pids"].items():
+            word = "started" if name in result["started"] else "already running"
+            lines.append(f"{'swift-' + name:<16} {word} (pid {pid})")
+        lines.append(f"{'swift':<16} http://{swift_host.LOOPBACK}:{swift.proxy_port}/v1 "
+                     f"(object-store)")
+        return lines
+
+    def stop(self, state: StateLayout) -> list[str]:
+        return [f"{'swift-' + name:<16} stopped" for name in swift_host.stop(state.root)]
+
+    def status(self, state: StateLayout) -> list[StatusRow]:
+        try:
+            swift = self._settings(state)
+        except HostDaemonError:
+            return []
+        if not swift.enabled:
+            return []
+        ports = self.ports(swift)
+        return [(f"swift-{name}", pid is not None, str(ports.of(name)), pid)
+                for name, pid in swift_host.pids(state.root, ports).items()]
+
+    @staticmethod
+    def ports(swift) -> swift_host.SwiftPorts:
+        return swift_host.SwiftPorts(swift.proxy_port, swift.object_port,
+                                     swift.container_port, swift.account_port,
+                                     swift.memcached_port)
+
+    @staticmethod
+    def _settings(state: StateLayout):
+        try:
+            return load_config(stackconfig.schema(),
+                               state.config_file(stackconfig.STACK_CONF)).swift
+        except ConfigError as exc:
+            raise HostDaemonError(str(exc)) from None

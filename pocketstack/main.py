@@ -6,6 +6,7 @@ up      first start: generate keys, passwords, config files, clouds.yaml and
 down    stop what `up` started (and nothing else).
 status  each service: up or down, port, pid.
 ssh     a shell or a command in a server (pocketstack ssh --help).
+demo    the life of a server, narrated for a class (pocketstack demo --help).
 """
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import argparse
 import sys
 
 from identity.bootstrap import Credentials
-from pocketstack import processes
+from pocketstack import processes, stackconfig
+from pocketstack.demo import command as demo_command
 from pocketstack.hostdaemons import HostDaemonError
 from pocketstack.lab import command as lab_command
-from pocketstack.services import SERVICES, Service, initial_settings
+from pocketstack.progress import Progress
+from pocketstack.services import SERVICES, STACK_DAEMONS, Service, initial_settings
 from pocketstack.ssh import command as ssh_command
 from pocketstack.tinyimage import IMAGE_NAME, register_tiny_image
 from shared.config import ConfigError, ensure_config_file, load_config
@@ -41,6 +44,15 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     started_any = False
+    for daemons in STACK_DAEMONS:
+        try:
+            lines = daemons.ensure(None, state)
+        except HostDaemonError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        started_any |= any(" started " in line for line in lines)
+        if lines:
+            print("\n".join(lines))
     for service in SERVICES:
         if not service.is_wanted(configs):
             continue
@@ -66,9 +78,14 @@ def _prepare(state: StateLayout, port_offset: int) -> dict:
     (identity's bootstrap). Returns the configs by service name."""
     state.create()
     credentials = Credentials.load_or_create(state.credentials)
+    stack_conf = ensure_config_file(stackconfig.schema(), state.etc,
+                                    stackconfig.offset_settings(port_offset))
+    load_config(stackconfig.schema(), stack_conf)  # a bad value stops `up` here
     for service in SERVICES:
         ensure_config_file(service.schema(), state.etc,
                            initial_settings(service, port_offset, credentials.passwords))
+    for daemons in STACK_DAEMONS:
+        daemons.prepare(state)  # e.g. Swift's catalog entry, before identity reads it
     configs = {service.name: _load(service, state) for service in SERVICES}
     for service in SERVICES:
         if service.prepare:
@@ -83,7 +100,9 @@ def _start_service(service: Service, conf, state: StateLayout) -> bool:
     host, port = conf.api.bind_host, conf.api.bind_port
     if service.host_daemons:
         try:
-            print("\n".join(service.host_daemons.ensure(conf, state)))
+            with Progress().waiting(f"starting {service.name}'s host daemons", report=False):
+                lines = service.host_daemons.ensure(conf, state)
+            print("\n".join(lines))
         except HostDaemonError as exc:
             raise StartFailed(str(exc)) from None
     pid = processes.running_pid(state.pid_file(service.name), service.module)
@@ -98,7 +117,9 @@ def _start_service(service: Service, conf, state: StateLayout) -> bool:
     def answers_or_died() -> bool:
         return processes.port_answers(host, port) or not processes.alive(pid)
 
-    if not processes.wait_until(answers_or_died, START_TIMEOUT) or not processes.alive(pid):
+    with Progress().waiting(f"starting {service.name}", report=False):
+        answered = processes.wait_until(answers_or_died, START_TIMEOUT)
+    if not answered or not processes.alive(pid):
         state.pid_file(service.name).unlink(missing_ok=True)
         raise StartFailed(_did_not_start(service, state))
     print(f"{service.name:<16} started (pid {pid}, http://{host}:{port})")
@@ -118,7 +139,7 @@ def _register_tiny_image(state: StateLayout, configs) -> None:
         image_id, uploaded = register_tiny_image(
             state, f"http://{identity.api.bind_host}:{identity.api.bind_port}",
             f"http://{imaged.api.bind_host}:{imaged.api.bind_port}",
-            Credentials.load_or_create(state.credentials).passwords["admin"])
+            Credentials.load_or_create(state.credentials).passwords["admin"], Progress())
     except Exception as exc:  # a build or upload problem: say which
         print(f"warning: the image {IMAGE_NAME} could not be registered: {exc}",
               file=sys.stderr)
@@ -191,6 +212,10 @@ def cmd_down(state: StateLayout) -> int:
             for line in service.host_daemons.stop(state):
                 print(line)
                 stopped += 1
+    for daemons in STACK_DAEMONS:
+        for line in daemons.stop(state):
+            print(line)
+            stopped += 1
     if not stopped:
         print("Nothing was running.")
     return 0
@@ -228,9 +253,11 @@ def cmd_status(state: StateLayout) -> int:
 
 
 def _host_services(state: StateLayout) -> list[tuple]:
-    """The host daemons of every service (tgtd; virtlogd and libvirtd)."""
+    """The host daemons of every service (tgtd; virtlogd and libvirtd) and
+    of the stack (Ceph, when pocketstack.conf enables it)."""
     return [row for service in SERVICES if service.host_daemons
-            for row in service.host_daemons.status(state)]
+            for row in service.host_daemons.status(state)] + \
+        [row for daemons in STACK_DAEMONS for row in daemons.status(state)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -247,6 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("status", help="show each service")
     ssh_command.add_parser(commands)
     lab_command.add_parser(commands)
+    demo_command.add_parser(commands)
     options, remote_command = ssh_command.split_command(
         sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(options)
@@ -261,6 +289,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(ssh_command.run(args, state))
     if args.command == "lab":
         sys.exit(lab_command.run(args, state))
+    if args.command == "demo":
+        sys.exit(demo_command.run(args, state))
     sys.exit(cmd_status(state))
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from computed import host as computed_host
 from computed.config import offset_settings as computed_offset_settings
 from computed.config import schema as computed_schema
+from dashboard.config import schema as dashboard_schema
 from identity.bootstrap import bootstrap as identity_bootstrap
 from identity.config import offset_settings as identity_offset_settings
 from identity.config import schema as identity_schema
@@ -27,7 +28,14 @@ from imaged.config import scrubber_schema as imaged_scrubber_schema
 from imaged.registry.config import schema as imaged_registry_schema
 from networkd.config import offset_settings as networkd_offset_settings
 from networkd.config import schema as networkd_schema
-from pocketstack.hostdaemons import ComputedLibvirt, HostDaemons, NetworkdNamespace, VolumedTgtd
+from pocketstack.hostdaemons import (
+    ComputedLibvirt,
+    HostDaemons,
+    NetworkdNamespace,
+    StackCeph,
+    StackSwift,
+    VolumedTgtd,
+)
 from shared.config import Schema
 from shared.paths import StateLayout
 from volumed.config import offset_settings as volumed_offset_settings
@@ -84,7 +92,15 @@ SERVICES: list[Service] = [
     Service("computed", "computed.app", computed_schema, 8774, "compute_url",
             offset_settings=computed_offset_settings, host_daemons=ComputedLibvirt(),
             after_stop=power_off_guests),
+    # Last: it only calls the others' APIs, as a user's browser would.
+    Service("dashboard", "dashboard.app", dashboard_schema, 8000, "dashboard_url"),
 ]
+
+
+#: Host daemons of the stack as a whole, which several services use and
+#: pocketstack.conf turns on: started before the first service, stopped
+#: after the last one.
+STACK_DAEMONS: list[HostDaemons] = [StackCeph(), StackSwift()]
 
 
 def initial_settings(service: Service, port_offset: int,

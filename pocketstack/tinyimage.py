@@ -18,6 +18,7 @@ from pathlib import Path
 import requests
 
 from labs.tinyimage import build
+from pocketstack.progress import Progress
 from shared.paths import StateLayout
 
 IMAGE_NAME = "pocketstack-tiny"
@@ -46,8 +47,9 @@ def _admin_token(identity_url: str, password: str) -> str:
 
 
 def register_tiny_image(state: StateLayout, identity_url: str, image_url: str,
-                        admin_password: str) -> tuple[str, bool]:
-    """(image id, True if it was uploaded now)."""
+                        admin_password: str, progress: Progress) -> tuple[str, bool]:
+    """(image id, True if it was uploaded now). The build (tens of seconds
+    the first time) and the upload show on `progress`."""
     headers = {"X-Auth-Token": _admin_token(identity_url, admin_password)}
     found = requests.get(f"{image_url}/v2/images", params={"name": IMAGE_NAME},
                          headers=headers, timeout=TIMEOUT)
@@ -59,15 +61,18 @@ def register_tiny_image(state: StateLayout, identity_url: str, image_url: str,
     for image in images:  # left half-made by an interrupted `up`: start again
         requests.delete(f"{image_url}/v2/images/{image['id']}", headers=headers,
                         timeout=TIMEOUT)
-    path = build(image_cache_dir(state))
+    with progress.waiting(f"building {IMAGE_NAME} (cached after the first time)"):
+        path = build(image_cache_dir(state))
     created = requests.post(f"{image_url}/v2/images", headers=headers, timeout=TIMEOUT, json={
         "name": IMAGE_NAME, "disk_format": "qcow2", "container_format": "bare",
         "visibility": "public", "min_ram": 64,
         "os_admin_user": LOGIN_USER, "description": DESCRIPTION})
     created.raise_for_status()
     image_id = created.json()["id"]
-    with open(path, "rb") as data:
-        uploaded = requests.put(f"{image_url}/v2/images/{image_id}/file", data=data,
+    with progress.transfer(f"uploading {IMAGE_NAME}", path.stat().st_size) as sent, \
+            open(path, "rb") as data:
+        uploaded = requests.put(f"{image_url}/v2/images/{image_id}/file",
+                                data=sent.reading(data),
                                 headers={**headers,
                                          "Content-Type": "application/octet-stream"},
                                 timeout=TIMEOUT)

@@ -261,3 +261,32 @@ def _parse_section(filename: str, section: str, parser: configparser.ConfigParse
         except ValueError as exc:
             raise ConfigError(filename, section, opt.name, str(exc)) from None
     return values
+
+
+def set_option(path: Path, section: str, option: str, value: str) -> None:
+    """Write `option = value` into one section of an existing config file,
+    in place of the commented default line first start wrote (or of a line
+    already setting it), else at the end of the section; the rest of the
+    file, comments included, stays as it was. Used by `pocketstack up` for
+    the few values it derives from the stack's own file."""
+    lines = path.read_text().splitlines()
+    current, insert_at, replaced = None, None, False
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            if current == section and insert_at is None:
+                insert_at = index
+            current = stripped[1:-1]
+        elif current == section and "=" in stripped \
+                and stripped.lstrip("#").split("=", 1)[0].strip() == option:
+            lines[index] = f"{option} = {value}"
+            replaced = True
+            break
+    if not replaced:
+        if current == section and insert_at is None:
+            insert_at = len(lines)
+        if insert_at is None:
+            lines += ["", f"[{section}]"]
+            insert_at = len(lines)
+        lines.insert(insert_at, f"{option} = {value}")
+    write_private_file(path, "\n".join(lines) + "\n")

@@ -64,6 +64,14 @@ class StateLayout:
         metadata_proxy_shared_secret), made at first need."""
         return self.etc / "metadata-proxy-secret"
 
+    @property
+    def ceph(self) -> Path:
+        """The stack's own Ceph as its clients see it (when the stack runs
+        one): ceph.conf and one keyring per client (0600), in the form
+        /etc/ceph has on a Ceph host, so librados finds a client's keyring
+        by its name."""
+        return self.etc / "ceph"
+
     def config_file(self, name: str) -> Path:
         return self.etc / name
 

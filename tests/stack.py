@@ -20,7 +20,13 @@ CLIENTS_VENV = Path(os.environ.get("POCKETSTACK_CLIENTS_VENV", REPO / ".venv-cli
 DEFAULT_PORTS = {"identity": 5000, "imaged": 9292, "imaged-registry": 9191,
                  "volumed": 8776, "computed": 8774, "computed-metadata": 8775,
                  "computed-serialproxy": 6083,
-                 "networkd": 9696, "tgtd": 3260}
+                 "networkd": 9696, "tgtd": 3260, "dashboard": 8000,
+                 # a stack's Ceph (pocketstack.conf [ceph]): the monitor's two
+                 # ports and the start of the range its OSD and manager bind
+                 "ceph-mon": 3300, "ceph-mon-v1": 6789, "ceph-osd": 6800,
+                 # a stack's Swift (pocketstack.conf [swift])
+                 "swift-proxy": 8080, "swift-object": 6200, "swift-container": 6201,
+                 "swift-account": 6202, "swift-memcached": 11211}
 
 
 def pocketstack(state_dir: Path, *args: str, check: bool = True,

@@ -38,7 +38,10 @@ from volumed.api import (
 )
 from volumed.api.common import Runtime
 from volumed.api.versions import PUBLIC_PATHS
+from volumed.backend.base import VolumeBackend
 from volumed.backend.file import FileBackend
+from volumed.backend.rbd import RbdBackend
+from volumed.backend.router import BackendRouter
 from volumed.backup.chunked import ChunkedBackup, ChunkSettings
 from volumed.backup.posix import PosixStore
 from volumed.backup.service import BackupService
@@ -59,6 +62,18 @@ NAME = "volumed"
 
 def volumes_dir(conf, state: StateLayout) -> Path:
     return Path(conf.volume.volumes_dir) if conf.volume.volumes_dir else state.lib / "volumes"
+
+
+def make_backend(conf, state: StateLayout, sessions) -> VolumeBackend:
+    """The file backend, and beside it the rbd one (volumes as RBD images in
+    Ceph) for the volume types whose extra spec volume_backend_name names it
+    ([rbd] volume_backend_name); it connects to Ceph at its first volume."""
+    options = conf.rbd
+    rbd = RbdBackend(Path(options.rbd_ceph_conf) if options.rbd_ceph_conf
+                     else state.ceph / "ceph.conf", options.rbd_user, options.rbd_pool,
+                     options.rbd_secret_uuid, state.lib / "rbd-scratch")
+    return BackendRouter({"file": FileBackend(volumes_dir(conf, state)),
+                          options.volume_backend_name: rbd}, "file", sessions)
 
 
 def make_backups(conf, state: StateLayout) -> BackupService:
@@ -94,7 +109,7 @@ def make_deps(conf, state: StateLayout, sessions, notifier: Notifier) -> Deps:
     images = VolumeImages(ServiceSession.from_config(conf), conf.volume.image_url,
                           conf.volume.image_download_timeout)
     return Deps(sessions=sessions, notifier=notifier,
-                backend=FileBackend(volumes_dir(conf, state)),
+                backend=make_backend(conf, state, sessions),
                 target=make_target(conf, state), images=images, settings=settings,
                 backups=make_backups(conf, state),
                 compute=ComputeEvents(ServiceSession.from_config(conf)))

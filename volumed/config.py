@@ -74,6 +74,19 @@ def schema() -> Schema:
         Opt("backup_timer_interval", 120, "Seconds between two backup progress "
             "events.", kind="int", minimum=1),
     ]).check(_check_backup_sizes)
+    result.add("rbd", [
+        Opt("volume_backend_name", "rbd", "The name volume types give in their extra spec "
+            "volume_backend_name to put their volumes in Ceph (RBD images); other types "
+            "stay on the file backend (sparse files over iSCSI)."),
+        Opt("rbd_pool", "volumes", "The Ceph pool volumes are kept in."),
+        Opt("rbd_user", "cinder", "The cephx user volumed connects as, and compute hosts "
+            "attach volumes as (its keyring found through the Ceph config)."),
+        Opt("rbd_ceph_conf", "", "The Ceph config file. Empty: the stack's own Ceph "
+            "(etc/ceph/ceph.conf under the state directory; pocketstack.conf [ceph])."),
+        Opt("rbd_secret_uuid", "", "The libvirt secret compute hosts keep rbd_user's key "
+            "in. Empty: derived from the cluster's fsid and rbd_user (what computed "
+            "derives too)."),
+    ])
     return result
 
 

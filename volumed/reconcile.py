@@ -99,6 +99,8 @@ class Reconciler:
             with transaction(self.sessions, write=False) as session:
                 wanted = {}
                 for attachment, volume in repo.exported_attachments(session):
+                    if not self.deps.backend.needs_target(volume.id):
+                        continue  # reached without iSCSI (rbd)
                     export = export_for(self.deps, attachment, volume)
                     wanted[export.iqn] = export
             present = self.target.exports()

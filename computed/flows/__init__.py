@@ -74,6 +74,9 @@ class Settings:
     vif_plugging_timeout: float = 60.0  # 0: do not wait for networkd to plug ports
     dhcp_domain: str = ""  # appended to hostnames in the metadata ([metadata] dhcp_domain)
     shelved_offload_time: int = 0  # 0: offload at once after shelve; -1: never
+    #: Where the keyrings of the cephx users of rbd volumes are (the stack's
+    #: etc/ceph: ceph.client.<user>.keyring), for their libvirt secrets.
+    ceph_keyrings: Path | None = None
 
 
 class InstanceLocks:

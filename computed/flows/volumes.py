@@ -29,7 +29,7 @@ from computed.db.models import BlockDeviceMapping, Instance
 from computed.domain import states
 from computed.domain.devices import next_free_device
 from computed.flows import Deps, Undo, fault
-from computed.virt.guest import IscsiVolume, secret_usage
+from computed.virt.guest import IscsiVolume, RbdVolume, VolumeSpec, secret_usage
 from shared.clients import Caller, RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
@@ -70,11 +70,19 @@ def without_password(connection_info: dict) -> dict:
     return {key: value for key, value in connection_info.items() if key != "auth_password"}
 
 
-def volume_spec(deps: Deps, bdm: BlockDeviceMapping) -> IscsiVolume:
+def volume_spec(deps: Deps, bdm: BlockDeviceMapping) -> VolumeSpec:
     """The libvirt disk of a connected volume, from its stored connection_info."""
     info = bdm.connection or {}
-    if info.get("driver_volume_type", "iscsi") != "iscsi":
-        raise VolumeError(f"volume {bdm.volume_id}: only iSCSI volumes can be attached")
+    kind = info.get("driver_volume_type", "iscsi")
+    if kind == "rbd":
+        return RbdVolume(volume_id=_known(bdm.volume_id, "id"),
+                         device=_known(bdm.device_name, "device name"), name=info["name"],
+                         hosts=tuple(info["hosts"]), ports=tuple(str(p) for p in info["ports"]),
+                         auth_username=info["auth_username"], secret_uuid=bdm.secret_uuid,
+                         readonly=info.get("access_mode") == "ro", boot=bdm.boot_index == 0)
+    if kind != "iscsi":
+        raise VolumeError(f"volume {bdm.volume_id}: {kind} volumes cannot be attached "
+                          f"(iscsi and rbd can)")
     host, _, port = str(info["target_portal"]).rpartition(":")
     return IscsiVolume(volume_id=_known(bdm.volume_id, "id"),
                        device=_known(bdm.device_name, "device name"),
@@ -96,7 +104,9 @@ def connect_volume(deps: Deps, caller: Caller, instance_uuid: str, bdm_id: int,
         attachment_id = _known(bdm.attachment_id, "attachment")
         device = _known(bdm.device_name, "device name")
     info = deps.volumes.connect(caller, attachment_id, connector(deps, device))
-    password = info.get("auth_password")
+    kind = "ceph" if info.get("driver_volume_type") == "rbd" else "iscsi"
+    password = cephx_key(deps, info["auth_username"]) if kind == "ceph" \
+        else info.get("auth_password")
     secret_uuid = str(uuidlib.uuid4()) if password else None
     with transaction(deps.sessions) as session:
         bdm = _mapping(session, bdm_id)
@@ -105,12 +115,29 @@ def connect_volume(deps: Deps, caller: Caller, instance_uuid: str, bdm_id: int,
     if password and secret_uuid:
         deps.driver.define_volume_secret(
             secret_uuid, secret_usage(deps.settings.node_uuid, attachment_id),
-            f"PocketStack: CHAP password of volume {bdm.volume_id} for server "
-            f"{instance_uuid}", password)
+            f"PocketStack: {'cephx key' if kind == 'ceph' else 'CHAP password'} of volume "
+            f"{bdm.volume_id} for server {instance_uuid}", password, kind)
         undo.push(f"delete the secret of volume {bdm.volume_id}",
                   lambda: deps.driver.delete_volume_secret(secret_uuid))
     with transaction(deps.sessions, write=False) as session:
         return _mapping(session, bdm_id)
+
+
+def cephx_key(deps: Deps, user: str) -> str:
+    """The key of the cephx user an rbd connection names, from its keyring
+    in the stack's Ceph directory (never logged; it goes into a libvirt
+    secret, as Nova's rbd_secret_uuid holds client.cinder's key)."""
+    if deps.settings.ceph_keyrings is None:
+        raise VolumeError("this compute host has no Ceph keyrings")
+    keyring = deps.settings.ceph_keyrings / f"ceph.client.{user}.keyring"
+    try:
+        for line in keyring.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name.strip() == "key":
+                return value.strip()
+    except OSError as exc:
+        raise VolumeError(f"no keyring for the cephx user {user}: {exc.strerror}") from None
+    raise VolumeError(f"the keyring of the cephx user {user} holds no key")
 
 
 def release_volume(deps: Deps, caller: Caller, bdm: BlockDeviceMapping,

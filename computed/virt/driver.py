@@ -19,7 +19,7 @@ import abc
 from dataclasses import dataclass
 from pathlib import Path
 
-from computed.virt.guest import GuestSpec, IscsiVolume, Nic
+from computed.virt.guest import GuestSpec, Nic, VolumeSpec
 
 
 class HypervisorError(Exception):
@@ -162,8 +162,9 @@ class ComputeDriver(abc.ABC):
     # --- volumes ------------------------------------------------------------------------
     @abc.abstractmethod
     def define_volume_secret(self, secret_uuid: str, usage: str, description: str,
-                             password: str) -> None:
-        """Keep a CHAP password where only the hypervisor reads it, under
+                             password: str, kind: str = "iscsi") -> None:
+        """Keep a CHAP password (kind iscsi) or a cephx key (kind ceph, its
+        base64 text) where only the hypervisor reads it, under
         `secret_uuid`, its usage id `usage` (how list_volume_secrets finds it
         again). On failure nothing of the secret is left."""
 
@@ -178,7 +179,7 @@ class ComputeDriver(abc.ABC):
         `usage_prefix` (this node's: the caller gives its prefix)."""
 
     @abc.abstractmethod
-    def attach_volume(self, domain_name: str, volume: IscsiVolume, live: bool) -> None:
+    def attach_volume(self, domain_name: str, volume: VolumeSpec, live: bool) -> None:
         """Add the volume to the guest's definition, and to the running guest
         when `live` (hot-plug). On failure the definition is unchanged."""
 

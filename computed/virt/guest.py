@@ -13,6 +13,8 @@ what PocketStack needs:
       <disk> vda, vdb, ...           qcow2 files in the instance directory
       <disk type='network'>          volumes: QEMU's own iSCSI initiator, CHAP
                                      password in a libvirt secret (never here);
+                                     or librbd (rbd volumes), the cephx key in
+                                     a libvirt secret of type ceph;
                                      a boot volume has <boot order='1'/>
       <disk device='cdrom'>          the config drive, on IDE
       <interface type='ethernet'>    one per port: a virtio NIC with the port's
@@ -74,6 +76,25 @@ class IscsiVolume:
 
 
 @dataclass(frozen=True)
+class RbdVolume:
+    """A volume QEMU reads from Ceph itself (librbd): volumed's rbd backend.
+    The cephx user's key is in the libvirt secret `secret_uuid`."""
+    volume_id: str
+    device: str
+    name: str                        # pool/image
+    hosts: tuple[str, ...]           # the monitors
+    ports: tuple[str, ...]
+    auth_username: str
+    secret_uuid: str | None = None
+    readonly: bool = False
+    boot: bool = False
+
+
+#: A volume attached to a guest: over iSCSI (file backend) or RBD.
+VolumeSpec = IscsiVolume | RbdVolume
+
+
+@dataclass(frozen=True)
 class Nic:
     """A port of the server, as the guest sees it: a virtio NIC with the
     port's MAC. Its tap is named after the port (shared.netnames), which is
@@ -95,7 +116,7 @@ class GuestSpec:
     vcpus: int
     memory_mb: int
     disks: list[FileDisk]
-    volumes: list[IscsiVolume]
+    volumes: list[VolumeSpec]
     console_log: Path
     machine_type: str = "pc"
     labels: dict[str, str] = field(default_factory=dict)  # node, name, project, user, flavor
@@ -120,18 +141,26 @@ def _file_disk(parent: ET.Element, disk: FileDisk) -> None:
         _sub(element, "readonly")
 
 
-def volume_disk_element(volume: IscsiVolume) -> ET.Element:
+def volume_disk_element(volume: VolumeSpec) -> ET.Element:
     disk = ET.Element("disk", {"type": "network", "device": "disk"})
     # raw: a volume is a plain LUN. cache=none: writes go to the target at once.
     _sub(disk, "driver", name="qemu", type="raw", cache="none")
-    source = _sub(disk, "source", protocol="iscsi",
-                  name=f"{volume.target_iqn}/{volume.target_lun}")
-    _sub(source, "host", name=volume.portal_host, port=volume.portal_port)
-    initiator = _sub(source, "initiator")
-    _sub(initiator, "iqn", name=volume.initiator_iqn)
-    if volume.auth_username and volume.secret_uuid:
-        auth = _sub(disk, "auth", username=volume.auth_username)
-        _sub(auth, "secret", type="iscsi", uuid=volume.secret_uuid)
+    if isinstance(volume, RbdVolume):
+        source = _sub(disk, "source", protocol="rbd", name=volume.name)
+        for host, port in zip(volume.hosts, volume.ports, strict=True):
+            _sub(source, "host", name=host, port=port)
+        if volume.secret_uuid:
+            auth = _sub(disk, "auth", username=volume.auth_username)
+            _sub(auth, "secret", type="ceph", uuid=volume.secret_uuid)
+    else:
+        source = _sub(disk, "source", protocol="iscsi",
+                      name=f"{volume.target_iqn}/{volume.target_lun}")
+        _sub(source, "host", name=volume.portal_host, port=volume.portal_port)
+        initiator = _sub(source, "initiator")
+        _sub(initiator, "iqn", name=volume.initiator_iqn)
+        if volume.auth_username and volume.secret_uuid:
+            auth = _sub(disk, "auth", username=volume.auth_username)
+            _sub(auth, "secret", type="iscsi", uuid=volume.secret_uuid)
     _sub(disk, "target", dev=volume.device, bus="virtio")
     if volume.boot:  # SeaBIOS boots it (libvirt's per-device boot order)
         _sub(disk, "boot", order="1")
@@ -142,7 +171,7 @@ def volume_disk_element(volume: IscsiVolume) -> ET.Element:
     return disk
 
 
-def volume_disk_xml(volume: IscsiVolume) -> str:
+def volume_disk_xml(volume: VolumeSpec) -> str:
     return ET.tostring(volume_disk_element(volume), encoding="unicode")
 
 
@@ -264,14 +293,15 @@ def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
     return ET.tostring(domain, encoding="unicode")
 
 
-def secret_xml(secret_uuid: str, usage: str, description: str) -> str:
-    """A private, persistent iSCSI secret: libvirt keeps the value and never
-    gives it back (private='yes'); it survives a libvirtd restart."""
+def secret_xml(secret_uuid: str, usage: str, description: str, kind: str = "iscsi") -> str:
+    """A private, persistent secret: libvirt keeps the value and never gives
+    it back (private='yes'); it survives a libvirtd restart. kind iscsi: a
+    CHAP password; ceph: a cephx key."""
     secret = ET.Element("secret", {"ephemeral": "no", "private": "yes"})
     _sub(secret, "uuid", secret_uuid)
     _sub(secret, "description", description)
-    usage_element = _sub(secret, "usage", type="iscsi")
-    _sub(usage_element, "target", usage)
+    usage_element = _sub(secret, "usage", type=kind)
+    _sub(usage_element, "target" if kind == "iscsi" else "name", usage)
     return ET.tostring(secret, encoding="unicode")
 
 

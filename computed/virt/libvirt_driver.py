@@ -8,6 +8,7 @@ how list_guests() tells our domains from anyone else's.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import platform
 import socket
@@ -32,8 +33,8 @@ from computed.virt.driver import (
 from computed.virt.guest import (
     METADATA_NS,
     GuestSpec,
-    IscsiVolume,
     Nic,
+    VolumeSpec,
     domain_xml,
     nic_xml,
     parse_metadata,
@@ -290,11 +291,14 @@ class LibvirtDriver(ComputeDriver):
 
     # --- volumes --------------------------------------------------------------------------
     def define_volume_secret(self, secret_uuid: str, usage: str, description: str,
-                             password: str) -> None:
+                             password: str, kind: str = "iscsi") -> None:
         conn = self._connection()
+        # A cephx key is base64 text; libvirt keeps its bytes (what
+        # `virsh secret-set-value --base64 KEY` does).
+        value = base64.b64decode(password) if kind == "ceph" else password.encode()
         try:
-            secret = conn.secretDefineXML(secret_xml(secret_uuid, usage, description))
-            secret.setValue(password.encode())
+            secret = conn.secretDefineXML(secret_xml(secret_uuid, usage, description, kind))
+            secret.setValue(value)
         except libvirt.libvirtError as exc:
             self.delete_volume_secret(secret_uuid)
             raise _error(exc) from None
@@ -310,14 +314,15 @@ class LibvirtDriver(ComputeDriver):
         found = {}
         for secret in self._connection().listAllSecrets(0):
             try:
-                if secret.usageType() == libvirt.VIR_SECRET_USAGE_TYPE_ISCSI and \
+                if secret.usageType() in (libvirt.VIR_SECRET_USAGE_TYPE_ISCSI,
+                                          libvirt.VIR_SECRET_USAGE_TYPE_CEPH) and \
                         secret.usageID().startswith(usage_prefix):
                     found[secret.UUIDString()] = secret.usageID()
             except libvirt.libvirtError:
                 continue
         return found
 
-    def attach_volume(self, domain_name: str, volume: IscsiVolume, live: bool) -> None:
+    def attach_volume(self, domain_name: str, volume: VolumeSpec, live: bool) -> None:
         domain = self._domain(domain_name)
         flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
         if live:

@@ -27,6 +27,7 @@ from imaged.store.base import (
 from imaged.store.definitions import StoreDefinition, store_definitions
 from imaged.store.file import FileStore
 from imaged.store.http import HttpStore
+from shared.paths import StateLayout
 
 LOG = logging.getLogger(__name__)
 
@@ -175,6 +176,22 @@ def _build(definition: StoreDefinition, conf, state_lib: Path) -> Store:
                             else state_lib / "image-volume-staging",
                             options["volume_store_type"], options["volume_store_initiator"],
                             options["volume_store_timeout"])
+    elif definition.kind == "rbd":
+        from imaged.store.rbd import RbdStore
+        ceph_conf = options["rbd_store_ceph_conf"]
+        store = RbdStore(Path(ceph_conf) if ceph_conf else StateLayout(state_lib.parent).ceph
+                         / "ceph.conf", options["rbd_store_user"], options["rbd_store_pool"],
+                         options["rbd_store_chunk_size"], options["rados_connect_timeout"])
+    elif definition.kind == "swift":
+        from imaged.store.swift import SwiftStore
+        from shared.clients import ServiceSession
+        store = SwiftStore(ServiceSession.from_config(conf),
+                           state_lib / "image-swift-spool" / definition.store_id,
+                           options["swift_store_container"],
+                           options["swift_store_create_container_on_put"],
+                           options["swift_store_large_object_size"],
+                           options["swift_store_large_object_chunk_size"],
+                           options["swift_store_timeout"])
     else:
         store = HttpStore(options["http_timeout"])
     store.store_id = definition.store_id

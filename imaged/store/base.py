@@ -7,8 +7,10 @@ location for reading (from an offset, for Range requests), how big is the
 data at a location (for locations added by URL), and delete a location.
 
 Each store is one file: file.py (the default, under the state directory),
-http.py (read-only: data served from a web server, never uploaded) and
-volume.py (each image in a volume of volumed). They, and the fakes of the
+http.py (read-only: data served from a web server, never uploaded),
+volume.py (each image in a volume of volumed), rbd.py (each image an
+RBD image in a Ceph pool, with a protected snapshot to clone from) and
+swift.py (each image an object, or segments and a manifest, in Swift). They, and the fakes of the
 unit tests, implement the abstract classes below, whose docstrings are the
 contract: parameters, result, what is raised and what must be cleaned up
 when an operation fails. Multi-store means naming several instances of these
@@ -33,6 +35,13 @@ class StoreFull(StoreError):
 
 class DataNotFound(StoreError):
     """Nothing at that location (any more)."""
+
+
+class InUseByStore(StoreError):
+    """The data is in use inside the store, outside imaged (an RBD snapshot
+    with copy-on-write clones): delete() refused it and changed nothing.
+    The message says by what. Glance's InUseByStore: the image stays as it
+    was and the delete answers 409."""
 
 
 class LocationRefused(StoreError):
@@ -112,7 +121,7 @@ class Store(abc.ABC):
     overrides when it has more to say. Errors are StoreError or one of its
     subclasses, with a message safe to show a user.
     """
-    name: str = ""        # the kind of store: file, http, volume
+    name: str = ""        # the kind of store: file, http, volume, rbd, swift
     #: The name the operator gave this store in imaged-api.conf (the kind,
     #: when stores are not named); locations record it as metadata "store".
     store_id: str = ""
@@ -176,7 +185,9 @@ class Store(abc.ABC):
         already gone is not an error, and a read-only store leaves the data
         it only pointed at.
 
-        Raises LocationRefused for a URL that is not this store's and
+        Raises LocationRefused for a URL that is not this store's,
+        InUseByStore when the store refuses because the data is in use
+        (nothing was removed; the caller keeps the image as it was), and
         StoreError when the store fails (callers log it: the image record no
         longer points at the data, so nothing is left half done).
         """

@@ -18,20 +18,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imaged.config import API_CONF, STORE_KINDS, STORE_OPTS
+from imaged.config import API_CONF, RBD_STORE_OPTS, STORE_KINDS, STORE_OPTS, SWIFT_STORE_OPTS
 from shared.config import ConfigError
 
+RBD_OPTION_NAMES = tuple(opt.name for opt in RBD_STORE_OPTS)
+SWIFT_OPTION_NAMES = tuple(opt.name for opt in SWIFT_STORE_OPTS)
 RESERVED_PREFIX = "os_glance_"  # Glance keeps these ids for its own internal stores
 #: Options of a [store:ID] section that only mean something for one kind.
 KIND_OF_OPTION = {"filesystem_store_datadir": "file", "volume_store_type": "volume",
                   "volume_store_initiator": "volume", "volume_store_timeout": "volume",
-                  "http_timeout": "http"}
+                  "http_timeout": "http", **{name: "rbd" for name in RBD_OPTION_NAMES},
+                  **{name: "swift" for name in SWIFT_OPTION_NAMES}}
 
 
 @dataclass(frozen=True)
 class StoreDefinition:
     store_id: str
-    kind: str                 # file, volume, http
+    kind: str                 # file, volume, http, rbd, swift
     description: str = ""
     weight: int = 0
     #: Shown by GET /v2/info/stores (the operator configured it); False for
@@ -71,6 +74,12 @@ def _single_store(conf) -> StoreConfig:
         stores.append(StoreDefinition("volume", "volume", options={
             name: section[name] for name in ("volume_store_type", "volume_store_initiator",
                                              "volume_store_timeout")}))
+    if "rbd" in section.stores:
+        stores.append(StoreDefinition("rbd", "rbd", options={
+            name: section[name] for name in RBD_OPTION_NAMES}))
+    if "swift" in section.stores:
+        stores.append(StoreDefinition("swift", "swift", options={
+            name: section[name] for name in SWIFT_OPTION_NAMES}))
     stores.append(StoreDefinition("http", "http", listed=False,
                                   options={"http_timeout": section.http_timeout}))
     return StoreConfig(stores, section.default_store, multi=False)

@@ -9,6 +9,25 @@
 #                                 service against a client nobody here wrote.
 #                                 It comes without its recommends and stays
 #                                 disabled, so it never configures this machine.
+#                                 Chromium and a font, for the dashboard's
+#                                 browser tests (driven by Playwright).
+#                                 And Ceph and Swift, as --ceph and --swift
+#                                 install them.
+#   install-packages.sh --ceph    Ceph's monitor, OSD, manager, tools and
+#                                 Python bindings, for a stack whose
+#                                 pocketstack.conf enables [ceph] (without
+#                                 recommends; the machine gets no Ceph daemon
+#                                 of its own).
+#   install-packages.sh --lab-vm  what `make lab-vm-check` needs: Vagrant with
+#                                 its libvirt provider, the box builder's tools
+#                                 (mmdebstrap, partitioning, FAT, syslinux) and
+#                                 the caching package proxy apt-cacher-ng
+#                                 (without recommends).
+#   install-packages.sh --swift   Swift's proxy, account, container and object
+#                                 servers, memcached and keystonemiddleware,
+#                                 for a stack whose pocketstack.conf enables
+#                                 [swift] (without recommends; their init
+#                                 scripts start nothing: the stack runs its own).
 set -eu
 
 PACKAGES="
@@ -18,13 +37,26 @@ libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients 
 tgt libiscsi-bin
 syslinux syslinux-common mtools dosfstools cpio busybox-static kmod
 genisoimage xorriso e2fsprogs util-linux
-dnsmasq-base passt iproute2 nftables conntrack openssh-client
+dnsmasq-base passt iproute2 nftables conntrack openssh-client curl jq
 postgresql
 "
 
 TEST_PACKAGES=""
+CEPH_PACKAGES="ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rbd"
+SWIFT_PACKAGES="swift swift-proxy swift-account swift-container swift-object memcached
+python3-keystonemiddleware"
+if [ "${1:-}" = "--ceph" ]; then
+    TEST_PACKAGES="$CEPH_PACKAGES"
+fi
+if [ "${1:-}" = "--swift" ]; then
+    TEST_PACKAGES="$SWIFT_PACKAGES"
+fi
+if [ "${1:-}" = "--lab-vm" ]; then
+    TEST_PACKAGES="vagrant vagrant-libvirt rsync mmdebstrap fdisk e2fsprogs dosfstools
+    mtools syslinux syslinux-common qemu-utils apt-cacher-ng socat iptables"
+fi
 if [ "${1:-}" = "--test" ]; then
-    TEST_PACKAGES="cloud-init"
+    TEST_PACKAGES="cloud-init chromium fonts-liberation $CEPH_PACKAGES $SWIFT_PACKAGES"
     mkdir -p /etc/cloud
     touch /etc/cloud/cloud-init.disabled
 fi
@@ -68,6 +100,17 @@ if [ -n "$missing" ]; then
 fi
 if [ -n "$missing_test" ]; then
     echo "test packages: installing$missing_test"
+    # Their packages would start the machine's own memcached and Swift servers
+    # (on every address, with /etc/swift's settings): a stack runs its own, so
+    # starts are refused for the install (Debian's policy-rc.d, exit 101).
+    own_policy=no
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        own_policy=yes
+    fi
     # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing_test
+    apt-get install -y -qq --no-install-recommends $missing_test || status=$?
+    if [ "$own_policy" = yes ]; then rm -f /usr/sbin/policy-rc.d; fi
+    exit "${status:-0}"
 fi

@@ -26,31 +26,35 @@ def delete_servers(cloud: Cloud, names: Iterable[str]) -> list[str]:
 
 
 def delete_volume_snapshots(cloud: Cloud, names: Iterable[str]) -> list[str]:
-    found = _named(cloud.get("volumev3", "/snapshots", all_tenants="1").json()["snapshots"],
-                   names)
+    found = _named(cloud.get("block-storage", "/snapshots",
+                             all_tenants="1").json()["snapshots"], names)
     for snapshot in found:
-        cloud.delete("volumev3", f"/snapshots/{snapshot['id']}")
+        cloud.delete("block-storage", f"/snapshots/{snapshot['id']}")
     for snapshot in found:
-        _gone(cloud, "volumev3", f"/snapshots/{snapshot['id']}")
+        _gone(cloud, "block-storage", f"/snapshots/{snapshot['id']}")
     return [f"volume snapshot {s['name']}" for s in found]
 
 
 def delete_volumes(cloud: Cloud, names: Iterable[str]) -> list[str]:
-    found = _named(cloud.get("volumev3", "/volumes", all_tenants="1").json()["volumes"], names)
+    found = _named(cloud.get("block-storage", "/volumes", all_tenants="1").json()["volumes"],
+                   names)
     for volume in found:
-        for attachment in cloud.get("volumev3", f"/volumes/{volume['id']}").json()[
+        for attachment in cloud.get("block-storage", f"/volumes/{volume['id']}").json()[
                 "volume"].get("attachments", []):
             cloud.delete("compute", f"/servers/{attachment['server_id']}"
                                     f"/os-volume_attachments/{volume['id']}")
             _wait_available(cloud, f"/volumes/{volume['id']}")
-        cloud.delete("volumev3", f"/volumes/{volume['id']}")
+        cloud.delete("block-storage", f"/volumes/{volume['id']}")
     for volume in found:
-        _gone(cloud, "volumev3", f"/volumes/{volume['id']}")
+        _gone(cloud, "block-storage", f"/volumes/{volume['id']}")
     return [f"volume {v['name']}" for v in found]
 
 
 def delete_images(cloud: Cloud, names: Iterable[str]) -> list[str]:
-    found = _named(cloud.get("image", "/v2/images", limit="1000").json()["images"], names)
+    # Lists leave killed images out unless asked for by status.
+    found = _named([image for status in (None, "killed") for image in cloud.get(
+        "image", "/v2/images", limit="1000", **({"status": status} if status else {})
+    ).json()["images"]], names)
     for image in found:
         if image.get("protected"):
             cloud.http.patch(cloud.url("image", f"/v2/images/{image['id']}"), timeout=30,
@@ -71,6 +75,49 @@ def delete_keypairs(cloud: Cloud, names: Iterable[str]) -> list[str]:
     return [f"key pair {name}" for name in found]
 
 
+def delete_flavors(cloud: Cloud, names: Iterable[str]) -> list[str]:
+    """Public and private flavors alike (an admin's is_public=None lists both)."""
+    found = _named(cloud.get("compute", "/flavors", is_public="None").json()["flavors"], names)
+    for flavor in found:
+        cloud.delete("compute", f"/flavors/{flavor['id']}")
+    return [f"flavor {f['name']}" for f in found]
+
+
+def delete_users(cloud: Cloud, names: Iterable[str]) -> list[str]:
+    """Users, as admin (their role assignments and credentials go with them)."""
+    found = [user for name in names
+             for user in cloud.get("identity", "/v3/users", name=name).json()["users"]]
+    for user in found:
+        cloud.delete("identity", f"/v3/users/{user['id']}")
+    return [f"user {u['name']}" for u in found]
+
+
+def delete_projects(cloud: Cloud, names: Iterable[str]) -> list[str]:
+    found = [project for name in names
+             for project in cloud.get("identity", "/v3/projects", name=name).json()["projects"]]
+    for project in found:
+        cloud.delete("identity", f"/v3/projects/{project['id']}")
+    return [f"project {p['name']}" for p in found]
+
+
+def delete_floating_ips(cloud: Cloud, description: str) -> list[str]:
+    """Floating IPs have no name: a lab marks its own with a description."""
+    found = [ip for ip in cloud.get("network", "/v2.0/floatingips").json()["floatingips"]
+             if ip.get("description") == description]
+    for address in found:
+        cloud.delete("network", f"/v2.0/floatingips/{address['id']}")
+    return [f"floating IP {ip['floating_ip_address']}" for ip in found]
+
+
+def delete_security_groups(cloud: Cloud, names: Iterable[str]) -> list[str]:
+    """After the servers whose ports are in them."""
+    found = _named(cloud.get("network", "/v2.0/security-groups").json()["security_groups"],
+                   names)
+    for group in found:
+        cloud.delete("network", f"/v2.0/security-groups/{group['id']}")
+    return [f"security group {g['name']}" for g in found]
+
+
 def _named(items: list[dict], names: Iterable[str]) -> list[dict]:
     wanted = set(names)
     return [item for item in items if item.get("name") in wanted]
@@ -81,7 +128,8 @@ def _gone(cloud: Cloud, service_type: str, path: str) -> None:
 
 
 def _wait_available(cloud: Cloud, path: str) -> None:
-    _until(lambda: cloud.get("volumev3", path).json()["volume"]["status"] == "available", path)
+    _until(lambda: cloud.get("block-storage", path).json()["volume"]["status"] == "available",
+           path)
 
 
 def _until(test: Callable[[], bool], what: str) -> None:

@@ -6,9 +6,10 @@ from shared.clients.compute import ComputeClient
 from shared.clients.identity import IdentityClient, fetch_revocations
 from shared.clients.image import ImageClient
 from shared.clients.network import NetworkClient
+from shared.clients.object_store import ObjectStoreClient
 from shared.clients.session import ServiceAuthError, ServiceSession
 from shared.clients.volume import VolumeClient
 
 __all__ = ["Caller", "ComputeClient", "IdentityClient", "ImageClient", "NetworkClient",
-           "RemoteError", "ServiceAuthError", "ServiceClient", "ServiceSession", "VolumeClient",
-           "fetch_revocations"]
+           "ObjectStoreClient", "RemoteError", "ServiceAuthError", "ServiceClient",
+           "ServiceSession", "VolumeClient", "fetch_revocations"]

@@ -33,7 +33,8 @@ def test_token_for_demo_has_catalog_roles_and_expiry(stack):
     # member implies reader
     assert sorted(role["name"] for role in token["roles"]) == ["member", "reader"]
     types = {entry["type"]: entry for entry in token["catalog"]}
-    assert set(types) == {"identity", "image", "compute", "block-storage", "network"}
+    assert set(types) == {"identity", "image", "compute", "block-storage", "network",
+                          "dashboard"}
     for entry in types.values():
         assert {e["region_id"] for e in entry["endpoints"]} == {"RegionOne"}
     volume_url = types["block-storage"]["endpoints"][0]["url"]

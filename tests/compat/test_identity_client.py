@@ -29,7 +29,8 @@ def test_admin_lists_projects_users_assignments_and_catalog(stack):
     assert ("member", "demo@Default", "demo@Default") in pairs
     catalog = {c["Type"] for c in as_json(stack.openstack("catalog", "list", "-f", "json",
                                                           cloud=admin))}
-    assert catalog == {"identity", "image", "compute", "block-storage", "network"}
+    assert catalog == {"identity", "image", "compute", "block-storage", "network",
+                       "dashboard"}
 
 
 def test_admin_creates_a_student_with_the_client(stack):

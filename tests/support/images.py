@@ -227,10 +227,12 @@ def _free_extra_offset(base: int, preferred: int) -> int:
 
 
 def configured_stack(tmp_path_factory, base: Stack, extra_offset: int, api_conf: str,
-                     scrubber_conf: str = "") -> Stack:
+                     scrubber_conf: str = "", ceph: bool = False,
+                     swift: bool = False) -> Stack:
     """A stack of its own, started with `up`, whose imaged config files were
-    written before the first start (they are only generated when missing).
-    The caller stops it with down()."""
+    written before the first start (they are only generated when missing),
+    with its own Ceph if `ceph`, its own Swift if `swift`. The caller stops
+    it with down()."""
     from identity.bootstrap import Credentials
     state = tmp_path_factory.mktemp("imaged-stack")
     etc = state / "etc"
@@ -244,6 +246,15 @@ def configured_stack(tmp_path_factory, base: Stack, extra_offset: int, api_conf:
         f"[service_auth]\npassword = {credentials.passwords['imaged']}\n\n{api_conf}\n")
     if scrubber_conf:
         (etc / "imaged-scrubber.conf").write_text(scrubber_conf + "\n")
+    stack_conf = ""
+    if ceph:
+        from tests.support.ceph import stack_conf as ceph_conf
+        stack_conf += ceph_conf(own)
+    if swift:
+        from tests.support.swift import stack_conf as swift_conf
+        stack_conf += swift_conf(own)
+    if stack_conf:
+        (etc / "pocketstack.conf").write_text(stack_conf)
     result = own.up()
     assert result.returncode == 0, result.stdout + result.stderr
     return own

@@ -60,3 +60,25 @@ def lab(stack: Stack, action: str, number: int) -> subprocess.CompletedProcess:
                            str(stack.state_dir), "lab", action, str(number)],
                           capture_output=True, text=True, timeout=600, cwd=REPO,
                           env=lab_environment(stack))
+
+
+def run_lab_steps_checking_before_last(stack: Stack, number: int, tmp_path: Path,
+                                       timeout: float = 1500) -> subprocess.CompletedProcess:
+    """Run all of lab `number`'s steps in one bash, as run_lab_steps does,
+    with `pocketstack lab check N` run just before the last step: what the
+    learner would see on a stack where that step was skipped. For the labs
+    that boot guests, this shows both checks with one boot of each server.
+    Returns that check, its output and exit status as a CompletedProcess."""
+    steps = lab_steps(number)
+    before = tmp_path / f"lab{number}-check-before-last"
+    check = (f'{{ pocketstack lab check {number} && echo 0 || echo $?; }} '
+             f'> "$LAB_CHECK_OUT" 2>&1')
+    script = "\n".join(["set -eu -o pipefail", *steps[:-1], check, steps[-1]])
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, stdin=subprocess.DEVNULL,
+                          env={**lab_environment(stack), "LAB_CHECK_OUT": str(before)})
+    assert done.returncode == 0, (f"lab {number}'s steps failed ({done.returncode}):\n"
+                                  f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    *lines, status = before.read_text().rstrip("\n").split("\n")
+    return subprocess.CompletedProcess(["pocketstack", "lab", "check", str(number)],
+                                       int(status), "\n".join(lines) + "\n", "")

@@ -25,7 +25,7 @@ from computed.virt.driver import (
     HostInfo,
     HypervisorError,
 )
-from computed.virt.guest import GuestSpec, IscsiVolume, Nic, domain_xml
+from computed.virt.guest import GuestSpec, Nic, VolumeSpec, domain_xml
 from shared.clients import Caller, RemoteError
 from shared.db import make_engine, session_factory
 from shared.events import Notifier, create_tables
@@ -133,7 +133,7 @@ class FakeDriver(ComputeDriver):
 
     # --- volumes --------------------------------------------------------------------------
     def define_volume_secret(self, secret_uuid: str, usage: str, description: str,
-                             password: str) -> None:
+                             password: str, kind: str = "iscsi") -> None:
         self.secrets[secret_uuid] = usage
 
     def delete_volume_secret(self, secret_uuid: str) -> None:
@@ -142,7 +142,7 @@ class FakeDriver(ComputeDriver):
     def list_volume_secrets(self, usage_prefix: str) -> dict[str, str]:
         return {u: usage for u, usage in self.secrets.items() if usage.startswith(usage_prefix)}
 
-    def attach_volume(self, domain_name: str, volume: IscsiVolume, live: bool) -> None:
+    def attach_volume(self, domain_name: str, volume: VolumeSpec, live: bool) -> None:
         self._find(domain_name)
         self.volumes.setdefault(domain_name, []).append(volume.device)
 

@@ -5,6 +5,8 @@
   and itself, never another service's internals: it talks to the others over
   their REST APIs.
 - labs/ (teaching material, the tiny image builder) imports shared/ at most.
+- dashboard/ (the web dashboard) imports shared/ only: it acts through the
+  services' public APIs, like a browser's user would.
 - pocketstack/ (the command) is the composition root: the only package that
   imports every service, and nothing imports it.
 - Inside a service, the HTTP layer (its `api/` package, and the app or
@@ -23,7 +25,8 @@ SERVICES = {"identity", "imaged", "computed", "volumed", "networkd"}
 LIBRARIES = {"shared"}
 COMPOSITION_ROOT = "pocketstack"
 TEACHING = "labs"
-PROJECT = SERVICES | LIBRARIES | {COMPOSITION_ROOT, TEACHING}
+DASHBOARD = "dashboard"
+PROJECT = SERVICES | LIBRARIES | {COMPOSITION_ROOT, TEACHING, DASHBOARD}
 HTTP_PACKAGE = "api"                 # <service>.api.*, identity.api.*, ...
 WIRING_MODULES = {"app", "server"}   # the module that builds the WSGI app
 WEB_FRAMEWORKS = {"flask", "werkzeug"}
@@ -85,6 +88,8 @@ def broken_rule(edge: Edge) -> str | None:
         return "shared/ is a library and imports no service"
     if source_top == TEACHING and target_top in PROJECT - LIBRARIES - {TEACHING}:
         return "labs/ imports shared/ at most"
+    if source_top == DASHBOARD and target_top in PROJECT - LIBRARIES - {DASHBOARD}:
+        return "the dashboard imports shared/ only"
     if source_top in SERVICES:
         if target_top in PROJECT - LIBRARIES - {source_top}:
             return "a service imports shared/ and itself only"
@@ -157,11 +162,13 @@ def test_each_forbidden_import_is_reported(tmp_path):
     write(tmp_path, "imaged/upload.py", "from imaged.api.images import body\n")
     write(tmp_path, "computed/boot.py", "import pocketstack.main\n")
     write(tmp_path, "imaged/domain/api.py", "from imaged.api import images\n")
+    write(tmp_path, "dashboard/views.py", "from computed.cache import x\n")
     found = violations(tmp_path)
     assert found == [
         "computed.boot:1 imports pocketstack.main: nothing imports the composition root",
         "computed.cache:1 imports imaged.domain.rules: "
         "a service imports shared/ and itself only",
+        "dashboard.views:1 imports computed.cache: the dashboard imports shared/ only",
         "imaged.domain.api:1 imports imaged.api: "
         "only the HTTP layer imports the HTTP layer",
         "imaged.domain.api:1 imports imaged.api.images: "

@@ -1,5 +1,6 @@
 """The storage interface every backend fills in (the seam between the flows
-and where volume data lives; file.py is the one backend today).
+and where volume data lives): file.py (sparse files, exported over iSCSI)
+and rbd.py (RBD images in Ceph); router.py picks one per volume type.
 
 Rules every backend keeps, so that no failed operation ever loses a volume:
 - a new volume or snapshot is built under a temporary name and moved into
@@ -107,6 +108,28 @@ class VolumeBackend(ABC):
         `remove_leftovers` clears if the operation never finishes; `purpose`
         is part of the name, for whoever reads the directory. Creates
         nothing; the caller removes the file when done. Raises nothing."""
+
+    def clone_image(self, location_url: str, volume_id: str, size_gib: int) -> bool:
+        """Make the new volume `volume_id` without copying, from an image
+        location the backend can reach itself (an rbd:// snapshot in its own
+        Ceph cluster: a copy-on-write clone, Cinder's clone_image). Returns
+        False, having done nothing, when it cannot (the caller downloads the
+        image instead); raises BackendError when it tried and failed (the
+        volume does not exist afterwards). Backends without such a shortcut
+        keep this default."""
+        return False
+
+    def needs_target(self, volume_id: str) -> bool:
+        """Whether the volume reaches compute hosts through the iSCSI
+        target (an export per attachment). Raises nothing."""
+        return True
+
+    def connection(self, volume_id: str) -> dict | None:
+        """connection_info for a compute host that reaches the volume
+        itself (rbd: monitors, pool/name, cephx user and libvirt secret),
+        or None when the volume is exported by the iSCSI target (the file
+        backend: this default)."""
+        return None
 
     # --- changing ----------------------------------------------------------
     @abstractmethod

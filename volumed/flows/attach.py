@@ -1,4 +1,6 @@
-"""Attaching: how a compute service gets to a volume's data over iSCSI.
+"""Attaching: how a compute service gets to a volume's data over iSCSI (or,
+for a volume of the rbd backend, straight from Ceph: no export, and
+connection_info says where the RBD image is and which cephx user reads it).
 
 The attachments API (Cinder 3.27+, complete since 3.44), what Nova uses:
     POST   attachments {volume_uuid, instance_uuid}     volume -> reserved
@@ -84,10 +86,12 @@ def connect(deps: Deps, ctx: RequestContext, project_id: str | None, attachment_
         deps.event(ctx, "volume.attach.start", volume, session=session,
                    attachment_id=attachment.id, instance_uuid=attachment.instance_uuid,
                    initiator=connector.get("initiator"))
-        export = export_for(deps, attachment, volume)
+        export = export_for(deps, attachment, volume) \
+            if deps.backend.needs_target(volume.id) else None
 
     try:
-        deps.target.ensure_export(export)
+        if export is not None:   # an rbd volume needs none: the host reaches Ceph itself
+            deps.target.ensure_export(export)
     except TargetError as exc:
         LOG.error("exporting volume %s failed: %s", volume.id, exc)
         with transaction(deps.sessions) as session:
@@ -160,7 +164,7 @@ def initialize_connection(deps: Deps, ctx: RequestContext, project_id: str | Non
     flat = connect(deps, ctx, project_id, attachment_id, connector)
     data = {k: v for k, v in flat.items() if k not in ("driver_volume_type", "attachment_id",
                                                           "enforce_multipath")}
-    return {"driver_volume_type": "iscsi", "data": data}
+    return {"driver_volume_type": flat["driver_volume_type"], "data": data}
 
 
 def attach(deps: Deps, ctx: RequestContext, project_id: str | None, volume_id: str,
@@ -210,7 +214,14 @@ def export_for(deps: Deps, attachment: Attachment, volume: Volume) -> Export:
 
 
 def connection_info(deps: Deps, attachment: Attachment) -> dict:
-    """Cinder's iSCSI connection_info, flat as the attachments API returns it."""
+    """Cinder's connection_info, flat as the attachments API returns it:
+    iSCSI (portal, IQN, LUN, CHAP), or what the backend says for a volume
+    the host reaches itself (rbd: monitors, pool/name, cephx user, secret)."""
+    direct = deps.backend.connection(attachment.volume_id)
+    if direct is not None:
+        return {**direct, "access_mode": attachment.attach_mode, "encrypted": False,
+                "cacheable": False, "qos_specs": None, "attachment_id": attachment.id,
+                "enforce_multipath": False}
     return {"driver_volume_type": "iscsi", "target_discovered": False,
             "target_iqn": deps.iqn(attachment.volume_id), "target_portal": deps.settings.portal,
             "target_lun": LUN, "volume_id": attachment.volume_id,

@@ -123,6 +123,9 @@ def _fill_from_image(deps: Deps, user_token: str, volume_id: str, size: int,
     than the volume) and converted to raw into the volume's file."""
     source_format = qemu.qemu_format(image.get("disk_format"))
     limit = to_bytes(size)
+    result = {"bootable": True, "image_metadata": image_tools.volume_image_metadata(image)}
+    if source_format == "raw" and _clone_from_image(deps, volume_id, size, image):
+        return result
     if source_format == "raw":
         def fill(target: Path) -> None:
             with open(target, "r+b") as out:
@@ -142,7 +145,18 @@ def _fill_from_image(deps: Deps, user_token: str, volume_id: str, size: int,
                 download, source_format, Path(target)))
         finally:
             download.unlink(missing_ok=True)
-    return {"bootable": True, "image_metadata": image_tools.volume_image_metadata(image)}
+    return result
+
+
+def _clone_from_image(deps: Deps, volume_id: str, size: int, image: dict) -> bool:
+    """A copy-on-write clone instead of a copy, when the backend reaches a
+    location of the image itself (an rbd volume of an image in imaged's rbd
+    store, in the same cluster: Cinder's clone_image). The locations are
+    what imaged shows (direct_url, locations)."""
+    urls = [location.get("url", "") for location in image.get("locations") or []]
+    if image.get("direct_url"):
+        urls.append(image["direct_url"])
+    return any(deps.backend.clone_image(url, volume_id, size) for url in urls if url)
 
 
 class SparseWriter:
