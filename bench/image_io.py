@@ -340,9 +340,11 @@ def main() -> None:
         stack = Stack(Path(tmp), port_offset_for("bench", base=40000))
         if stores != ["file"]:
             use_named_stores(stack, stores)
-        result = stack.up()
+        result = pocketstack(stack.state_dir, "up", "--port-offset", str(stack.port_offset),
+                             check=False)
         if result.returncode:
-            raise SystemExit(result.stderr)
+            stack.down()  # what did start (Ceph, Swift) must not outlive the directory
+            raise SystemExit(result.stdout + result.stderr)
         try:
             if stores != ["file"]:
                 use_named_stores(stack, stores)

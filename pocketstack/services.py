@@ -59,6 +59,9 @@ class Service:
     host_daemons: HostDaemons | None = None
     # Run by `down` once the service stopped; returns the lines to print.
     after_stop: Callable[[StateLayout], list[str]] | None = None
+    # Does it serve an OpenStack API that takes X-Auth-Token? The dashboard
+    # does not: people log in to it in a browser and it keeps a session.
+    takes_tokens: bool = True
 
     def command(self, state_dir: str) -> list[str]:
         return [sys.executable, "-m", self.module, "--state-dir", state_dir]
@@ -93,8 +96,17 @@ SERVICES: list[Service] = [
             offset_settings=computed_offset_settings, host_daemons=ComputedLibvirt(),
             after_stop=power_off_guests),
     # Last: it only calls the others' APIs, as a user's browser would.
-    Service("dashboard", "dashboard.app", dashboard_schema, 8000, "dashboard_url"),
+    Service("dashboard", "dashboard.app", dashboard_schema, 8000, "dashboard_url",
+            takes_tokens=False),
 ]
+
+
+def token_api_services() -> list[Service]:
+    """The services of every stack that serve an API behind tokens (not the
+    optional registry, not the daemons without a port, not the dashboard)."""
+    return [service for service in SERVICES
+            if service.default_port is not None and service.wanted is None
+            and service.takes_tokens]
 
 
 #: Host daemons of the stack as a whole, which several services use and

@@ -130,8 +130,9 @@ class Stack:
             lines += ["", f"[{section}]", f"{option} = {value}"]
         path.write_text("\n".join(lines) + "\n")
 
-    def up(self) -> subprocess.CompletedProcess:
-        return pocketstack(self.state_dir, "up", "--port-offset", str(self.port_offset))
+    def up(self, check: bool = True) -> subprocess.CompletedProcess:
+        return pocketstack(self.state_dir, "up", "--port-offset", str(self.port_offset),
+                           check=check)
 
     def down(self) -> subprocess.CompletedProcess:
         return pocketstack(self.state_dir, "down", check=False)

@@ -5,9 +5,11 @@ gathering asks networkd six questions.
 
 The cache is keyed by the server's id only, and a request is answered from
 the entry of the id it was signed for: one server's documents never answer
-for another. Whether the server still exists is asked of the database at
-every request (one indexed read), so a deleted server's documents are gone
-at once, not after the cache's time.
+for another. Whether the server still exists, and what it was built from,
+is asked of the database at every request (one indexed read): a deleted
+server's documents are gone at once, and a rebuilt or resized server's are
+gathered again (its new image's ami-id, its new flavor), not after the
+cache's time.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from shared.db import transaction
 class _Entry:
     documents: Documents
     expires: float
+    built_from: tuple      # what a rebuild or a resize changes (see _built_from)
 
 
 class MetadataSource:
@@ -44,13 +47,14 @@ class MetadataSource:
     def documents(self, instance_uuid: str) -> Documents | None:
         """The live server's documents, or None (no such server, or deleted).
         networkd's errors go to the caller (the service answers 500)."""
-        if not self._exists(instance_uuid):
+        built_from = self._built_from(instance_uuid)
+        if built_from is None:
             self._forget(instance_uuid)
             return None
         now = self._clock()
         with self._lock:
             entry = self._entries.get(instance_uuid)
-        if entry is not None and entry.expires > now:
+        if entry is not None and entry.expires > now and entry.built_from == built_from:
             return entry.documents
         facts = gather(self._deps, instance_uuid, self._dhcp_domain)
         if facts is None:
@@ -59,14 +63,20 @@ class MetadataSource:
         if self._cache_seconds > 0:
             with self._lock:
                 self._drop_expired(now)
-                self._entries[instance_uuid] = _Entry(documents, now + self._cache_seconds)
+                self._entries[instance_uuid] = _Entry(documents, now + self._cache_seconds,
+                                                      built_from)
         return documents
 
-    def _exists(self, instance_uuid: str) -> bool:
+    def _built_from(self, instance_uuid: str) -> tuple | None:
+        """The live server's image, launch time and sizes (a rebuild sets a
+        new image and launch time, a resize new sizes), or None when there is
+        no such live server."""
         with transaction(self._deps.sessions, write=False) as session:
-            deleted = session.scalar(select(Instance.deleted)
-                                     .where(Instance.uuid == instance_uuid))
-        return deleted is False
+            row = session.execute(
+                select(Instance.image_ref, Instance.launched_at, Instance.vcpus,
+                       Instance.memory_mb, Instance.root_gb, Instance.ephemeral_gb)
+                .where(Instance.uuid == instance_uuid, Instance.deleted.is_(False))).first()
+        return tuple(row) if row is not None else None
 
     def _forget(self, instance_uuid: str) -> None:
         with self._lock:

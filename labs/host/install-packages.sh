@@ -97,6 +97,12 @@ if [ -n "$missing" ]; then
     echo "system packages: installing$missing"
     # shellcheck disable=SC2086
     apt-get install -y -qq $missing
+    # Where systemd runs (e.g. a Vagrant lab VM), the tgt package starts and
+    # enables the machine's own tgtd, listening on every address on port 3260,
+    # where the stack's tgtd must bind 127.0.0.1:3260: stop and disable it.
+    if [ -d /run/systemd/system ] && systemctl is-enabled --quiet tgt 2>/dev/null; then
+        systemctl disable --now tgt
+    fi
 fi
 if [ -n "$missing_test" ]; then
     echo "test packages: installing$missing_test"

@@ -95,6 +95,7 @@ cleanup() {
         [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
     done
     rm -rf "$RUN"
+    CACHE_MB_AFTER=$(du -sm "$CACHE/apt-cacher-ng" 2>/dev/null | cut -f1)
     end
     total=$(( $(date +%s) - START ))
     [ "$status" = 0 ] || echo "lab-vm-check: FAILED in phase ${failed_in:-?}" >&2
@@ -107,13 +108,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Run a command inside the namespace, with vagrant set up for this run.
+# Vagrant as this run uses it: its boxes in CACHE_DIR, its state about the
+# VM in the run's directory (not in the project's .vagrant/).
+export VAGRANT_CWD="$PROJECT" VAGRANT_HOME="$CACHE/vagrant.d" \
+    VAGRANT_DOTFILE_PATH="$RUN/dotvagrant" VAGRANT_DEFAULT_PROVIDER=libvirt \
+    VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_BOX_UPDATE_CHECK_DISABLE=1
+
+# Run a command inside the namespace, with the lab VM's settings for this run.
 in_ns() {
     ip netns exec "$NS" env \
-        VAGRANT_CWD="$PROJECT" VAGRANT_HOME="$CACHE/vagrant.d" \
-        VAGRANT_DOTFILE_PATH="$RUN/dotvagrant" \
-        VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_BOX_UPDATE_CHECK_DISABLE=1 \
-        VAGRANT_DEFAULT_PROVIDER=libvirt \
         POCKETSTACK_VAGRANT_BOX="$BOX_NAME" \
         POCKETSTACK_VAGRANT_ISOLATED=1 \
         POCKETSTACK_VAGRANT_PROXY="http://$GATEWAY:$GUEST_PROXY_PORT" \
@@ -148,11 +151,10 @@ begin box
 if [ ! -f "$BOX_FILE" ]; then
     sh "$PROJECT/labs/vagrant/build-box.sh" "$CACHE/box"
     BOX_BUILT=true
-    VAGRANT_HOME="$CACHE/vagrant.d" vagrant box remove --force "$BOX_NAME" >/dev/null 2>&1 || true
+    vagrant box remove --force "$BOX_NAME" >/dev/null 2>&1 || true
 fi
-if ! VAGRANT_HOME="$CACHE/vagrant.d" vagrant box list | grep -q "^$BOX_NAME "; then
-    VAGRANT_HOME="$CACHE/vagrant.d" VAGRANT_CHECKPOINT_DISABLE=1 \
-        vagrant box add --name "$BOX_NAME" "$BOX_FILE"
+if ! vagrant box list | grep -q "^$BOX_NAME "; then
+    vagrant box add --name "$BOX_NAME" "$BOX_FILE"
 fi
 end
 
@@ -261,5 +263,4 @@ in_ns vagrant destroy -f
 rm -rf "$RUN/dotvagrant"
 end
 
-CACHE_MB_AFTER=$(du -sm "$CACHE/apt-cacher-ng" | cut -f1)
 RESULT=pass

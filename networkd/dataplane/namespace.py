@@ -28,6 +28,7 @@ import contextlib
 import ipaddress
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,6 +75,7 @@ def _ensure(namespace: str, host_veth: str, ns_veth: str, gateway_cidr: str) -> 
     interface = _interface(gateway_cidr)
     if not exists(namespace):
         netns.create(namespace)
+    _load_bridge_netfilter()
     nsexec.run(namespace, ["sysctl", "-q", "-w", *NAMESPACE_SYSCTLS])
     with IPRoute(netns=namespace, flags=0) as inside, IPRoute() as machine:
         inside.link("set", index=_index(inside, "lo"), state="up")
@@ -91,6 +93,17 @@ def _ensure(namespace: str, host_veth: str, ns_veth: str, gateway_cidr: str) -> 
         _machine_sysctl(host_veth, "arp_ignore", "1")
         machine.link("set", index=host, state="up")
         inside.link("set", index=_index(inside, ns_veth), state="up")
+
+
+def _load_bridge_netfilter() -> None:
+    """The bridge-nf-call-* switches exist only once the br_netfilter module
+    is loaded: a fresh Debian machine (a lab VM) has not loaded it yet."""
+    if Path("/proc/sys/net/bridge").is_dir():
+        return
+    done = subprocess.run(["modprobe", "br_netfilter"], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise DataPlaneError("the br_netfilter kernel module could not be loaded (security "
+                             f"groups need it): {done.stderr.strip()}")
 
 
 def remove(namespace: str, host_veth: str | None = None) -> None:

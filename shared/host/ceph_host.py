@@ -27,8 +27,11 @@ daemons. A cluster is ready once its OSD is up and its manager available
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -134,7 +137,7 @@ def ensure_running(state_root: Path, ports: CephPorts, osd_size: int) -> dict:
     for program, kind, daemon_id in DAEMONS:
         if kind == "osd":
             _make_osd_once(layout)
-        if not procs.is_running(_pid(layout, kind, daemon_id), program):
+        if not _running(layout, _pid(layout, kind, daemon_id), program):
             _spawn(layout, program, kind, daemon_id)
             started.append(program)
     _wait_ready(layout)
@@ -149,9 +152,8 @@ def stop(state_root: Path) -> list[str]:
     stopped = []
     for program, kind, daemon_id in reversed(DAEMONS):
         pid = _pid(layout, kind, daemon_id)
-        if procs.is_running(pid, program):
-            assert pid is not None
-            procs.terminate(pid, program, timeout=30)
+        if pid is not None and _running(layout, pid, program):
+            _terminate(layout, pid, program)
             stopped.append(program)
         layout.pid_file(kind, daemon_id).unlink(missing_ok=True)
     return stopped
@@ -162,7 +164,7 @@ def pids(layout: CephLayout) -> dict[str, int | None]:
     result: dict[str, int | None] = {}
     for program, kind, daemon_id in DAEMONS:
         pid = _pid(layout, kind, daemon_id)
-        result[program] = pid if procs.is_running(pid, program) else None
+        result[program] = pid if _running(layout, pid, program) else None
     return result
 
 
@@ -328,6 +330,42 @@ def _wait_ready(layout: CephLayout) -> None:
                       f"{manager.get('available')}"
         time.sleep(1)
     raise CephError(f"not ready after {READY_TIMEOUT:.0f} s ({problem}); see {layout.log}")
+
+
+#: How many times (0.1 s apart) a process without a command line is looked
+#: at again before it counts as gone.
+EXEC_SETTLE_TRIES = 30
+
+
+def _running(layout: CephLayout, pid: int | None, program: str) -> bool:
+    """Is `pid` alive (not a zombie) and this cluster's `program`? Known by
+    its command line (the program and this cluster's ceph.conf), not by its
+    command name: ceph-mgr restarts itself with execv("/proc/self/exe"),
+    after which its command name is "exe"."""
+    if not pid:
+        return False
+    for _ in range(EXEC_SETTLE_TRIES):
+        try:
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        if arguments != [b""]:
+            break
+        # In the middle of its execv the process shows no command line yet.
+        time.sleep(0.1)
+    return state != "Z" and Path(arguments[0].decode()).name == program \
+        and str(layout.conf).encode() in arguments
+
+
+def _terminate(layout: CephLayout, pid: int, program: str, timeout: float = 30) -> None:
+    """SIGTERM, then SIGKILL if it is still there after `timeout` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        if procs.wait_for(lambda: not _running(layout, pid, program), timeout):
+            procs.reap(pid)
+            return
 
 
 def _pid(layout: CephLayout, kind: str, daemon_id: str) -> int | None:

@@ -9,11 +9,10 @@ import uuid
 import pytest
 import requests
 
-from pocketstack.services import SERVICES
+from pocketstack.services import token_api_services
 
 REVOCATION_CHECK_INTERVAL = 1.0  # the default of [auth] revocation_check_interval
-API_SERVICES = [service.name for service in SERVICES
-                if service.default_port is not None and not service.wanted]
+API_SERVICES = [service.name for service in token_api_services()]
 EVENTS = "/pocketstack/v1/events"
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from pocketstack.services import SERVICES
+from pocketstack.services import token_api_services
 from shared.paths import StateLayout
 from shared.tokens import KeyRepository, TokenCodec, TokenData
 
@@ -16,10 +16,7 @@ EVENTS = "/pocketstack/v1/events"
 REVOCATION_CHECK_INTERVAL = 1.0  # the default of [auth] revocation_check_interval
 
 
-# Every API service of the default stack (imaged-registry runs only when
-# imaged-api is set to use it).
-API_SERVICES = [service.name for service in SERVICES
-                if service.default_port is not None and not service.wanted]
+API_SERVICES = [service.name for service in token_api_services()]
 
 
 def service_url(stack, name: str) -> str:

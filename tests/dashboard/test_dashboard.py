@@ -280,7 +280,7 @@ def test_a_launch_is_watched_live_on_the_timeline(demo_browser, demo_api, walk):
     assert len({when for _, when in arrived}) >= 2, arrived
     browser.shot("21-server-launched-timeline")
 
-    demo_api.wait_console(walk.server_id, r"POCKETSTACK-DISKS")
+    demo_api.wait_console(walk.server_id, r"^POCKETSTACK-BOOTED\s*$")
     browser.open(f"/servers/{walk.server_id}")
     assert browser.page.inner_text("#server-status") == "ACTIVE"
     devices = browser.page.eval_on_selector_all("table.disks tr[data-device]",
@@ -318,6 +318,13 @@ def test_a_volume_is_attached_as_vdc_and_detached(demo_browser, walk):
     wait_for(lambda: "vdc" in devices_shown(browser, walk.server_id), 120, interval=1.0,
              what="vdc on the server's page")
     assert walk.volume_id in browser.page.inner_text("tr[data-device=vdc]")
+
+    def guest_reports_vdc() -> bool:
+        browser.open(f"/servers/{walk.server_id}")
+        return "vdc=" in browser.page.inner_text("pre.console")
+    # The guest sees the new disk (it says so on its console, shown on the
+    # page); only then is it ready to give it back on a detach.
+    wait_for(guest_reports_vdc, BOOT_TIMEOUT, interval=2.0, what="vdc on the guest's console")
     browser.shot("23-server-with-vdc")
     browser.open("/volumes")
     assert "as /dev/vdc" in row.inner_text()
