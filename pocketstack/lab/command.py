@@ -11,6 +11,7 @@ import sys
 from pocketstack.cloud import CloudError
 from pocketstack.lab import all_labs
 from pocketstack.lab.base import LabContext
+from pocketstack.progress import Progress
 from shared.paths import StateLayout
 
 MISSING = 1
@@ -40,7 +41,10 @@ def run(args, state: StateLayout) -> int:
     context = LabContext(state)
     try:
         if args.lab_action == "reset":
-            for line in lab.reset(context):
+            # Servers and volumes take seconds to go: a spinner meanwhile.
+            with Progress().waiting(f"lab {lab.number}: undoing what its steps made"):
+                undone = lab.reset(context)
+            for line in undone:
                 print(f"  undone  {line}")
             print(f"lab {lab.number} reset")
             return 0
