@@ -80,10 +80,11 @@ def _prepare(state: StateLayout, port_offset: int) -> dict:
     credentials = Credentials.load_or_create(state.credentials)
     stack_conf = ensure_config_file(stackconfig.schema(), state.etc,
                                     stackconfig.offset_settings(port_offset))
-    load_config(stackconfig.schema(), stack_conf)  # a bad value stops `up` here
+    stack = load_config(stackconfig.schema(), stack_conf)  # a bad value stops `up` here
     for service in SERVICES:
         ensure_config_file(service.schema(), state.etc,
-                           initial_settings(service, port_offset, credentials.passwords))
+                           initial_settings(service, port_offset, credentials.passwords,
+                                            stack))
     for daemons in STACK_DAEMONS:
         daemons.prepare(state)  # e.g. Swift's catalog entry, before identity reads it
     configs = {service.name: _load(service, state) for service in SERVICES}

@@ -40,6 +40,7 @@ from shared.config import Schema
 from shared.paths import StateLayout
 from volumed.config import offset_settings as volumed_offset_settings
 from volumed.config import schema as volumed_schema
+from volumed.config import stack_settings as volumed_stack_settings
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class Service:
     # The settings of its own a stack on shifted ports needs, beyond
     # [api] bind_port and [auth] identity_url (which every service gets).
     offset_settings: Callable[[int], dict[str, dict]] | None = None
+    # The settings of its own that follow pocketstack.conf (the loaded
+    # config) when its file is written at the first start.
+    stack_settings: Callable[[Any], dict[str, dict]] | None = None
     # Run at every `up` once the config files exist, before anything starts.
     prepare: Callable[[StateLayout, Any], object] | None = None
     host_daemons: HostDaemons | None = None
@@ -89,7 +93,8 @@ SERVICES: list[Service] = [
             offset_settings=imaged_offset_settings),
     Service("imaged-scrubber", "imaged.scrubber", imaged_scrubber_schema, None),
     Service("volumed", "volumed.app", volumed_schema, 8776, "block_storage_url",
-            offset_settings=volumed_offset_settings, host_daemons=VolumedTgtd()),
+            offset_settings=volumed_offset_settings, stack_settings=volumed_stack_settings,
+            host_daemons=VolumedTgtd()),
     Service("networkd", "networkd.app", networkd_schema, 9696, "network_url",
             offset_settings=networkd_offset_settings, host_daemons=NetworkdNamespace()),
     Service("computed", "computed.app", computed_schema, 8774, "compute_url",
@@ -116,11 +121,15 @@ STACK_DAEMONS: list[HostDaemons] = [StackCeph(), StackSwift()]
 
 
 def initial_settings(service: Service, port_offset: int,
-                     passwords: dict[str, str]) -> dict[str, dict]:
+                     passwords: dict[str, str], stack_conf=None) -> dict[str, dict]:
     """Values written uncommented into a service's config file at first start:
-    its service user's password and, with a port offset (a second stack
-    beside the first), the shifted ports and URLs."""
+    its service user's password, what follows pocketstack.conf (`stack_conf`,
+    loaded: e.g. volumed's backups in Swift when the stack runs Swift) and,
+    with a port offset (a second stack beside the first), the shifted ports
+    and URLs."""
     settings: dict[str, dict] = {}
+    if stack_conf is not None and service.stack_settings:
+        settings.update(service.stack_settings(stack_conf))
     schema = service.schema()
     if "service_auth" in schema.sections:
         username = schema.option("service_auth", "username")

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from pathlib import Path
 
 from flask import Flask, request
 
 from shared.api import create_app
-from shared.clients import ServiceSession
+from shared.clients import IdentityClient, RemoteError, ServiceSession
+from shared.clients.object_store import CATALOG_TYPES
 from shared.db import session_factory, transaction
 from shared.events import Notifier, create_tables
 from shared.events_api import EVENT_RULES, EventSource, install_events
@@ -42,9 +44,11 @@ from volumed.backend.base import VolumeBackend
 from volumed.backend.file import FileBackend
 from volumed.backend.rbd import RbdBackend
 from volumed.backend.router import BackendRouter
+from volumed.backup.base import BackupStore
 from volumed.backup.chunked import ChunkedBackup, ChunkSettings
 from volumed.backup.posix import PosixStore
 from volumed.backup.service import BackupService
+from volumed.backup.swift import SwiftStore
 from volumed.compute import ComputeEvents
 from volumed.config import schema
 from volumed.flows import Deps, Settings
@@ -77,19 +81,47 @@ def make_backend(conf, state: StateLayout, sessions) -> VolumeBackend:
 
 
 def make_backups(conf, state: StateLayout) -> BackupService:
-    """The backup repository of volumed.conf [backup] (posix: files under
-    backup_posix_path) and Cinder's chunked format over it. Another
-    repository (Swift) is one more BackupStore, chosen here by backup_driver."""
+    """The backup repository of volumed.conf [backup] backup_driver (posix:
+    files under backup_posix_path; swift: objects in Swift, in volumed's own
+    account) and Cinder's chunked format over it."""
     options = conf.backup
-    store = PosixStore(Path(options.backup_posix_path) if options.backup_posix_path
-                       else state.lib / "backup")
+    store: BackupStore
+    default_container = ""
+    if options.backup_driver == "swift":
+        # Cinder's swift driver has its own default container option.
+        store = SwiftStore(ServiceSession.from_config(conf), state.lib / "backup-swift",
+                           options.backup_swift_container)
+    else:
+        store = PosixStore(Path(options.backup_posix_path) if options.backup_posix_path
+                           else state.lib / "backup")
+        default_container = options.backup_container
     chunks = ChunkSettings(chunk_size=options.backup_file_size,
                            sha_block_size=options.backup_sha_block_size_bytes,
                            compression=options.backup_compression_algorithm)
     return BackupService(store=store, format=ChunkedBackup(store, chunks),
-                         default_container=options.backup_container,
+                         default_container=default_container,
                          progress_interval=options.backup_timer_interval
                          if options.backup_enable_progress_timer else None)
+
+
+def check_backup_store(conf) -> None:
+    """With backup_driver = swift, Swift must be in the catalog: without it
+    volumed stops at start with the reason (a stack whose pocketstack.conf
+    does not enable Swift). Identity not answering yet is only a warning:
+    the store looks Swift up again at the first backup."""
+    if conf.backup.backup_driver != "swift":
+        return
+    try:
+        IdentityClient(ServiceSession.from_config(conf)).endpoint(CATALOG_TYPES)
+    except RemoteError as exc:
+        if not exc.reached:
+            LOG.warning("cannot check that Swift is in the catalog yet: %s", exc)
+            return
+        print(f"error: volumed.conf [backup] backup_driver is swift, but identity's "
+              f"catalog has no object-store endpoint ({exc.message}); enable Swift "
+              f"(pocketstack.conf [swift] enabled = true) or use backup_driver = posix",
+              file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def make_target(conf, state: StateLayout) -> TgtTarget:
@@ -175,8 +207,10 @@ def start_reconciling(conf, state: StateLayout) -> threading.Event:
 
 
 def prepare(conf, state: StateLayout) -> None:
-    """Once, before the workers: private state, volumed's tgtd, and the
-    reconciler that re-exports volumes (restart safety)."""
+    """Once, before the workers: the backup store's catalog entry, private
+    state, volumed's tgtd, and the reconciler that re-exports volumes
+    (restart safety)."""
+    check_backup_store(conf)
     make_private(state)
     if conf.volume.manage_tgtd:
         ensure_tgtd(conf, state)

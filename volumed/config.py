@@ -54,8 +54,13 @@ def schema() -> Schema:
     # and defaults, as computed and imaged group Nova's and Glance's.
     result.add("backup", [
         Opt("backup_driver", "posix", "Where backups are kept: posix (files under "
-            "backup_posix_path, Cinder's posix driver).", kind="choice",
-            choices=("posix",)),
+            "backup_posix_path, Cinder's posix driver) or swift (objects in Swift, in "
+            "volumed's own account, Cinder's swift driver; needs an object-store in the "
+            "catalog: pocketstack.conf [swift] enabled, which makes swift the value "
+            "written here at the first start).", kind="choice",
+            choices=("posix", "swift")),
+        Opt("backup_swift_container", "volumebackups", "The Swift container of a backup "
+            "created without one, with the swift driver (made when missing)."),
         Opt("backup_posix_path", "", "Where the posix driver keeps backups. Empty: "
             "lib/backup under the state directory (Cinder: $state_path/backup)."),
         Opt("backup_file_size", 61035 * 32768, "The largest object a backup is "
@@ -67,7 +72,8 @@ def schema() -> Schema:
             "compressed.", kind="choice",
             choices=("none", "off", "no", "zlib", "gzip", "bz2", "bzip2")),
         Opt("backup_container", "", "The container of a backup created without "
-            "one. Empty: <id[0:2]>/<id[2:4]>/<id> (Cinder's posix default)."),
+            "one, with the posix driver. Empty: <id[0:2]>/<id[2:4]>/<id> (Cinder's "
+            "posix default)."),
         Opt("backup_enable_progress_timer", True, "Record backup.createprogress "
             "events while a backup runs, every backup_timer_interval seconds.",
             kind="bool"),
@@ -96,6 +102,14 @@ def _check_backup_sizes(conf) -> None:
         raise ConfigError("volumed.conf", "backup", "backup_file_size",
                           f"{size} is not a multiple of backup_sha_block_size_bytes "
                           f"({block})")
+
+
+def stack_settings(stack_conf) -> dict[str, dict]:
+    """Written into volumed.conf at the first start: backups go to Swift when
+    the stack runs one (pocketstack.conf [swift] enabled), as Cinder's
+    backups go to Swift where it is deployed; to files otherwise. Changing
+    pocketstack.conf later leaves volumed.conf as it is."""
+    return {"backup": {"backup_driver": "swift"}} if stack_conf.swift.enabled else {}
 
 
 def offset_settings(port_offset: int) -> dict[str, dict]:

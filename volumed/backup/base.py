@@ -1,6 +1,6 @@
 """The backup repository interface (the seam between the chunked backup
-logic and where backup objects live; posix.py is the one store today, an
-object store such as Swift is one more file).
+logic and where backup objects live: posix.py keeps them as files, swift.py
+as Swift objects).
 
 As in Cinder's chunked driver, a backup is a set of named objects in a
 container: data objects `<prefix>-00001`, `<prefix>-00002`... (a chunk of the
