@@ -154,12 +154,45 @@ class NetworkdNamespace(HostDaemons):
             return None
 
 
-class StackCeph(HostDaemons):
+class StackCluster(HostDaemons):
+    """What the stack's own clusters (Ceph, Swift) share: their settings are
+    a section of pocketstack.conf, read at every call, and `up` reports each
+    of their daemons as started or already running."""
+
+    section = ""   # the section of pocketstack.conf: "ceph", "swift"
+
+    def _settings(self, state: StateLayout):
+        try:
+            return getattr(load_config(stackconfig.schema(),
+                                       state.config_file(stackconfig.STACK_CONF)),
+                           self.section)
+        except ConfigError as exc:
+            raise HostDaemonError(str(exc)) from None
+
+    def _enabled_settings(self, state: StateLayout):
+        """The section when the cluster is on, else None (status shows
+        nothing for a cluster that is off, or whose file cannot be read)."""
+        try:
+            settings = self._settings(state)
+        except HostDaemonError:
+            return None
+        return settings if settings.enabled else None
+
+    @staticmethod
+    def _started_lines(result: dict, prefix: str = "") -> list[str]:
+        return [f"{prefix + name:<16} "
+                f"{'started' if name in result['started'] else 'already running'} (pid {pid})"
+                for name, pid in result["pids"].items()]
+
+
+class StackCeph(StackCluster):
     """The stack's own single-node Ceph (shared/host/ceph_host.py), run when
     [ceph] enabled is true in pocketstack.conf: it belongs to no single
     service (imaged, volumed and computed all use it), so it reads the
     stack's file, not the service's `conf`. Started before the first service
     that uses it, stopped by `down` once they have stopped."""
+
+    section = "ceph"
 
     def ensure(self, conf: Any, state: StateLayout) -> list[str]:
         ceph = self._settings(state)
@@ -171,10 +204,7 @@ class StackCeph(HostDaemons):
             result = ceph_host.ensure_running(state.root, ports, ceph.osd_size)
         except ceph_host.CephError as exc:
             raise HostDaemonError(f"ceph: {exc}") from None
-        lines = []
-        for program, pid in result["pids"].items():
-            word = "started" if program in result["started"] else "already running"
-            lines.append(f"{program:<16} {word} (pid {pid})")
+        lines = self._started_lines(result)
         lines.append(f"{'ceph':<16} cluster {result['fsid']} (mon 127.0.0.1:{ceph.mon_port}, "
                      f"{state.ceph / 'ceph.conf'})")
         return lines
@@ -183,33 +213,25 @@ class StackCeph(HostDaemons):
         return [f"{program:<16} stopped" for program in ceph_host.stop(state.root)]
 
     def status(self, state: StateLayout) -> list[StatusRow]:
-        try:
-            ceph = self._settings(state)
-        except HostDaemonError:
-            return []
-        if not ceph.enabled:
+        ceph = self._enabled_settings(state)
+        if ceph is None:
             return []
         layout = ceph_host.CephLayout(state.root)
         ports = {"ceph-mon": str(ceph.mon_port)}
         return [(program, pid is not None, ports.get(program, "-"), pid)
                 for program, pid in ceph_host.pids(layout).items()]
 
-    @staticmethod
-    def _settings(state: StateLayout):
-        try:
-            return load_config(stackconfig.schema(),
-                               state.config_file(stackconfig.STACK_CONF)).ceph
-        except ConfigError as exc:
-            raise HostDaemonError(str(exc)) from None
 
 
-class StackSwift(HostDaemons):
+class StackSwift(StackCluster):
     """The stack's own single-node Swift (shared/host/swift_host.py), run
     when [swift] enabled is true in pocketstack.conf. prepare() registers it
     in identity's catalog (identity.conf [catalog] object_store_url, when
     unset) before identity reads its file; its proxy validates tokens with
     identity as the service user `swift`, whose password identity's
     bootstrap generated (etc/credentials)."""
+
+    section = "swift"
 
     def prepare(self, state: StateLayout) -> None:
         swift = load_config(stackconfig.schema(),
@@ -233,10 +255,7 @@ class StackSwift(HostDaemons):
             result = swift_host.ensure_running(state.root, self.ports(swift), auth)
         except swift_host.SwiftError as exc:
             raise HostDaemonError(f"swift: {exc}") from None
-        lines = []
-        for name, pid in result["pids"].items():
-            word = "started" if name in result["started"] else "already running"
-            lines.append(f"{'swift-' + name:<16} {word} (pid {pid})")
+        lines = self._started_lines(result, prefix="swift-")
         lines.append(f"{'swift':<16} http://{swift_host.LOOPBACK}:{swift.proxy_port}/v1 "
                      f"(object-store)")
         return lines
@@ -245,11 +264,8 @@ class StackSwift(HostDaemons):
         return [f"{'swift-' + name:<16} stopped" for name in swift_host.stop(state.root)]
 
     def status(self, state: StateLayout) -> list[StatusRow]:
-        try:
-            swift = self._settings(state)
-        except HostDaemonError:
-            return []
-        if not swift.enabled:
+        swift = self._enabled_settings(state)
+        if swift is None:
             return []
         ports = self.ports(swift)
         return [(f"swift-{name}", pid is not None, str(ports.of(name)), pid)
@@ -260,11 +276,3 @@ class StackSwift(HostDaemons):
         return swift_host.SwiftPorts(swift.proxy_port, swift.object_port,
                                      swift.container_port, swift.account_port,
                                      swift.memcached_port)
-
-    @staticmethod
-    def _settings(state: StateLayout):
-        try:
-            return load_config(stackconfig.schema(),
-                               state.config_file(stackconfig.STACK_CONF)).swift
-        except ConfigError as exc:
-            raise HostDaemonError(str(exc)) from None

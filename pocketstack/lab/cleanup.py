@@ -85,19 +85,21 @@ def delete_flavors(cloud: Cloud, names: Iterable[str]) -> list[str]:
 
 def delete_users(cloud: Cloud, names: Iterable[str]) -> list[str]:
     """Users, as admin (their role assignments and credentials go with them)."""
-    found = [user for name in names
-             for user in cloud.get("identity", "/v3/users", name=name).json()["users"]]
-    for user in found:
-        cloud.delete("identity", f"/v3/users/{user['id']}")
-    return [f"user {u['name']}" for u in found]
+    return _delete_identity(cloud, "users", "user", names)
 
 
 def delete_projects(cloud: Cloud, names: Iterable[str]) -> list[str]:
-    found = [project for name in names
-             for project in cloud.get("identity", "/v3/projects", name=name).json()["projects"]]
-    for project in found:
-        cloud.delete("identity", f"/v3/projects/{project['id']}")
-    return [f"project {p['name']}" for p in found]
+    return _delete_identity(cloud, "projects", "project", names)
+
+
+def _delete_identity(cloud: Cloud, collection: str, kind: str,
+                     names: Iterable[str]) -> list[str]:
+    """Identity lists filter by name on the server (?name=), one name at a time."""
+    found = [item for name in names
+             for item in cloud.get("identity", f"/v3/{collection}", name=name).json()[collection]]
+    for item in found:
+        cloud.delete("identity", f"/v3/{collection}/{item['id']}")
+    return [f"{kind} {item['name']}" for item in found]
 
 
 def delete_floating_ips(cloud: Cloud, description: str) -> list[str]:
