@@ -39,7 +39,11 @@ def pocketstack(state_dir: Path, *args: str, check: bool = True,
 def port_offset_for(worker_id: str, base: int | None = None) -> int:
     """A port offset whose shifted ports are all free: each worker starts at
     its own slot, and steps over slots taken by another run on this machine
-    (two runs at once: give one POCKETSTACK_TEST_PORT_BASE, e.g. 30000)."""
+    (two runs at once: give one POCKETSTACK_TEST_PORT_BASE, e.g. 15000).
+    Keep the shifted ports (up to 11211 + offset) below the kernel's
+    ephemeral range (net.ipv4.ip_local_port_range, from 32768): a port there
+    is free when probed and may be an outgoing connection's a moment later,
+    and a daemon of the stack then fails to bind it."""
     if base is None:
         base = int(os.environ.get("POCKETSTACK_TEST_PORT_BASE", "20000"))
     digits = worker_id[2:] if worker_id.startswith("gw") else ""
