@@ -203,6 +203,8 @@ def _release(deps: Deps, caller, bdm) -> None:
 
 
 def _remove_dir(deps: Deps, uuid: str) -> None:
+    """The server's disks where they lie (RBD images too), and its directory."""
+    deps.disks.remove(uuid)
     directory = deps.instance_dir(uuid)
     if directory.exists():
         shutil.rmtree(directory)
