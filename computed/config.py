@@ -16,6 +16,7 @@ IMAGE_PORT = 9292
 VOLUME_PORT = 8776
 NETWORK_PORT = 9696
 EPHEMERAL_FORMATS = ("ext4", "ext3", "ext2", "vfat", "none")
+IMAGES_TYPES = ("qcow2", "rbd")  # computed/virt/imagebackend.py
 
 
 def schema() -> Schema:
@@ -93,6 +94,19 @@ def schema() -> Schema:
             "directory under a private /tmp/pytest-of-root. Guests stay confined by QEMU's "
             "sandbox; set false on a shared host whose state directory is world-traversable.",
             kind="bool"),
+        Opt("images_type", "qcow2", "Where servers' own disks (vda, vdb, swap) live: qcow2 "
+            "files in the instance directory, overlays on the cached image in _base (Nova's "
+            "default), or rbd: RBD images in Ceph, vda a copy-on-write clone of the image "
+            "when imaged keeps it raw in the same cluster (Nova's images_type).",
+            kind="choice", choices=IMAGES_TYPES),
+        Opt("images_rbd_pool", "vms", "images_type rbd: the Ceph pool of the disks."),
+        Opt("images_rbd_ceph_conf", "", "images_type rbd: the Ceph config file. Empty: the "
+            "stack's own Ceph (etc/ceph/ceph.conf under the state directory; "
+            "pocketstack.conf [ceph])."),
+        Opt("rbd_user", "cinder", "The cephx user QEMU reaches the disks as (its keyring "
+            "beside the Ceph config), as Nova's rbd_user."),
+        Opt("rbd_secret_uuid", "", "The libvirt secret holding rbd_user's key for the "
+            "disks. Empty: derived from the cluster's fsid and rbd_user."),
         Opt("iscsi_initiator_name", "", "IQN of this host's (QEMU's) iSCSI initiator, given "
             "to volumed as the connector. Empty: iqn.2010-10.org.pocketstack:<node id>."),
     ])
@@ -155,6 +169,15 @@ def schema() -> Schema:
         Opt("metadata_items", 128, "Metadata items per server.", kind="int", minimum=0),
     ])
     return result
+
+
+def stack_settings(stack_conf) -> dict[str, dict]:
+    """Written into computed.conf at the first start: servers' disks in the
+    stack's Ceph when pocketstack.conf asks for it ([ceph] instance_disks).
+    Changing pocketstack.conf later leaves computed.conf as it is."""
+    if stack_conf.ceph.enabled and stack_conf.ceph.instance_disks:
+        return {"libvirt": {"images_type": "rbd"}}
+    return {}
 
 
 def offset_settings(port_offset: int) -> dict[str, dict]:

@@ -15,6 +15,7 @@ from computed.db.models import Base
 from computed.domain.claims import HostInventory, QuotaLimits
 from computed.flows import Deps, Settings
 from computed.imagecache import ImageCache
+from computed.virt.imagebackend import FileDisks, InstanceDisks, RbdDisks
 from computed.virt.libvirt_driver import LibvirtDriver
 from shared.clients import Caller, ImageClient, NetworkClient, ServiceSession, VolumeClient
 from shared.context import RequestContext
@@ -58,6 +59,23 @@ def host_ip(conf) -> str:
     return conf.compute.my_ip or conf.api.bind_host
 
 
+def instance_disks(conf, state, path: Path, driver: LibvirtDriver,
+                   node_uuid: str) -> InstanceDisks:
+    """[libvirt] images_type: files in the instance directories, or RBD
+    images in Ceph (reached at the first disk, so computed starts while
+    Ceph is still coming up)."""
+    options = conf.libvirt
+    if options.images_type != "rbd":
+        return FileDisks(path)
+    ceph_conf = Path(options.images_rbd_ceph_conf) if options.images_rbd_ceph_conf \
+        else state.ceph / "ceph.conf"
+
+    def define_secret(secret_uuid: str, usage: str, description: str, key: str) -> None:
+        driver.define_volume_secret(secret_uuid, usage, description, key, "ceph")
+    return RbdDisks(ceph_conf, options.rbd_user, options.images_rbd_pool,
+                    options.rbd_secret_uuid, define_secret, node_uuid)
+
+
 def prepare_database(engine, hostname: str, sessions) -> str:
     """Tables, default flavors and this node; returns the node's uuid."""
     Base.metadata.create_all(engine)
@@ -78,6 +96,7 @@ def build(service: Service) -> Computed:
                            conf.libvirt.run_qemu_as_root)
     cache = ImageCache(path, conf.compute.force_raw_images)
     cache.prepare()
+    disks = instance_disks(conf, state, path, driver, node_uuid)
     timeout = conf.compute.image_download_timeout
 
     def inventory() -> HostInventory:
@@ -113,6 +132,7 @@ def build(service: Service) -> Computed:
         ceph_keyrings=state.ceph)
     deps = Deps(
         sessions=service.sessions, notifier=service.notifier, driver=driver, cache=cache,
+        disks=disks,
         images=ImageClient(session, conf.image.url, timeout),
         volumes=VolumeClient(session, conf.volume.url, timeout),
         network=NetworkClient(session, conf.network.url, timeout),

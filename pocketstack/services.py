@@ -18,6 +18,7 @@ from typing import Any
 from computed import host as computed_host
 from computed.config import offset_settings as computed_offset_settings
 from computed.config import schema as computed_schema
+from computed.config import stack_settings as computed_stack_settings
 from dashboard.config import schema as dashboard_schema
 from identity.bootstrap import bootstrap as identity_bootstrap
 from identity.config import offset_settings as identity_offset_settings
@@ -98,7 +99,8 @@ SERVICES: list[Service] = [
     Service("networkd", "networkd.app", networkd_schema, 9696, "network_url",
             offset_settings=networkd_offset_settings, host_daemons=NetworkdNamespace()),
     Service("computed", "computed.app", computed_schema, 8774, "compute_url",
-            offset_settings=computed_offset_settings, host_daemons=ComputedLibvirt(),
+            offset_settings=computed_offset_settings, stack_settings=computed_stack_settings,
+            host_daemons=ComputedLibvirt(),
             after_stop=power_off_guests),
     # Last: it only calls the others' APIs, as a user's browser would.
     Service("dashboard", "dashboard.app", dashboard_schema, 8000, "dashboard_url",

@@ -39,6 +39,9 @@ def schema() -> Schema:
         Opt("bind_port_max", CEPH_BIND_PORT_MAX, "The last port they may bind "
             "(ms_bind_port_max; the range needs about 10 ports).", kind="int", minimum=1,
             maximum=65535),
+        Opt("instance_disks", False, "Keep servers' own disks in Ceph too: computed.conf "
+            "is written with [libvirt] images_type = rbd at the first start (vda a clone of "
+            "the image when imaged keeps it in Ceph).", kind="bool"),
         Opt("osd_size", 10 * GiB, "Bytes of the OSD's block file (sparse: only what is "
             "written takes space). Read at the first start only.", kind="int",
             minimum=GiB),

@@ -264,10 +264,14 @@ def _finished_migration(session, server_id: str) -> Migration:
 
 def _refuse_volume_backed(instance: Instance) -> None:
     """Nova resizes a server booted from a volume (only its local disks
-    move); computed's resize flow knows local root disks only."""
+    move), and one whose disks are in Ceph; computed's resize flow knows
+    the qcow2 files of the instance directory only."""
     if not instance.image_ref:
         raise Conflict("Resizing or migrating a server booted from a volume is not "
                        "supported by computed.")
+    if runtime().deps.disks.kind != "qcow2":
+        raise Conflict("Resizing or migrating a server whose disks are in Ceph "
+                       "([libvirt] images_type = rbd) is not supported by computed.")
 
 
 def _usable_flavor(session, flavor_id: str, ctx) -> tuple[dict, bool]:

@@ -46,6 +46,7 @@ from computed.db.models import Instance
 from computed.domain.claims import HostInventory, QuotaLimits
 from computed.imagecache import ImageCache
 from computed.virt.driver import ComputeDriver
+from computed.virt.imagebackend import InstanceDisks
 from shared.clients import Caller, ImageClient, NetworkClient, VolumeClient
 from shared.context import RequestContext
 from shared.db import transaction
@@ -101,6 +102,7 @@ class Deps:
     notifier: Notifier
     driver: ComputeDriver
     cache: ImageCache
+    disks: InstanceDisks      # where vda, vdb and swap live ([libvirt] images_type)
     images: ImageClient
     volumes: VolumeClient
     network: NetworkClient
@@ -176,9 +178,9 @@ class Undo:
     Each undo step is tried even if an earlier one failed."""
 
     def __init__(self):
-        self._steps: list[tuple[str, Callable[[], None]]] = []
+        self._steps: list[tuple[str, Callable[[], object]]] = []
 
-    def push(self, what: str, step: Callable[[], None]) -> None:
+    def push(self, what: str, step: Callable[[], object]) -> None:
         self._steps.append((what, step))
 
     def run(self) -> list[str]:

@@ -19,11 +19,13 @@
                          secret
     4. image             spawning: the image into the cache (_base), fetched
                          once, verified and inspected (not for a
-                         volume-backed server: its vda is the boot volume)
-    5. disks             <instance dir>/disk (vda, or sda/hda after the image's
-                         hw_disk_bus) = qcow2 overlay on the base,
-                         grown to the flavor's root disk; disk.local (vdb) and
-                         disk.swap: overlays on formatted templates
+                         volume-backed server: its vda is the boot volume;
+                         nor when vda can be an RBD clone of it)
+    5. disks             local_disks.py: vda (or sda/hda after the image's
+                         hw_disk_bus) = a qcow2 overlay on the base in the
+                         instance directory, or an RBD image in Ceph
+                         ([libvirt] images_type), grown to the flavor's root
+                         disk; vdb and the swap on formatted templates
     6. config drive      disk.config, an ISO labelled config-2 holding the
                          documents the metadata service answers with (the
                          ports made in 2 are in network_data.json)
@@ -62,15 +64,13 @@ from computed.domain.claims import no_valid_host_message, shortfall
 from computed.domain.devices import config_drive_device, local_disks
 from computed.domain.image_properties import GuestHardware, guest_hardware
 from computed.domain.networks import RequestedNetwork
-from computed.flows import Deps, Undo, fault, ports
+from computed.flows import Deps, Undo, fault, ports, server_disks
 from computed.flows.boot_volumes import make_volumes
-from computed.flows.scratch_disks import make_ephemeral, make_swap
 from computed.flows.volumes import connect_volume, volume_spec
 from computed.imagecache import CachedImage
 from computed.metadata.documents import Documents
 from computed.metadata.gather import gather
-from computed.virt import qemu_img
-from computed.virt.guest import FileDisk, GuestSpec
+from computed.virt.guest import FileDisk, GuestSpec, LocalDisk
 from shared.clients import Caller
 from shared.context import RequestContext
 from shared.db import transaction
@@ -105,9 +105,11 @@ def launch(deps: Deps, ctx: RequestContext, uuid: str, image: dict) -> None:
             _next_task(deps, uuid, states.BLOCK_DEVICE_MAPPING)
             volumes = _connect_volumes(deps, ctx, caller, instance, undo)  # 3
             _next_task(deps, uuid, states.SPAWNING)
+            location = deps.disks.clone_location(image) if instance.image_ref else None
             base = _cache_image(deps, ctx, caller, instance, image) \
-                if instance.image_ref else None  # 4 (volume-backed: vda is from 3)
-            disks = _create_disks(deps, ctx, instance, base, hardware, undo)  # 5
+                if instance.image_ref and location is None else None  # 4
+            disks = _create_disks(deps, ctx, instance, base, location, hardware,
+                                  undo)                                    # 5
             disks += _config_drive(deps, ctx, instance, hardware)         # 6
             _start_domain(deps, ctx, instance, hardware, disks, volumes, vifs,
                           undo)                                            # 7
@@ -229,9 +231,11 @@ def _cache_image(deps: Deps, ctx, caller: Caller, instance: Instance,
 
 
 def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage | None,
-                  hardware: GuestHardware, undo: Undo) -> list[FileDisk]:
-    """The instance directory, laid out as Nova lays it out (without `disk`
-    when the root is a volume: base is None)."""
+                  location: str | None, hardware: GuestHardware,
+                  undo: Undo) -> list[LocalDisk]:
+    """The instance directory, laid out as Nova lays it out, and the
+    server's own disks (without vda when the root is a volume: no base, no
+    location)."""
     _check_not_cancelled(deps, instance.uuid)
     directory = deps.instance_dir(instance.uuid)
     mode = deps.driver.instance_dir_mode()  # who may get through: the driver knows
@@ -241,27 +245,18 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage | None,
     os.chmod(directory, mode)  # whatever the umask took away
     (directory / "console.log").touch(mode=0o600)
     names = local_disks(instance.ephemeral_gb, instance.swap, hardware.disk_bus)
-    bus = hardware.disk_bus
+    undo.push("remove the disks", lambda: deps.disks.remove(instance.uuid))
     try:
-        disks = []
-        if base is not None:
-            root_size = instance.root_gb * GiB if instance.root_gb else None
-            qemu_img.create_overlay(directory / "disk", base.path, base.format, root_size)
-            disks.append(FileDisk(directory / "disk", names.root, "qcow2", bus=bus))
-        if names.ephemeral:
-            disks.append(FileDisk(make_ephemeral(deps, directory, instance.ephemeral_gb),
-                                  names.ephemeral, "qcow2", bus=bus))
-        if names.swap:
-            disks.append(FileDisk(make_swap(deps, directory, instance.swap), names.swap,
-                                  "qcow2", bus=bus))
+        disks = server_disks.make(deps, instance, hardware.disk_bus, base, location)
     except Exception as exc:
         raise BuildFailed(f"Creating the server's disks failed: {exc}") from exc
     with transaction(deps.sessions) as session:  # what the metadata's block-device-mapping says
         repo.record_device_names(session, instance.uuid, names.root, names.ephemeral,
                                  names.swap)
     _event(deps, ctx, instance.uuid, "compute.instance.disks.created",
-           disks={d.device: d.path.name for d in disks},
-           backing_file=base.path.name if base is not None else None)
+           disks=server_disks.describe(disks),
+           backing_file=base.path.name if base is not None else None,
+           cloned_from=location)
     return disks
 
 
@@ -290,7 +285,7 @@ def _config_drive(deps: Deps, ctx, instance: Instance,
 
 
 def _start_domain(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
-                  disks: list[FileDisk], volumes, vifs: list[VirtualInterface],
+                  disks: list[LocalDisk], volumes, vifs: list[VirtualInterface],
                   undo: Undo) -> None:
     """Define the domain persistently and start it (the hot path: no waits),
     paused while it has ports to be plugged."""

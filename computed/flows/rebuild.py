@@ -13,6 +13,7 @@ rebuild_instance does on the libvirt driver.
     2. volumes            rebuild_block_device_mapping: the volumes stay
                           attached (their exports and secrets are kept)
     3. image              rebuild_spawning: the new image into the cache
+                          (not when vda can be an RBD clone of it)
     4. disks              vda, vdb and swap made anew, as at launch: the old
                           root disk and everything written to it are gone
                           (and the console log starts anew)
@@ -33,24 +34,21 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
 from computed.db import repository as repo
 from computed.db.models import Instance
 from computed.domain import states
 from computed.domain.image_properties import GuestHardware
-from computed.flows import Deps, Undo, fault, respawn
-from computed.flows.scratch_disks import make_ephemeral, make_swap
+from computed.flows import Deps, Undo, fault, respawn, server_disks
 from computed.imagecache import CachedImage
-from computed.virt import qemu_img
-from computed.virt.guest import FileDisk
+from computed.virt.guest import FileDisk, LocalDisk
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.units import GiB
 
 LOG = logging.getLogger(__name__)
 PRESERVE_EPHEMERAL = "The current driver does not support preserving ephemeral partitions."
-LOCAL_FILES = ("disk", "disk.local", "disk.swap", "disk.config")
+LOCAL_FILES = ("disk.config", "console.log")  # beside the disks
 
 
 class RebuildFailed(Exception):
@@ -77,8 +75,9 @@ def run(deps: Deps, ctx: RequestContext, uuid: str, image: dict,
                               states.REBUILD_BLOCK_DEVICE_MAPPING)           # 2
             respawn.next_task(deps, uuid, states.REBUILD_BLOCK_DEVICE_MAPPING,
                               states.REBUILD_SPAWNING)
-            base = _cache_image(deps, ctx, instance, image)                  # 3
-            disks = _recreate_disks(deps, instance, base, hw, undo)          # 4
+            location = deps.disks.clone_location(image)
+            base = None if location else _cache_image(deps, ctx, instance, image)  # 3
+            disks = _recreate_disks(deps, instance, base, location, hw, undo)  # 4
             disks += _config_drive(deps, instance, hw)                       # 5
             _start_domain(deps, instance, hw, disks, power_on, undo)         # 6
             _mark_done(deps, ctx, uuid, power_on, time.monotonic() - started)
@@ -131,21 +130,18 @@ def _cache_image(deps: Deps, ctx, instance: Instance, image: dict) -> CachedImag
     return base
 
 
-def _recreate_disks(deps: Deps, instance: Instance, base: CachedImage, hw: GuestHardware,
-                    undo: Undo) -> list[FileDisk]:
+def _recreate_disks(deps: Deps, instance: Instance, base: CachedImage | None,
+                    location: str | None, hw: GuestHardware,
+                    undo: Undo) -> list[LocalDisk]:
     """The old local disks removed, new ones made as the launch makes them:
-    vda an overlay on the new image, vdb and swap on formatted templates."""
+    vda on the new image, vdb and swap on formatted templates."""
     directory = deps.instance_dir(instance.uuid)
-    for name in LOCAL_FILES + ("console.log",):   # Nova's destroy removes it all
+    for name in LOCAL_FILES:   # Nova's destroy removes it all
         (directory / name).unlink(missing_ok=True)
-    undo.push("remove the new disks", lambda: _remove(directory, LOCAL_FILES))
+    deps.disks.remove(instance.uuid)
+    undo.push("remove the new disks", lambda: _remove(deps, instance.uuid))
     try:
-        root_size = instance.root_gb * GiB if instance.root_gb else None
-        qemu_img.create_overlay(directory / "disk", base.path, base.format, root_size)
-        if instance.ephemeral_gb:
-            make_ephemeral(deps, directory, instance.ephemeral_gb)
-        if instance.swap:
-            make_swap(deps, directory, instance.swap)
+        server_disks.make(deps, instance, hw.disk_bus, base, location)
     except Exception as exc:
         raise RebuildFailed(f"Creating the server's disks failed: {exc}") from exc
     return respawn.local_disk_files(deps, instance, hw)
@@ -160,7 +156,7 @@ def _config_drive(deps: Deps, instance: Instance, hw: GuestHardware) -> list[Fil
         raise RebuildFailed(f"Building the config drive failed: {exc}") from exc
 
 
-def _start_domain(deps: Deps, instance: Instance, hw: GuestHardware, disks: list[FileDisk],
+def _start_domain(deps: Deps, instance: Instance, hw: GuestHardware, disks: list[LocalDisk],
                   power_on: bool, undo: Undo) -> None:
     guest = respawn.guest_spec(deps, instance, hw, disks)
     undo.push("destroy the domain", lambda: deps.driver.destroy(instance.domain_name))
@@ -201,9 +197,9 @@ def _mark_error(deps: Deps, ctx, uuid: str, exc: Exception, problems: list[str])
                    reason=message)
 
 
-def _remove(directory: Path, names: tuple[str, ...]) -> None:
-    for name in names:
-        (directory / name).unlink(missing_ok=True)
+def _remove(deps: Deps, uuid: str) -> None:
+    deps.disks.remove(uuid)
+    (deps.instance_dir(uuid) / "disk.config").unlink(missing_ok=True)
 
 
 def recover_interrupted(deps: Deps, uuid: str) -> None:

@@ -46,11 +46,11 @@ from computed.domain import moves, states
 from computed.domain.claims import no_valid_host_message, shortfall
 from computed.domain.image_properties import GuestHardware
 from computed.flows import Deps, Undo, fault, respawn
-from computed.flows.scratch_disks import make_ephemeral, make_swap
 from computed.virt import qemu_img
+from computed.virt.imagebackend import EPHEMERAL, SWAP
 from shared.context import RequestContext
 from shared.db import transaction
-from shared.units import GiB
+from shared.units import GiB, MiB
 
 LOG = logging.getLogger(__name__)
 COPIED = ("disk", "disk.local")        # the swap and config drive are made anew
@@ -179,9 +179,13 @@ def _grow_disks(deps: Deps, instance: Instance, migration: Migration,
             if local.exists():
                 qemu_img.resize(local, "qcow2", instance.ephemeral_gb * GiB)
             else:
-                make_ephemeral(deps, directory, instance.ephemeral_gb)
+                deps.disks.create_scratch(instance.uuid, EPHEMERAL, deps.cache.ephemeral_template(
+                    instance.ephemeral_gb, deps.settings.ephemeral_format),
+                    instance.ephemeral_gb * GiB)
         if instance.swap:
-            make_swap(deps, directory, instance.swap)
+            deps.disks.create_scratch(instance.uuid, SWAP,
+                                      deps.cache.swap_template(instance.swap),
+                                      instance.swap * MiB)
     except Exception as exc:
         raise ResizeFailed(f"Resizing the server's disks failed: {exc}") from exc
     return respawn.local_disk_files(deps, instance, hw)

@@ -3,7 +3,8 @@ again from the files of its instance directory.
 
     hardware      the image's hw_* properties (the record in imaged) for the
                   server's vCPUs now
-    local disks   disk, disk.local, disk.swap as they lie in the directory
+    local disks   vda, vdb, swap as they lie (files of the directory or RBD
+                  images: server_disks.py)
     config drive  disk.config written anew from the metadata documents
     domain        libvirt.xml written; the domain defined (replacing the
                   old definition) and started, or only defined for a server
@@ -21,11 +22,11 @@ from computed.db import repository as repo
 from computed.db.models import Instance
 from computed.domain.devices import config_drive_device, local_disks
 from computed.domain.image_properties import GuestHardware, guest_hardware
-from computed.flows import Deps, ports
+from computed.flows import Deps, ports, server_disks
 from computed.flows.volumes import volume_spec
 from computed.metadata.documents import Documents
 from computed.metadata.gather import gather
-from computed.virt.guest import FileDisk, GuestSpec
+from computed.virt.guest import FileDisk, GuestSpec, LocalDisk
 from shared.db import transaction
 
 
@@ -48,16 +49,10 @@ def image_record(deps: Deps, instance: Instance) -> dict:
     return image
 
 
-def local_disk_files(deps: Deps, instance: Instance, hw: GuestHardware) -> list[FileDisk]:
-    """The local disks the flavor gives, as files of the instance directory."""
-    directory = deps.instance_dir(instance.uuid)
+def local_disk_files(deps: Deps, instance: Instance, hw: GuestHardware) -> list[LocalDisk]:
+    """The local disks the flavor gives, where they lie."""
     names = local_disks(instance.ephemeral_gb, instance.swap, hw.disk_bus)
-    disks = [FileDisk(directory / "disk", names.root, "qcow2", bus=hw.disk_bus)]
-    if names.ephemeral:
-        disks.append(FileDisk(directory / "disk.local", names.ephemeral, "qcow2",
-                              bus=hw.disk_bus))
-    if names.swap:
-        disks.append(FileDisk(directory / "disk.swap", names.swap, "qcow2", bus=hw.disk_bus))
+    disks = server_disks.existing(deps, instance, hw.disk_bus)
     with transaction(deps.sessions) as session:  # the metadata's block-device-mapping
         repo.record_device_names(session, instance.uuid, names.root, names.ephemeral,
                                  names.swap)
@@ -94,7 +89,7 @@ def existing_config_drive(deps: Deps, instance: Instance,
 
 
 def guest_spec(deps: Deps, instance: Instance, hw: GuestHardware,
-               disks: list[FileDisk]) -> GuestSpec:
+               disks: list[LocalDisk]) -> GuestSpec:
     """The domain of the server as it is now in the database: its flavor's
     vCPUs and RAM, its volumes and ports."""
     return GuestSpec(

@@ -60,16 +60,13 @@ from computed.db.models import BlockDeviceMapping, Instance, InstanceShelved
 from computed.domain import states
 from computed.domain.devices import local_disks
 from computed.domain.image_properties import GuestHardware
-from computed.flows import Deps, Undo, fault, finish_task, launch, ports, snapshot
-from computed.flows.scratch_disks import make_ephemeral, make_swap
+from computed.flows import Deps, Undo, fault, finish_task, launch, ports, server_disks, snapshot
 from computed.imagecache import CachedImage
-from computed.virt import qemu_img
-from computed.virt.guest import FileDisk
+from computed.virt.guest import LocalDisk
 from shared.clients import Caller, RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import ApiError, Conflict
-from shared.units import GiB
 
 LOG = logging.getLogger(__name__)
 SHELVE_IMAGE_TASKS = (states.SHELVING, states.SHELVING_IMAGE_PENDING_UPLOAD,
@@ -355,7 +352,7 @@ def _unbind(deps: Deps, port_id: str) -> None:
 
 
 def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
-                  hardware: GuestHardware, undo: Undo) -> list[FileDisk]:
+                  hardware: GuestHardware, undo: Undo) -> list[LocalDisk]:
     """The instance directory again: vda from the shelved image (its data
     is the server's disk as it was shelved), new ephemeral and swap disks."""
     directory = deps.instance_dir(instance.uuid)
@@ -366,25 +363,16 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage,
     os.chmod(directory, mode)
     (directory / "console.log").touch(mode=0o600)
     names = local_disks(instance.ephemeral_gb, instance.swap, hardware.disk_bus)
-    bus = hardware.disk_bus
+    undo.push("remove the disks", lambda: deps.disks.remove(instance.uuid))
     try:
-        qemu_img.convert(base.path, base.format, directory / "disk", "qcow2")
-        if instance.root_gb and instance.root_gb * GiB > base.virtual_size:
-            qemu_img.resize(directory / "disk", "qcow2", instance.root_gb * GiB)
-        disks = [FileDisk(directory / "disk", names.root, "qcow2", bus=bus)]
-        if names.ephemeral:
-            disks.append(FileDisk(make_ephemeral(deps, directory, instance.ephemeral_gb),
-                                  names.ephemeral, "qcow2", bus=bus))
-        if names.swap:
-            disks.append(FileDisk(make_swap(deps, directory, instance.swap), names.swap,
-                                  "qcow2", bus=bus))
+        disks = server_disks.make(deps, instance, hardware.disk_bus, base, standalone=True)
     except Exception as exc:
         raise UnshelveFailed(f"Creating the server's disks failed: {exc}") from exc
     with transaction(deps.sessions) as session:
         repo.record_device_names(session, instance.uuid, names.root, names.ephemeral,
                                  names.swap)
     _event(deps, ctx, instance.uuid, "compute.instance.disks.created",
-           disks={d.device: d.path.name for d in disks}, standalone_root=True)
+           disks=server_disks.describe(disks), standalone_root=True)
     return disks
 
 
@@ -478,6 +466,8 @@ def _delete_image(deps: Deps, caller: Caller, image_id: str) -> None:
 
 
 def _remove_instance_dir(deps: Deps, uuid: str) -> None:
+    """The server's disks (where they lie) and its directory."""
+    deps.disks.remove(uuid)
     directory = deps.instance_dir(uuid)
     doomed = directory.with_name(f"{uuid}_del")
     if directory.exists():

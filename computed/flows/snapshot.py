@@ -4,9 +4,9 @@
                at once (queued, owned by the server's project, with
                image_type=snapshot, instance_uuid and base_image_ref), so it
                exists when the 202 returns with its id and Location
-    1. copy    image_pending_upload: a standalone qcow2 of vda into
-               <instances_path>/snapshots/ (a running guest keeps running:
-               libvirt copies the disk as it was at one instant)
+    1. copy    image_pending_upload: a standalone qcow2 of vda (a file or an
+               RBD image) into <instances_path>/snapshots/ (a running guest
+               keeps running: libvirt copies the disk as it was at one instant)
     2. upload  image_uploading: PUT to imaged (saving, then active once
                imaged has checked it)
     3. done    task_state back to None; the copy is removed
@@ -24,7 +24,9 @@ import logging
 from computed.db import repository as repo
 from computed.db.models import Instance
 from computed.domain import states
+from computed.domain.devices import LocalDisks
 from computed.flows import Deps, fault, finish_task
+from computed.virt.guest import LocalDisk
 from shared.clients import RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
@@ -104,8 +106,7 @@ def copy_and_upload(deps: Deps, caller, uuid: str, image_id: str, tasks: tuple[s
     try:
         domain_name = _next(deps, uuid, expected, pending)
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        deps.driver.snapshot_root_disk(domain_name, deps.instance_dir(uuid) / "disk",
-                                       target)
+        deps.driver.snapshot_root_disk(domain_name, _root_disk(deps, uuid), target)
         _next(deps, uuid, pending, uploading)
         deps.images.upload(caller, image_id, target)
     finally:
@@ -138,6 +139,11 @@ def run(deps: Deps, ctx: RequestContext, uuid: str, image_id: str,
             _event(deps, ctx, uuid, f"compute.instance.{event}.end", image_id=image_id)
             return True
         return False
+
+
+def _root_disk(deps: Deps, uuid: str) -> LocalDisk:
+    """vda where it lies (the bus does not matter to a copy)."""
+    return deps.disks.disks(uuid, LocalDisks(), "virtio")[0]
 
 
 class _Overtaken(Exception):

@@ -9,9 +9,11 @@
                  (the export and CHAP account go, the volume is available
                  again with its data); deleted too if delete_on_termination
     3b. shelved  a shelved server's image is deleted (shelve.py), as Nova does
-    4. files     the instance directory (disk, disk.local, disk.swap,
-                 disk.config, console.log, libvirt.xml) renamed <uuid>_del,
-                 then removed; an unconfirmed resize's <uuid>_resize too
+    4. disks     vda, vdb and swap removed where they lie (RBD images in
+                 Ceph with images_type rbd); the instance directory (disk,
+                 disk.local, disk.swap, disk.config, console.log,
+                 libvirt.xml) renamed <uuid>_del, then removed; an
+                 unconfirmed resize's <uuid>_resize too
     5. claim     the vCPUs, RAM and disk are free again; the server is
                  deleted (its record kept, as Nova keeps it), its console
                  tokens forgotten
@@ -112,8 +114,10 @@ def _release(deps: Deps, caller, bdm: BlockDeviceMapping) -> None:
 
 
 def _remove_files(deps: Deps, uuid: str) -> None:
-    """Rename first, then remove (as Nova): a half-removed directory is never
-    mistaken for a server's."""
+    """The disks where they lie; then the directory: renamed first, then
+    removed (as Nova), so a half-removed directory is never mistaken for a
+    server's."""
+    deps.disks.remove(uuid)
     directory = deps.instance_dir(uuid)
     doomed = directory.with_name(f"{uuid}_del")
     if directory.exists():

@@ -30,6 +30,7 @@ from computed.domain import states
 from computed.domain.devices import next_free_device
 from computed.flows import Deps, Undo, fault
 from computed.virt.guest import IscsiVolume, RbdVolume, VolumeSpec, secret_usage
+from shared import ceph
 from shared.clients import Caller, RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
@@ -129,15 +130,10 @@ def cephx_key(deps: Deps, user: str) -> str:
     secret, as Nova's rbd_secret_uuid holds client.cinder's key)."""
     if deps.settings.ceph_keyrings is None:
         raise VolumeError("this compute host has no Ceph keyrings")
-    keyring = deps.settings.ceph_keyrings / f"ceph.client.{user}.keyring"
     try:
-        for line in keyring.read_text().splitlines():
-            name, _, value = line.partition("=")
-            if name.strip() == "key":
-                return value.strip()
-    except OSError as exc:
-        raise VolumeError(f"no keyring for the cephx user {user}: {exc.strerror}") from None
-    raise VolumeError(f"the keyring of the cephx user {user} holds no key")
+        return ceph.client_key(deps.settings.ceph_keyrings, user)
+    except ceph.CephConfigError as exc:
+        raise VolumeError(str(exc)) from None
 
 
 def release_volume(deps: Deps, caller: Caller, bdm: BlockDeviceMapping,

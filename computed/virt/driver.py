@@ -19,7 +19,7 @@ import abc
 from dataclasses import dataclass
 from pathlib import Path
 
-from computed.virt.guest import GuestSpec, Nic, VolumeSpec
+from computed.virt.guest import GuestSpec, LocalDisk, Nic, VolumeSpec
 
 
 class HypervisorError(Exception):
@@ -228,7 +228,8 @@ class ComputeDriver(abc.ABC):
 
     # --- snapshots ----------------------------------------------------------------------
     @abc.abstractmethod
-    def snapshot_root_disk(self, domain_name: str, disk: Path, target: Path) -> None:
-        """Write a standalone qcow2 copy of the root disk `disk` to `target`,
-        the guest staying as it was (a running guest keeps running). On
-        failure `target` may be half written: the caller removes it."""
+    def snapshot_root_disk(self, domain_name: str, disk: LocalDisk, target: Path) -> None:
+        """Write a standalone qcow2 copy of the root disk `disk` (a file or
+        an RBD image) to `target`, the guest staying as it was (a running
+        guest keeps running). On failure `target` may be half written: the
+        caller removes it."""

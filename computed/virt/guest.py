@@ -10,7 +10,9 @@ what PocketStack needs:
                                      serial = the server's id): cloud-init
                                      recognises an OpenStack cloud by it
       <features><acpi/>              so that the power button shuts the guest down
-      <disk> vda, vdb, ...           qcow2 files in the instance directory
+      <disk> vda, vdb, ...           qcow2 files in the instance directory, or
+                                     RBD images in Ceph ([libvirt] images_type
+                                     rbd: computed/virt/imagebackend.py)
       <disk type='network'>          volumes: QEMU's own iSCSI initiator, CHAP
                                      password in a libvirt secret (never here);
                                      or librbd (rbd volumes), the cephx key in
@@ -95,6 +97,28 @@ VolumeSpec = IscsiVolume | RbdVolume
 
 
 @dataclass(frozen=True)
+class RbdDisk:
+    """A local disk (vda, vdb, swap) kept as an RBD image in Ceph, which QEMU
+    reads itself with librbd ([libvirt] images_type = rbd); the cephx
+    user's key is in the libvirt secret `secret_uuid`."""
+    name: str                        # pool/image
+    device: str
+    hosts: tuple[str, ...]           # the monitors
+    ports: tuple[str, ...]
+    auth_username: str
+    secret_uuid: str
+    bus: str = "virtio"
+    device_type: str = "disk"
+    readonly: bool = False
+    qemu_source: str = ""            # qemu-img's name of it, to copy it while off
+
+
+#: A disk of the server's own (not a volume): a file of the instance
+#: directory or an RBD image.
+LocalDisk = FileDisk | RbdDisk
+
+
+@dataclass(frozen=True)
 class Nic:
     """A port of the server, as the guest sees it: a virtio NIC with the
     port's MAC. Its tap is named after the port (shared.netnames), which is
@@ -115,7 +139,7 @@ class GuestSpec:
     domain_name: str
     vcpus: int
     memory_mb: int
-    disks: list[FileDisk]
+    disks: list[LocalDisk]
     volumes: list[VolumeSpec]
     console_log: Path
     machine_type: str = "pc"
@@ -132,13 +156,32 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs) -> ET.E
     return element
 
 
-def _file_disk(parent: ET.Element, disk: FileDisk) -> None:
-    element = _sub(parent, "disk", type="file", device=disk.device_type)
-    _sub(element, "driver", name="qemu", type=disk.format)
-    _sub(element, "source", file=str(disk.path))
+def _local_disk(parent: ET.Element, disk: LocalDisk) -> None:
+    if isinstance(disk, RbdDisk):
+        element = _sub(parent, "disk", type="network", device=disk.device_type)
+        # raw: an RBD image is a plain block device; writeback, as Nova
+        # sets for rbd (librbd's cache is flushed when the guest flushes).
+        _sub(element, "driver", name="qemu", type="raw", cache="writeback")
+        _rbd_source(element, disk.name, disk.hosts, disk.ports, disk.auth_username,
+                    disk.secret_uuid)
+    else:
+        element = _sub(parent, "disk", type="file", device=disk.device_type)
+        _sub(element, "driver", name="qemu", type=disk.format)
+        _sub(element, "source", file=str(disk.path))
     _sub(element, "target", dev=disk.device, bus=disk.bus)
     if disk.readonly:
         _sub(element, "readonly")
+
+
+def _rbd_source(disk: ET.Element, name: str, hosts: tuple[str, ...], ports: tuple[str, ...],
+                username: str, secret_uuid: str | None) -> None:
+    """<source protocol='rbd'> with the monitors, and the cephx user's secret."""
+    source = _sub(disk, "source", protocol="rbd", name=name)
+    for host, port in zip(hosts, ports, strict=True):
+        _sub(source, "host", name=host, port=port)
+    if secret_uuid:
+        auth = _sub(disk, "auth", username=username)
+        _sub(auth, "secret", type="ceph", uuid=secret_uuid)
 
 
 def volume_disk_element(volume: VolumeSpec) -> ET.Element:
@@ -146,12 +189,8 @@ def volume_disk_element(volume: VolumeSpec) -> ET.Element:
     # raw: a volume is a plain LUN. cache=none: writes go to the target at once.
     _sub(disk, "driver", name="qemu", type="raw", cache="none")
     if isinstance(volume, RbdVolume):
-        source = _sub(disk, "source", protocol="rbd", name=volume.name)
-        for host, port in zip(volume.hosts, volume.ports, strict=True):
-            _sub(source, "host", name=host, port=port)
-        if volume.secret_uuid:
-            auth = _sub(disk, "auth", username=volume.auth_username)
-            _sub(auth, "secret", type="ceph", uuid=volume.secret_uuid)
+        _rbd_source(disk, volume.name, volume.hosts, volume.ports, volume.auth_username,
+                    volume.secret_uuid)
     else:
         source = _sub(disk, "source", protocol="iscsi",
                       name=f"{volume.target_iqn}/{volume.target_lun}")
@@ -267,7 +306,7 @@ def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
     _sub(domain, "on_crash", "destroy")
     devices = _sub(domain, "devices")
     for disk in guest.disks:
-        _file_disk(devices, disk)
+        _local_disk(devices, disk)
     for volume in guest.volumes:
         devices.append(volume_disk_element(volume))
     if any(disk.bus == "scsi" for disk in guest.disks):

@@ -33,7 +33,9 @@ from computed.virt.driver import (
 from computed.virt.guest import (
     METADATA_NS,
     GuestSpec,
+    LocalDisk,
     Nic,
+    RbdDisk,
     VolumeSpec,
     domain_xml,
     nic_xml,
@@ -415,17 +417,21 @@ class LibvirtDriver(ComputeDriver):
         raise ConsoleUnavailable(f"{domain_name} has no serial port on a unix socket")
 
     # --- snapshots ------------------------------------------------------------------------
-    def snapshot_root_disk(self, domain_name: str, disk: Path, target: Path) -> None:
+    def snapshot_root_disk(self, domain_name: str, disk: LocalDisk, target: Path) -> None:
         """A running (or paused) guest: libvirt's push backup copies vda as it
         was at one instant, while the guest keeps running, into a standalone
-        qcow2. A guest that is off: qemu-img convert of its overlay."""
+        qcow2. A guest that is off: qemu-img convert of its overlay (or of its
+        RBD image, read with librbd)."""
         domain = self._domain(domain_name)
         try:
             active = domain.isActive()
         except libvirt.libvirtError as exc:
             raise _error(exc) from None
         if not active:
-            qemu_img.convert(disk, "qcow2", target, "qcow2")
+            if isinstance(disk, RbdDisk):
+                qemu_img.convert(disk.qemu_source, "raw", target, "qcow2")
+            else:
+                qemu_img.convert(disk.path, disk.format, target, "qcow2")
             return
         root = ET.fromstring(domain.XMLDesc(0))
         entries = []

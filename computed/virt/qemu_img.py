@@ -49,10 +49,12 @@ def create_overlay(path: Path, base: Path, base_format: str, size_bytes: int | N
     _run(*args)
 
 
-def convert(source: Path, source_format: str, target: Path, target_format: str,
+def convert(source: Path | str, source_format: str, target: Path | str, target_format: str,
             force_share: bool = False) -> None:
     """Copy `source` into a new standalone image. force_share (-U) reads an
-    image that a running QEMU holds open (the guest is paused meanwhile)."""
+    image that a running QEMU holds open (the guest is paused meanwhile).
+    A str names an RBD image (rbd:<pool>/<image>:id=<user>:conf=<file>):
+    qemu-img reads it, or makes it, with librbd."""
     args = ["convert", "-f", _check_format(source_format), "-O",
             _check_format(target_format)]
     if force_share:

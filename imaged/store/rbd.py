@@ -26,7 +26,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 from imaged.store.base import (
     DataNotFound,
@@ -38,6 +38,7 @@ from imaged.store.base import (
     StoreFull,
     StoreWriter,
 )
+from shared import ceph
 from shared.units import MiB
 
 SNAPSHOT = "snap"    # Glance's DEFAULT_SNAPNAME
@@ -67,12 +68,11 @@ class RbdLocation:
 
     @classmethod
     def parse(cls, url: str) -> RbdLocation:
-        parts = urlsplit(url)
-        pieces = [unquote(piece) for piece in (parts.netloc + parts.path).split("/")]
-        if parts.scheme != "rbd" or len(pieces) != 4 or not all(pieces):
+        parsed = ceph.parse_rbd_url(url)
+        if parsed is None:
             raise LocationRefused(f"{url} is not an rbd location "
                                   f"(rbd://<fsid>/<pool>/<image>/<snapshot>).")
-        return cls(*pieces)
+        return cls(*parsed)
 
 
 class RbdWriter(StoreWriter):

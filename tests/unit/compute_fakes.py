@@ -25,7 +25,8 @@ from computed.virt.driver import (
     HostInfo,
     HypervisorError,
 )
-from computed.virt.guest import GuestSpec, Nic, VolumeSpec, domain_xml
+from computed.virt.guest import FileDisk, GuestSpec, LocalDisk, Nic, VolumeSpec, domain_xml
+from computed.virt.imagebackend import FileDisks
 from shared.clients import Caller, RemoteError
 from shared.db import make_engine, session_factory
 from shared.events import Notifier, create_tables
@@ -178,9 +179,10 @@ class FakeDriver(ComputeDriver):
         return self.console_sockets[domain_name]
 
     # --- snapshots ------------------------------------------------------------------------
-    def snapshot_root_disk(self, domain_name: str, disk: Path, target: Path) -> None:
+    def snapshot_root_disk(self, domain_name: str, disk: LocalDisk, target: Path) -> None:
         self._find(domain_name)
-        target.write_bytes(disk.read_bytes())
+        assert isinstance(disk, FileDisk), "the fake copies files only"
+        target.write_bytes(disk.path.read_bytes())
 
 
 class FakeImages:
@@ -353,7 +355,8 @@ def make_deps(tmp_path: Path, driver: ComputeDriver, images: FakeImages | None =
     cache = ImageCache(tmp_path / "instances", True)
     cache.prepare()
     return Deps(sessions=sessions, notifier=Notifier("computed", sessions), driver=driver,
-                cache=cache, images=images, volumes=volumes,  # type: ignore[arg-type]
+                cache=cache, disks=FileDisks(tmp_path / "instances"),
+                images=images, volumes=volumes,  # type: ignore[arg-type]
                 network=network or FakeNetwork(),  # type: ignore[arg-type]
                 settings=Settings(**values), inventory=lambda: HostInventory(2, 4096, 100),
                 service_caller=lambda: Caller(None, "service"),

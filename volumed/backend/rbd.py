@@ -25,12 +25,11 @@ connection opened at first use.
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import uuid
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
+from shared import ceph
 from shared.units import GiB
 from volumed.backend.base import BackendError, Filler, VolumeBackend
 
@@ -121,12 +120,7 @@ class RbdBackend(VolumeBackend):
 
     def monitors(self) -> tuple[list[str], list[str]]:
         """The monitors' hosts and msgr1 ports, from the cluster's ceph.conf."""
-        text = self.ceph_conf.read_text()
-        hosts, ports = [], []
-        for host, port in re.findall(r"v1:([0-9.]+):(\d+)", text):
-            hosts.append(host)
-            ports.append(port)
-        return hosts, ports
+        return ceph.monitors(self.ceph_conf)
 
     # --- queries -------------------------------------------------------------
     def device_path(self, volume_id: str) -> Path:
@@ -205,11 +199,10 @@ class RbdBackend(VolumeBackend):
         (rbd://<fsid>/<pool>/<image>/<snapshot>). False when the location is
         elsewhere (the caller then copies the data); BackendError when the
         clone fails (nothing is left)."""
-        parts = urlsplit(location_url)
-        pieces = [unquote(piece) for piece in (parts.netloc + parts.path).split("/")]
-        if parts.scheme != "rbd" or len(pieces) != 4 or pieces[0] != self.fsid():
+        parsed = ceph.parse_rbd_url(location_url)
+        if parsed is None or parsed[0] != self.fsid():
             return False
-        _fsid, pool, image, snapshot = pieces
+        _fsid, pool, image, snapshot = parsed
         rados, rbd = _bindings()
         name = self.image_name(volume_id)
         with self._ioctx(pool) as parent, self._ioctx() as ioctx:
