@@ -15,6 +15,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared import stephold
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -76,15 +78,18 @@ def transaction(factory: sessionmaker, write: bool = True) -> Iterator[Session]:
     """One short unit of work: commit on success, roll back on any error.
     Pass write=False for read-only work (on SQLite it then never waits)."""
     session = factory()
+    committed = False
     try:
         session.connection(execution_options={"sqlite_immediate": write})
         yield session
         session.commit()
+        committed = True
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+        stephold.transaction_ended(committed)  # a test-only hook, off by default
 
 
 @contextmanager
@@ -94,6 +99,11 @@ def core_transaction(factory: sessionmaker, write: bool = True) -> Iterator[Conn
     less to open and commit (it matters for requests that take a
     millisecond or two, such as listing or creating an image)."""
     engine = factory.kw["bind"]
-    with engine.connect().execution_options(sqlite_immediate=write) as connection, \
-            connection.begin():
-        yield connection
+    committed = False
+    try:
+        with engine.connect().execution_options(sqlite_immediate=write) as connection, \
+                connection.begin():
+            yield connection
+        committed = True
+    finally:
+        stephold.transaction_ended(committed)  # a test-only hook, off by default

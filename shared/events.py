@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Index, String, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from shared import stephold
 from shared.context import RequestContext
 from shared.db import create_all, transaction
 
@@ -90,9 +91,11 @@ class Notifier:
         # row nobody reads back in this transaction.
         if session is not None:
             session.execute(INSERT_EVENT, row)
+            stephold.event_recorded(event_type, resource_id)  # test-only, off by default
         else:
             with transaction(self._sessions) as own:
                 own.execute(INSERT_EVENT, row)
+                stephold.event_recorded(event_type, resource_id)
         LOG.info("event %s resource=%s project=%s", event_type, resource_id, row["project_id"])
 
 
