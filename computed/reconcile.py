@@ -22,9 +22,17 @@ server of this node and at every domain libvirt reports for this node:
     domain of no live server        destroyed and undefined (only domains
                                     marked with this node's id)
     secret of no volume mapping     removed (only this node's)
+    snapshot copy left in           removed (nothing copies at start)
+    <instances>/snapshots/
+    snapshot or backup image        deleted in imaged: its server has no
+    still queued                    snapshot task any more, so no flow will
+                                    ever upload it (a snapshot cut short by
+                                    a restart of computed, or whose own
+                                    delete failed because imaged was down)
 
-The periodic pass does the middle part only, for servers with no task
-running: what Nova's _sync_power_states does.
+The periodic pass does the power part, for servers with no task running
+(what Nova's _sync_power_states does), and the queued snapshot images again
+(imaged may have been down at the last try).
 """
 from __future__ import annotations
 
@@ -34,7 +42,10 @@ import threading
 import time
 from collections.abc import Callable
 
+from sqlalchemy import select
+
 from computed.db import repository as repo
+from computed.db.models import Instance
 from computed.domain import states
 from computed.flows import Deps, fault, ports, rebuild, resize_confirm, shelve
 from computed.flows.terminate import terminate
@@ -55,7 +66,8 @@ class Reconciler:
         report: dict[str, list[str]] = {"interrupted_builds": [], "finished_deletes": [],
                                         "cleared_tasks": [], "power_synced": [],
                                         "orphan_domains": [], "orphan_secrets": [],
-                                        "shelve_recovered": [], "interrupted_moves": []}
+                                        "shelve_recovered": [], "interrupted_moves": [],
+                                        "snapshot_copies": [], "unfinished_images": []}
         with transaction(deps.sessions, write=False) as session:
             servers = [(i.uuid, i.vm_state, i.task_state) for i in repo.live_instances(session)
                        if i.host in (None, deps.settings.host)]
@@ -83,6 +95,8 @@ class Reconciler:
                 report["cleared_tasks"].append(uuid)
         report["power_synced"] = self.sync_power_states(include_busy=True)
         self._remove_orphans(report)
+        report["snapshot_copies"] = self._remove_snapshot_copies()
+        report["unfinished_images"] = self.delete_unfinished_images()
         if any(report.values()):
             LOG.info("reconciled with libvirt: %s", {k: v for k, v in report.items() if v})
         return report
@@ -132,8 +146,7 @@ class Reconciler:
             deps.event(None, "compute.instance.task.cleared", instance, session=session,
                        task_state=task_state)
         if task_state in states.SNAPSHOT_TASKS:
-            LOG.info("a snapshot of %s was interrupted; its image stays queued in imaged "
-                     "until its owner deletes it", uuid)
+            LOG.info("a snapshot of %s was interrupted; its image is deleted", uuid)
 
     def _remove_orphans(self, report: dict) -> None:
         deps = self.deps
@@ -154,9 +167,65 @@ class Reconciler:
                 deps.driver.delete_volume_secret(secret_uuid)
                 report["orphan_secrets"].append(secret_uuid)
 
+    def _remove_snapshot_copies(self) -> list[str]:
+        """At start nothing copies a disk: what is in snapshots/ was left by
+        a snapshot that died with the old process."""
+        directory = self.deps.settings.instances_path / "snapshots"
+        removed = []
+        for copy in sorted(directory.glob("*")) if directory.exists() else []:
+            copy.unlink(missing_ok=True)
+            removed.append(copy.name)
+        return removed
+
+    def delete_unfinished_images(self) -> list[str]:
+        """Delete the snapshot and backup images still queued in imaged whose
+        server (on this host) has no snapshot task: their flow is over and
+        will never upload them. Returns the images deleted.
+
+        Why this order is safe against a snapshot starting meanwhile: the
+        images are listed first, then each server's task is read under its
+        lock; an image listed before its server was seen without a task
+        belongs to a snapshot that is over (a new one makes its image after
+        setting its task), and each is read again just before the delete
+        (one that became active meanwhile is kept)."""
+        deps = self.deps
+        caller = deps.service_caller()
+        try:
+            queued = [image for image in deps.images.find(caller, status="queued")
+                      if image.get("image_type") in ("snapshot", "backup")
+                      and image.get("instance_uuid")]
+        except Exception as exc:
+            LOG.warning("cannot list queued snapshot images: %s", exc)
+            return []
+        deleted = []
+        for image in queued:
+            uuid = image["instance_uuid"]
+            with deps.locks.hold(uuid), transaction(deps.sessions, write=False) as session:
+                instance = session.scalar(select(Instance).where(Instance.uuid == uuid))
+                busy = instance is None or not instance.deleted and (
+                    instance.host not in (None, deps.settings.host)
+                    or instance.task_state in states.SNAPSHOT_TASKS + states.SHELVE_TASKS)
+            if busy:
+                continue  # another node's server, or its snapshot still runs
+            try:
+                current = deps.images.show(caller, image["id"])
+                if current is None or current.get("status") != "queued":
+                    continue
+                deps.images.delete(caller, image["id"])
+            except Exception as exc:
+                LOG.warning("cannot delete the unfinished image %s of server %s yet: %s",
+                            image["id"], uuid, exc)
+                continue
+            LOG.info("deleted image %s: the snapshot of server %s that made it is over and "
+                     "never uploaded it", image["id"], uuid)
+            deleted.append(image["id"])
+        return deleted
+
     # --- periodic ------------------------------------------------------------------------
     def sync_power_states(self, include_busy: bool = False) -> list[str]:
         """Compare each server with its domain; returns the servers changed.
+        As the periodic task (include_busy false), the queued snapshot
+        images are looked at after (delete_unfinished_images).
 
         libvirt is asked about each server only once its lock is held and
         its task_state is seen to be empty: a state read earlier could be
@@ -195,6 +264,8 @@ class Reconciler:
                                    session=session)
                     instance.updated_at = repo.now()
                     changed.append(uuid)
+        if not include_busy:
+            self.delete_unfinished_images()
         return changed
 
 

@@ -186,14 +186,26 @@ class FakeDriver(ComputeDriver):
 
 
 class FakeImages:
-    """imaged's download, from bytes held here."""
+    """imaged's download, from bytes held here; `records` are images without
+    data (a snapshot's, queued), which find, show and delete see too."""
 
     def __init__(self, data: dict[str, bytes] | None = None):
         self.data = dict(data or {})
+        self.records: dict[str, dict] = {}
 
     def show(self, caller, image_id: str) -> dict | None:
+        if image_id in self.records:
+            return dict(self.records[image_id])
         blob = self.data.get(image_id)
         return None if blob is None else image_record(image_id, blob)
+
+    def find(self, caller, **filters: str) -> list[dict]:
+        return [dict(record) for record in self.records.values()
+                if all(record.get(key) == value for key, value in filters.items())]
+
+    def delete(self, caller, image_id: str, missing_ok: bool = True) -> None:
+        self.records.pop(image_id, None)
+        self.data.pop(image_id, None)
 
     def download(self, caller, image_id: str, write, algorithms=("md5",)) -> dict:
         blob = self.data[image_id]

@@ -18,7 +18,7 @@ from computed.domain import states
 from computed.flows import InstanceLocks
 from computed.reconcile import Reconciler
 from shared.db import transaction
-from tests.unit.compute_fakes import NODE, FakeDriver, FakeVolumes, make_deps
+from tests.unit.compute_fakes import NODE, FakeDriver, FakeImages, FakeVolumes, make_deps
 
 
 @pytest.fixture
@@ -157,3 +157,44 @@ def test_the_periodic_sync_reads_libvirt_only_under_the_servers_lock(world):
 def test_paths_are_under_the_instances_path(world):
     deps, _, _ = world
     assert deps.instance_dir("x") == Path(deps.settings.instances_path) / "x"
+
+
+def snapshot_image(image_id: str, server: str, status: str = "queued") -> dict:
+    return {"id": image_id, "status": status, "image_type": "snapshot",
+            "instance_uuid": server}
+
+
+def test_an_interrupted_snapshot_leaves_no_image_and_no_copy(tmp_path):
+    driver, images = FakeDriver(), FakeImages()
+    deps = make_deps(tmp_path, driver, images=images, volumes=FakeVolumes())
+    add_instance(deps, "snap-1", states.ACTIVE, states.IMAGE_UPLOADING)
+    driver.add("snap-1", states.RUNNING)
+    images.records["img-1"] = snapshot_image("img-1", "snap-1")
+    images.records["img-2"] = snapshot_image("img-2", "snap-1", status="active")
+    copies = deps.settings.instances_path / "snapshots"
+    copies.mkdir(parents=True)
+    (copies / "img-1.qcow2").write_bytes(b"half a copy")
+
+    report = Reconciler(deps).startup()
+    assert report["unfinished_images"] == ["img-1"]
+    assert report["snapshot_copies"] == ["img-1.qcow2"]
+    assert list(images.records) == ["img-2"]  # a finished snapshot is kept
+    assert not list(copies.iterdir())
+    assert load(deps, "snap-1").task_state is None
+
+
+def test_the_periodic_pass_keeps_the_image_of_a_running_snapshot(tmp_path):
+    """A snapshot whose own delete failed (imaged was down) has no task any
+    more: its image goes at the next pass; one still running keeps its own."""
+    driver, images = FakeDriver(), FakeImages()
+    deps = make_deps(tmp_path, driver, images=images, volumes=FakeVolumes())
+    add_instance(deps, "failed-1", states.ACTIVE)
+    add_instance(deps, "running-1", states.ACTIVE, states.IMAGE_PENDING_UPLOAD)
+    for uuid in ("failed-1", "running-1"):
+        driver.add(uuid, states.RUNNING)
+    images.records["img-f"] = snapshot_image("img-f", "failed-1")
+    images.records["img-r"] = snapshot_image("img-r", "running-1")
+    images.records["img-o"] = snapshot_image("img-o", "another-nodes-server")
+
+    Reconciler(deps).sync_power_states()
+    assert sorted(images.records) == ["img-o", "img-r"]
