@@ -1,0 +1,124 @@
+"""kill -9 anywhere: each flow, held at each of its steps, while one daemon of
+the stack is killed with SIGKILL; then `pocketstack up`, and the stack must
+tell the truth again.
+
+A case (one cell: flow x step x daemon):
+    1. the flow's starting point is made (a queued image, a server...)
+    2. the step is armed and the flow started; the daemon that records the
+       step's event holds the flow right after it (shared/stephold.py)
+    3. the daemon of the case is killed (SIGKILL), then the hold released:
+       the flow goes on without it, or died with it
+    4. `pocketstack up` starts again what is gone
+    5. the stack settles: no server in BUILD or with a task, no volume
+       attaching (or in any transient status), no image saving or importing
+    6. the flow is done or cleanly undone (each flow says what that means),
+       and no orphan is left anywhere (tests/support/orphans.py)
+
+Not part of `make test` (hundreds of cases, several with a guest booting
+under TCG): `make kill-matrix`, with KILL_MATRIX_ARGS='-k "launch and computed"'
+for a slice. The counts are printed at the end (conftest.py).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from tests.killmatrix import daemons
+from tests.killmatrix.flows import CLIENT_MIDSTREAM, FLOWS, Case, Flow, Step
+from tests.support import orphans
+
+pytestmark = pytest.mark.e2e
+SETTLE_TIMEOUT = 300.0
+ORPHAN_GRACE = 30.0  # networkd's agent and volumed's export check run every few seconds
+
+
+@dataclass(frozen=True)
+class Cell:
+    flow: Flow
+    step: Step
+    daemon: str
+
+    def __str__(self) -> str:
+        return f"{self.flow.name}-{self.step.name.replace(' ', '_')}-{self.daemon}"
+
+
+CELLS = [Cell(flow, step, daemon) for flow in FLOWS for step in flow.steps
+         for daemon in daemons.ALL]
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=str)
+def test_kill(world, cell: Cell):
+    stack = world.stack
+    world.refresh()
+    world.hold.clear()
+    case = Case(cell.flow.name, cell.step, cell.daemon)
+    cell.flow.prepare(world, case)
+
+    # 2. armed, started, held at the step
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            cell.flow.start(world, case)
+        except Exception as exc:  # a request cut by the kill
+            errors.append(exc)
+    if cell.step.event != CLIENT_MIDSTREAM:
+        world.hold.arm(cell.step.event)
+    runner = threading.Thread(target=run, name=f"flow {cell}", daemon=True)
+    runner.start()
+    if cell.step.event == CLIENT_MIDSTREAM:
+        reached = case.midstream.wait(cell.flow.hold_timeout)
+    else:
+        # (not the request's end: most flows go on in the background after it)
+        reached = world.hold.wait_held(cell.flow.hold_timeout) is not None
+        if not reached:
+            world.hold.clear()
+    assert reached, f"the flow never reached {cell.step.event!r} ({errors})"
+
+    # 3. killed, released
+    daemons.kill(stack, cell.daemon)
+    world.hold.clear()
+    case.go_on.set()
+    runner.join(timeout=180)
+
+    # 4. up again
+    result = stack.up(check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    world.refresh()
+
+    # 5. settled: every resource in a true state
+    truth = settle(stack)
+
+    # 6. done or cleanly undone, and nothing left behind
+    outcome = cell.flow.outcome(world, case)
+    assert outcome in ("done", "undone")
+    left = no_orphans(stack, truth)
+    assert not left, "orphans: " + "; ".join(left)
+    cell.flow.cleanup(world, case)
+
+
+def settle(stack) -> orphans.Truth:
+    """Wait until nothing is transient any more; the last truth read."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:
+        truth = orphans.Truth.read(stack)
+        busy = truth.busy()
+        if not busy:
+            return truth
+        assert time.monotonic() < deadline, f"still transient after " \
+                                            f"{SETTLE_TIMEOUT:.0f} s: {busy}"
+        time.sleep(1.0)
+
+
+def no_orphans(stack, truth: orphans.Truth) -> list[str]:
+    """The orphans left once the periodic passes had their chance."""
+    deadline = time.monotonic() + ORPHAN_GRACE
+    while True:
+        left = orphans.find_all(stack, truth)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(2.0)
+        truth = orphans.Truth.read(stack)
