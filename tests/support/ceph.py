@@ -13,12 +13,14 @@ from tests.stack import DEFAULT_PORTS, Stack
 BIND_PORTS = 20
 
 
-def stack_conf(stack: Stack) -> str:
-    """pocketstack.conf for `stack`: Ceph on, on its shifted ports."""
+def stack_conf(stack: Stack, instance_disks: bool = False) -> str:
+    """pocketstack.conf for `stack`: Ceph on, on its shifted ports; the
+    servers' own disks in it too if `instance_disks`."""
     first = DEFAULT_PORTS["ceph-osd"] + stack.port_offset
     return (f"[ceph]\nenabled = true\nmon_port = {stack.port('ceph-mon')}\n"
             f"mon_v1_port = {stack.port('ceph-mon-v1')}\n"
-            f"bind_port_min = {first}\nbind_port_max = {first + BIND_PORTS - 1}\n")
+            f"bind_port_min = {first}\nbind_port_max = {first + BIND_PORTS - 1}\n"
+            f"instance_disks = {str(instance_disks).lower()}\n")
 
 
 def rbd(stack: Stack, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -228,10 +228,11 @@ def _free_extra_offset(base: int, preferred: int) -> int:
 
 def configured_stack(tmp_path_factory, base: Stack, extra_offset: int, api_conf: str,
                      scrubber_conf: str = "", ceph: bool = False,
-                     swift: bool = False) -> Stack:
+                     swift: bool = False, ceph_instance_disks: bool = False) -> Stack:
     """A stack of its own, started with `up`, whose imaged config files were
     written before the first start (they are only generated when missing),
-    with its own Ceph if `ceph`, its own Swift if `swift`. The caller stops
+    with its own Ceph if `ceph` (the servers' disks in it too if
+    `ceph_instance_disks`), its own Swift if `swift`. The caller stops
     it with down()."""
     from identity.bootstrap import Credentials
     state = tmp_path_factory.mktemp("imaged-stack")
@@ -249,7 +250,7 @@ def configured_stack(tmp_path_factory, base: Stack, extra_offset: int, api_conf:
     stack_conf = ""
     if ceph:
         from tests.support.ceph import stack_conf as ceph_conf
-        stack_conf += ceph_conf(own)
+        stack_conf += ceph_conf(own, instance_disks=ceph_instance_disks)
     if swift:
         from tests.support.swift import stack_conf as swift_conf
         stack_conf += swift_conf(own)
