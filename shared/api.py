@@ -15,6 +15,7 @@ from flask import Flask, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
+from shared import openapi
 from shared.auth import TokenValidator, authenticate
 from shared.context import RequestContext
 from shared.errors import ApiError, error_body
@@ -66,7 +67,8 @@ def create_app(name: str, *, error_style: str,
                is_public: Callable[[str, str], bool]) -> Flask:
     """An app whose every request is authenticated unless is_public(method,
     path) says otherwise. `validator` may be a callable, for a service whose
-    token validator needs the app to exist first."""
+    token validator needs the app to exist first. Every app serves its OpenAPI
+    document at GET /openapi.json, without a token (shared.openapi)."""
     app = Flask(name)
     app.config["ERROR_STYLE"] = error_style
     app.json = FastJSONProvider(app)
@@ -77,7 +79,7 @@ def create_app(name: str, *, error_style: str,
     @app.before_request
     def _start_request():
         start_request_context()
-        if not is_public(request.method, request.path):
+        if not (is_public(request.method, request.path) or request.path == openapi.PATH):
             authenticate(g.context, request.headers, current_validator())
 
     @app.after_request
@@ -94,6 +96,8 @@ def create_app(name: str, *, error_style: str,
         return response
 
     app.extensions["identity_url"] = lambda: current_validator().identity_url
+    app.extensions["is_public"] = is_public
+    openapi.install(app)
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

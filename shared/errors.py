@@ -83,3 +83,20 @@ def error_body(style: str, status: int, message: str) -> dict:
     if style == "glance":
         return {"code": f"{status} {title}", "title": title, "message": message}
     return {"error": {"code": status, "title": title, "message": message}}
+
+
+def error_schema(style: str) -> dict:
+    """The JSON schema of error_body(style, ...): what every error answer of
+    a service of that style holds (its OpenAPI document says so)."""
+    text, integer = {"type": "string"}, {"type": "integer"}
+    if style == "nova":
+        fault = {"type": "object", "required": ["code", "message"],
+                 "properties": {"code": integer, "message": text}}
+        return {"type": "object", "minProperties": 1, "maxProperties": 1,
+                "additionalProperties": fault}
+    if style == "glance":
+        return {"type": "object", "required": ["code", "title", "message"],
+                "properties": {"code": text, "title": text, "message": text}}
+    return {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "title", "message"],
+        "properties": {"code": integer, "title": text, "message": text}}}}
