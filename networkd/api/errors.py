@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from networkd.errors import NeutronError
 from shared.errors import ApiError
+from shared.openapi import set_error_schema
 
 LOG = logging.getLogger(__name__)
 
@@ -32,8 +33,17 @@ def neutron_response(status: int, error_type: str, message: str, headers: dict |
     return response
 
 
+def neutron_error_schema() -> dict:
+    """The JSON schema of neutron_response's bodies (networkd's OpenAPI document)."""
+    text = {"type": "string"}
+    return {"type": "object", "required": ["NeutronError"], "properties": {"NeutronError": {
+        "type": "object", "required": ["type", "message", "detail"],
+        "properties": {"type": text, "message": text, "detail": text}}}}
+
+
 def install(app: Flask) -> None:
     """Replace the shared layer's error bodies with Neutron's."""
+    set_error_schema(app, neutron_error_schema())
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
