@@ -28,6 +28,7 @@ from imaged.runtime import Imaged
 from imaged.store.base import DataNotFound, StoreError
 from shared.api import context
 from shared.errors import ApiError, RangeNotSatisfiable
+from shared.openapi import IMAGE_DATA, describe
 from shared.units import MiB
 
 SEND_BLOCK = MiB
@@ -56,6 +57,7 @@ bp = Blueprint("image_data", __name__)
 
 
 @bp.put("/v2/images/<image_id>/file")
+@describe(request_media="application/octet-stream", request=IMAGE_DATA, status="204")
 def upload(image_id: str):
     imaged = runtime()
     store = imaged.stores.named_for_writing(request.headers.get(STORE_HEADER))  # 400 if unknown

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, jsonify, request
 
 from imaged import images
-from imaged.api import runtime
+from imaged.api import runtime, schemas
 from imaged.api.render import image_view
 from imaged.domain.errors import InvalidInput
 from imaged.domain.image import Image
@@ -17,11 +17,13 @@ from imaged.domain.patch import dialect_of, parse_changes
 from imaged.runtime import Imaged
 from shared.api import context
 from shared.context import RequestContext
+from shared.openapi import describe
 
 bp = Blueprint("images", __name__)
 
 
 @bp.post("/v2/images")
+@describe(request=schemas.of("image"), response=schemas.of("image"), status="201")
 def create_image():
     imaged, ctx = runtime(), context()
     image = images.create_image(imaged, ctx, json_object())
@@ -33,6 +35,7 @@ def create_image():
 
 
 @bp.get("/v2/images")
+@describe(response=schemas.of("images"))
 def list_images():
     imaged, ctx = runtime(), context()
     page = images.list_images(imaged, ctx, list(request.args.items(multi=True)))
@@ -45,12 +48,16 @@ def list_images():
 
 
 @bp.get("/v2/images/<image_id>")
+@describe(response=schemas.of("image"))
 def show_image(image_id: str):
     imaged, ctx = runtime(), context()
     return jsonify(view(imaged, images.show_image(imaged, ctx, image_id), ctx))
 
 
 @bp.patch("/v2/images/<image_id>")
+@describe(request_media="application/openstack-images-v2.1-json-patch",
+          request={"type": "array", "items": {"type": "object"}},
+          response=schemas.of("image"))
 def update_image(image_id: str):
     imaged, ctx = runtime(), context()
     changes = parse_changes(json_object(any_type=True), dialect_of(request.content_type))

@@ -15,6 +15,7 @@ from imaged.domain.errors import InvalidInput
 from imaged.images import visible_image
 from imaged.imports import flow
 from shared.api import context
+from shared.openapi import IMAGE_DATA, describe
 
 STAGE_READ_TIMEOUT = 120.0
 
@@ -22,6 +23,7 @@ bp = Blueprint("image_import", __name__)
 
 
 @bp.put("/v2/images/<image_id>/stage")
+@describe(request_media="application/octet-stream", request=IMAGE_DATA, status="204")
 def stage(image_id: str):
     imaged = runtime()
     importer = flow.importer_of(imaged)

@@ -18,8 +18,19 @@ bp = Blueprint("schemas", __name__)
 def schema(name: str):
     if name not in NAMES:
         raise NotFound(f"No schema named {name} (schemas: {', '.join(NAMES)}).")
+    return jsonify(current(name))
+
+
+def current(name: str) -> dict:
+    """The schema `name` for this imaged's configured formats (in a request)."""
     formats = runtime().formats
-    return jsonify(documents(formats.disk_formats, formats.container_formats)[name])
+    return documents(formats.disk_formats, formats.container_formats)[name]
+
+
+def of(name: str):
+    """The schema `name`, made when asked: for a route's OpenAPI description,
+    so that the published document shows the very schema served here."""
+    return lambda: current(name)
 
 
 @cache
