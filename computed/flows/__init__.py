@@ -19,6 +19,8 @@ bottom in one file:
     interfaces.py  os-interface             hot-plug and unplug a NIC
     ports.py       (shared)                 a server's ports in networkd: made or
                                             bound, waited for, given back
+    server_disks.py  (shared)               a server's own disks (vda, vdb, swap),
+                                            files or RBD images
 
 Every flow has the same shape, as in Nova:
   1. in the API request, one short write transaction checks the server's
