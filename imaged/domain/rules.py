@@ -32,6 +32,9 @@ from imaged.domain.image import (
 )
 from imaged.domain.patch import Change
 
+# min_disk and min_ram are Glance's 32-bit Integer columns: a larger number
+# is refused here rather than failing in the database.
+MAX_INT = 2**31 - 1
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                      r"[0-9a-fA-F]{12}$")
 
@@ -68,9 +71,9 @@ def check_core_value(name: str, value: Any, formats: FormatRules) -> Any:
             raise InvalidInput(f"Invalid {name} value {value!r}: it must be true or false.")
         return value
     if name in ("min_disk", "min_ram"):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise InvalidInput(f"Invalid {name} value {value!r}: it must be an integer of "
-                               f"at least 0.")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_INT:
+            raise InvalidInput(f"Invalid {name} value {value!r}: it must be an integer from "
+                               f"0 to {MAX_INT}.")
         return value
     if name == "disk_format":
         formats.check_disk_format(value)
