@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from identity import catalog
+from identity import catalog, schemas
 from identity.admin import AssignmentQuery
 from identity.api import render
 from identity.api.common import admin, authorize, flag, service
 from identity.models import DEFAULT_DOMAIN_ID
 from shared.api import context, json_body
 from shared.errors import BadRequest, NotFound
+from shared.openapi import describe
+from shared.validation import checked
 
 bp = Blueprint("identity_admin", __name__)
 
@@ -50,15 +52,19 @@ def show_project(project_id):
 
 
 @bp.post("/v3/projects")
+@describe(request=schemas.PROJECT_CREATE)
 def create_project():
     authorize("create_project")
+    checked(json_body(), schemas.PROJECT_CREATE)
     project = admin().create_project(context(), _new_resource_spec("project"))
     return jsonify({"project": render.project(project)}), 201
 
 
 @bp.patch("/v3/projects/<project_id>")
+@describe(request=schemas.PROJECT_UPDATE)
 def update_project(project_id):
     authorize("update_project")
+    checked(json_body(), schemas.PROJECT_UPDATE)
     project = admin().update_project(context(), project_id, _changes("project"))
     return jsonify({"project": render.project(project)})
 
@@ -86,15 +92,19 @@ def show_user(user_id):
 
 
 @bp.post("/v3/users")
+@describe(request=schemas.USER_CREATE)
 def create_user():
     authorize("create_user")
+    checked(json_body(), schemas.USER_CREATE)
     user = admin().create_user(context(), _new_resource_spec("user"))
     return jsonify({"user": render.user(user)}), 201
 
 
 @bp.patch("/v3/users/<user_id>")
+@describe(request=schemas.USER_UPDATE)
 def update_user(user_id):
     authorize("update_user")
+    checked(json_body(), schemas.USER_UPDATE)
     user = admin().update_user(context(), user_id, _changes("user"))
     return jsonify({"user": render.user(user)})
 
@@ -130,8 +140,10 @@ def show_role(role_id):
 
 
 @bp.post("/v3/roles")
+@describe(request=schemas.ROLE_CREATE)
 def create_role():
     authorize("create_role")
+    checked(json_body(), schemas.ROLE_CREATE)
     role = admin().create_role(context(), _new_resource_spec("role"))
     return jsonify({"role": render.role(role)}), 201
 
