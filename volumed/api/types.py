@@ -8,9 +8,11 @@ from flask import Blueprint, Response, jsonify
 from shared.api import json_body
 from shared.db import transaction
 from shared.errors import BadRequest
+from shared.openapi import describe
 from shared.strutils import bool_param
+from shared.validation import checked
 from volumed import repo
-from volumed.api import render, validation
+from volumed.api import render, schemas, validation
 from volumed.api.common import authorize, check_url_project, deps
 from volumed.flows import types
 
@@ -47,10 +49,11 @@ def show_type(project_id, type_id):
 
 
 @bp.post("/types")
+@describe(request=schemas.TYPE_CREATE)
 def create_type(project_id):
     check_url_project(project_id)
     authorize("manage_types", project_id)
-    spec = json_body().get("volume_type")
+    spec = checked(json_body(), schemas.TYPE_CREATE).get("volume_type")
     if not isinstance(spec, dict) or not spec.get("name"):
         raise BadRequest("Invalid input received: 'volume_type' with a 'name' is "
                          "required.")
@@ -63,10 +66,11 @@ def create_type(project_id):
 
 
 @bp.put("/types/<type_id>")
+@describe(request=schemas.TYPE_UPDATE)
 def update_type(project_id, type_id):
     check_url_project(project_id)
     authorize("manage_types", project_id)
-    spec = json_body().get("volume_type") or {}
+    spec = checked(json_body(), schemas.TYPE_UPDATE).get("volume_type") or {}
     changes = {key: spec[key] for key in ("name", "description") if key in spec}
     if "is_public" in spec:
         changes["is_public"] = bool_param("is_public", spec["is_public"])
