@@ -18,6 +18,8 @@ from computed.domain.flavors import (
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, Conflict, NotFound
+from shared.openapi import describe
+from shared.validation import checked
 
 SORT_KEYS = {"flavorid": lambda f: f.flavorid, "id": lambda f: f.flavorid,
              "name": lambda f: f.name, "memory_mb": lambda f: f.memory_mb,
@@ -27,6 +29,12 @@ SORT_KEYS = {"flavorid": lambda f: f.flavorid, "id": lambda f: f.flavorid,
              "rxtx_factor": lambda f: f.rxtx_factor, "created_at": lambda f: f.created_at}
 
 bp = Blueprint("flavors", __name__, url_prefix=API_PREFIX)
+
+# Nova's flavor_access schemas: each action names the project in `tenant`.
+TENANT_ACCESS = {"type": "object", "required": ["tenant"],
+                 "properties": {"tenant": {"type": "string", "minLength": 1, "maxLength": 255}}}
+FLAVOR_ACTION = {"type": "object", "properties": {"addTenantAccess": TENANT_ACCESS,
+                                                  "removeTenantAccess": TENANT_ACCESS}}
 
 
 def _int_arg(name: str) -> int:
@@ -197,8 +205,9 @@ def list_access(flavorid):
 
 
 @bp.post("/flavors/<flavorid>/action")
+@describe(request=FLAVOR_ACTION)
 def flavor_action(flavorid):
-    body = json_body()
+    body = checked(json_body(), FLAVOR_ACTION)  # Nova's schema comes before its policy
     ctx = context()
     for action, rule in (("addTenantAccess", "os-flavor-access:add_tenant_access"),
                          ("removeTenantAccess", "os-flavor-access:remove_tenant_access")):
