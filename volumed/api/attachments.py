@@ -6,8 +6,10 @@ from flask import Blueprint, Response, jsonify, request
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest
+from shared.openapi import describe
+from shared.validation import checked
 from volumed import repo
-from volumed.api import microversion, render
+from volumed.api import microversion, render, schemas
 from volumed.api.common import authorize, check_url_project, deps, read_scope
 from volumed.flows import attach as attach_flow
 from volumed.flows import detach as detach_flow
@@ -38,9 +40,11 @@ def show(project_id, attachment_id):
 
 
 @bp.post("/attachments")
+@describe(request=schemas.ATTACHMENT_CREATE)
 def create(project_id):
     check_url_project(project_id)
     authorize("attach", project_id)
+    checked(json_body(), schemas.ATTACHMENT_CREATE)
     spec = json_body().get("attachment")
     if not isinstance(spec, dict) or not spec.get("volume_uuid"):
         raise BadRequest("Invalid input received: 'attachment' with 'volume_uuid' "

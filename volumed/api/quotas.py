@@ -74,6 +74,9 @@ def _may_see(target: str) -> None:
     authorize("show_quotas", target)
 
 
+MAX_QUOTA = 2**31 - 1   # Cinder's MAX_INT: a larger limit is no limit the database can hold
+
+
 def _wanted_limits(spec: dict) -> dict[str, int]:
     """The limits a quota_set body asks for: known resources, whole numbers
     from -1 (no limit) up."""
@@ -89,8 +92,8 @@ def _wanted_limits(spec: dict) -> dict[str, int]:
         except (TypeError, ValueError):
             raise BadRequest(f"Invalid input received: Quota '{key}' must be an "
                              f"integer.") from None
-        if number < -1:
-            raise BadRequest(f"Invalid input received: Quota '{key}' must be -1 or "
-                             f"more.")
+        if not -1 <= number <= MAX_QUOTA:
+            raise BadRequest(f"Invalid input received: Quota '{key}' must be from -1 "
+                             f"to {MAX_QUOTA}.")
         wanted[key] = number
     return wanted

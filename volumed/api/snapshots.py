@@ -7,9 +7,11 @@ from flask import Blueprint, Response, jsonify, request
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest
+from shared.openapi import describe
 from shared.strutils import bool_param
+from shared.validation import checked
 from volumed import repo
-from volumed.api import render
+from volumed.api import render, schemas
 from volumed.api.common import (
     all_projects_asked,
     authorize,
@@ -44,9 +46,11 @@ def list_snapshots_detail(project_id):
 
 
 @bp.post("/snapshots")
+@describe(request=schemas.SNAPSHOT_CREATE)
 def create(project_id):
     check_url_project(project_id)
     authorize("create_snapshot", project_id)
+    checked(json_body(), schemas.SNAPSHOT_CREATE)
     spec = json_body().get("snapshot")
     if not isinstance(spec, dict) or not spec.get("volume_id"):
         raise BadRequest("Invalid input received: 'snapshot' with 'volume_id' is "

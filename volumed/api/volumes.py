@@ -8,9 +8,11 @@ from flask import Blueprint, Response, jsonify, request
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, NotFound
+from shared.openapi import describe
 from shared.strutils import bool_param
+from shared.validation import checked
 from volumed import repo
-from volumed.api import microversion, render, validation
+from volumed.api import microversion, render, schemas, validation
 from volumed.api.common import (
     all_projects_asked,
     authorize,
@@ -53,9 +55,11 @@ def summary(project_id):
 
 
 @bp.post("/volumes")
+@describe(request=schemas.VOLUME_CREATE)
 def create(project_id):
     check_url_project(project_id)
     authorize("create", project_id)
+    checked(json_body(), schemas.VOLUME_CREATE)
     spec = _object_body("volume")
     for name in ("name", "display_name", "description", "display_description"):
         validation.optional_text(spec, name, 65535 if "description" in name else 255)
