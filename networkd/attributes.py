@@ -170,7 +170,7 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[
             if isinstance(value, bool):
                 raise ValueError
             number = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):   # OverflowError: infinity
             raise ValueError(f"'{value}' is not an integer") from None
         if minimum is not None and number < minimum:
             raise ValueError(f"'{number}' is too small - must be at least '{minimum}'")

@@ -42,6 +42,9 @@ def check(session: Session, defaults: dict[str, int], project_id: str, resource:
         raise OverQuota(overs=sorted([resource]))
 
 
+MAX_LIMIT = 2**31 - 1   # Neutron's quota limits are 32-bit integer columns
+
+
 def limits(session: Session, defaults: dict[str, int], project_id: str) -> dict[str, int]:
     return common.quota_limits(session, project_id, defaults)
 
@@ -55,8 +58,9 @@ def details(session: Session, defaults: dict[str, int], project_id: str) -> dict
 
 
 def update(session: Session, defaults: dict[str, int], project_id: str, body) -> dict[str, int]:
-    """PUT {"quota": {"network": 5, ...}}: integers from -1; the new limits."""
-    attrs = {resource: Attr(integer(minimum=-1)) for resource in defaults}
+    """PUT {"quota": {"network": 5, ...}}: integers from -1 to MAX_LIMIT; the
+    new limits."""
+    attrs = {resource: Attr(integer(minimum=-1, maximum=MAX_LIMIT)) for resource in defaults}
     wanted = parse_update("quota", body, attrs, ignored=("project_id", "tenant_id",
                                                           "check_limit", "force"))
     for resource, value in wanted.items():

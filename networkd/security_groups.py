@@ -199,7 +199,7 @@ def _port(value: Any) -> int | None:
         number = int(value)
         if isinstance(value, bool) or (isinstance(value, float) and number != value):
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # OverflowError: infinity
         raise SecurityGroupInvalidPortValue(port=value) from None
     if not 0 <= number <= 65535:
         raise SecurityGroupInvalidPortValue(port=value)
