@@ -2,6 +2,8 @@
 request bodies (or definition files), and finding what a caller may see."""
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,9 @@ PROPERTY_KEYS = ("title", "description", "type", "enum", "default", "minimum", "
                  "minLength", "maxLength", "pattern", "items", "readonly", "operators",
                  "uniqueItems", "minItems", "maxItems", "additionalItems")
 PROPERTY_TYPES = ("string", "integer", "number", "boolean", "array", "object")
+
+
+Listed = TypeVar("Listed", dict, list)
 
 
 class MetadefError(ValueError):
@@ -65,7 +70,21 @@ def resource_type_named(session: Session, name: str) -> ResourceType:
     return found
 
 
+def listed(body: dict, key: str, kind: type[Listed]) -> Listed:
+    """body[key] when it is a `kind` (a JSON object or array), empty when
+    absent or null, else the 400 that says what it must be."""
+    value = body.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise MetadefError(f"{key} must be a JSON {'object' if kind is dict else 'array'}.")
+    return value
+
+
 def apply_namespace_fields(namespace: Namespace, body: dict) -> None:
+    for key in ("display_name", "description"):
+        if key in body and not isinstance(body[key], str | None):
+            raise MetadefError(f"{key} must be a string.")
     for key in ("display_name", "description", "visibility", "protected"):
         if key in body:
             setattr(namespace, key, body[key])
@@ -85,15 +104,15 @@ def build_namespace(session: Session, body: dict, owner: str | None) -> Namespac
                           visibility="private", protected=False)
     apply_namespace_fields(namespace, body)
     session.add(namespace)
-    for prop_name, prop_body in (body.get("properties") or {}).items():
+    for prop_name, prop_body in listed(body, "properties", dict).items():
         namespace.properties.append(MetadefProperty(name=prop_name,
                                                     schema=property_schema(prop_name, prop_body)))
-    for object_body in body.get("objects") or []:
+    for object_body in listed(body, "objects", list):
         namespace.objects.append(build_object(object_body))
-    for tag_body in body.get("tags") or []:
+    for tag_body in listed(body, "tags", list):
         namespace.tags.append(MetadefTag(name=tag_name(tag_body)))
     session.flush()
-    for association in body.get("resource_type_associations") or []:
+    for association in listed(body, "resource_type_associations", list):
         associate(session, namespace, association)
     return namespace
 
@@ -103,9 +122,11 @@ def build_object(body: dict) -> MetadefObject:
     if not isinstance(name, str) or not name:
         raise MetadefError("An object needs a name.")
     props = {key: property_schema(key, value)
-             for key, value in (body.get("properties") or {}).items()}
+             for key, value in listed(body, "properties", dict).items()}
+    if not isinstance(body.get("description"), str | None):
+        raise MetadefError("description must be a string.")
     return MetadefObject(name=name, description=body.get("description"),
-                         required=list(body.get("required") or []), schema=props)
+                         required=list(listed(body, "required", list)), schema=props)
 
 
 def tag_name(body) -> str:
