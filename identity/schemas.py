@@ -37,3 +37,22 @@ PROJECT_UPDATE = _wrapped("project", PROJECT_PROPERTIES, [])
 USER_CREATE = _wrapped("user", USER_PROPERTIES, ["name"])
 USER_UPDATE = _wrapped("user", USER_PROPERTIES, [])
 ROLE_CREATE = _wrapped("role", ROLE_PROPERTIES, ["name"])
+
+# POST /v3/auth/tokens, as keystone/auth/schema.py has it: what each method
+# and each scope is made of (whether it names something real is checked later).
+TEXT = {"type": "string"}
+DOMAIN = {"type": "object", "properties": {"id": TEXT, "name": TEXT}}
+NAMED_PROPERTIES = {"id": TEXT, "name": TEXT, "domain": DOMAIN}
+NAMED = {"type": "object", "properties": NAMED_PROPERTIES}
+AUTH = {"type": "object", "required": ["auth"], "properties": {"auth": {
+    "type": "object", "required": ["identity"], "properties": {
+        "identity": {"type": "object", "required": ["methods"], "properties": {
+            "methods": {"type": "array", "items": TEXT},
+            "password": {"type": "object", "properties": {"user": {
+                "type": "object", "properties": {**NAMED_PROPERTIES, "password": TEXT}}}},
+            "token": {"type": "object", "required": ["id"], "properties": {"id": TEXT}},
+            "application_credential": {"type": "object", "properties": {
+                "id": TEXT, "name": TEXT, "secret": TEXT, "user": NAMED}}}},
+        "scope": {"type": ["object", "string"], "properties": {
+            "project": NAMED, "domain": DOMAIN,
+            "system": {"type": "object"}, "OS-TRUST:trust": {"type": "object"}}}}}}}

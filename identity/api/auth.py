@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from identity import store, tokens
+from identity import schemas, store, tokens
 from identity.api import render
 from identity.api.common import authorize, service
 from identity.catalog import catalog_for
@@ -19,8 +19,10 @@ from identity.models import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, Project
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest
+from shared.openapi import describe
 from shared.timeutil import iso
 from shared.tokens import TokenData
+from shared.validation import checked
 
 API_VERSION = "v3.14"
 
@@ -54,8 +56,9 @@ def version():
 
 
 @bp.post("/v3/auth/tokens")
+@describe(request=schemas.AUTH, status="201")
 def issue_token():
-    body = json_body().get("auth")
+    body = checked(json_body(), schemas.AUTH).get("auth")
     if not isinstance(body, dict) or not isinstance(body.get("identity"), dict):
         raise BadRequest("The request body must hold auth.identity.")
     issued = tokens.issue(service(), context(), body["identity"], body.get("scope"))
