@@ -25,9 +25,13 @@ def create_type(deps: Deps, name: str, description: str | None, is_public: bool,
 
 
 def update_type(deps: Deps, type_id: str, changes: dict) -> VolumeType:
-    """Set any of name, description, is_public."""
+    """Set any of name, description, is_public; 409 if another type has the
+    new name."""
     with transaction(deps.sessions) as session:
         found = repo.get_type(session, type_id)
+        name = changes.get("name", found.name)
+        if any(t.name == name and t.id != found.id for t in repo.list_types(session)):
+            raise Conflict(f"Volume Type {name} already exists.")
         for key in ("name", "description", "is_public"):
             if key in changes:
                 setattr(found, key, changes[key])
