@@ -17,8 +17,12 @@ per few dozen KiB that happened to be in the socket buffer.
 
 Either way the caller learns how many bytes came and whether the body ended
 early (the client went away): a short body is an interrupted upload. At the
-end, finish() tells gunicorn what is left, so that it can drain the rest of
-the body or close the connection.
+end, finish() reads and drops what is left of a refused body (a full store,
+a quota), up to a limit, and tells gunicorn where the connection stands.
+The drain is what lets the client read the answer: a client sends its whole
+body before it reads, and a connection closed with unread bytes in it is
+reset, the answer lost with it. gunicorn drains only 64 KiB itself before
+it closes; Glance's server (eventlet) drains the whole body.
 """
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ from imaged.incoming import ClientDisconnected, IncomingData
 from shared.units import MiB
 
 MAX_LINE = 8192
-DRAIN_LIMIT = 64 * MiB  # bytes of a refused chunked body read and dropped at most
+DRAIN_LIMIT = 64 * MiB  # bytes of a refused body read and dropped at most
 DRAIN_TIMEOUT = 5.0
 
 
@@ -168,9 +172,10 @@ class RequestBody(IncomingData):
 
     def finish(self) -> None:
         """Hand the connection back to gunicorn in a state it understands:
-        the body consumed (keep-alive goes on), the rest of a Content-Length
-        body for gunicorn to drain, or a chunked body broken off (drained
-        here if that is quick, else the connection closes)."""
+        the body consumed (drained here if it was refused half way and the
+        rest is quick to read: keep-alive goes on), else what is left of a
+        Content-Length body for gunicorn, or a chunked body broken off (the
+        connection closes)."""
         if self._socket is None:
             return
         source = self._source
@@ -178,8 +183,8 @@ class RequestBody(IncomingData):
         try:
             _blocking_with_read_timeout(self._socket, 0)  # back to gunicorn's settings
             self._socket.settimeout(DRAIN_TIMEOUT)
-            if self._chunked is not None and not self._chunked.done:
-                self._drain_chunked()
+            if not self.complete:
+                self._drain()
             self._socket.settimeout(None)
         except OSError:
             pass
@@ -199,17 +204,15 @@ class RequestBody(IncomingData):
             unreader.unread(leftover)
         self._socket = None
 
-    def _drain_chunked(self) -> None:
-        """Read and drop the rest of a refused chunked body, up to a limit, so
-        that the client can read the answer (closing on unread data would
-        reset the connection under it)."""
-        chunked = self._chunked
-        assert chunked is not None, "only a chunked body is drained here"
-        scratch = memoryview(bytearray(MiB))
+    def _drain(self) -> None:
+        """Read and drop the rest of a refused body, up to DRAIN_LIMIT
+        bytes, so that the client can read the answer (see the module's
+        docstring)."""
+        scratch = bytearray(MiB)
         drained = 0
         try:
-            while not chunked.done and drained < DRAIN_LIMIT:
-                drained += chunked.readinto(scratch)
+            while drained < DRAIN_LIMIT and (count := self.readinto(scratch)):
+                drained += count
         except ClientDisconnected:
             pass
 
