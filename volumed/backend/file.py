@@ -8,9 +8,15 @@ blocks on file systems that can.
 
 Every new file is built as .tmp-<random>-<name> and then hard-linked to its
 final name: link() fails if the name exists, so nothing is ever replaced,
-and a crash at any moment leaves either no volume or the whole volume."""
+and a crash at any moment leaves either no volume or the whole volume.
+
+A file system that fills up half way through a copy shows as an OSError of
+our own writes or as cp's message; both are said the same way (`_full`),
+without the host's paths, since the message reaches the user's events."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import subprocess
@@ -22,6 +28,7 @@ from volumed.domain.sizes import to_bytes
 
 LOG = logging.getLogger(__name__)
 TEMP_PREFIX = ".tmp-"
+NO_SPACE = os.strerror(errno.ENOSPC)  # "No space left on device", in cp's words too
 
 
 class FileBackend(VolumeBackend):
@@ -87,10 +94,11 @@ class FileBackend(VolumeBackend):
             raise BackendError(f"{final.name} already exists; refusing to overwrite it")
         temp = self._temp_for(final)
         try:
-            build(temp)
-            _fsync(temp)
-            os.link(temp, final)  # fails if final appeared meanwhile: never overwrites
-            _fsync_dir(self.directory)
+            with _full(final.name):
+                build(temp)
+                _fsync(temp)
+                os.link(temp, final)  # fails if final appeared meanwhile: never overwrites
+                _fsync_dir(self.directory)
         except FileExistsError:
             raise BackendError(f"{final.name} already exists; refusing to overwrite it") from None
         finally:
@@ -114,10 +122,11 @@ class FileBackend(VolumeBackend):
         size = final.stat().st_size
         temp = self._temp_for(final)
         try:
-            _run(["cp", "--sparse=always", "--reflink=auto", "--", str(source), str(temp)])
-            os.chmod(temp, 0o600)
-            _grow(temp, size)
-            _fsync(temp)
+            with _full(f"the copy of {source.name}"):
+                _run(["cp", "--sparse=always", "--reflink=auto", "--", str(source), str(temp)])
+                os.chmod(temp, 0o600)
+                _grow(temp, size)
+                _fsync(temp)
             os.replace(temp, final)
             _fsync_dir(self.directory)
         finally:
@@ -135,6 +144,21 @@ class FileBackend(VolumeBackend):
             leftover.unlink(missing_ok=True)
             removed.append(leftover.name)
         return removed
+
+
+@contextlib.contextmanager
+def _full(what: str):
+    """Turn a full file system, however it shows (our own write's OSError,
+    cp's or qemu-img's message), into one BackendError naming what did not
+    fit; the caller removes the partial file."""
+    try:
+        yield
+    except Exception as exc:
+        if not (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                or NO_SPACE in str(exc)):
+            raise
+        raise BackendError(f"{NO_SPACE}: the volume storage has no room left for {what}; "
+                           f"nothing of it was kept") from None
 
 
 def _new_sparse_file(path: Path, size: int) -> None:
@@ -178,6 +202,8 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def _run(command: list[str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
+    # The C locale: its messages are the ones `_full` recognises.
+    result = subprocess.run(command, capture_output=True, text=True,
+                            env={**os.environ, "LC_ALL": "C"})
     if result.returncode != 0:
         raise BackendError(f"{command[0]} failed: {result.stderr.strip()}")

@@ -41,7 +41,8 @@ def create_snapshot(deps: Deps, ctx: RequestContext, project_id: str, volume_id:
             deps.backend.create_snapshot(volume_id, snapshot.id)
         except Exception as exc:
             LOG.warning("snapshot %s of volume %s failed: %s", snapshot.id, volume_id, exc)
-            _set_status(deps, ctx, snapshot.id, status.SNAPSHOT_ERROR, "snapshot.create.error")
+            _set_status(deps, ctx, snapshot.id, status.SNAPSHOT_ERROR, "snapshot.create.error",
+                        reason=str(exc))
             return
         _set_status(deps, ctx, snapshot.id, status.SNAPSHOT_AVAILABLE, "snapshot.create.end")
 
@@ -62,7 +63,7 @@ def delete_snapshot(deps: Deps, ctx: RequestContext, project_id: str | None,
     except Exception as exc:
         LOG.warning("deleting snapshot %s failed: %s", snapshot_id, exc)
         _set_status(deps, ctx, snapshot_id, status.SNAPSHOT_ERROR_DELETING,
-                    "snapshot.delete.error")
+                    "snapshot.delete.error", reason=str(exc))
         return
     with transaction(deps.sessions) as session:
         snapshot = session.get_one(Snapshot, snapshot_id)
@@ -109,8 +110,11 @@ def reset_snapshot_status(deps: Deps, ctx: RequestContext, snapshot_id: str,
         deps.event(ctx, "snapshot.reset_status", snapshot, session=session)
 
 
-def _set_status(deps: Deps, ctx, snapshot_id: str, new_status: str, event: str) -> None:
+def _set_status(deps: Deps, ctx, snapshot_id: str, new_status: str, event: str,
+                **extra) -> None:
+    """`extra`: more of the event's payload (an error's reason: a snapshot
+    has no field of its own for it, as in Cinder)."""
     with transaction(deps.sessions) as session:
         snapshot = session.get_one(Snapshot, snapshot_id)
         snapshot.status, snapshot.updated_at = new_status, now()
-        deps.event(ctx, event, snapshot, session=session)
+        deps.event(ctx, event, snapshot, session=session, **extra)
