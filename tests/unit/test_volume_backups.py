@@ -4,10 +4,13 @@ and the rules of domain/backups.py."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import io
 import json
 import os
+import resource
+import signal
 import zlib
 
 import pytest
@@ -106,6 +109,36 @@ def test_a_failed_backup_leaves_nothing(store):
         driver.backup(record("b1"), short, SIZE)
     assert store.list_objects("c1", "") == []
     assert list(store.root.rglob("*")) == []
+
+
+def test_a_backup_failing_before_its_first_object_leaves_no_container(store):
+    driver = ChunkedBackup(store, SETTINGS)
+    container = backups.default_container("0123abcd-0000-0000-0000-000000000000")
+    short = io.BytesIO(bytes(volume_data())[:8 * BLOCK])   # ends inside the first chunk
+    with pytest.raises(BackupStoreError, match="ended at byte"):
+        driver.backup(record("b1", container=container), short, SIZE)
+    assert list(store.root.iterdir()) == []
+
+
+def test_an_object_whose_last_bytes_cannot_be_written_leaves_nothing(store):
+    """The bytes still buffered when an object is committed may be refused
+    then (a full disk). Here the kernel refuses them because of the
+    process's file size limit (EFBIG), set for the moment of the commit:
+    no temporary file may stay behind."""
+    store.put_container("c1")
+    writer = store.object_writer("c1", "object")
+    writer.write(b"x" * 100)   # buffered, not yet written
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # EFBIG, not a signal
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, limit[1]))
+        with pytest.raises(OSError) as raised:
+            writer.commit()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, previous)
+    assert raised.value.errno == errno.EFBIG
+    assert list((store.root / "c1").iterdir()) == []
 
 
 def test_a_damaged_or_incomplete_backup_does_not_restore(store):

@@ -94,6 +94,14 @@ class BackupStore(ABC):
         """Remove the object; one that is already gone is not an error."""
 
     @abstractmethod
+    def prune_container(self, container: str) -> None:
+        """Remove the container if it holds nothing any more, so that a
+        backup that failed before its first object (a full disk, say) or
+        was deleted leaves no empty container behind; a store whose
+        containers are shared by every backup (Swift's volumebackups) may
+        keep them. Raises nothing."""
+
+    @abstractmethod
     def remove_leftovers(self) -> list[str]:
         """Delete what writers of unfinished operations left (never a whole
         object) and return their names, for the log. Only safe when no

@@ -237,11 +237,13 @@ class ChunkedBackup:
 
     # --- delete --------------------------------------------------------------------
     def delete(self, container: str | None, prefix: str | None) -> None:
-        """Remove every object of the backup (none is not an error)."""
+        """Remove every object of the backup (none is not an error), and
+        its container if nothing else is in it."""
         if not container or not prefix:
             return
         for name in self.store.list_objects(container, prefix):
             self.store.delete_object(container, name)
+        self.store.prune_container(container)
 
     # --- the two JSON files ------------------------------------------------------------
     def _header(self, record: BackupRecord) -> dict:

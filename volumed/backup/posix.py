@@ -8,9 +8,15 @@ hold the users' data.
 
 Each object is written as .tmp-<name> beside its final name and renamed
 into place once complete (after fsync), so a crash never leaves a
-truncated object under a real name; remove_leftovers clears the rest."""
+truncated object under a real name; remove_leftovers clears the rest.
+A full file system may show at any write, or only when the last buffered
+bytes are flushed at commit: either way the object's temporary file goes
+(nothing half-written waits for the next start) and the error says the
+repository is full."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from pathlib import Path
 from typing import BinaryIO
@@ -84,6 +90,10 @@ class PosixStore(BackupStore):
         self._object(container, name).unlink(missing_ok=True)
         _remove_empty_parents(self._directory(container), self.root)
 
+    def prune_container(self, container: str) -> None:
+        with contextlib.suppress(BackupStoreError):
+            _remove_empty_parents(self._directory(container), self.root)
+
     def remove_leftovers(self) -> list[str]:
         removed = []
         for leftover in self.root.rglob(f"{TEMP_PREFIX}*"):
@@ -96,26 +106,43 @@ class FileWriter(ObjectWriter):
     def __init__(self, final: Path):
         self.final = final
         self.temp = final.with_name(f"{TEMP_PREFIX}{final.name}")
-        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with _saying_when_full():
+            fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self.handle = os.fdopen(fd, "wb")
 
     def write(self, data: bytes) -> None:
-        self.handle.write(data)
+        with _saying_when_full():
+            self.handle.write(data)
 
     def commit(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
         try:
+            with _saying_when_full():
+                self.handle.flush()
+                os.fsync(self.handle.fileno())
+                self.handle.close()
             os.link(self.temp, self.final)  # fails if the name exists: never replaces
         except FileExistsError:
             raise BackupStoreError(f"the object {self.final.name} exists already") from None
         finally:
-            self.temp.unlink(missing_ok=True)
+            self.discard()
 
     def discard(self) -> None:
-        self.handle.close()
+        """The temporary file goes first: closing may try to flush bytes a
+        full disk has no room for, and fail."""
         self.temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.handle.close()
+
+
+@contextlib.contextmanager
+def _saying_when_full():
+    """ENOSPC (or a quota) as a BackupStoreError, the backup's fail_reason."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise BackupStoreError(f"{exc.strerror}: the backup repository is full") from None
 
 
 def _remove_empty_parents(directory: Path, root: Path) -> None:

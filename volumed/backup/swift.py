@@ -125,6 +125,9 @@ class SwiftStore(BackupStore):
         except RemoteError as exc:
             raise _store_error(exc, f"deleting {container}/{name}") from None
 
+    def prune_container(self, container: str) -> None:
+        """Kept: one container holds every backup (Cinder's volumebackups)."""
+
     def remove_leftovers(self) -> list[str]:
         """Nothing can be left: an unfinished writer never sent its PUT (or
         Swift dropped the PUT cut short), and its spool was an anonymous
