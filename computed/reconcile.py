@@ -19,8 +19,10 @@ server of this node and at every domain libvirt reports for this node:
                                     made is deleted)
     ACTIVE, domain stopped          SHUTOFF (the guest or QEMU went away)
     domain missing                  ERROR, "the domain is missing"
-    domain of no live server        destroyed and undefined (only domains
-                                    marked with this node's id)
+    domain of no live server, or    destroyed and undefined (only domains
+    of a failed build (ERROR, no    marked with this node's id)
+    host: its undo could not reach
+    libvirtd)
     secret of no volume mapping     removed (only this node's)
     snapshot copy left in           removed (nothing copies at start)
     <instances>/snapshots/
@@ -31,8 +33,9 @@ server of this node and at every domain libvirt reports for this node:
                                     delete failed because imaged was down)
 
 The periodic pass does the power part, for servers with no task running
-(what Nova's _sync_power_states does), and the queued snapshot images again
-(imaged may have been down at the last try).
+(what Nova's _sync_power_states does), then the stray domains and the
+queued snapshot images again (libvirtd or imaged may have been down at the
+last try).
 """
 from __future__ import annotations
 
@@ -150,22 +153,46 @@ class Reconciler:
 
     def _remove_orphans(self, report: dict) -> None:
         deps = self.deps
-        guests = {guest.uuid: guest for guest in deps.driver.list_guests()}
         with transaction(deps.sessions, write=False) as session:
             live = {i.uuid: i for i in repo.live_instances(session)}
             secrets_in_use = {bdm.secret_uuid for i in live.values() for bdm in i.volumes
                               if bdm.secret_uuid}
-        for uuid, guest in guests.items():
-            if uuid not in live:
-                LOG.warning("domain %s belongs to no live server: destroying it",
-                            guest.domain_name)
-                deps.driver.destroy(guest.domain_name)
-                report["orphan_domains"].append(guest.domain_name)
+        report["orphan_domains"] += self.remove_stray_domains()
         prefix = f"{SECRET_USAGE_PREFIX}/{deps.settings.node_uuid}/"
         for secret_uuid in deps.driver.list_volume_secrets(prefix):
             if secret_uuid not in secrets_in_use:
                 deps.driver.delete_volume_secret(secret_uuid)
                 report["orphan_secrets"].append(secret_uuid)
+
+    def remove_stray_domains(self) -> list[str]:
+        """Destroy this node's domains that no server on this host owns: a
+        domain of no live server, or of a server whose build failed (ERROR
+        with no host: its undo could not destroy the domain, libvirtd being
+        down then). Each is decided under the server's lock, on a fresh
+        read. Returns the domains destroyed."""
+        deps = self.deps
+        destroyed = []
+        for guest in deps.driver.list_guests():
+            if self._owned(guest.uuid):
+                continue  # (read without its lock first: a build holds it for long)
+            with deps.locks.hold(guest.uuid):
+                if self._owned(guest.uuid):
+                    continue
+                LOG.warning("domain %s belongs to no server on this host: destroying it",
+                            guest.domain_name)
+                try:
+                    deps.driver.destroy(guest.domain_name)
+                except Exception as exc:
+                    LOG.warning("cannot destroy %s yet: %s", guest.domain_name, exc)
+                    continue
+            destroyed.append(guest.domain_name)
+        return destroyed
+
+    def _owned(self, uuid: str) -> bool:
+        with transaction(self.deps.sessions, write=False) as session:
+            instance = session.scalar(select(Instance).where(Instance.uuid == uuid))
+            return instance is not None and not instance.deleted and not (
+                instance.vm_state == states.ERROR and instance.host is None)
 
     def _remove_snapshot_copies(self) -> list[str]:
         """At start nothing copies a disk: what is in snapshots/ was left by
@@ -265,6 +292,7 @@ class Reconciler:
                     instance.updated_at = repo.now()
                     changed.append(uuid)
         if not include_busy:
+            self.remove_stray_domains()
             self.delete_unfinished_images()
         return changed
 

@@ -198,3 +198,18 @@ def test_the_periodic_pass_keeps_the_image_of_a_running_snapshot(tmp_path):
 
     Reconciler(deps).sync_power_states()
     assert sorted(images.records) == ["img-o", "img-r"]
+
+
+def test_the_domain_of_a_failed_build_goes_once_libvirt_answers(world):
+    """A build failed while libvirtd was down: ERROR, no host, and the undo
+    could not destroy the domain. The periodic pass destroys it; a server
+    in ERROR on this host keeps its own."""
+    deps, driver, _ = world
+    add_instance(deps, "failed-1", states.ERROR)
+    add_instance(deps, "error-2", states.ERROR)
+    with transaction(deps.sessions) as session:
+        repo.get_instance(session, "failed-1", None).host = None
+    driver.add("failed-1", states.PAUSED)
+    driver.add("error-2", states.RUNNING)
+    Reconciler(deps).sync_power_states()
+    assert sorted(g.uuid for g in driver.list_guests()) == ["error-2"]
