@@ -47,11 +47,17 @@ class RemoteError(Exception):
 def error_message(response: requests.Response) -> str:
     """The message of an OpenStack error body, whichever service's format
     ({"message": ...}, {"badRequest": {"message": ...}}, Glance's
-    {"error": {"message": ...}}), else the text of the body."""
+    {"error": {"message": ...}}), else the text of the body on one line
+    (without the status line that starts a plain-text error of webob's, as
+    Glance and imaged write it: "413 Request Entity Too Large", a blank line,
+    the message), since it ends up in one log line or one fault."""
     try:
         body = response.json()
     except ValueError:
-        return response.text.strip()[:500] or response.reason
+        lines = [line.strip() for line in response.text.splitlines() if line.strip()]
+        if len(lines) > 1 and lines[0].startswith(f"{response.status_code} "):
+            lines = lines[1:]
+        return " ".join(lines)[:500] or response.reason
     if isinstance(body, dict):
         if "message" in body:
             return str(body["message"])

@@ -9,6 +9,7 @@ import socket
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -60,6 +61,10 @@ class Recorder(BaseHTTPRequestHandler):
             self._answer(204)
         elif path == "/v2/images/broken":
             self._answer(500, b"<html>boom</html>")
+        elif path == "/v2/images/full/file":   # webob's plain text, as Glance's
+            self._answer(413, b"413 Request Entity Too Large\n\nImage storage media is "
+                              b"full.\n\n The image is queued again.\n",
+                         {"Content-Type": "text/plain; charset=UTF-8"})
         elif path.startswith("/v2/images/"):
             self._answer(404, {"error": {"code": 404, "message": "No image found."}})
         elif path == "/v3/p1/volumes/busy" and self.command == "DELETE":
@@ -130,6 +135,10 @@ def test_refusals_are_one_exception_with_the_status_and_the_message(server):
         images.show(Caller("t"), "broken")
     assert (refused.value.status, refused.value.message) == (500, "<html>boom</html>")
     assert refused.value.reached and refused.value.service == "imaged"
+    with pytest.raises(RemoteError) as full:
+        images.upload(Caller("t"), "full", Path(__file__))
+    assert (full.value.status, full.value.message) == (
+        413, "Image storage media is full. The image is queued again.")
     volumes = VolumeClient(session(server), server, timeout=10)
     with pytest.raises(RemoteError) as busy:
         volumes.delete_volume(Caller("t", "p1"), "busy")
