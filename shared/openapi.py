@@ -30,6 +30,7 @@ OPENAPI_VERSION = "3.1.0"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 ERROR_SCHEMA_KEY = "openapi.error_schema"
+ERROR_MEDIA_KEY = "openapi.error_media"
 ANY_JSON: dict = {}   # the empty schema: any JSON value
 Schema = dict | Callable[[], dict]
 IMAGE_DATA = {"type": "string", "format": "binary"}   # a body of raw bytes
@@ -70,6 +71,12 @@ def set_error_schema(app: Flask, schema: dict) -> None:
     app.extensions[ERROR_SCHEMA_KEY] = schema
 
 
+def add_error_media(app: Flask, media_type: str, schema: dict) -> None:
+    """For a service that also writes its errors in another media type
+    (imaged: plain text for clients that do not ask for JSON)."""
+    app.extensions.setdefault(ERROR_MEDIA_KEY, {})[media_type] = schema
+
+
 def install(app: Flask) -> None:
     """Serve GET /openapi.json, built at the first request (after every
     blueprint of the service is registered) and kept."""
@@ -88,6 +95,9 @@ def document(app: Flask) -> dict:
     from shared.errors import error_schema
     error = app.extensions.get(ERROR_SCHEMA_KEY) or error_schema(app.config["ERROR_STYLE"])
     is_public = app.extensions.get("is_public", lambda method, path: False)
+    error_media = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
+                   **{media: {"schema": schema}
+                      for media, schema in app.extensions.get(ERROR_MEDIA_KEY, {}).items()}}
     paths: dict[str, dict] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint == "static":
@@ -97,7 +107,7 @@ def document(app: Flask) -> dict:
         item = paths.setdefault(openapi_path(rule), {})
         for method in sorted((rule.methods or set()) - IGNORED_METHODS):
             public = not rule.arguments and is_public(method, rule.rule)
-            item[method.lower()] = operation(rule, method, described, public)
+            item[method.lower()] = operation(rule, method, described, public, error_media)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": f"PocketStack {app.name}", "version": "1",
@@ -118,11 +128,12 @@ def openapi_path(rule: Rule) -> str:
     return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
 
 
-def operation(rule: Rule, method: str, described: Description, public: bool) -> dict:
+def operation(rule: Rule, method: str, described: Description, public: bool,
+              error_media: dict) -> dict:
     op: dict[str, Any] = {
         "operationId": f"{method.lower()}:{rule.endpoint}",
         "parameters": [*path_parameters(rule), *query_parameters(described.query)],
-        "responses": responses(method, described),
+        "responses": responses(described, error_media),
     }
     if described.summary:
         op["summary"] = described.summary
@@ -168,14 +179,13 @@ def request_body(method: str, described: Description) -> dict | None:
     return {"required": False, "content": {described.request_media: {"schema": schema}}}
 
 
-def responses(method: str, described: Description) -> dict:
+def responses(described: Description, error_media: dict) -> dict:
     success: dict[str, Any] = {"description": "Done."}
     if described.response is not None:
         success["content"] = {"application/json": {"schema": made(described.response)}}
-    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     return {
         described.status: success,
         "3XX": {"description": "Elsewhere (a redirect or not modified)."},
         "4XX": {"description": "The request cannot be served; the body says why.",
-                "content": error_content},
+                "content": error_media},
     }

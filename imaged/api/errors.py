@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+from shared.openapi import add_error_media
+
 
 def wants_json() -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
 def negotiate_error_bodies(app: Flask) -> None:
+    add_error_media(app, "text/plain", {"type": "string"})
     @app.after_request
     def _plain_text_for_non_json_clients(response):
         if response.status_code >= 400 and response.is_json and not wants_json():

@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify
 from networkd.api import errors as neutron_errors
 from shared.api import create_app
 from shared.errors import error_body, error_schema
-from shared.openapi import describe
+from shared.openapi import add_error_media, describe
 
 THING = {"type": "object", "required": ["thing"], "properties": {"thing": {"type": "string"}}}
 
@@ -86,3 +86,12 @@ def test_neutron_errors_match_networkd_schema():
     jsonschema.validate(body, neutron_errors.neutron_error_schema())
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(error_body("keystone", 404, "x"), neutron_errors.neutron_error_schema())
+
+
+def test_another_error_media_type_is_published_beside_json():
+    app = app_with_routes()
+    add_error_media(app, "text/plain", {"type": "string"})
+    document = app.test_client().get("/openapi.json").get_json()
+    error = document["paths"]["/v1"]["get"]["responses"]["4XX"]["content"]
+    assert error == {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
+                     "text/plain": {"schema": {"type": "string"}}}
