@@ -118,6 +118,13 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" or (report.when == "setup" and report.failed):
         RESULTS.append((cell.flow.name, cell.step.name, cell.daemon,
                         "passed" if report.passed else "failed"))
+        # one line per case as it ends: a run lasts hours
+        reason = "" if report.passed else " " + (report.longreprtext.strip().splitlines()
+                                                 or [""])[-1][:300]
+        terminal = item.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            terminal.write_line(f" {cell}: {report.outcome} in {report.duration:.0f} s"
+                                f"{reason}")
 
 
 def pytest_terminal_summary(terminalreporter):

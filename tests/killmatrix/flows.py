@@ -137,7 +137,8 @@ class Import(Flow):
 
 # --- computed -------------------------------------------------------------------------
 class Launch(Flow):
-    """computed/flows/launch.py: POST /servers."""
+    """computed/flows/launch.py: POST /servers, on `private`, with a volume
+    (so that step 3 has something to do)."""
     name = "launch"
     steps = (Step("create", "compute.instance.create.start"),
              Step("claim", "scheduler.select_destinations.end"),
@@ -150,24 +151,37 @@ class Launch(Flow):
              Step("vifs plugged", "compute.instance.vifs.plugged"),
              Step("active", "compute.instance.create.end"))
 
+    def prepare(self, world, case):
+        world.base_server()  # the image is in the cache then: step 4 is a hit
+        case.made["volume"] = world.volumes.create()["id"]
+
     def start(self, world, case):
-        server = world.compute.create(networks=[{"uuid": world.private_network}])
+        server = world.compute.create(
+            networks=[{"uuid": world.private_network}],
+            block_device_mapping_v2=[{"uuid": case.made["volume"], "source_type": "volume",
+                                      "destination_type": "volume", "boot_index": -1}])
         case.made["server"] = server["id"]
 
     def outcome(self, world, case):
         server_id = case.made.get("server")
         assert server_id, "the server was never made"
         server = world.compute.show(server_id)
+        volume = world.volumes.show(case.made["volume"])
         if server["status"] == "ACTIVE":
             assert world.domain_state(server_id) == "running", server
+            assert volume["status"] == "in-use", volume
             return "done"
         assert server["status"] == "ERROR", f"server {server_id} is {server['status']}"
         assert world.domain_state(server_id) is None, "an ERROR build kept its domain"
+        assert volume["status"] == "available", f"an ERROR build left its volume " \
+                                                 f"{volume['status']}"
         return "undone"
 
     def cleanup(self, world, case):
         if case.made.get("server"):
             world.compute.delete(case.made["server"])
+        world.volumes.wait(case.made["volume"], "available")
+        world.volumes.delete(case.made["volume"])
 
 
 class Attach(Flow):

@@ -55,6 +55,11 @@ def test_kill(world, cell: Cell):
     world.refresh()
     world.hold.clear()
     case = Case(cell.flow.name, cell.step, cell.daemon)
+    # What an earlier case left wrong is that case's failure, not this one's.
+    before = orphans.Truth.read(stack)
+    left_before = set(orphans.find_all(stack, before))
+    busy_before = set(before.busy())
+    untrue_before = set(untrue_states(stack, before))
     cell.flow.prepare(world, case)
 
     # 2. armed, started, held at the step
@@ -90,22 +95,26 @@ def test_kill(world, cell: Cell):
     world.refresh()
 
     # 5. settled: every resource in a true state
-    truth = settle(stack)
+    truth = settle(stack, busy_before)
+
+    untrue = [u for u in untrue_states(stack, truth) if u not in untrue_before]
+    assert not untrue, "; ".join(untrue)
 
     # 6. done or cleanly undone, and nothing left behind
     outcome = cell.flow.outcome(world, case)
     assert outcome in ("done", "undone")
-    left = no_orphans(stack, truth)
+    left = no_orphans(stack, truth, left_before)
     assert not left, "orphans: " + "; ".join(left)
     cell.flow.cleanup(world, case)
 
 
-def settle(stack) -> orphans.Truth:
-    """Wait until nothing is transient any more; the last truth read."""
+def settle(stack, busy_before: set[str]) -> orphans.Truth:
+    """Wait until nothing is transient any more (but what already was
+    before the case); the last truth read."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while True:
         truth = orphans.Truth.read(stack)
-        busy = truth.busy()
+        busy = [b for b in truth.busy() if b not in busy_before]
         if not busy:
             return truth
         assert time.monotonic() < deadline, f"still transient after " \
@@ -113,11 +122,33 @@ def settle(stack) -> orphans.Truth:
         time.sleep(1.0)
 
 
-def no_orphans(stack, truth: orphans.Truth) -> list[str]:
-    """The orphans left once the periodic passes had their chance."""
+def untrue_states(stack, truth: orphans.Truth) -> list[str]:
+    """Statuses the host contradicts: a server ACTIVE whose domain does not
+    run (or any server but ERROR and shelved ones without a domain), a
+    volume in-use without an attachment, or available with one."""
+    domains = orphans.stack_domains(stack)
+    found = []
+    for server_id, server in truth.servers.items():
+        state = domains.get(server_id)
+        if server["status"] == "ACTIVE" and state != "running":
+            found.append(f"server {server_id} ACTIVE, its domain {state or 'missing'}")
+        elif server["status"] not in ("ERROR", "SHELVED_OFFLOADED") and state is None:
+            found.append(f"server {server_id} {server['status']} without a domain")
+    for volume_id, volume in truth.volumes.items():
+        live = [a for a in truth.attachments.values() if a["volume_id"] == volume_id
+                and a["status"] in orphans.EXPORTED]
+        if volume["status"] == "in-use" and not live:
+            found.append(f"volume {volume_id} in-use without an attachment")
+        if volume["status"] == "available" and live:
+            found.append(f"volume {volume_id} available with attachment {live[0]['id']}")
+    return found
+
+
+def no_orphans(stack, truth: orphans.Truth, left_before: set[str]) -> list[str]:
+    """The new orphans left once the periodic passes had their chance."""
     deadline = time.monotonic() + ORPHAN_GRACE
     while True:
-        left = orphans.find_all(stack, truth)
+        left = [o for o in orphans.find_all(stack, truth) if o not in left_before]
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(2.0)

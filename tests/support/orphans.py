@@ -193,8 +193,16 @@ def stack_domains(stack) -> dict[str, str]:
 
 
 def libvirt_domains(stack, truth: Truth) -> list[str]:
-    return [f"libvirt domain {uuid} ({state}): no live server"
-            for uuid, state in stack_domains(stack).items() if uuid not in truth.servers]
+    """A domain of no live server, or of a server whose build failed (ERROR
+    with no host: nothing of it should be left on the host)."""
+    found = []
+    for uuid, state in stack_domains(stack).items():
+        server = truth.servers.get(uuid)
+        if server is None:
+            found.append(f"libvirt domain {uuid} ({state}): no live server")
+        elif server["status"] == "ERROR" and not server.get("OS-EXT-SRV-ATTR:host"):
+            found.append(f"libvirt domain {uuid} ({state}): its server's build failed")
+    return found
 
 
 def libvirt_secrets(stack, truth: Truth) -> list[str]:
