@@ -1,18 +1,24 @@
 """A full disk under every flow that writes data: an image upload (through
 the real `openstack` client and over HTTP), a staged and a web-download
 import, a volume made from an image and from another volume, a volume
-snapshot and a volume backup. Each must fail with a clear error, leave its
-resource in a true state (the image queued, the volume or snapshot in
-error, the backup in error with its fail_reason and its volume available)
-and leave nothing half-written: the data file system holds exactly what it
-held before, and once space is freed the same request succeeds.
+snapshot, a volume backup and a server snapshot (createImage). Each must
+fail with a clear error, leave its resource in a true state (the image
+queued, or deleted by whoever made it; the volume or snapshot in error with
+the reason in its event; the backup in error with its fail_reason; the
+source volume available, the server ACTIVE) and leave nothing half-written:
+the data file system holds exactly what it held before. Where it is cheap,
+the same request succeeds once there is room again.
 
 The module runs a stack of its own whose data directories (the image
 store, the staging area, the volumes, the backups) are on a small tmpfs
 mounted here, as an operator puts them on a file system of their own. The
 databases stay on the state directory's file system: the failure must be
 recorded somewhere. Filling the tmpfs to a few MiB of free space makes
-each write start and then run out of room half way."""
+each write start and then run out of room half way.
+
+An empty volume is not among them: it is a sparse file that costs no room
+until written (thin provisioning), so a full disk does not refuse it.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -23,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from identity.bootstrap import Credentials
 from pocketstack.services import SERVICES, initial_settings
@@ -30,6 +37,7 @@ from shared.config import ensure_config_file
 from shared.units import MiB
 from tests.api.test_volume_backups import start_backup, wait_backup
 from tests.stack import Stack
+from tests.support.compute import Compute
 from tests.support.images import Images, _free_extra_offset, raw_bytes, serve_directory
 from tests.support.volumes import VolumeApi, unique
 
@@ -341,3 +349,40 @@ def test_a_backup_onto_a_full_disk_is_in_error(data_fs, volumes, written_volume,
         assert volumes.show(written_volume["id"])["status"] == "available"
     volumes.call("DELETE", f"/backups/{made['id']}", expect=202)
     assert wait_until(lambda: volumes.call("GET", f"/backups/{made['id']}").status_code == 404)
+
+
+# --- a server snapshot -----------------------------------------------------------------------
+
+@pytest.mark.e2e
+def test_a_server_snapshot_onto_a_full_store_fails_and_the_server_goes_on(full_stack,
+                                                                           data_fs):
+    """createImage whose upload meets a full image store: the half-made
+    image is deleted (as Nova deletes it), the server is ACTIVE again with
+    no task, the action ends in Error and compute.instance.snapshot.error
+    says why in imaged's words; computed's own copy of the disk is gone."""
+    demo = Compute(full_stack, "demo")
+    server = demo.create()
+    try:
+        demo.wait_status(server["id"], "ACTIVE", task_state=None)
+        with disk_full(data_fs):
+            taken = demo.action(server["id"], "createImage", {"name": unique("snap")})
+            assert taken.status_code == 202, taken.text
+            image_id = taken.headers["Location"].rsplit("/", 1)[1]
+            images = Images(full_stack, demo.token)
+            assert wait_until(lambda: images.get(image_id).status_code == 404, timeout=180)
+            demo.wait_status(server["id"], "ACTIVE", task_state=None)
+            actions = demo.call("GET", f"/servers/{server['id']}/os-instance-actions").json()
+            snapshot = next(a for a in actions["instanceActions"]
+                            if a["action"] == "createImage")
+            assert snapshot["message"] == "Error"
+            failed = requests.get(f"{full_stack.url('computed')}/pocketstack/v1/events",
+                                  params={"resource_id": server["id"], "limit": "1000"},
+                                  headers={"X-Auth-Token": demo.token}, timeout=30).json()
+            error = event_of(failed["events"], "compute.instance.snapshot.error")
+            assert error["payload"]["reason"] == (
+                "imaged answered 413: Image storage media is full. The image is queued "
+                "again."), error
+            leftovers = full_stack.state_dir / "lib" / "instances" / "snapshots"
+            assert not leftovers.exists() or list(leftovers.iterdir()) == []
+    finally:
+        demo.delete(server["id"])
