@@ -30,6 +30,7 @@ import uuid as uuidlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 
@@ -49,7 +50,7 @@ from computed.domain.block_devices import (
     InvalidBlockDeviceMapping,
     parse_boot_request,
 )
-from computed.domain.claims import quota_excess
+from computed.domain.claims import HostInventory, quota_excess
 from computed.domain.devices import local_disks, next_free_device
 from computed.domain.image_properties import InvalidImageProperty, guest_hardware
 from computed.domain.server_request import (
@@ -62,6 +63,7 @@ from computed.domain.server_request import (
 from computed.flows import Deps
 from computed.flows.launch import launch
 from computed.network_api import NetworkPlan, plan_networks
+from computed.virt.driver import HostInfo, HypervisorError
 from shared.clients import Caller, RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
@@ -357,9 +359,29 @@ def compute_node(deps: Deps) -> ComputeNode:
     return node
 
 
-def hypervisor_summary(node: ComputeNode) -> dict:
+def hypervisor_summary(node: ComputeNode, up: bool = True) -> dict:
     return {"id": node.id, "hypervisor_hostname": node.hypervisor_hostname,
-            "state": "up", "status": "enabled"}
+            "state": "up" if up else "down", "status": "enabled"}
+
+
+# The host as libvirt last described it, by driver (see _host).
+_LAST_SEEN_HOSTS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _host(deps: Deps) -> tuple[HostInfo, HostInventory, bool]:
+    """libvirt's description of the host and its inventory, and whether
+    libvirtd answered. While it cannot be reached (restarted, killed), the
+    last ones seen: os-hypervisors keeps answering, as Nova's does from its
+    compute node record, with the hypervisor's state "down". 503 if libvirtd
+    never answered since computed started."""
+    try:
+        seen = deps.driver.host_info(), deps.inventory()
+    except HypervisorError as exc:
+        if deps.driver not in _LAST_SEEN_HOSTS:
+            raise ApiError(f"The hypervisor cannot be reached: {exc}", 503) from None
+        return (*_LAST_SEEN_HOSTS[deps.driver], False)
+    _LAST_SEEN_HOSTS[deps.driver] = seen
+    return (*seen, True)
 
 
 def hypervisor_detail(deps: Deps, node: ComputeNode) -> dict:
@@ -368,8 +390,7 @@ def hypervisor_detail(deps: Deps, node: ComputeNode) -> dict:
     what is reserved for the host), what is left (free_*) and, beside them,
     what can still be claimed once the allocation ratios are applied
     (*_claimable_free: what decides "No valid host was found")."""
-    info = deps.driver.host_info()
-    inventory = deps.inventory()
+    info, inventory, up = _host(deps)
     capacity = inventory.capacity()
     with transaction(deps.sessions, write=False) as session:
         used = repo.claimed_usage(session)
@@ -377,7 +398,7 @@ def hypervisor_detail(deps: Deps, node: ComputeNode) -> dict:
         busy = repo.count_busy_instances(session)
     memory_used = used.memory_mb + inventory.reserved_memory_mb
     return {
-        **hypervisor_summary(node),
+        **hypervisor_summary(node, up),
         "vcpus": info.vcpus, "vcpus_used": used.vcpus,
         "memory_mb": info.memory_mb, "memory_mb_used": memory_used,
         "free_ram_mb": info.memory_mb - memory_used,

@@ -9,9 +9,10 @@ import pytest
 from computed import compute_api
 from computed.db import repository as repo
 from computed.db.models import ComputeNode
+from computed.virt.driver import HypervisorError
 from shared.context import RequestContext
 from shared.db import transaction
-from shared.errors import BadRequest
+from shared.errors import ApiError, BadRequest
 from tests.unit.compute_fakes import NODE, FakeDriver, make_deps
 
 DEMO = RequestContext("req-1", user_id="u", project_id="p", roles=["member"])
@@ -57,3 +58,37 @@ def test_an_unknown_boolean_word_is_400(name):
 def test_without_all_tenants_the_listing_is_the_callers_project():
     wanted = compute_api.server_filters({}, DEMO)
     assert (wanted.all_tenants, wanted.project_id, wanted.include_deleted) == (False, "p", False)
+
+
+class LibvirtdAway(FakeDriver):
+    """A driver whose libvirtd stops answering when told to."""
+
+    def __init__(self):
+        super().__init__()
+        self.away = False
+
+    def host_info(self):
+        if self.away:
+            raise HypervisorError("cannot connect to libvirt: Connection refused")
+        return super().host_info()
+
+
+def test_the_hypervisor_is_down_with_its_last_figures_while_libvirtd_is_away(tmp_path):
+    driver = LibvirtdAway()
+    deps = make_deps(tmp_path, driver)
+    with transaction(deps.sessions) as session:
+        session.add(ComputeNode(id=1, uuid=NODE, hypervisor_hostname="fake-host",
+                                created_at=repo.now()))
+    node = compute_api.compute_node(deps)
+    with pytest.raises(ApiError) as never_seen:
+        driver.away = True
+        compute_api.hypervisor_detail(deps, node)
+    assert never_seen.value.status == 503
+    driver.away = False
+    seen = compute_api.hypervisor_detail(deps, node)
+    driver.away = True
+    away = compute_api.hypervisor_detail(deps, node)
+    driver.away = False
+    assert (seen["state"], away["state"]) == ("up", "down")
+    assert away["vcpus"] == seen["vcpus"] == 2
+    assert away["memory_mb"] == seen["memory_mb"] == 4096
