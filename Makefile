@@ -13,7 +13,7 @@ TEST_WORKERS ?= 2
 PYTEST_ARGS  ?=
 
 .PHONY: run test lint types unit slow down status install system-packages test-packages \
-	contract-sources clean compare lab-vm-check kill-matrix
+	contract-sources clean compare lab-vm-check fuzz kill-matrix
 
 run: install
 	$(VENV)/bin/pocketstack --state-dir $(STATE_DIR) up
@@ -92,6 +92,15 @@ $(ANSIBLE)/.installed: tests/ansible-requirements.txt
 	$(ANSIBLE)/bin/pip install --quiet --upgrade pip
 	$(ANSIBLE)/bin/pip install --quiet -r tests/ansible-requirements.txt
 	touch $@
+
+# Schemathesis against every API of a stack of its own, from each service's
+# OpenAPI document (GET /openapi.json), with more test cases per operation
+# than the run in `make test` (tests/fuzz/, 10): no 5xx, every answer as its
+# document says; prints the counts per service.
+FUZZ_EXAMPLES ?= 100
+fuzz: install
+	POCKETSTACK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/python -m pytest \
+		--basetemp=$(TEST_TMP) $(PYTEST_ARGS) tests/fuzz
 
 # The same requests to imaged and identity and to the real Glance 33 and
 # Keystone 30 (installed from PyPI into .venv-openstack/ when missing), and the

@@ -1,0 +1,5 @@
+"""Schemathesis hooks for PocketStack's APIs (loaded through the run's
+schemathesis.toml): Glance's JSON-patch media type is JSON on the wire."""
+import schemathesis
+
+schemathesis.serializer.alias("application/openstack-images-v2.1-json-patch", "application/json")
