@@ -132,6 +132,11 @@ RBD_STORE_OPTS = [
         "(rounded down to a power of two).", kind="int", minimum=1, maximum=32),
     Opt("rados_connect_timeout", 30.0, "rbd stores: seconds to wait for the Ceph cluster "
         "when connecting.", kind="float", minimum=1, maximum=600),
+    Opt("rados_op_timeout", 60, "rbd stores: seconds a read or write waits for the "
+        "cluster before it fails (librados' rados_osd_op_timeout and rados_mon_op_timeout): "
+        "an upload during a Ceph outage then ends, and what it wrote is removed once Ceph is "
+        "back. 0: wait for ever, as Glance's store does.", kind="int", minimum=0,
+        maximum=3600),
 ]
 
 

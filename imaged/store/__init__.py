@@ -181,7 +181,9 @@ def _build(definition: StoreDefinition, conf, state_lib: Path) -> Store:
         ceph_conf = options["rbd_store_ceph_conf"]
         store = RbdStore(Path(ceph_conf) if ceph_conf else StateLayout(state_lib.parent).ceph
                          / "ceph.conf", options["rbd_store_user"], options["rbd_store_pool"],
-                         options["rbd_store_chunk_size"], options["rados_connect_timeout"])
+                         options["rbd_store_chunk_size"], options["rados_connect_timeout"],
+                         state_lib / "image-rbd-cleanup" / definition.store_id,
+                         options["rados_op_timeout"])
     elif definition.kind == "swift":
         from imaged.store.swift import SwiftStore
         from shared.clients import ServiceSession

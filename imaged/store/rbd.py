@@ -16,13 +16,18 @@ store keeps them.
               keeps its data and stays active (Glance answers 409).
 
 A failed or refused upload removes its RBD image again (snapshot included),
-so nothing is left in the pool. The cluster is reached with librados
-(python3-rados, python3-rbd: Debian's bindings, linked into the virtualenv);
-one connection per store, opened at first use and kept.
+so nothing is left in the pool. A cluster that stops answering fails a
+read or write after rados_op_timeout seconds (Glance's store would wait for
+ever); when it is not there to have the half-written image removed, the
+image is remembered and removed once Ceph is back (store/orphans.py).
+
+The cluster is reached with librados (python3-rados, python3-rbd: Debian's
+bindings, linked into the virtualenv); one connection per store, opened at
+first use and kept.
 """
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,9 +43,11 @@ from imaged.store.base import (
     StoreFull,
     StoreWriter,
 )
+from imaged.store.orphans import Orphans
 from shared import ceph
 from shared.units import MiB
 
+LOG = logging.getLogger(__name__)
 SNAPSHOT = "snap"    # Glance's DEFAULT_SNAPNAME
 
 
@@ -130,9 +137,12 @@ class RbdWriter(StoreWriter):
         if self._done:
             return
         self._close()
-        # Nothing a caller could do about a failure here (abort raises nothing).
-        with contextlib.suppress(StoreError):
+        try:
             self._store.remove_image(self._store.pool, self._name)
+        except Exception as exc:  # noqa: BLE001 - Ceph is away: removed once it is back
+            LOG.warning("could not remove RBD image %s of a failed upload yet: %s",
+                        self._name, exc)
+            self._store.orphans.remember(self._name, self._store.pool)
 
     def _close(self) -> None:
         if not self._done:
@@ -147,8 +157,11 @@ class RbdStore(Store):
     writable = True
 
     def __init__(self, ceph_conf: Path, user: str, pool: str, chunk_size_mib: int,
-                 connect_timeout: float):
+                 connect_timeout: float, cleanup_dir: Path, op_timeout: int = 60):
         self.ceph_conf, self.user, self.pool = ceph_conf, user, pool
+        self.op_timeout = op_timeout
+        self.orphans = Orphans(cleanup_dir, lambda name, pool: self.remove_image(pool, name),
+                               "rbd")
         self.chunk_size = chunk_size_mib * MiB
         #: RBD objects of chunk_size bytes (Glance: order = log2 of its chunk size).
         self.order = self.chunk_size.bit_length() - 1
@@ -165,7 +178,11 @@ class RbdStore(Store):
                 if not self.ceph_conf.exists():
                     raise StoreError(f"The rbd store's Ceph config {self.ceph_conf} does not "
                                      f"exist (is Ceph enabled in pocketstack.conf?).")
-                cluster = rados.Rados(conffile=str(self.ceph_conf), rados_id=self.user)
+                # whole seconds: librados refuses "60.0"
+                timeouts = {"rados_osd_op_timeout": str(self.op_timeout),
+                            "rados_mon_op_timeout": str(self.op_timeout)}
+                cluster = rados.Rados(conffile=str(self.ceph_conf), rados_id=self.user,
+                                      conf=timeouts)
                 try:
                     cluster.connect(timeout=int(self.connect_timeout))
                 except rados.Error as exc:
@@ -206,6 +223,12 @@ class RbdStore(Store):
 
     def open_writer(self, image_id: str) -> StoreWriter:
         return RbdWriter(self, image_id)
+
+    def remove_partial_writes(self) -> int:
+        """The images of failed uploads that Ceph was not there to have
+        removed: tried again in the background (they count when removed)."""
+        self.orphans.resume()
+        return 0
 
     def open(self, url: str, offset: int = 0, length: int | None = None) -> ImageData:
         location = self._own(url)
@@ -268,7 +291,7 @@ class RbdStore(Store):
             except rbd.ImageBusy:
                 raise InUseByStore(f"RBD image {pool}/{name} is open by another Ceph "
                                    f"client.") from None
-            except rados.Error as exc:
+            except (rados.Error, rbd.Error) as exc:  # rbd.Timeout: the cluster is away
                 raise StoreError(f"Cannot remove RBD image {pool}/{name}: {exc}.") from None
 
     @staticmethod

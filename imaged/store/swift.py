@@ -54,14 +54,13 @@ from imaged.store.base import (
     StoreFull,
     StoreWriter,
 )
+from imaged.store.orphans import Orphans
 from shared.clients import Caller, ObjectStoreClient, RemoteError, ServiceSession
 from shared.clients.object_store import stream
 from shared.units import MiB
 
 LOG = logging.getLogger(__name__)
 SCHEME_PREFIX = "swift+"
-CLEANUP_SUFFIX = ".cleanup"
-CLEANUP_RETRY = 5.0          # seconds between two attempts to remove orphans
 READ_CHUNK = MiB
 
 
@@ -265,8 +264,8 @@ class SwiftStore(Store):
         self.large_object_chunk_size = large_object_chunk_size_mib * MiB
         self.timeout = timeout
         self._container_checked = False
-        self._cleaner: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.orphans = Orphans(staging, self._remove_orphans, "swift")
 
     def properties(self) -> dict:
         """What Glance shows of a swift store (sizes in bytes)."""
@@ -319,8 +318,7 @@ class SwiftStore(Store):
         for spool in self.staging.glob("*.spool"):
             spool.unlink(missing_ok=True)
             removed += 1
-        if any(self.staging.glob(f"*{CLEANUP_SUFFIX}")):
-            self._start_cleaner()
+        self.orphans.resume()
         return removed
 
     # --- Swift -------------------------------------------------------------------------
@@ -378,34 +376,11 @@ class SwiftStore(Store):
         except RemoteError as exc:
             LOG.warning("could not remove the objects of failed upload %s yet: %s",
                         image_id, exc)
-        record = self.staging / f"{image_id}{CLEANUP_SUFFIX}"
-        record.write_text(client.url + "\n")
-        self._start_cleaner()
+        self.orphans.remember(image_id, client.url)
 
-    def _start_cleaner(self) -> None:
-        with self._lock:
-            if self._cleaner is None or not self._cleaner.is_alive():
-                self._cleaner = threading.Thread(target=self._clean_until_done,
-                                                 name="swift-orphans", daemon=True)
-                self._cleaner.start()
-
-    def _clean_until_done(self) -> None:
-        stop = threading.Event()
-        while True:
-            records = list(self.staging.glob(f"*{CLEANUP_SUFFIX}"))
-            if not records:
-                return
-            for record in records:
-                image_id = record.name[:-len(CLEANUP_SUFFIX)]
-                storage_url = record.read_text().strip()
-                client = ObjectStoreClient(self._session, storage_url, self.timeout)
-                try:
-                    self._remove(client, self.container, image_id)
-                except RemoteError:
-                    continue
-                record.unlink(missing_ok=True)
-                LOG.info("removed the objects of failed upload %s", image_id)
-            stop.wait(CLEANUP_RETRY)
+    def _remove_orphans(self, image_id: str, storage_url: str) -> None:
+        client = ObjectStoreClient(self._session, storage_url, self.timeout)
+        self._remove(client, self.container, image_id)
 
 
 def _readable(chunks: Iterator[bytes]) -> Iterator[bytes]:

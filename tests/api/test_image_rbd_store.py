@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import signal
 import uuid
 
 import pytest
@@ -25,6 +27,7 @@ from tests.support.images import (
 )
 
 BIG = 300 * MiB
+OP_TIMEOUT = 10     # seconds a write waits for a cluster that went away
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +35,8 @@ def own_stack(tmp_path_factory, stack):
     local = tmp_path_factory.mktemp("local-store")
     api_conf = ("[image]\nshow_image_direct_url = true\n\n"
                 "[store]\nenabled_backends = local:file, ceph:rbd\ndefault_backend = ceph\n\n"
-                "[store:ceph]\nstore_description = Ceph RBD, pool images\n\n"
+                "[store:ceph]\nstore_description = Ceph RBD, pool images\n"
+                f"rados_op_timeout = {OP_TIMEOUT}\n\n"
                 f"[store:local]\nfilesystem_store_datadir = {local}\n")
     own = configured_stack(tmp_path_factory, stack, 15, api_conf, ceph=True)
     yield own
@@ -150,3 +154,35 @@ def test_the_openstack_client_and_the_stores(own_stack, tmp_path):
     assert saved.read_bytes() == data
     own_stack.openstack("image", "delete", name)
     assert image_id not in rbd_images(own_stack, "images")
+
+
+def test_ceph_outage_during_upload_leaves_no_orphan(own_stack, demo):
+    """The OSD is killed while the image is being written: the write fails
+    after rados_op_timeout, the image is queued again (as Glance restores
+    it after a store failure), and the half-written RBD image, which Ceph
+    was not there to have removed, is removed once a second `up` started
+    the OSD again. Last in the module: Ceph is down in the middle of it."""
+    image = demo.new()
+    image_id = image["id"]
+    osd_pid = int((own_stack.state_dir / "run" / "ceph" / "osd.0.pid").read_text())
+    sent = {"bytes": 0}
+
+    def body():
+        block = image_data(MiB)
+        for _ in range(BIG // MiB):
+            yield block
+            sent["bytes"] += len(block)
+            if sent["bytes"] == 100 * MiB:
+                assert image_id in rbd_images(own_stack, "images")
+                os.kill(osd_pid, signal.SIGKILL)
+
+    answer = demo.request("PUT", f"/v2/images/{image_id}/file", data=body(),
+                          headers={"Content-Type": "application/octet-stream"})
+    assert answer.status_code >= 500, answer.text
+    assert demo.show(image_id)["status"] == "queued"
+    result = own_stack.up()                      # starts the OSD again, nothing else
+    assert re.search(r"^ceph-osd\s+started", result.stdout, re.MULTILINE), result.stdout
+    assert wait_for(lambda: image_id not in rbd_images(own_stack, "images"), timeout=120)
+    assert not list((own_stack.state_dir / "lib" / "image-rbd-cleanup").glob("*/*.cleanup"))
+    assert demo.delete(image_id).status_code == 204
+    assert leftovers(own_stack) == []
