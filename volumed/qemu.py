@@ -76,8 +76,11 @@ def convert_into(source: Path, source_format: str, target: Path) -> None:
           str(source), str(target)])
 
 
-def convert(source: Path, source_format: str, target: Path, target_format: str) -> None:
-    """Write `source` into a new file `target` of target_format."""
+def convert(source: Path | str, source_format: str, target: Path, target_format: str
+            ) -> None:
+    """Write `source` (a file, or an image qemu-img opens itself such as
+    rbd:<pool>/<image>:id=<user>:conf=<file>) into a new file `target` of
+    target_format."""
     _run(["qemu-img", "convert", "-f", source_format, "-O", target_format,
           str(source), str(target)])
 

@@ -3,7 +3,8 @@ extra spec volume_backend_name is `rbd` puts its volumes in the pool
 `volumes` as RBD images; snapshots are RBD snapshots; a volume from a
 snapshot, or from an image in imaged's rbd store, is a copy-on-write clone
 (seen with Ceph's own `rbd info`: its parent); an attachment answers an rbd
-connection_info, not iSCSI.
+connection_info, not iSCSI; backups, restores and uploads to an image read
+and write the RBD image in place.
 
 One stack of this module's own, with its Ceph, imaged on the rbd store."""
 from __future__ import annotations
@@ -14,7 +15,8 @@ import uuid
 import pytest
 
 from shared.units import MiB
-from tests.support.ceph import rbd_images, rbd_json
+from tests.api.test_volume_backups import wait_backup
+from tests.support.ceph import rbd_images, rbd_json, read_rbd
 from tests.support.images import Images, configured_stack, raw_bytes, wait_for
 from tests.support.volumes import VolumeApi, connector
 
@@ -103,3 +105,36 @@ def test_an_attachment_is_an_rbd_connection(own_stack, demo):
     demo.delete(volume["id"])
     demo.wait_gone(volume["id"])
     assert rbd_images(own_stack, "volumes") == []
+
+
+def test_backup_restore_and_upload_read_and_write_ceph_in_place(own_stack, demo):
+    """Backups and uploads of an rbd volume read it through librbd (no
+    export, no iSCSI); a restore writes into an rbd volume the same way."""
+    images = Images(own_stack, own_stack.token("demo"))
+    data = raw_bytes(4096) + os.urandom(3 * MiB)
+    image = images.uploaded(data)
+    volume = demo.create(size=1, volume_type=TYPE, imageRef=image["id"])
+    backup = demo.call("POST", "/backups", json={"backup": {"volume_id": volume["id"]}},
+                       expect=202).json()["backup"]
+    assert wait_backup(demo, backup["id"])["size"] == 1
+    target = demo.create(size=1, volume_type=TYPE)
+    demo.call("POST", f"/backups/{backup['id']}/restore",
+              json={"restore": {"volume_id": target["id"]}}, expect=202)
+    demo.wait(target["id"], "available")
+    assert read_rbd(own_stack, "volumes", f"volume-{target['id']}", 0, len(data)) == data
+
+    answer = demo.action(volume["id"], "os-volume_upload_image", {
+        "image_name": "from-rbd", "disk_format": "raw", "container_format": "bare"},
+        expect=202).json()["os-volume_upload_image"]
+    demo.wait(volume["id"], "available")
+    assert wait_for(lambda: images.show(answer["image_id"])["status"] == "active", timeout=120)
+    part = images.download(answer["image_id"], Range=f"bytes=0-{len(data) - 1}")
+    assert part.status_code == 206 and part.content == data
+
+    images.delete(answer["image_id"])
+    demo.call("DELETE", f"/backups/{backup['id']}", expect=202)
+    for made in (target, volume):
+        demo.delete(made["id"])
+        demo.wait_gone(made["id"])
+    assert wait_for(lambda: demo.call("GET", f"/backups/{backup['id']}").status_code == 404)
+    assert images.delete(image["id"]).status_code == 204

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import BinaryIO
 
 # Called with the path of the not-yet-visible new volume (already at its
 # full size, all zeroes); it writes the content, e.g. qemu-img convert.
@@ -42,6 +44,21 @@ class VolumeBackend(ABC):
         """The path the target serves as the LUN of `volume_id` (a file or a
         block device). A name only: the volume need not exist. Raises
         nothing."""
+
+    def open_data(self, volume_id: str | None = None, snapshot_id: str | None = None,
+                  writable: bool = False) -> AbstractContextManager[BinaryIO]:
+        """The data of a volume, or of a snapshot (read only), as a file
+        object that seeks, reads and writes: what a backup reads and a
+        restore writes. This default opens the file device_path or
+        snapshot_path names. Raises BackendError or OSError."""
+        path = self.snapshot_path(snapshot_id) if snapshot_id \
+            else self.device_path(volume_id or "")
+        return open(path, "r+b" if writable else "rb")  # noqa: SIM115 - the caller's with
+
+    def qemu_source(self, volume_id: str) -> str:
+        """What qemu-img opens to read the volume as raw (an upload to an
+        image): this default is its file; an existing file is read in place."""
+        return str(self.device_path(volume_id))
 
     @abstractmethod
     def exists(self, volume_id: str) -> bool:

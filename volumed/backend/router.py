@@ -12,7 +12,9 @@ call one VolumeBackend, this one, which passes each call on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy.orm import sessionmaker
 
@@ -63,6 +65,15 @@ class BackendRouter(VolumeBackend):
 
     def exists(self, volume_id: str) -> bool:
         return self._quiet(lambda: self.for_volume(volume_id)).exists(volume_id)
+
+    def open_data(self, volume_id: str | None = None, snapshot_id: str | None = None,
+                  writable: bool = False) -> AbstractContextManager[BinaryIO]:
+        backend = self.for_snapshot(snapshot_id) if snapshot_id \
+            else self.for_volume(volume_id or "")
+        return backend.open_data(volume_id, snapshot_id, writable)
+
+    def qemu_source(self, volume_id: str) -> str:
+        return self.for_volume(volume_id).qemu_source(volume_id)
 
     def size_bytes(self, volume_id: str) -> int:
         return self.for_volume(volume_id).size_bytes(volume_id)

@@ -105,9 +105,10 @@ def create_backup(deps: Deps, ctx: RequestContext, scope: str | None,
 def _run_backup(deps: Deps, ctx: RequestContext, backup_id: str) -> None:
     service = service_of(deps)
     try:
-        record, parent, source, size = _prepare_backup(deps, service, backup_id)
+        record, parent, (volume_id, snapshot_id), size = _prepare_backup(deps, service,
+                                                                         backup_id)
         progress = _Progress(deps, ctx, backup_id, size, service.progress_interval)
-        with open(source, "rb") as volume_file:
+        with deps.backend.open_data(volume_id, snapshot_id) as volume_file:
             count = service.format.backup(record, volume_file, size, parent, progress.report,
                                           cancelled=lambda: _stopped(deps, backup_id))
         progress.finish()
@@ -120,7 +121,8 @@ def _run_backup(deps: Deps, ctx: RequestContext, backup_id: str) -> None:
 
 
 def _prepare_backup(deps: Deps, service: BackupService,
-                    backup_id: str) -> tuple[BackupRecord, BackupRecord | None, str, int]:
+                    backup_id: str
+                    ) -> tuple[BackupRecord, BackupRecord | None, tuple[str, str | None], int]:
     """Name the backup's container and objects (recorded before anything is
     written, so a delete or a restart can find them), and find its parent."""
     with transaction(deps.sessions) as session:
@@ -134,9 +136,8 @@ def _prepare_backup(deps: Deps, service: BackupService,
                 raise BadRequest("Volume size increased since the last backup. Do a full "
                                  "backup.")
             parent = _record(parent_row)
-        source = deps.backend.snapshot_path(backup.snapshot_id) if backup.snapshot_id \
-            else deps.backend.device_path(backup.volume_id)
-        return _record(backup), parent, str(source), backup.size * GiB
+        source = (backup.volume_id, backup.snapshot_id)  # what open_data reads
+        return _record(backup), parent, source, backup.size * GiB
 
 
 def _finish_backup(deps: Deps, ctx: RequestContext, backup_id: str, *,
@@ -236,7 +237,7 @@ def _run_restore(deps: Deps, ctx: RequestContext, backup_id: str, volume_id: str
     try:
         with transaction(deps.sessions, write=False) as session:
             chain = _chain(session, backup_id)
-        with open(deps.backend.device_path(volume_id), "r+b") as volume_file:
+        with deps.backend.open_data(volume_id, writable=True) as volume_file:
             service.format.restore(chain, volume_file, volume_is_new,
                                    cancelled=lambda: _status(deps, backup_id) != rules.RESTORING)
     except Exception as exc:

@@ -75,13 +75,16 @@ def upload_to_image(deps: Deps, ctx: RequestContext, project_id: str | None, vol
 
 def _upload(deps: Deps, ctx: RequestContext, volume_id: str, image_id: str,
             disk_format: str) -> None:
-    source = deps.backend.device_path(volume_id)
+    source = deps.backend.qemu_source(volume_id)
     converted: Path | None = None
     try:
-        if disk_format != "raw":
+        # A volume that is a file goes up as it is when raw; anything else
+        # (another format, an RBD image qemu-img reads itself) is written
+        # to a scratch file first.
+        if disk_format != "raw" or not Path(source).is_file():
             converted = deps.backend.scratch_path(f"upload-{volume_id}")
             qemu.convert(source, "raw", converted, qemu.qemu_format(disk_format))
-        deps.images.upload(image_id, converted or source, user_token(ctx))
+        deps.images.upload(image_id, converted or Path(source), user_token(ctx))
     except (ImageError, qemu.ImageFormatError, OSError) as exc:
         LOG.warning("uploading volume %s to image %s failed: %s", volume_id, image_id, exc)
         with contextlib.suppress(ImageError):
