@@ -26,7 +26,7 @@ VMDK_TYPES = ("monolithicSparse", "streamOptimized", "monolithicFlat", "twoGbMax
 
 
 def api_schema() -> Schema:
-    schema = Schema(API_CONF, common_sections(DEFAULT_PORT, username="imaged", workers=2))
+    schema = Schema(API_CONF, common_sections(DEFAULT_PORT, username="imaged"))
     schema.add("image", [
         Opt("disk_formats", list(KNOWN_DISK_FORMATS), "Disk formats an image may declare; "
             "any other value is refused with 400.", kind="multichoice",

@@ -3,6 +3,10 @@ virtlogd and libvirtd for computed), as the `pocketstack` command sees them.
 
 Each kind is one small class behind one contract, so that `up`, `down` and
 `status` treat them alike and a new one (dnsmasq, Swift, Ceph) is one class.
+
+What only one kind needs and takes long to import (pyroute2 for the
+namespace, identity's store for the credentials) is imported where it is
+used: every `pocketstack` command reads this module.
 """
 from __future__ import annotations
 
@@ -10,9 +14,7 @@ import ipaddress
 from abc import ABC, abstractmethod
 from typing import Any
 
-from identity.bootstrap import Credentials
 from identity.config import schema as identity_schema
-from networkd.dataplane import namespace as stack_netns
 from networkd.dataplane.contract import DataPlaneError
 from pocketstack import stackconfig
 from shared import netnames
@@ -110,6 +112,7 @@ class NetworkdNamespace(HostDaemons):
         namespace = self.namespace(conf, state)
         gateway = self.gateway_cidr(conf)
         host_end = netnames.external_veth_host_end(state.root)
+        from networkd.dataplane import namespace as stack_netns
         try:
             stack_netns.ensure(namespace, host_end, netnames.EXTERNAL_VETH_NS_END, gateway)
         except DataPlaneError as exc:
@@ -118,6 +121,7 @@ class NetworkdNamespace(HostDaemons):
         return [f"{'netns':<16} {namespace} (external gateway {gateway} on {host_end})"]
 
     def stop(self, state: StateLayout) -> list[str]:
+        from networkd.dataplane import namespace as stack_netns
         namespace = self._remembered(state)
         if namespace is None or not stack_netns.exists(namespace):
             return []
@@ -126,6 +130,7 @@ class NetworkdNamespace(HostDaemons):
         return [f"{'netns':<16} {namespace} removed"]
 
     def status(self, state: StateLayout) -> list[StatusRow]:
+        from networkd.dataplane import namespace as stack_netns
         namespace = self._remembered(state) or netnames.stack_namespace(state.root)
         return [("netns", stack_netns.exists(namespace), "-", None)]
 
@@ -247,6 +252,7 @@ class StackSwift(StackCluster):
         swift = self._settings(state)
         if not swift.enabled:
             return []
+        from identity.bootstrap import Credentials
         identity = load_config(identity_schema(), state.config_file(identity_schema().filename))
         auth = swift_host.SwiftAuth(
             f"http://{identity.api.bind_host}:{identity.api.bind_port}", "swift",

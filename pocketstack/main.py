@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
-from identity.bootstrap import Credentials
 from pocketstack import processes, stackconfig
-from pocketstack.demo import command as demo_command
+from pocketstack.forkserver import ForkServer
 from pocketstack.hostdaemons import HostDaemonError
-from pocketstack.lab import command as lab_command
 from pocketstack.progress import Progress
 from pocketstack.services import SERVICES, STACK_DAEMONS, Service, initial_settings
-from pocketstack.ssh import command as ssh_command
-from pocketstack.tinyimage import IMAGE_NAME, register_tiny_image
 from shared.config import ConfigError, ensure_config_file, load_config
 from shared.paths import StateLayout, resolve_state_dir
 
@@ -37,35 +34,65 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
     """1. config files and identity's seed; 2. each wanted service, in order,
     with its host daemons first; 3. the tiny image; 4. what to type next.
     A service that does not start stops the walk (what started stays up, and
-    a second `up` carries on from there)."""
+    a second `up` carries on from there). The services are forked by one
+    fork server (pocketstack/forkserver.py), which imports them meanwhile."""
+    launcher = ForkServer([service.module for service in SERVICES
+                           if not processes.running_pid(state.pid_file(service.name),
+                                                        service.module)])
+    if launcher.modules:
+        launcher.start()
     try:
-        configs = _prepare(state, port_offset)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        try:
+            configs = _prepare(state, port_offset)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        started_any = _start_all(state, configs, launcher)
+    finally:
+        launcher.close()
+    if started_any is None:
+        return 1
+    if not started_any:
+        print("The stack is already up; nothing was started.")
+    _register_tiny_image(state, configs)
+    _print_summary(state, configs)
+    return 0
+
+
+def _start_all(state: StateLayout, configs: dict, launcher: ForkServer) -> bool | None:
+    """The stack's host daemons, then each wanted service in order. True if
+    something was started, None if something failed (said on stderr).
+    A daemon without a port is checked last, once it had the time to fail
+    at its start-up, so that no one waits for that time."""
     started_any = False
     for daemons in STACK_DAEMONS:
         try:
             lines = daemons.ensure(None, state)
         except HostDaemonError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return 1
+            return None
         started_any |= any(" started " in line for line in lines)
         if lines:
             print("\n".join(lines))
-    for service in SERVICES:
-        if not service.is_wanted(configs):
-            continue
-        try:
-            started_any |= _start_service(service, configs[service.name], state)
-        except StartFailed as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-    if not started_any:
-        print("The stack is already up; nothing was started.")
-    _register_tiny_image(state, configs)
-    _print_summary(state, configs)
-    return 0
+    settling: list[tuple[Service, int, float]] = []
+    try:
+        for service in SERVICES:
+            if not service.is_wanted(configs):
+                continue
+            if service.default_port is None:
+                pid = _start_daemon(service, state, launcher)
+                if pid:
+                    settling.append((service, pid, time.monotonic()))
+                    started_any = True
+            else:
+                started_any |= _start_service(service, configs[service.name], state,
+                                              launcher)
+        for service, pid, spawned in settling:
+            _check_settled(service, pid, spawned, state)
+    except StartFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    return started_any
 
 
 class StartFailed(Exception):
@@ -76,6 +103,7 @@ def _prepare(state: StateLayout, port_offset: int) -> dict:
     """Every config file written at first start (passwords, shifted ports),
     every config loaded and checked, each service's own preparation run
     (identity's bootstrap). Returns the configs by service name."""
+    from identity.bootstrap import Credentials
     state.create()
     credentials = Credentials.load_or_create(state.credentials)
     stack_conf = ensure_config_file(stackconfig.schema(), state.etc,
@@ -94,10 +122,8 @@ def _prepare(state: StateLayout, port_offset: int) -> dict:
     return configs
 
 
-def _start_service(service: Service, conf, state: StateLayout) -> bool:
+def _start_service(service: Service, conf, state: StateLayout, launcher: ForkServer) -> bool:
     """Start one service unless it runs; True if it was started now."""
-    if service.default_port is None:
-        return _start_daemon(service, state)
     host, port = conf.api.bind_host, conf.api.bind_port
     if service.host_daemons:
         try:
@@ -112,14 +138,13 @@ def _start_service(service: Service, conf, state: StateLayout) -> bool:
         return False
     if processes.port_answers(host, port):
         raise StartFailed(f"{service.name}: port {host}:{port} is taken by another program")
-    pid = processes.spawn(service.command(str(state.root)), state.pid_file(service.name),
-                          state.log_file(service.name))
+    pid = _spawn(service, state, launcher)
 
     def answers_or_died() -> bool:
         return processes.port_answers(host, port) or not processes.alive(pid)
 
     with Progress().waiting(f"starting {service.name}", report=False):
-        answered = processes.wait_until(answers_or_died, START_TIMEOUT)
+        answered = processes.wait_until(answers_or_died, START_TIMEOUT, interval=0.02)
     if not answered or not processes.alive(pid):
         state.pid_file(service.name).unlink(missing_ok=True)
         raise StartFailed(_did_not_start(service, state))
@@ -135,6 +160,8 @@ def _did_not_start(service: Service, state: StateLayout) -> str:
 def _register_tiny_image(state: StateLayout, configs) -> None:
     """The tiny test image, built once and registered in imaged if absent.
     A failure is reported, not fatal: the stack itself is up."""
+    from identity.bootstrap import Credentials
+    from pocketstack.tinyimage import IMAGE_NAME, register_tiny_image
     identity, imaged = configs["identity"], configs["imaged"]
     try:
         image_id, uploaded = register_tiny_image(
@@ -161,22 +188,33 @@ def _openstack_command() -> str:
     return str(beside) if beside.exists() else "openstack"
 
 
-def _start_daemon(service: Service, state: StateLayout) -> bool:
-    """A background process without a port (imaged-scrubber): started is up,
-    once it has stayed alive through its start-up (config check, database).
-    True if it was started now."""
+def _spawn(service: Service, state: StateLayout, launcher: ForkServer) -> int:
+    """A new process of the service, its pid in the service's pid file."""
+    pid = launcher.spawn(service.module, ["--state-dir", str(state.root)],
+                         state.log_file(service.name))
+    state.pid_file(service.name).write_text(f"{pid}\n")
+    return pid
+
+
+def _start_daemon(service: Service, state: StateLayout, launcher: ForkServer) -> int | None:
+    """A background process without a port (imaged-scrubber): its pid if it
+    was started now (see _check_settled), None if it runs already."""
     pid = processes.running_pid(state.pid_file(service.name), service.module)
     if pid:
         print(f"{service.name:<16} already running (pid {pid}, no port)")
-        return False
-    pid = processes.spawn(service.command(str(state.root)), state.pid_file(service.name),
-                          state.log_file(service.name))
-    processes.wait_until(lambda: not processes.alive(pid), DAEMON_SETTLE_TIME)
+        return None
+    return _spawn(service, state, launcher)
+
+
+def _check_settled(service: Service, pid: int, spawned: float, state: StateLayout) -> None:
+    """A daemon without a port is up once it has stayed alive through its
+    start-up (config check, database): DAEMON_SETTLE_TIME after its spawn."""
+    processes.wait_until(lambda: not processes.alive(pid),
+                         max(0.0, spawned + DAEMON_SETTLE_TIME - time.monotonic()))
     if not processes.alive(pid):
         state.pid_file(service.name).unlink(missing_ok=True)
         raise StartFailed(_did_not_start(service, state))
     print(f"{service.name:<16} started (pid {pid}, no port)")
-    return True
 
 
 def _print_summary(state: StateLayout, configs) -> None:
@@ -197,15 +235,20 @@ def _print_summary(state: StateLayout, configs) -> None:
 
 
 def cmd_down(state: StateLayout) -> int:
+    """Every service is sent SIGTERM at once and waited for; then, last
+    service first, what each leaves behind goes (its guests powered off,
+    its host daemons stopped), and the stack's own host daemons last."""
+    running = {service.name: processes.running_pid(state.pid_file(service.name),
+                                                   service.module)
+               for service in SERVICES}
+    processes.stop_all([pid for pid in running.values() if pid])
     stopped = 0
     for service in reversed(SERVICES):
-        pid_file = state.pid_file(service.name)
-        pid = processes.running_pid(pid_file, service.module)
+        pid = running[service.name]
         if pid:
-            processes.stop(pid)
             print(f"{service.name:<16} stopped (pid {pid})")
             stopped += 1
-        pid_file.unlink(missing_ok=True)
+        state.pid_file(service.name).unlink(missing_ok=True)
         if service.after_stop:
             for line in service.after_stop(state):
                 print(line)
@@ -261,7 +304,27 @@ def _host_services(state: StateLayout) -> list[tuple]:
         [row for daemons in STACK_DAEMONS for row in daemons.status(state)]
 
 
+#: The commands that start, stop and look at the stack: they run without
+#: importing the others' modules (ssh, lab and demo bring paramiko, pyroute2
+#: and the clients), which would cost `up` and `down` most of a second.
+STACK_COMMANDS = ("up", "down", "status")
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The command named on the command line (None for --help alone)."""
+    after_state_dir = False
+    for token in argv:
+        if after_state_dir:
+            after_state_dir = False
+        elif token == "--state-dir":
+            after_state_dir = True
+        elif not token.startswith("-"):
+            return token
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
+    arguments = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="pocketstack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
@@ -273,26 +336,32 @@ def main(argv: list[str] | None = None) -> None:
                          "the first)")
     commands.add_parser("down", help="stop what `up` started")
     commands.add_parser("status", help="show each service")
+    if _command_word(arguments) in STACK_COMMANDS:
+        args = parser.parse_args(arguments)
+        state = StateLayout(resolve_state_dir(args.state_dir))
+        if args.command == "up":
+            sys.exit(cmd_up(state, args.port_offset))
+        if args.command == "down":
+            sys.exit(cmd_down(state))
+        sys.exit(cmd_status(state))
+    from pocketstack.demo import command as demo_command
+    from pocketstack.lab import command as lab_command
+    from pocketstack.ssh import command as ssh_command
     ssh_command.add_parser(commands)
     lab_command.add_parser(commands)
     demo_command.add_parser(commands)
-    options, remote_command = ssh_command.split_command(
-        sys.argv[1:] if argv is None else list(argv))
+    options, remote_command = ssh_command.split_command(arguments)
     args = parser.parse_args(options)
     if args.command == "ssh":
         args.remote_command += remote_command
     state = StateLayout(resolve_state_dir(args.state_dir))
-    if args.command == "up":
-        sys.exit(cmd_up(state, args.port_offset))
-    if args.command == "down":
-        sys.exit(cmd_down(state))
     if args.command == "ssh":
         sys.exit(ssh_command.run(args, state))
     if args.command == "lab":
         sys.exit(lab_command.run(args, state))
     if args.command == "demo":
         sys.exit(demo_command.run(args, state))
-    sys.exit(cmd_status(state))
+    parser.error(f"unknown command {args.command}")
 
 
 if __name__ == "__main__":

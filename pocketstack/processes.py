@@ -1,8 +1,9 @@
 """Starting, finding and stopping the stack's background processes.
 
-Each process `pocketstack up` starts gets a pid file under <state>/run and a
-log under <state>/log. `down` stops exactly those: a pid file whose process
-is gone, or whose pid now belongs to some other program, is ignored.
+Each process `pocketstack up` starts (forked by pocketstack/forkserver.py)
+gets a pid file under <state>/run and a log under <state>/log. `down` stops
+exactly those: a pid file whose process is gone, or whose pid now belongs to
+some other program, is ignored.
 """
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -34,16 +34,6 @@ def process_matches(pid: int, marker: str) -> bool:
 def running_pid(pid_file: Path, marker: str) -> int | None:
     pid = read_pid(pid_file)
     return pid if pid and process_matches(pid, marker) else None
-
-
-def spawn(command: list[str], pid_file: Path, log_file: Path, env: dict | None = None) -> int:
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, "ab") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                   start_new_session=True, cwd="/",
-                                   env={**os.environ, **(env or {})})
-    pid_file.write_text(f"{process.pid}\n")
-    return process.pid
 
 
 def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -90,6 +80,18 @@ def stop(pid: int, timeout: float = 15.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         wait_until(lambda: not alive(pid), 5)
+
+
+def stop_all(pids: list[int], timeout: float = 15.0) -> None:
+    """stop() for several processes at once: each is sent SIGTERM first,
+    so that they shut down side by side, not one after the other."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: not any(alive(pid) for pid in pids), timeout, interval=0.02)
+    for pid in pids:
+        if alive(pid):
+            stop(pid, timeout=0)
 
 
 def log_tail(log_file: Path, lines: int = 15) -> str:

@@ -10,7 +10,6 @@ host daemons it needs (tgtd, libvirtd) and what to do once it has stopped.
 A new service is one more entry."""
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,6 @@ from computed.config import offset_settings as computed_offset_settings
 from computed.config import schema as computed_schema
 from computed.config import stack_settings as computed_stack_settings
 from dashboard.config import schema as dashboard_schema
-from identity.bootstrap import bootstrap as identity_bootstrap
 from identity.config import offset_settings as identity_offset_settings
 from identity.config import schema as identity_schema
 from imaged.config import api_offset_settings as imaged_offset_settings
@@ -68,11 +66,14 @@ class Service:
     # does not: people log in to it in a browser and it keeps a session.
     takes_tokens: bool = True
 
-    def command(self, state_dir: str) -> list[str]:
-        return [sys.executable, "-m", self.module, "--state-dir", state_dir]
-
     def is_wanted(self, configs: dict) -> bool:
         return self.wanted is None or self.wanted(configs)
+
+
+def identity_bootstrap(state: StateLayout, conf) -> object:
+    """identity's seed (imported here: only `up` needs identity's store)."""
+    from identity.bootstrap import bootstrap
+    return bootstrap(state, conf)
 
 
 def registry_wanted(configs: dict) -> bool:

@@ -7,13 +7,13 @@ on an address inside the stack's namespace (networkd's metadata proxy on
 namespace can reach (`pocketstack ssh`), without any thread switching
 namespace. pyroute2 makes the socket in a short-lived child that enters the
 namespace and hands the descriptor back. Needs CAP_SYS_ADMIN (root).
+pyroute2 takes most of a second to import: it is imported on the first
+socket, not by every command that can make one.
 """
 from __future__ import annotations
 
 import os
 import socket
-
-from pyroute2 import netns as pyroute2_netns
 
 NETNS_DIR = "/run/netns"
 
@@ -41,4 +41,5 @@ def socket_in(name: str, family: int = socket.AF_INET,
     if not namespace_exists(name):
         raise NamespaceMissing(f"network namespace {name} does not exist "
                                "(`pocketstack up` makes it)")
+    from pyroute2 import netns as pyroute2_netns
     return pyroute2_netns.create_socket(name, family, kind, flags=0)

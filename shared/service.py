@@ -3,6 +3,12 @@ policy, its notifier, its token validator; and the options they share.
 
 A service's `main()` does three things: load_service() (which stops with a
 clear message on a bad config value), build its Flask app, and serve() it.
+
+Every service's config schema is made from the options here, and the
+`pocketstack` command reads every schema: so this module imports what the
+options need at the top, and the database, policy and token machinery only
+in the functions that build a running service (a `pocketstack down` needs
+none of it).
 """
 from __future__ import annotations
 
@@ -10,28 +16,30 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import sessionmaker
-
-from shared import logs
-from shared.auth import TokenValidator
 from shared.config import Config, ConfigError, Opt, Schema, ensure_config_file, load_config
-from shared.db import make_engine, session_factory
-from shared.events import Notifier, create_tables
 from shared.paths import StateLayout
-from shared.policy import PolicyEnforcer, RuleDefault
-from shared.tokens import KeyRepository, TokenCodec
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import sessionmaker
+
+    from shared.auth import TokenValidator
+    from shared.events import Notifier
+    from shared.policy import PolicyEnforcer, RuleDefault
+    from shared.tokens import TokenCodec
 
 LOOPBACK = "127.0.0.1"
 
 
-def api_opts(port: int, workers: int = 2) -> list[Opt]:
+def api_opts(port: int, workers: int = 1) -> list[Opt]:
     return [
         Opt("bind_host", LOOPBACK, "Address the API listens on. Loopback by default: "
             "set another address only on a network you trust."),
         Opt("bind_port", port, "TCP port of the API.", kind="int", minimum=1, maximum=65535),
-        Opt("workers", workers, "Worker processes serving the API.", kind="int",
-            minimum=1, maximum=64),
+        Opt("workers", workers, "Worker processes serving the API. One, with its "
+            "threads, serves a class; more use more cores, and each costs its own "
+            "memory.", kind="int", minimum=1, maximum=64),
         Opt("threads", 16, "Threads per worker process.", kind="int", minimum=1, maximum=256),
     ]
 
@@ -58,7 +66,7 @@ def service_auth_opts(username: str) -> list[Opt]:
     ]
 
 
-def common_sections(port: int, username: str | None, workers: int = 2) -> dict[str, list[Opt]]:
+def common_sections(port: int, username: str | None, workers: int = 1) -> dict[str, list[Opt]]:
     sections = {
         "api": api_opts(port, workers),
         "database": database_opts(),
@@ -112,6 +120,11 @@ def build_service(name: str, conf: Config, state: StateLayout,
                   rules: list[RuleDefault]) -> Service:
     """Open the service's database, policy and keys. Runs in each worker
     process (after the config was checked once, in the parent)."""
+    from shared import logs
+    from shared.db import make_engine, session_factory
+    from shared.events import Notifier, create_tables
+    from shared.policy import PolicyEnforcer
+    from shared.tokens import KeyRepository, TokenCodec
     logs.configure(conf.logging.debug)
     engine = make_engine(database_url(conf, state, name))
     create_tables(engine)
@@ -126,6 +139,7 @@ def build_service(name: str, conf: Config, state: StateLayout,
 def remote_validator(service: Service) -> TokenValidator:
     """For every service but identity: tokens are checked locally against the
     shared keys, and revocations come from identity's OS-REVOKE API."""
+    from shared.auth import TokenValidator
     from shared.clients import ServiceSession, fetch_revocations
     from shared.revocation import CachedRevocations
     session = ServiceSession.from_config(service.conf)
@@ -143,6 +157,7 @@ def service_main(argv: list[str] | None, *, name: str, description: str,
     not race for), then serve make_app(conf, state) in gunicorn workers."""
     import argparse
 
+    from shared import logs
     from shared.paths import resolve_state_dir
     from shared.serve import serve
     parser = argparse.ArgumentParser(description=description)
