@@ -18,11 +18,13 @@ per few dozen KiB that happened to be in the socket buffer.
 Either way the caller learns how many bytes came and whether the body ended
 early (the client went away): a short body is an interrupted upload. At the
 end, finish() reads and drops what is left of a refused body (a full store,
-a quota), up to a limit, and tells gunicorn where the connection stands.
-The drain is what lets the client read the answer: a client sends its whole
-body before it reads, and a connection closed with unread bytes in it is
-reset, the answer lost with it. gunicorn drains only 64 KiB itself before
-it closes; Glance's server (eventlet) drains the whole body.
+a quota) and tells gunicorn where the connection stands. The drain is what
+lets the client read the answer: a client sends its whole body before it
+reads, and a connection closed with unread bytes in it is reset, the answer
+lost with it. gunicorn drains only 64 KiB itself before it closes; Glance's
+server (eventlet) drains the whole body, and so does imaged, as long as the
+client keeps sending (DRAIN_TIMEOUT) and for DRAIN_BUDGET seconds at most:
+a refused 1 GiB upload from the same machine drains in about a second.
 """
 from __future__ import annotations
 
@@ -30,13 +32,14 @@ import inspect
 import io
 import socket
 import struct
+import time
 
 from imaged.incoming import ClientDisconnected, IncomingData
 from shared.units import MiB
 
 MAX_LINE = 8192
-DRAIN_LIMIT = 64 * MiB  # bytes of a refused body read and dropped at most
-DRAIN_TIMEOUT = 5.0
+DRAIN_TIMEOUT = 5.0     # seconds without data that end the drain of a refused body
+DRAIN_BUDGET = 60.0     # seconds a drain may take in all
 
 
 class _Source:
@@ -205,14 +208,19 @@ class RequestBody(IncomingData):
         self._socket = None
 
     def _drain(self) -> None:
-        """Read and drop the rest of a refused body, up to DRAIN_LIMIT
-        bytes, so that the client can read the answer (see the module's
-        docstring)."""
-        scratch = bytearray(MiB)
-        drained = 0
+        """Read and drop the rest of a refused body, so that the client can
+        read the answer (see the module's docstring). One receive at a time,
+        so that the budget holds even for a client that trickles."""
+        view = memoryview(bytearray(4 * MiB))
+        deadline = time.monotonic() + DRAIN_BUDGET
         try:
-            while drained < DRAIN_LIMIT and (count := self.readinto(scratch)):
-                drained += count
+            while time.monotonic() < deadline:
+                wanted = len(view) if self.expected is None else \
+                    min(len(view), self.expected - self.received)
+                count = self._read(view[:wanted]) if wanted > 0 else 0
+                if count == 0:
+                    return
+                self.received += count
         except ClientDisconnected:
             pass
 

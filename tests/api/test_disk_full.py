@@ -1,13 +1,14 @@
 """A full disk under every flow that writes data: an image upload (through
 the real `openstack` client and over HTTP), a staged and a web-download
 import, a volume made from an image and from another volume, a volume
-snapshot, a volume backup and a server snapshot (createImage). Each must
-fail with a clear error, leave its resource in a true state (the image
-queued, or deleted by whoever made it; the volume or snapshot in error with
-the reason in its event; the backup in error with its fail_reason; the
-source volume available, the server ACTIVE) and leave nothing half-written:
-the data file system holds exactly what it held before. Where it is cheap,
-the same request succeeds once there is room again.
+uploaded to an image, a volume snapshot, a volume backup and a server
+snapshot (createImage). Each must fail with a clear error, leave its
+resource in a true state (the image queued, or deleted by whoever made it;
+the volume or snapshot in error with the reason in its event; the backup in
+error with its fail_reason; the source volume available, the server ACTIVE)
+and leave nothing half-written: the data file system holds exactly what it
+held before. Where it is cheap, the same request succeeds once there is
+room again.
 
 The module runs a stack of its own whose data directories (the image
 store, the staging area, the volumes, the backups) are on a small tmpfs
@@ -333,6 +334,25 @@ def test_a_snapshot_on_a_full_disk_is_in_error(data_fs, volumes, written_volume)
         volumes.call("DELETE", f"/snapshots/{snapshot_id}", expect=202)
         assert wait_until(lambda gone=snapshot_id: volumes.call(
             "GET", f"/snapshots/{gone}").status_code == 404)
+
+
+def test_a_volume_uploaded_to_a_full_store_is_available_again(data_fs, volumes, images,
+                                                               written_volume):
+    """os-volume_upload_image (`openstack image create --volume`) onto a
+    full image store: imaged refuses the 1 GiB upload half way and drains
+    the rest, so volumed reads the 413 and says it in imaged's words; the
+    image it made is deleted and the volume is available again."""
+    with disk_full(data_fs):
+        answer = volumes.action(written_volume["id"], "os-volume_upload_image",
+                                {"image_name": unique("upload")}, expect=202)
+        image_id = answer.json()["os-volume_upload_image"]["image_id"]
+        assert wait_until(lambda: volumes.show(written_volume["id"])["status"] == "available")
+        error = event_of(volumes.events(resource_id=written_volume["id"]),
+                         "volume.upload_image.error")
+        assert error["payload"]["reason"] == (
+            "imaged refused the upload: HTTP 413 Image storage media is full. The image is "
+            "queued again."), error
+        assert images.get(image_id).status_code == 404
 
 
 @pytest.mark.parametrize("left", [1 * MiB, LEFT_FREE], ids=["no-object-fits", "one-object-fits"])
