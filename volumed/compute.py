@@ -1,7 +1,8 @@
 """What volumed tells computed: after an in-use volume has grown, the
 servers it is attached to get Nova's volume-extended event (as Cinder's
 volume manager calls cinder/compute/nova.py extend_volume), so that each
-running guest is told its disk's new size."""
+running guest is told its disk's new size. And what volumed asks it: does a
+server still hold a volume (reconcile.py, for attachments never finished)."""
 from __future__ import annotations
 
 import logging
@@ -33,3 +34,13 @@ class ComputeEvents:
                 LOG.warning("computed did not take volume-extended for server %s: %s %s",
                             answer.get("server_uuid"), answer.get("code"),
                             answer.get("status"))
+
+    def server_holds(self, server_uuid: str, volume_id: str) -> bool | None:
+        """Does computed still map the volume to the server (in any state)?
+        None when computed cannot say now (down, or not in the catalog)."""
+        try:
+            volumes = ComputeClient.from_catalog(self.session).server_volumes(server_uuid)
+        except Exception as exc:  # computed unreachable: ask again later
+            LOG.info("cannot ask computed about server %s: %s", server_uuid, exc)
+            return None
+        return volumes is not None and volume_id in volumes

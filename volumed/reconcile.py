@@ -11,6 +11,13 @@ At start-up (before serving, once, in the main process):
     is kept;
   - then the exports are synchronised.
 
+Then, every export_check_interval seconds, `sync_exports` (below), and
+`release_abandoned`: an attachment left reserved, attaching or detaching for
+more than ABANDONED_AFTER seconds whose server computed says no longer holds
+the volume (or no longer exists) is deleted, as its caller would have done:
+the caller's own undo could not reach volumed when volumed was down (a
+launch, an attach or a detach cut short), and nobody else ever would.
+
 Then, every export_check_interval seconds, `sync_exports`: every attachment
 that should be exported (attaching or attached, with its CHAP secrets) has its
 target in tgtd with the same IQN, the same LUN file, the same CHAP account and
@@ -23,19 +30,25 @@ or detach in a worker is never undone by a stale view.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
 
+from shared.context import RequestContext
 from shared.db import transaction
+from shared.request_ids import new_request_id
 from volumed import repo
 from volumed.domain import sizes, status
 from volumed.flows import Deps, now
 from volumed.flows.attach import export_for
 from volumed.flows.backups import reconcile_backups
+from volumed.flows.detach import delete_attachment
 from volumed.target.base import TargetError
 
 LOG = logging.getLogger(__name__)
+ABANDONED_AFTER = 120.0   # seconds a caller has to finish an attachment it began
+UNFINISHED = ("reserved", "attaching", "detaching")
 
 
 class Reconciler:
@@ -118,10 +131,40 @@ class Reconciler:
             self.target.remove_unbound_accounts()
         return changed
 
+    def release_abandoned(self) -> list[str]:
+        """Delete the unfinished attachments no server holds any more;
+        returns their ids. computed is asked about each (a server that still
+        maps the volume keeps it, whatever its state); when it cannot answer,
+        the attachment waits for the next pass."""
+        compute = self.deps.compute
+        if compute is None:
+            return []
+        cutoff = now() - dt.timedelta(seconds=ABANDONED_AFTER)
+        with transaction(self.sessions, write=False) as session:
+            candidates = [(a.id, a.instance_uuid, a.volume_id)
+                          for a in repo.list_attachments(session, None)
+                          if a.attach_status in UNFINISHED and a.instance_uuid
+                          and a.created_at < cutoff]
+        released = []
+        for attachment_id, server_uuid, volume_id in candidates:
+            if compute.server_holds(server_uuid, volume_id) is not False:
+                continue
+            LOG.warning("attachment %s of volume %s: server %s no longer holds it; "
+                        "deleting it", attachment_id, volume_id, server_uuid)
+            try:
+                delete_attachment(self.deps, RequestContext(request_id=new_request_id()),
+                                  None, attachment_id)
+            except Exception as exc:
+                LOG.warning("cannot delete attachment %s yet: %s", attachment_id, exc)
+                continue
+            released.append(attachment_id)
+        return released
+
     def watch(self, interval: float, stop: threading.Event) -> None:
         while not stop.wait(interval):
             try:
                 self.sync_exports()
+                self.release_abandoned()
             except TargetError as exc:
                 LOG.warning("export check failed: %s", exc)
             except Exception:

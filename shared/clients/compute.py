@@ -1,8 +1,9 @@
 """The compute service (computed, Nova v2.1), as volumed calls it: Cinder's
 cinder/compute/nova.py tells Nova of one thing, the volume-extended event
 after an in-use volume has grown, so that the running guest learns the new
-size. computed is found in the catalog at the time of the call (it may
-start after volumed)."""
+size; and volumed asks which volumes a server holds, to let go of an
+attachment nobody finished. computed is found in the catalog at the time of
+the call (it may start after volumed)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -35,3 +36,13 @@ class ComputeClient(ServiceClient):
         response = self.call("POST", "/v2.1/os-server-external-events", Caller(None),
                              expected=(200, 207), json={"events": events})
         return response.json()["events"]
+
+    def server_volumes(self, server_uuid: str) -> list[str] | None:
+        """The volumes computed maps to the server, whatever their state
+        (os-volume_attachments, with the service's own token); None if the
+        server does not exist (any more)."""
+        response = self.call("GET", f"/v2.1/servers/{server_uuid}/os-volume_attachments",
+                             Caller(None), expected=(200, 404))
+        if response.status_code == 404:
+            return None
+        return [a["volumeId"] for a in response.json()["volumeAttachments"]]
