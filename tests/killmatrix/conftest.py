@@ -119,8 +119,9 @@ def pytest_runtest_makereport(item, call):
         RESULTS.append((cell.flow.name, cell.step.name, cell.daemon,
                         "passed" if report.passed else "failed"))
         # one line per case as it ends: a run lasts hours
-        reason = "" if report.passed else " " + (report.longreprtext.strip().splitlines()
-                                                 or [""])[-1][:300]
+        errors = [line[1:].strip() for line in report.longreprtext.splitlines()
+                  if line.startswith("E ")]
+        reason = "" if report.passed else " " + (errors or ["?"])[0][:400]
         terminal = item.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
             terminal.write_line(f" {cell}: {report.outcome} in {report.duration:.0f} s"

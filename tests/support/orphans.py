@@ -68,8 +68,7 @@ class Truth:
         headers["OpenStack-API-Version"] = VOLUME_MICROVERSION
         truth.volumes = {v["id"]: v for v in get(f"{volume_url}/volumes/detail", "volumes",
                                                    all_tenants="1")}
-        truth.attachments = {a["id"]: a for a in get(f"{volume_url}/attachments/detail",
-                                                       "attachments", all_tenants="1")}
+        truth.attachments = volumed_attachments(stack)
         del headers["OpenStack-API-Version"]
         images_url = stack.url("imaged") + "/v2/images"
         truth.images = {i["id"]: i for i in get(images_url, "images", limit="1000")}
@@ -92,6 +91,18 @@ class Truth:
         busy += [f"image {i} {m['status']}" for i, m in self.images.items()
                  if m["status"] in ("saving", "importing")]
         return busy
+
+
+def volumed_attachments(stack) -> dict[str, dict]:
+    """Every project's live attachments, read from volumed's database:
+    its API lists one project's only, and a volume shows its attached ones
+    only (not those reserved or attaching)."""
+    database = stack.state_dir / "lib" / "volumed.sqlite"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as connection:
+        rows = connection.execute("SELECT id, volume_id, instance_uuid, attach_status "
+                                  "FROM attachments WHERE NOT deleted").fetchall()
+    return {row[0]: {"id": row[0], "volume_id": row[1], "instance_id": row[2],
+                     "status": row[3]} for row in rows}
 
 
 TRANSIENT_VOLUME = ("creating", "downloading", "attaching", "detaching", "deleting",
