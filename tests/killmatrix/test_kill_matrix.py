@@ -16,7 +16,9 @@ A case (one cell: flow x step x daemon):
 
 Not part of `make test` (hundreds of cases, several with a guest booting
 under TCG): `make kill-matrix`, with KILL_MATRIX_ARGS='-k "launch and computed"'
-for a slice. The counts are printed at the end (conftest.py).
+for a slice. The counts are printed at the end (conftest.py). Two runs at
+once need their own POCKETSTACK_TEST_PORT_BASE each (and share the
+machine's libvirtd, which the libvirtd cases kill).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
+import requests
 
 from tests.killmatrix import daemons
 from tests.killmatrix.flows import CLIENT_MIDSTREAM, FLOWS, Case, Flow, Step
@@ -113,7 +116,12 @@ def settle(stack, busy_before: set[str]) -> orphans.Truth:
     before the case); the last truth read."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while True:
-        truth = orphans.Truth.read(stack)
+        try:
+            truth = orphans.Truth.read(stack)
+        except requests.ConnectionError as exc:  # a service still starting its workers
+            assert time.monotonic() < deadline, f"a service does not answer: {exc}"
+            time.sleep(1.0)
+            continue
         busy = [b for b in truth.busy() if b not in busy_before]
         if not busy:
             return truth
