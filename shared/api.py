@@ -89,7 +89,7 @@ def create_app(name: str, *, error_style: str,
             response.headers[REQUEST_ID_HEADER] = context.request_id
         elapsed_ms = (time.monotonic() - g.get("started", time.monotonic())) * 1000
         LOG.info('"%s %s" status=%s len=%s time=%.1fms user=%s project=%s',
-                 request.method, request.full_path.rstrip("?"), response.status_code,
+                 request.method, loggable(request.full_path.rstrip("?")), response.status_code,
                  response.calculate_content_length() if not response.is_streamed else "-",
                  elapsed_ms, context.user_name if context else None,
                  context.project_id if context else None)
@@ -114,6 +114,15 @@ def create_app(name: str, *, error_style: str,
                                    "performing the requested operation.")
 
     return app
+
+
+def loggable(text: str) -> str:
+    """`text` with its control characters escaped: a URL's path arrives
+    percent-decoded, and a newline in it must not start a forged log line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 def error_response(status: int, message: str, headers: dict | None = None):
