@@ -27,7 +27,10 @@ RULES = [
     _admin("create_user", "Create a user."),
     _admin("update_user", "Update a user."),
     _admin("delete_user", "Delete a user."),
-    _admin("list_user_projects", "List another user's projects."),
+    RuleDefault("identity:list_user_projects",
+                "rule:admin_required or user_id:%(target.user.id)s",
+                "List a user's projects: admins, or the user itself (Keystone's owner "
+                "check)."),
     _admin("list_roles", "List roles."),
     _admin("get_role", "Show a role."),
     _admin("create_role", "Create a role."),

@@ -118,8 +118,7 @@ def delete_user(user_id):
 
 @bp.get("/v3/users/<user_id>/projects")
 def user_projects(user_id):
-    if user_id != context().user_id:
-        authorize("list_user_projects")
+    authorize("list_user_projects", {"target.user.id": user_id})
     projects = admin().projects_of_user(user_id)
     return jsonify(render.collection("projects", [render.project(p) for p in projects],
                                      f"/v3/users/{user_id}/projects"))
