@@ -10,8 +10,9 @@ from flask import Blueprint, Response, jsonify
 from shared.api import context, json_body
 from shared.errors import BadRequest
 from shared.strutils import bool_param
+from volumed import repo
 from volumed.api import microversion
-from volumed.api.common import authorize, check_url_project, deps, read_scope
+from volumed.api.common import authorize, check_url_project, deps, must_see, read_scope
 from volumed.api.validation import invalid
 from volumed.domain.sizes import parse_size
 from volumed.flows import attach as attach_flow
@@ -52,12 +53,14 @@ def extend(project_id, volume_id, body):
 
 
 def reset(project_id, volume_id, body):
+    must_see(repo.get_volume, volume_id)
     authorize("reset_status", project_id)
     reset_status(deps(), context(), volume_id, body or {})
     return _accepted()
 
 
 def force_delete(project_id, volume_id, body):
+    must_see(repo.get_volume, volume_id)
     authorize("force_delete", project_id)
     delete_volume(deps(), context(), None, volume_id, force=True)
     return _accepted()

@@ -17,7 +17,15 @@ from shared.errors import BadRequest
 from shared.strutils import bool_param
 from volumed import repo
 from volumed.api import backup_views, microversion
-from volumed.api.common import check_url_project, deps, flag, paginate, read_scope, runtime
+from volumed.api.common import (
+    check_url_project,
+    deps,
+    flag,
+    must_see,
+    paginate,
+    read_scope,
+    runtime,
+)
 from volumed.flows.backups import (
     BackupRequest,
     create_backup,
@@ -144,6 +152,8 @@ def restore(project_id, backup_id):
 def action(project_id, backup_id):
     check_url_project(project_id)
     body = json_body()
+    if "os-reset_status" in body or "os-force_delete" in body:
+        must_see(repo.get_backup, backup_id)
     if "os-reset_status" in body:
         authorize("volume_extension:backup_admin_actions:reset_status", project_id)
         reset_backup_status(deps(), context(), backup_id,

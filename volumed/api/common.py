@@ -2,11 +2,13 @@
 the URL, policy, query-string parsing, pagination."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, request
 
 from shared.api import context
+from shared.db import transaction
 from shared.errors import BadRequest
 from shared.policy import PolicyEnforcer
 from shared.strutils import bool_param
@@ -51,6 +53,16 @@ def authorize(rule: str, project_id: str | None) -> None:
     project_id is None); 403 when it says no."""
     ctx = context()
     runtime().policy.authorize(f"volume:{rule}", {"project_id": project_id or ctx.project_id}, ctx)
+
+
+def must_see(lookup: Callable, resource_id: str) -> None:
+    """404 unless the caller may see the resource: Cinder looks a volume,
+    snapshot or backup up within the caller's project before it asks an
+    admin-only rule (os-reset_status, os-force_delete), so another project's
+    is not found rather than forbidden. `lookup` is a repo getter
+    (session, id, project) that raises NotFound."""
+    with transaction(deps().sessions, write=False) as session:
+        lookup(session, resource_id, read_scope())
 
 
 def all_projects_asked() -> bool:

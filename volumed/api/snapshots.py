@@ -17,6 +17,7 @@ from volumed.api.common import (
     authorize,
     check_url_project,
     deps,
+    must_see,
     paginate,
     read_scope,
 )
@@ -127,6 +128,8 @@ def set_metadata(project_id, snapshot_id):
 def action(project_id, snapshot_id):
     check_url_project(project_id)
     body = json_body()
+    if "os-reset_status" in body or "os-force_delete" in body:
+        must_see(repo.get_snapshot, snapshot_id)
     if "os-reset_status" in body:
         authorize("reset_status", project_id)
         reset_snapshot_status(deps(), context(), snapshot_id,

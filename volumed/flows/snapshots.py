@@ -24,7 +24,9 @@ def create_snapshot(deps: Deps, ctx: RequestContext, project_id: str, volume_id:
                     name: str | None, description: str | None, metadata: dict | None,
                     force: bool) -> Snapshot:
     with transaction(deps.sessions) as session:
-        volume = repo.get_volume(session, volume_id, project_id)
+        # an admin snapshots any project's volume (Cinder looks it up with
+        # the caller's context: an admin's sees every project)
+        volume = repo.get_volume(session, volume_id, None if ctx.is_admin else project_id)
         status.require("snapshot_forced" if force else "snapshot", volume.status)
         limits = repo.limits(session, volume.project_id, deps.settings.quota_defaults)
         quotas.check(limits, repo.usage(session, volume.project_id), snapshots=1,
