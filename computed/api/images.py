@@ -160,8 +160,9 @@ def _update(image: dict, wanted: dict) -> dict:
         current, {key: _as_text(value) for key, value in wanted.items()},
         untouchable=[key for key in current
                      if key in UNTOUCHABLE or key.startswith("os_glance")])
-    if not changes:
-        return image
+    # Even with nothing to change, Glance is asked (an empty patch): Nova
+    # always sends the update, so whether the caller may change the image is
+    # Glance's policy to say (a reader's no-op is refused too).
     try:
         return runtime().deps.images.patch(_caller(), image["id"], changes)
     except RemoteError as exc:
