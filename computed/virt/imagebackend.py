@@ -42,6 +42,7 @@ from shared import ceph
 from shared.units import MiB
 
 COMMAND_TIMEOUT = 600.0
+CLUSTER_TIMEOUT = "60"   # seconds librados waits for the monitors or an OSD
 #: Nova's names of a server's disks, in the instance directory (qcow2) or
 #: after "<uuid>_" in the pool (rbd).
 ROOT, EPHEMERAL, SWAP = "disk", "disk.local", "disk.swap"
@@ -184,17 +185,17 @@ class RbdDisks(InstanceDisks):
     def create_root(self, server: str, size: int | None, base: CachedImage | None = None,
                     location: str | None = None, standalone: bool = False) -> None:
         name = self.image_name(server, ROOT)
+        parsed = ceph.parse_rbd_url(location) if location is not None else None
+        if location is not None and parsed is None:
+            raise DiskError(f"{location} is not an rbd location")
+        if parsed is None and base is None:
+            raise DiskError("a root disk is made from a cached base or a location")
         try:
-            if location is not None:
-                parsed = ceph.parse_rbd_url(location)
-                if parsed is None:
-                    raise DiskError(f"{location} is not an rbd location")
+            if parsed is not None:
                 _fsid, pool, image, snapshot = parsed
                 self._rbd("clone", f"{pool}/{image}@{snapshot}", f"{self.pool}/{name}")
             elif base is not None:
                 qemu_img.convert(base.path, base.format, self._qemu_target(name), "raw")
-            else:
-                raise DiskError("a root disk is made from a cached base or a location")
             if size:
                 self._grow(name, size)
         except (DiskError, qemu_img.QemuImgError):
@@ -265,7 +266,11 @@ class RbdDisks(InstanceDisks):
                 raise
 
     def _rbd(self, *args: str) -> str:
-        command = ["rbd", "--conf", str(self.ceph_conf), "--id", self.user, *args]
+        # A cluster that is away fails the command in a minute, not in the
+        # five that librados waits by default.
+        command = ["rbd", "--conf", str(self.ceph_conf), "--id", self.user,
+                   "--client_mount_timeout", CLUSTER_TIMEOUT,
+                   "--rados_osd_op_timeout", CLUSTER_TIMEOUT, *args]
         try:
             done = subprocess.run(command, capture_output=True, text=True,
                                   timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL)
