@@ -17,6 +17,11 @@ server of this node and at every domain libvirt reports for this node:
     server with another task        the task is dropped; the state is read
                                     from libvirt (a snapshot image left half
                                     made is deleted)
+    volume mapping attaching        its attach died (in the request or the
+                                    flow): undone (unplugged if it was
+                                    plugged, secret and attachment deleted,
+                                    mapping removed)
+    volume mapping detaching        its detach died: finished the same way
     ACTIVE, domain stopped          SHUTOFF (the guest or QEMU went away)
     domain missing                  ERROR, "the domain is missing"
     domain of no live server, or    destroyed and undefined (only domains
@@ -48,7 +53,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from computed.db import repository as repo
-from computed.db.models import Instance
+from computed.db.models import BlockDeviceMapping, Instance
 from computed.domain import states
 from computed.flows import Deps, fault, ports, rebuild, resize_confirm, shelve
 from computed.flows.terminate import terminate
@@ -70,7 +75,8 @@ class Reconciler:
                                         "cleared_tasks": [], "power_synced": [],
                                         "orphan_domains": [], "orphan_secrets": [],
                                         "shelve_recovered": [], "interrupted_moves": [],
-                                        "snapshot_copies": [], "unfinished_images": []}
+                                        "snapshot_copies": [], "unfinished_images": [],
+                                        "volume_changes": []}
         with transaction(deps.sessions, write=False) as session:
             servers = [(i.uuid, i.vm_state, i.task_state) for i in repo.live_instances(session)
                        if i.host in (None, deps.settings.host)]
@@ -96,6 +102,7 @@ class Reconciler:
             elif task_state is not None:
                 self._clear_task(uuid, task_state)
                 report["cleared_tasks"].append(uuid)
+        report["volume_changes"] = self._settle_volume_changes()
         report["power_synced"] = self.sync_power_states(include_busy=True)
         self._remove_orphans(report)
         report["snapshot_copies"] = self._remove_snapshot_copies()
@@ -137,6 +144,50 @@ class Reconciler:
                     session.delete(vif)
             deps.event(None, "compute.instance.create.error", instance, session=session,
                        reason=message)
+
+    def _settle_volume_changes(self) -> list[str]:
+        """Attaches and detaches that died with the old process (their
+        mappings still attaching or detaching): both end with the volume
+        released, as an attach's undo and a detach's end do. A mapping that
+        cannot be released now stays as it was (the next start tries again)."""
+        deps = self.deps
+        caller = deps.service_caller()
+        with transaction(deps.sessions, write=False) as session:
+            unfinished = [(i.uuid, i.domain_name, bdm.id, bdm.volume_id, bdm.device_name,
+                           bdm.status)
+                          for i in repo.live_instances(session)
+                          if i.host in (None, deps.settings.host)
+                          and i.task_state not in states.SHELVE_TASKS
+                          for bdm in i.volumes if bdm.status in ("attaching", "detaching")]
+        settled = []
+        for uuid, domain_name, bdm_id, volume_id, device, was in unfinished:
+            if device:
+                live = deps.driver.power_state(domain_name) in (states.RUNNING,
+                                                                states.PAUSED_POWER)
+                try:
+                    deps.driver.detach_volume(domain_name, device, live,
+                                              deps.settings.detach_timeout)
+                except Exception as exc:  # it was never plugged, or is gone already
+                    LOG.info("%s of %s was not plugged: %s", device, uuid, exc)
+            with transaction(deps.sessions) as session:
+                bdm = session.get(BlockDeviceMapping, bdm_id)
+                if bdm is None:
+                    continue
+                try:
+                    release_volume(deps, caller, bdm)
+                except Exception as exc:
+                    LOG.warning("volume %s of %s stays %s: %s", volume_id, uuid, was, exc)
+                    continue
+                instance = repo.get_instance(session, uuid, None, include_deleted=True)
+                session.delete(bdm)
+                # an attach is undone (error), a detach is done (end)
+                outcome = "attach.error" if was == "attaching" else "detach.end"
+                deps.event(None, f"compute.instance.volume.{outcome}", instance,
+                           session=session, volume_id=volume_id,
+                           reason="computed restarted during the change; the volume was "
+                                  "released")
+            settled.append(f"{uuid}: volume {volume_id} was {was}, released")
+        return settled
 
     def _clear_task(self, uuid: str, task_state: str) -> None:
         deps = self.deps

@@ -209,7 +209,25 @@ def test_the_domain_of_a_failed_build_goes_once_libvirt_answers(world):
     add_instance(deps, "error-2", states.ERROR)
     with transaction(deps.sessions) as session:
         repo.get_instance(session, "failed-1", None).host = None
-    driver.add("failed-1", states.PAUSED)
+    driver.add("failed-1", states.RUNNING)
     driver.add("error-2", states.RUNNING)
     Reconciler(deps).sync_power_states()
     assert sorted(g.uuid for g in driver.list_guests()) == ["error-2"]
+
+
+def test_attaches_and_detaches_cut_short_release_their_volumes(world):
+    deps, driver, volumes = world
+    add_instance(deps, "vols-1", states.ACTIVE,
+                 volumes=[("att-a", "sec-a"), ("att-d", "sec-d"), ("att-k", "sec-k")])
+    driver.add("vols-1", states.RUNNING)
+    for secret, attachment in (("sec-a", "att-a"), ("sec-d", "att-d"), ("sec-k", "att-k")):
+        driver.secrets[secret] = f"pocketstack/{NODE}/{attachment}"
+    with transaction(deps.sessions) as session:
+        for bdm in repo.get_instance(session, "vols-1", None).block_devices:
+            bdm.status = {"att-a": "attaching", "att-d": "detaching"}.get(
+                bdm.attachment_id, "attached")
+    report = Reconciler(deps).startup()
+    assert len(report["volume_changes"]) == 2
+    assert sorted(volumes.deleted) == ["att-a", "att-d"]
+    assert [b.attachment_id for b in load(deps, "vols-1").volumes] == ["att-k"]
+    assert set(driver.secrets) == {"sec-k"}
