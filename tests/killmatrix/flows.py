@@ -187,8 +187,8 @@ class Launch(Flow):
 class Attach(Flow):
     """computed/flows/volumes.py (attach) with volumed/flows/attach.py."""
     name = "attach"
-    steps = (Step("reserve", "volume.reserve"),
-             Step("mapping", "compute.instance.volume.attach.start"),
+    steps = (Step("mapping", "compute.instance.volume.attach.start"),
+             Step("reserve", "volume.reserve"),
              Step("export", "volume.attach.start"),
              Step("in-use", "volume.attach.end"),
              Step("attached", "compute.instance.volume.attach.end"))
