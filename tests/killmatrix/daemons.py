@@ -61,3 +61,8 @@ def kill(stack, daemon: str) -> list[int]:
         except ProcessLookupError:
             pass
     return killed
+
+
+def dnsmasq_runs(stack, network_id: str) -> bool:
+    pid = processes.read_pid(stack.state_dir / "lib" / "networkd" / "dhcp" / network_id / "pid")
+    return bool(pid) and processes.process_matches(pid, str(stack.state_dir))

@@ -100,13 +100,11 @@ def test_kill(world, cell: Cell):
     # 5. settled: every resource in a true state
     truth = settle(stack, busy_before)
 
-    untrue = [u for u in untrue_states(stack, truth) if u not in untrue_before]
-    assert not untrue, "; ".join(untrue)
-
     # 6. done or cleanly undone, and nothing left behind
     outcome = cell.flow.outcome(world, case)
     assert outcome in ("done", "undone")
-    left = no_orphans(stack, truth, left_before)
+    untrue, left = converged(stack, truth, untrue_before, left_before)
+    assert not untrue, "; ".join(untrue)
     assert not left, "orphans: " + "; ".join(left)
     cell.flow.cleanup(world, case)
 
@@ -149,15 +147,23 @@ def untrue_states(stack, truth: orphans.Truth) -> list[str]:
             found.append(f"volume {volume_id} in-use without an attachment")
         if volume["status"] == "available" and live:
             found.append(f"volume {volume_id} available with attachment {live[0]['id']}")
+    dhcp = stack.state_dir / "lib" / "networkd" / "dhcp"
+    for network_id in truth.networks:
+        if (dhcp / network_id).is_dir() and not daemons.dnsmasq_runs(stack, network_id):
+            found.append(f"network {network_id}: its dnsmasq does not run")
     return found
 
 
-def no_orphans(stack, truth: orphans.Truth, left_before: set[str]) -> list[str]:
-    """The new orphans left once the periodic passes had their chance."""
+def converged(stack, truth: orphans.Truth, untrue_before: set[str],
+              left_before: set[str]) -> tuple[list[str], list[str]]:
+    """The new untrue states and orphans left once the periodic passes
+    (networkd's agent, volumed's export check, computed's sync) had their
+    chance."""
     deadline = time.monotonic() + ORPHAN_GRACE
     while True:
+        untrue = [u for u in untrue_states(stack, truth) if u not in untrue_before]
         left = [o for o in orphans.find_all(stack, truth) if o not in left_before]
-        if not left or time.monotonic() > deadline:
-            return left
+        if not (untrue or left) or time.monotonic() > deadline:
+            return untrue, left
         time.sleep(2.0)
         truth = orphans.Truth.read(stack)
