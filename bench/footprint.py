@@ -11,7 +11,9 @@ on shifted ports ($POCKETSTACK_TEST_PORT_BASE, as the tests), then measures:
   `pocketstack up` again, as on an installed machine: each the wall time of
   the command, as a person types it, until it returns (up returns once every
   service answers; the figure also has the moment each API answers an HTTP
-  request, checked right after);
+  request, checked right after); and the CPU time each used (the command,
+  what it waited for and, for up, the services' own start), which the
+  other programs of a busy machine do not inflate;
 - memory, after --idle seconds of rest: the PSS of the stack's own processes
   (total, per service and per process) and, apart, of the host daemons
   (bench/pss.py);
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -53,17 +56,27 @@ TARGETS = {"ours_idle_pss_mib": 200, "up_s": 2.0, "down_s": 1.0,
 APIS = ("identity", "imaged", "volumed", "networkd", "computed", "dashboard")
 
 
-def run_pocketstack(stack: Stack, *args: str) -> float:
+def run_pocketstack(stack: Stack, *args: str) -> tuple[float, float]:
     """The wall time of one `pocketstack` command, started as a person would
-    start it (a new interpreter)."""
+    start it (a new interpreter), and the CPU time it used with what it
+    waited for (the fork server's imports, tgtadm, ip...): on a busy machine
+    the wall time grows with the others' load, the CPU time does not."""
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run([sys.executable, "-m", "pocketstack.main", "--state-dir",
                              str(stack.state_dir), *args], capture_output=True, text=True,
                             timeout=600, cwd=REPO)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit(f"pocketstack {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def services_cpu(state: StateLayout) -> float:
+    """CPU time the stack's own processes have used so far."""
+    own, _host = pss.stack_processes(state)
+    return sum(process["cpu_s"] for process in own)
 
 
 def every_api_answers(stack: Stack) -> float:
@@ -94,31 +107,48 @@ def median_of(samples: list[float]) -> dict:
 def up_and_down(stack: Stack, cycles: int) -> dict:
     """`up` on the fresh state directory, then `down` and `up` again."""
     state = StateLayout(stack.state_dir)
-    first = run_pocketstack(stack, "up", "--port-offset", str(stack.port_offset))
+    first, _cpu = run_pocketstack(stack, "up", "--port-offset", str(stack.port_offset))
     first_answers = every_api_answers(stack)
-    ups, answers, downs = [], [], []
+    ups, up_cpus, answers, downs, down_cpus = [], [], [], [], []
     for _ in range(cycles):
-        downs.append(run_pocketstack(stack, "down"))
+        seconds, cpu = run_pocketstack(stack, "down")
+        downs.append(seconds)
+        down_cpus.append(cpu)
         if not nothing_left(state):
             raise SystemExit("pocketstack down left processes of the stack running")
-        ups.append(run_pocketstack(stack, "up"))
+        seconds, cpu = run_pocketstack(stack, "up")
+        ups.append(seconds)
+        up_cpus.append(cpu + services_cpu(state))
         answers.append(every_api_answers(stack))
     return {"up_fresh_state_s": round(first, 3),
             "up_fresh_state_then_every_api_answers_s": round(first_answers, 3),
             "up_s": median_of(ups),
+            "up_cpu_s": median_of(up_cpus),
             "up_then_every_api_answers_s": median_of(answers),
-            "down_s": median_of(downs)}
+            "down_s": median_of(downs),
+            "down_cpu_s": median_of(down_cpus)}
+
+
+def launched(client: Client, image_id: str, name: str) -> tuple[str, float]:
+    """timed_launch(), with the server's fault in the error if it failed."""
+    try:
+        return timed_launch(client, image_id, name)
+    except RuntimeError as exc:
+        servers = client.session.get(f"{client.compute}/servers/detail",
+                                     params={"name": name}, timeout=30).json()["servers"]
+        faults = [server.get("fault") for server in servers]
+        raise SystemExit(f"{exc}: {faults}") from None
 
 
 def guest_figures(stack: Stack, samples: int) -> dict:
     """Warm launch, ACTIVE to the boot marker, delete to 404."""
     client = Client(stack)
     tiny = client.image_id()
-    server_id, first = timed_launch(client, tiny, "footprint-first")  # caches the image
+    server_id, first = launched(client, tiny, "footprint-first")  # caches the image
     client.delete(server_id)
     warm, boot, delete = [], [], []
     for index in range(samples):
-        server_id, seconds = timed_launch(client, tiny, f"footprint-{index}")
+        server_id, seconds = launched(client, tiny, f"footprint-{index}")
         warm.append(seconds)
         boot.append(client.wait(lambda booting=server_id:
                                 "POCKETSTACK-BOOTED" in client.console(booting),
@@ -182,6 +212,7 @@ def main() -> None:
                           os.environ.get("POCKETSTACK_TEST_CACHE",
                                          "/var/cache/pocketstack-test"))
     base = int(os.environ.get("POCKETSTACK_TEST_PORT_BASE", "16000"))
+    load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="pocketstack-bench-") as tmp:
         stack = Stack(Path(tmp), port_offset_for("bench", base=base))
         state = StateLayout(stack.state_dir)
@@ -198,7 +229,7 @@ def main() -> None:
         finally:
             stack.down()
     figures["targets"] = verdicts(figures)
-    figures["host"] = host_figures()
+    figures["host"] = {**host_figures(), "load_average_1m_at_start": load_at_start}
     print(json.dumps(figures, indent=2))
 
 

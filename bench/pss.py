@@ -85,6 +85,15 @@ def in_namespace(namespace: str) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def describe(pid: int, name: str) -> dict | None:
     counters = smaps_rollup(pid)
     if not counters:
@@ -95,7 +104,8 @@ def describe(pid: int, name: str) -> dict | None:
             "pss_mib": round(counters.get("Pss", 0) / KIB_PER_MIB, 1),
             "rss_mib": round(counters.get("Rss", 0) / KIB_PER_MIB, 1),
             "private_mib": round((counters.get("Private_Clean", 0)
-                                  + counters.get("Private_Dirty", 0)) / KIB_PER_MIB, 1)}
+                                  + counters.get("Private_Dirty", 0)) / KIB_PER_MIB, 1),
+            "cpu_s": round(cpu_seconds(pid), 2)}
 
 
 def is_python(process: dict) -> bool:

@@ -36,9 +36,10 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
     A service that does not start stops the walk (what started stays up, and
     a second `up` carries on from there). The services are forked by one
     fork server (pocketstack/forkserver.py), which imports them meanwhile."""
-    launcher = ForkServer([service.module for service in SERVICES
-                           if not processes.running_pid(state.pid_file(service.name),
-                                                        service.module)])
+    to_start = [service.module for service in SERVICES
+                if not processes.running_pid(state.pid_file(service.name), service.module)]
+    # shared.serve too: gunicorn, which the API services import as they serve
+    launcher = ForkServer(["shared.serve", *to_start] if to_start else [])
     if launcher.modules:
         launcher.start()
     try:
