@@ -115,6 +115,9 @@ def volumes(full_stack) -> VolumeApi:
 
 # --- the file system -----------------------------------------------------------------------
 
+FILLER = "filler"   # the file that takes the room
+
+
 def free_bytes(mount: Path) -> int:
     stats = os.statvfs(mount)
     return stats.f_bavail * stats.f_frsize
@@ -132,9 +135,6 @@ def contents(mount: Path) -> dict[str, int]:
             if path != str(mount / FILLER):
                 found[os.path.relpath(path, mount)] = os.stat(path).st_blocks * 512
     return found
-
-
-FILLER = "filler"
 
 
 @contextlib.contextmanager
@@ -158,7 +158,7 @@ def disk_full(mount: Path, left: int = LEFT_FREE) -> Iterator[None]:
 def wait_until(probe, timeout: float = 60, interval: float = 0.2):
     """The first truthy value of probe(), or the last one after `timeout`."""
     deadline = time.monotonic() + timeout
-    while (value := probe()) is None or not value:
+    while not (value := probe()):
         if time.monotonic() > deadline:
             return value
         time.sleep(interval)
