@@ -36,11 +36,16 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
     A service that does not start stops the walk (what started stays up, and
     a second `up` carries on from there). The services are forked by one
     fork server (pocketstack/forkserver.py), which imports them meanwhile."""
-    to_start = [service.module for service in SERVICES
-                if not processes.running_pid(state.pid_file(service.name), service.module)]
-    # shared.serve too: gunicorn, which the API services import as they serve
-    launcher = ForkServer(["shared.serve", *to_start] if to_start else [])
-    if launcher.modules:
+    # The fork server imports what is not running yet (its command line
+    # names them: their processes are known by it), and shared.serve too:
+    # gunicorn, which the API services import as they serve. It is started
+    # now, to import while the configs are read, when a service every stack
+    # runs is down; otherwise at the first spawn (an optional service that
+    # its config wants), or never.
+    not_running = [service for service in SERVICES
+                   if not processes.running_pid(state.pid_file(service.name), service.module)]
+    launcher = ForkServer(["shared.serve", *(service.module for service in not_running)])
+    if any(service.wanted is None for service in not_running):
         launcher.start()
     try:
         try:
