@@ -55,6 +55,9 @@ CELLS = [Cell(flow, step, daemon) for flow in FLOWS for step in flow.steps
 @pytest.mark.parametrize("cell", CELLS, ids=str)
 def test_kill(world, cell: Cell):
     stack = world.stack
+    # Whatever an earlier case left stopped is started again first.
+    result = stack.up(check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
     world.refresh()
     world.hold.clear()
     case = Case(cell.flow.name, cell.step, cell.daemon)
