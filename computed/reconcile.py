@@ -38,7 +38,7 @@ server of this node and at every domain libvirt reports for this node:
                                     delete failed because imaged was down)
 
 The periodic pass does the power part, for servers with no task running
-(what Nova's _sync_power_states does), then the stray domains and the
+(what Nova's _sync_power_states does), then the stray domains, secrets and
 queued snapshot images again (libvirtd or imaged may have been down at the
 last try).
 """
@@ -203,17 +203,31 @@ class Reconciler:
             LOG.info("a snapshot of %s was interrupted; its image is deleted", uuid)
 
     def _remove_orphans(self, report: dict) -> None:
-        deps = self.deps
-        with transaction(deps.sessions, write=False) as session:
-            live = {i.uuid: i for i in repo.live_instances(session)}
-            secrets_in_use = {bdm.secret_uuid for i in live.values() for bdm in i.volumes
-                              if bdm.secret_uuid}
         report["orphan_domains"] += self.remove_stray_domains()
+        report["orphan_secrets"] += self.remove_stray_secrets()
+
+    def remove_stray_secrets(self) -> list[str]:
+        """Delete this node's volume secrets no live mapping names (a build
+        or an attach whose undo could not reach libvirtd left them). libvirt
+        is asked first, the database second: a mapping records its secret's
+        uuid before the secret is defined, so a secret listed is never one
+        whose mapping is still to be written."""
+        deps = self.deps
         prefix = f"{SECRET_USAGE_PREFIX}/{deps.settings.node_uuid}/"
-        for secret_uuid in deps.driver.list_volume_secrets(prefix):
-            if secret_uuid not in secrets_in_use:
-                deps.driver.delete_volume_secret(secret_uuid)
-                report["orphan_secrets"].append(secret_uuid)
+        defined = deps.driver.list_volume_secrets(prefix)
+        with transaction(deps.sessions, write=False) as session:
+            in_use = {bdm.secret_uuid for i in repo.live_instances(session)
+                      for bdm in i.volumes if bdm.secret_uuid}
+        removed = []
+        for secret_uuid in defined:
+            if secret_uuid not in in_use:
+                try:
+                    deps.driver.delete_volume_secret(secret_uuid)
+                except Exception as exc:
+                    LOG.warning("cannot delete secret %s yet: %s", secret_uuid, exc)
+                    continue
+                removed.append(secret_uuid)
+        return removed
 
     def remove_stray_domains(self) -> list[str]:
         """Destroy this node's domains that no server on this host owns: a
@@ -344,6 +358,7 @@ class Reconciler:
                     changed.append(uuid)
         if not include_busy:
             self.remove_stray_domains()
+            self.remove_stray_secrets()
             self.delete_unfinished_images()
         return changed
 

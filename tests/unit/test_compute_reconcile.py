@@ -231,3 +231,15 @@ def test_attaches_and_detaches_cut_short_release_their_volumes(world):
     assert sorted(volumes.deleted) == ["att-a", "att-d"]
     assert [b.attachment_id for b in load(deps, "vols-1").volumes] == ["att-k"]
     assert set(driver.secrets) == {"sec-k"}
+
+
+def test_the_periodic_pass_removes_secrets_no_mapping_names(world):
+    """A build whose undo could not reach libvirtd left its volume's secret;
+    the next pass removes it and keeps the secret of an attached volume."""
+    deps, driver, _ = world
+    add_instance(deps, "kept-1", states.ACTIVE, volumes=[("att-1", "sec-1")])
+    driver.add("kept-1", states.RUNNING)
+    driver.secrets["sec-1"] = f"pocketstack/{NODE}/att-1"
+    driver.secrets["sec-left"] = f"pocketstack/{NODE}/att-gone"
+    Reconciler(deps).sync_power_states()
+    assert set(driver.secrets) == {"sec-1"}
