@@ -22,6 +22,7 @@ machine's libvirtd, which the libvirtd cases kill).
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -61,6 +62,21 @@ def test_kill(world, cell: Cell):
     world.refresh()
     world.hold.clear()
     case = Case(cell.flow.name, cell.step, cell.daemon)
+    try:
+        run_case(world, cell, case)
+    finally:
+        # what the case made goes, whatever happened (else a failure would
+        # use up the project's quota for the cases after it)
+        if not case.made.get("cleaned"):
+            with contextlib.suppress(Exception):
+                world.refresh()
+                cell.flow.cleanup(world, case)
+            with contextlib.suppress(Exception):
+                world.forget_server()  # it may carry what the case left
+
+
+def run_case(world, cell: Cell, case: Case) -> None:
+    stack = world.stack
     # What an earlier case left wrong is that case's failure, not this one's.
     before = orphans.Truth.read(stack)
     left_before = set(orphans.find_all(stack, before))
@@ -110,6 +126,7 @@ def test_kill(world, cell: Cell):
     assert not untrue, "; ".join(untrue)
     assert not left, "orphans: " + "; ".join(left)
     cell.flow.cleanup(world, case)
+    case.made["cleaned"] = True
 
 
 def settle(stack, busy_before: set[str]) -> orphans.Truth:

@@ -216,6 +216,26 @@ def libvirt_domains(stack, truth: Truth) -> list[str]:
     return found
 
 
+def domain_volume_disks(stack, truth: Truth) -> list[str]:
+    """A live server's domain has an iSCSI disk for each volume attached to
+    it, and no other (a disk an undo could not unplug stays in the guest)."""
+    found = []
+    for uuid in stack_domains(stack):
+        if uuid not in truth.servers:
+            continue  # libvirt_domains says so already
+        held = {a["volume_id"] for a in truth.attachments.values()
+                if a["instance_id"] == uuid and a["status"] in EXPORTED}
+        listing = _virsh("domblklist", uuid, "--details").stdout.splitlines()
+        for line in listing[2:]:
+            fields = line.split()
+            if len(fields) == 4 and fields[0] == "network":
+                volume_id = fields[3].split("volume-", 1)[-1].split("/", 1)[0]
+                if volume_id not in held:
+                    found.append(f"disk {fields[2]} of domain {uuid} ({fields[3]}): "
+                                 f"no attachment of that volume to the server")
+    return found
+
+
 def libvirt_secrets(stack, truth: Truth) -> list[str]:
     """Each secret of this node is the CHAP password of one attachment
     (usage pocketstack/<node>/<attachment id>) that is still exported."""
@@ -350,8 +370,9 @@ def nftables_rules(stack, truth: Truth) -> list[str]:
     return found
 
 
-CHECKS = (image_files, instance_directories, volume_files, libvirt_domains, libvirt_secrets,
-          iscsi_targets, taps, dhcp_leases, nftables_rules)
+CHECKS = (image_files, instance_directories, volume_files, libvirt_domains,
+          domain_volume_disks, libvirt_secrets, iscsi_targets, taps, dhcp_leases,
+          nftables_rules)
 
 
 def find_all(stack, truth: Truth | None = None) -> list[str]:
