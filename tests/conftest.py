@@ -68,3 +68,15 @@ def admin(stack) -> Iterator[Compute]:
     client = Compute(stack, "admin")
     yield client
     client.cleanup()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print what a test recorded for people to read (a `printed_report`
+    user property, such as the role matrix's table): under pytest-xdist a
+    worker's own output never reaches the terminal, its reports do."""
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.getreports(outcome):
+            for name, value in getattr(report, "user_properties", []):
+                if name == "printed_report" and report.when == "call":
+                    terminalreporter.write_sep("-", f"{report.nodeid} ({outcome})")
+                    terminalreporter.write_line(str(value))
