@@ -95,8 +95,11 @@ class LibvirtDriver(ComputeDriver):
         with self._conn_lock:
             if self._conn is not None:
                 try:
-                    if self._conn.isAlive():
-                        return self._conn
+                    # A round trip: isAlive() trusts a socket until something
+                    # was read from it, so after a restart of libvirtd the
+                    # first real call would fail with a broken pipe.
+                    self._conn.getLibVersion()
+                    return self._conn
                 except libvirt.libvirtError:
                     pass
                 LOG.warning("the libvirt connection was lost; connecting again")
