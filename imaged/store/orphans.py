@@ -46,6 +46,7 @@ class Orphans:
 
     def _clean_until_done(self) -> None:
         stop = threading.Event()
+        said: dict[str, str] = {}   # what was logged of each record: not again
         while True:
             records = list(self.directory.glob(f"*{SUFFIX}"))
             if not records:
@@ -55,8 +56,11 @@ class Orphans:
                 try:
                     self._remove(image_id, record.read_text().strip())
                 except Exception as exc:  # noqa: BLE001 - the store is still away
-                    LOG.debug("%s: orphans of %s not removed yet: %s", self._store,
-                              image_id, exc)
+                    if said.get(image_id) != str(exc):
+                        said[image_id] = str(exc)
+                        LOG.warning("%s: what the failed upload of %s left is not removed "
+                                    "yet (tried every %.0f s): %s", self._store, image_id,
+                                    RETRY, exc)
                     continue
                 record.unlink(missing_ok=True)
                 LOG.info("%s: removed what the failed upload of %s left", self._store,

@@ -94,7 +94,11 @@ class RbdWriter(StoreWriter):
         self._size = 0          # the RBD image's size now
         self._written = 0       # bytes of image data so far
         try:
-            rbd.RBD().create(self._ioctx, image_id, 0, order=store.order, old_format=False)
+            # Layering only: the clones need it. An image is written once, by
+            # one writer, so it needs no exclusive lock, and a lock left by an
+            # upload that an outage cut short would keep it from being removed.
+            rbd.RBD().create(self._ioctx, image_id, 0, order=store.order, old_format=False,
+                             features=rbd.RBD_FEATURE_LAYERING)
         except rbd.ImageExists:
             self._ioctx.close()
             raise StoreError(f"An RBD image {image_id} already exists in pool "
