@@ -158,6 +158,9 @@ class Reconciler:
                           for i in repo.live_instances(session)
                           if i.host in (None, deps.settings.host)
                           and i.task_state not in states.SHELVE_TASKS
+                          # an offloaded server's volumes wait, reserved, for
+                          # its unshelve: attaching is their true state
+                          and i.vm_state != states.SHELVED_OFFLOADED
                           for bdm in i.volumes if bdm.status in ("attaching", "detaching")]
         settled = []
         for uuid, domain_name, bdm_id, volume_id, device, was in unfinished:
