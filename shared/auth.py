@@ -9,10 +9,13 @@ context.service_roles.
 """
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
-from shared.errors import Unauthorized
+from shared.errors import ApiError, Unauthorized
 from shared.tokens import TokenCodec, TokenData, TokenError
+
+LOG = logging.getLogger(__name__)
 
 
 class RevocationCheck(Protocol):
@@ -53,7 +56,13 @@ class TokenValidator:
             data = self._decode(token)
         except TokenError as exc:
             raise Unauthorized(str(exc)) from None
-        if self._revocations.is_revoked(data):
+        try:
+            revoked = self._revocations.is_revoked(data)
+        except Exception:  # noqa: BLE001 - identity cannot be asked: no answer is safe
+            LOG.warning("revocations could not be fetched from identity", exc_info=True)
+            raise ApiError("The Keystone service is temporarily unavailable.", 503) \
+                from None  # keystonemiddleware's answer while identity is down
+        if revoked:
             raise Unauthorized("The request you have made requires authentication: "
                                "the token has been revoked.")
         return data

@@ -68,7 +68,7 @@ def terminate(deps: Deps, ctx: RequestContext | None, uuid: str) -> None:
             with transaction(deps.sessions) as session:
                 instance = repo.get_instance(session, uuid, None, include_deleted=True)
                 instance.vm_state, instance.task_state = states.ERROR, None
-                instance.power_state = deps.driver.power_state(domain_name)
+                instance.power_state = _power_state_or_nostate(deps, domain_name)
                 instance.fault = fault(f"Deleting the server failed: {exc}", exc)
                 deps.event(ctx, "compute.instance.delete.error", instance, session=session,
                            reason=str(exc))
@@ -87,6 +87,17 @@ def terminate(deps: Deps, ctx: RequestContext | None, uuid: str) -> None:
                 session.delete(vif)
             consoleauth.delete_for_instance(session, uuid)  # its console URLs open nothing
             deps.event(ctx, "compute.instance.delete.end", instance, session=session)
+
+
+def _power_state_or_nostate(deps: Deps, domain_name: str) -> int:
+    """What libvirt says of the domain, or NOSTATE when libvirt cannot be
+    asked (it may be why the delete failed): the server must leave
+    `deleting` either way, so that the delete can be asked again."""
+    try:
+        return deps.driver.power_state(domain_name)
+    except Exception as exc:  # noqa: BLE001 - any failure of the hypervisor
+        LOG.warning("the power state of %s is unknown: %s", domain_name, exc)
+        return states.NOSTATE
 
 
 def _release(deps: Deps, caller, bdm: BlockDeviceMapping) -> None:
