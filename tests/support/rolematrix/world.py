@@ -39,6 +39,22 @@ class SetupError(AssertionError):
     pass
 
 
+class _Values(dict):
+    """A template's values: the world's ids, and those it makes only when a
+    template first names them (World.lazy)."""
+
+    def __init__(self, world: World, values: dict):
+        super().__init__(values)
+        self.world = world
+
+    def __missing__(self, key: str) -> str:
+        make = self.world.lazy.get(key)
+        if make is None:
+            raise KeyError(key)
+        self[key] = self.world.ids[key] = make()
+        return self[key]
+
+
 class World:
     def __init__(self, stack, suffix: str | None = None):
         self.stack = stack
@@ -49,6 +65,8 @@ class World:
         # ids of alpha's resources that the beta member may not see
         self.private: set[str] = set()
         self.makers: dict[str, Callable[[], str]] = {}
+        # ids made when a case first needs them (a backup takes tens of seconds)
+        self.lazy: dict[str, Callable[[], str]] = {}
         self._counter = 0
         self._subnets = 0
         self._backup_pool: list[str] = []
@@ -99,7 +117,7 @@ class World:
             for name, make in self._uniques.items():
                 if "{" + name + "}" in template:
                     values[name] = make()
-            return template.format_map(values)
+            return template.format_map(_Values(self, values))
         if isinstance(template, dict):
             return {self.fill(k, caller, fresh): self.fill(v, caller, fresh)
                     for k, v in template.items()}
@@ -387,6 +405,11 @@ class World:
             == "available", 300, interval=1, what="backup available")
         return backup_id
 
+    def _private_backup(self) -> str:
+        backup_id = self.new_backup()
+        self.private.add(backup_id)
+        return backup_id
+
     def attachment_of(self, volume_id: str) -> str:
         return self.api("volumed", "GET", self.vpath(f"/attachments?volume_id={volume_id}")
                         ).json()["attachments"][0]["id"]
@@ -553,8 +576,8 @@ class World:
         ids["attached_volume"] = self.attached_volume()
         # an attachment that lasts (volumed releases one no server holds)
         ids["attachment"] = self.attachment_of(ids["attached_volume"])
-        ids["backup"] = self.new_backup()
-        self.private |= {ids["attachment"], ids["backup"]}
+        self.private |= {ids["attachment"]}
+        self.lazy["backup"] = self._private_backup
         ids["errored_server"] = self.doomed_server()
         self.private |= {ids["errored_server"]}
         self.makers.update({
