@@ -10,6 +10,8 @@ import configparser
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,3 +142,14 @@ class Stack:
 
     def down(self) -> subprocess.CompletedProcess:
         return pocketstack(self.state_dir, "down", check=False)
+
+    @contextmanager
+    def running(self) -> Iterator[Stack]:
+        """`up`, which must succeed (its output is the failure's message),
+        then `down` whatever happens: a module's own stack never outlives it."""
+        result = self.up(check=False)
+        try:
+            assert result.returncode == 0, result.stdout + result.stderr
+            yield self
+        finally:
+            self.down()

@@ -95,12 +95,8 @@ def full_stack(tmp_path_factory, stack, data_fs, web) -> Iterator[Stack]:
         for section, values in extra.items():
             settings.setdefault(section, {}).update(values)
         ensure_config_file(service.schema(), etc, settings)
-    result = own.up(check=False)
-    try:
-        assert result.returncode == 0, result.stdout + result.stderr
+    with own.running():
         yield own
-    finally:
-        own.down()
 
 
 @pytest.fixture(scope="module")

@@ -42,12 +42,8 @@ def swift_stack(tmp_path_factory, stack):
     settings["backup"] = {"backup_driver": "swift", "backup_file_size": FILE_SIZE}
     ensure_config_file(VOLUMED.schema(), etc, settings)
     (etc / "pocketstack.conf").write_text(stack_conf(own))
-    result = own.up(check=False)
-    try:
-        assert result.returncode == 0, result.stdout + result.stderr
+    with own.running():
         yield own
-    finally:
-        own.down()
 
 
 def swift_objects(stack: Stack, prefix: str) -> dict[str, int]:
