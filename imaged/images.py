@@ -134,11 +134,13 @@ def update_image(imaged: Imaged, ctx: RequestContext, image_id: str,
         if image.status != updated.status and updated.status == st.ACTIVE:
             notices.append(notice("image.activate", updated, ctx))
         try:
-            imaged.repo.save(updated, expected_status=image.status, notices=notices)
+            # The saved image, as stored: its updated_at is the repository's
+            # (imaged-registry sets it on its own copy in registry mode).
+            saved = imaged.repo.save(updated, expected_status=image.status, notices=notices)
         except StaleImage:
             continue  # the status moved meanwhile (an upload ended): look again
         _delete_data(imaged, result.removed_locations)
-        return updated
+        return saved
     raise Conflict(f"Image {image_id} kept changing status; try the update again.")
 
 
@@ -286,9 +288,8 @@ def update_member(imaged: Imaged, ctx: RequestContext, image_id: str, member_id:
     member = _member(imaged, ctx, image, member_id)
     imaged.authorize("modify_member", ctx, image, member_id=member_id)
     member.status = rules.check_member_status(status)
-    imaged.repo.update_member(member, [_member_notice("image.member.update", member, ctx,
-                                                      image.owner)])
-    return member
+    return imaged.repo.update_member(member, [_member_notice("image.member.update", member,
+                                                             ctx, image.owner)])
 
 
 def delete_member(imaged: Imaged, ctx: RequestContext, image_id: str, member_id: str) -> None:

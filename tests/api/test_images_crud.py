@@ -2,6 +2,7 @@
 the versions document and the schemas, each with Glance's status codes."""
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -116,6 +117,18 @@ def test_patch_add_replace_remove_core_and_extra_properties(demo):
     assert response.status_code == 200
     assert "os_version" not in response.json()
     assert demo.show(image["id"]) == response.json()
+
+
+def test_patch_answers_with_the_updated_at_it_stored(demo):
+    """The PATCH answer is the image as stored, in both data_api modes (the
+    registry sets updated_at on its own copy): a second later, the answer's
+    updated_at is the new one, and GET shows the same."""
+    image = demo.new(name="clock")
+    time.sleep(1.1)  # updated_at has a resolution of one second
+    response = demo.patch(image["id"], [{"op": "replace", "path": "/name", "value": "ticked"}])
+    assert response.status_code == 200, response.text
+    assert response.json()["updated_at"] > image["updated_at"]
+    assert demo.show(image["id"])["updated_at"] == response.json()["updated_at"]
 
 
 def test_patch_in_the_older_v2_0_dialect(demo):

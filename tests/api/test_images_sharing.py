@@ -3,6 +3,7 @@ The demo project owns images; "student2", a project of its own created for
 these tests, is the other side; admin may see everything."""
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -46,6 +47,20 @@ def test_another_projects_private_image_is_404_for_everything(demo, other):
         assert image_id in response.json()["message"]
     assert image_id not in ids(client.list(limit=1000, visibility="all"))
     assert demo.show(image_id)["name"] == image["name"]
+
+
+def test_member_update_answers_with_the_updated_at_it_stored(demo, other):
+    """As for images: the answer is the member as stored, in registry mode too."""
+    client, project = other
+    image_id = demo.new(visibility="shared")["id"]
+    added = demo.request("POST", f"/v2/images/{image_id}/members", json={"member": project})
+    assert added.status_code == 200, added.text
+    time.sleep(1.1)  # updated_at has a resolution of one second
+    path = f"/v2/images/{image_id}/members/{project}"
+    accepted = client.request("PUT", path, json={"status": "accepted"})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["updated_at"] > added.json()["updated_at"]
+    assert client.request("GET", path).json()["updated_at"] == accepted.json()["updated_at"]
 
 
 def test_sharing_pending_accepted_rejected(demo, other):
