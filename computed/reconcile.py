@@ -18,10 +18,13 @@ server of this node and at every domain libvirt reports for this node:
                                     from libvirt (a snapshot image left half
                                     made is deleted)
     volume mapping attaching        its attach died (in the request or the
-                                    flow): undone (unplugged if it was
-                                    plugged, secret and attachment deleted,
+                                    flow): finished if its disk is plugged
+                                    (volumed told it is complete), else
+                                    undone (secret and attachment deleted,
                                     mapping removed)
-    volume mapping detaching        its detach died: finished the same way
+    volume mapping detaching        its detach died: finished (unplugged,
+                                    released, removed), or attached again if
+                                    the guest keeps the disk
     ACTIVE, domain stopped          SHUTOFF (the guest or QEMU went away)
     domain missing                  ERROR, "the domain is missing"
     domain of no live server, or    destroyed and undefined (only domains
@@ -57,7 +60,7 @@ from computed.db.models import BlockDeviceMapping, Instance
 from computed.domain import states
 from computed.flows import Deps, fault, ports, rebuild, resize_confirm, shelve
 from computed.flows.terminate import terminate
-from computed.flows.volumes import release_volume
+from computed.flows.volumes import mapping, release_volume
 from computed.virt.guest import SECRET_USAGE_PREFIX
 from shared.db import transaction
 
@@ -147,9 +150,27 @@ class Reconciler:
 
     def _settle_volume_changes(self) -> list[str]:
         """Attaches and detaches that died with the old process (their
-        mappings still attaching or detaching): both end with the volume
-        released, as an attach's undo and a detach's end do. A mapping that
-        cannot be released now stays as it was (the next start tries again)."""
+        mappings still attaching or detaching), settled by what the guest
+        has:
+
+            attaching, disk plugged     the attach is finished: every step
+                                        but the last was done (the secret is
+                                        defined, the volume exported and
+                                        plugged); volumed is told it is
+                                        complete, the mapping is attached
+            attaching, disk not plugged undone: secret and attachment
+                                        released, mapping removed
+            detaching                   finished: unplugged, released,
+                                        removed; if the guest does not let
+                                        the disk go, the mapping is attached
+                                        again (the detach can be asked
+                                        again), as the detach flow's own
+                                        error leaves it
+
+        The volume is never released while its disk is still plugged: the
+        guest would keep a disk whose export and secret are gone. A mapping
+        that cannot be settled now (volumed away) stays as it was: the next
+        start tries again."""
         deps = self.deps
         caller = deps.service_caller()
         with transaction(deps.sessions, write=False) as session:
@@ -164,33 +185,75 @@ class Reconciler:
                           for bdm in i.volumes if bdm.status in ("attaching", "detaching")]
         settled = []
         for uuid, domain_name, bdm_id, volume_id, device, was in unfinished:
-            if device:
-                live = deps.driver.power_state(domain_name) in (states.RUNNING,
-                                                                states.PAUSED_POWER)
-                try:
-                    deps.driver.detach_volume(domain_name, device, live,
-                                              deps.settings.detach_timeout)
-                except Exception as exc:  # it was never plugged, or is gone already
-                    LOG.info("%s of %s was not plugged: %s", device, uuid, exc)
-            with transaction(deps.sessions) as session:
-                bdm = session.get(BlockDeviceMapping, bdm_id)
-                if bdm is None:
-                    continue
-                try:
-                    release_volume(deps, caller, bdm)
-                except Exception as exc:
-                    LOG.warning("volume %s of %s stays %s: %s", volume_id, uuid, was, exc)
-                    continue
-                instance = repo.get_instance(session, uuid, None, include_deleted=True)
-                session.delete(bdm)
-                # an attach is undone (error), a detach is done (end)
-                outcome = "attach.error" if was == "attaching" else "detach.end"
-                deps.event(None, f"compute.instance.volume.{outcome}", instance,
-                           session=session, volume_id=volume_id,
-                           reason="computed restarted during the change; the volume was "
-                                  "released")
-            settled.append(f"{uuid}: volume {volume_id} was {was}, released")
+            try:
+                plugged = device is not None and deps.driver.has_volume(domain_name, device)
+                if plugged and was == "attaching":
+                    outcome = self._finish_attach(caller, uuid, bdm_id)
+                else:
+                    outcome = self._release_mapping(caller, uuid, domain_name, bdm_id,
+                                                    device, plugged, was)
+            except Exception as exc:
+                LOG.warning("volume %s of %s stays %s: %s", volume_id, uuid, was, exc)
+                continue
+            settled.append(f"{uuid}: volume {volume_id} was {was}, {outcome}")
         return settled
+
+    def _finish_attach(self, caller, uuid: str, bdm_id: int) -> str:
+        deps = self.deps
+        with transaction(deps.sessions, write=False) as session:
+            bdm = session.get(BlockDeviceMapping, bdm_id)
+            attachment_id = bdm.attachment_id if bdm is not None else None
+        if attachment_id is None:
+            raise RuntimeError("its attachment is not recorded")
+        deps.volumes.complete(caller, attachment_id)  # done twice is fine
+        with transaction(deps.sessions) as session:
+            bdm = mapping(session, bdm_id)
+            instance = repo.get_instance(session, uuid, None, include_deleted=True)
+            bdm.status = "attached"
+            deps.event(None, "compute.instance.volume.attach.end", instance, session=session,
+                       volume_id=bdm.volume_id, device=f"/dev/{bdm.device_name}")
+        return "attached (its disk was plugged)"
+
+    def _release_mapping(self, caller, uuid: str, domain_name: str, bdm_id: int,
+                         device: str | None, plugged: bool, was: str) -> str:
+        deps = self.deps
+        if device:
+            live = deps.driver.power_state(domain_name) in (states.RUNNING,
+                                                            states.PAUSED_POWER)
+            try:
+                deps.driver.detach_volume(domain_name, device, live,
+                                          deps.settings.detach_timeout)
+            except Exception as exc:
+                if plugged and deps.driver.has_volume(domain_name, device):
+                    return self._attached_again(uuid, bdm_id, f"{device} stays plugged: {exc}")
+                LOG.info("%s of %s was not plugged: %s", device, uuid, exc)
+        with transaction(deps.sessions) as session:
+            bdm = session.get(BlockDeviceMapping, bdm_id)
+            if bdm is None:
+                return "gone meanwhile"
+            release_volume(deps, caller, bdm)
+            instance = repo.get_instance(session, uuid, None, include_deleted=True)
+            volume_id = bdm.volume_id
+            session.delete(bdm)
+            # an attach is undone (error), a detach is done (end)
+            outcome = "attach.error" if was == "attaching" else "detach.end"
+            deps.event(None, f"compute.instance.volume.{outcome}", instance,
+                       session=session, volume_id=volume_id,
+                       reason="computed restarted during the change; the volume was "
+                              "released")
+        return "released"
+
+    def _attached_again(self, uuid: str, bdm_id: int, reason: str) -> str:
+        """A detach whose disk the guest keeps: the volume stays attached."""
+        deps = self.deps
+        with transaction(deps.sessions) as session:
+            bdm = mapping(session, bdm_id)
+            instance = repo.get_instance(session, uuid, None, include_deleted=True)
+            bdm.status = "attached"
+            instance.fault = fault(f"Detaching volume {bdm.volume_id} failed: {reason}")
+            deps.event(None, "compute.instance.volume.detach.error", instance,
+                       session=session, volume_id=bdm.volume_id, reason=reason)
+        return f"attached again ({reason})"
 
     def _clear_task(self, uuid: str, task_state: str) -> None:
         deps = self.deps

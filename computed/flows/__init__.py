@@ -177,21 +177,30 @@ def finish_task(deps: Deps, uuid: str, expected_task: str | None, **values) -> I
 
 class Undo:
     """What a flow has built so far, undone in reverse order if it fails.
-    Each undo step is tried even if an earlier one failed."""
+    Each undo step is tried even if an earlier one failed, but after a
+    failed `holding` step: what it could not take away (a disk the guest
+    keeps) still uses what was built before it (the volume's export and
+    secret), so the steps below it are kept; `held` then says so."""
 
     def __init__(self):
-        self._steps: list[tuple[str, Callable[[], object]]] = []
+        self._steps: list[tuple[str, Callable[[], object], bool]] = []
+        self.held = False
 
-    def push(self, what: str, step: Callable[[], object]) -> None:
-        self._steps.append((what, step))
+    def push(self, what: str, step: Callable[[], object], holding: bool = False) -> None:
+        self._steps.append((what, step, holding))
 
     def run(self) -> list[str]:
         problems = []
         while self._steps:
-            what, step = self._steps.pop()
+            what, step, holding = self._steps.pop()
             try:
                 step()
             except Exception as exc:
                 LOG.exception("undo: %s failed", what)
                 problems.append(f"{what}: {exc}")
+                if holding:
+                    self.held = True
+                    kept = [kept_what for kept_what, *_ in reversed(self._steps)]
+                    LOG.warning("undo: kept, since %s failed: %s", what, "; ".join(kept))
+                    self._steps.clear()
         return problems

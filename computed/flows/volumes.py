@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 import uuid as uuidlib
 
 from computed.db import repository as repo
@@ -37,6 +38,8 @@ from shared.db import transaction
 from shared.errors import BadRequest, Conflict, NotFound
 
 LOG = logging.getLogger(__name__)
+COMPLETE_RETRY_FOR = 120.0   # seconds an os-complete is asked again while volumed is away
+COMPLETE_RETRY_INTERVAL = 2.0
 
 
 class VolumeError(Exception):
@@ -52,7 +55,7 @@ def connector(deps: Deps, device: str) -> dict:
             "mountpoint": f"/dev/{device}"}
 
 
-def _mapping(session, bdm_id: int) -> BlockDeviceMapping:
+def mapping(session, bdm_id: int) -> BlockDeviceMapping:
     """The mapping, which the caller knows exists (it holds the server's lock)."""
     bdm = session.get(BlockDeviceMapping, bdm_id)
     if bdm is None:
@@ -101,7 +104,7 @@ def connect_volume(deps: Deps, caller: Caller, instance_uuid: str, bdm_id: int,
     """Steps shared by boot and hot-attach: give volumed our connector, and
     keep the CHAP password in a libvirt secret. Returns the updated mapping."""
     with transaction(deps.sessions, write=False) as session:
-        bdm = _mapping(session, bdm_id)
+        bdm = mapping(session, bdm_id)
         attachment_id = _known(bdm.attachment_id, "attachment")
         device = _known(bdm.device_name, "device name")
     info = deps.volumes.connect(caller, attachment_id, connector(deps, device))
@@ -110,7 +113,7 @@ def connect_volume(deps: Deps, caller: Caller, instance_uuid: str, bdm_id: int,
         else info.get("auth_password")
     secret_uuid = str(uuidlib.uuid4()) if password else None
     with transaction(deps.sessions) as session:
-        bdm = _mapping(session, bdm_id)
+        bdm = mapping(session, bdm_id)
         bdm.connection = without_password(info)
         bdm.secret_uuid = secret_uuid  # recorded first: reconcile can remove it
     if password and secret_uuid:
@@ -121,7 +124,7 @@ def connect_volume(deps: Deps, caller: Caller, instance_uuid: str, bdm_id: int,
         undo.push(f"delete the secret of volume {bdm.volume_id}",
                   lambda: deps.driver.delete_volume_secret(secret_uuid))
     with transaction(deps.sessions, write=False) as session:
-        return _mapping(session, bdm_id)
+        return mapping(session, bdm_id)
 
 
 def cephx_key(deps: Deps, user: str) -> str:
@@ -134,6 +137,35 @@ def cephx_key(deps: Deps, user: str) -> str:
         return ceph.client_key(deps.settings.ceph_keyrings, user)
     except ceph.CephConfigError as exc:
         raise VolumeError(str(exc)) from None
+
+
+def complete_attachment(deps: Deps, caller: Caller, attachment_id: str) -> None:
+    """os-complete, asked again while volumed cannot be reached (as Nova's
+    [cinder] http_retries, for longer: it is the attach's last step, done
+    twice is harmless, and undoing a plugged disk is what can fail). A
+    volumed killed after it committed the call, before it answered, gets
+    it once more when it is back, instead of an undo of a finished attach."""
+    deadline = time.monotonic() + COMPLETE_RETRY_FOR
+    while True:
+        try:
+            deps.volumes.complete(caller, attachment_id)
+            return
+        except RemoteError as exc:
+            if exc.reached and exc.status != 503 or time.monotonic() > deadline:
+                raise
+            LOG.warning("completing attachment %s: %s; asking again", attachment_id,
+                        exc.message)
+        time.sleep(COMPLETE_RETRY_INTERVAL)
+
+
+def _completed(deps: Deps, caller: Caller, attachment_id: str) -> bool:
+    """One more os-complete, for an attach whose disk could not be unplugged."""
+    try:
+        deps.volumes.complete(caller, attachment_id)
+    except RemoteError as exc:
+        LOG.warning("attachment %s stays unfinished: %s", attachment_id, exc)
+        return False
+    return True
 
 
 def release_volume(deps: Deps, caller: Caller, bdm: BlockDeviceMapping,
@@ -179,10 +211,10 @@ def begin_attach(deps: Deps, ctx: RequestContext, instance_uuid: str, project_sc
         attachment_id = deps.volumes.reserve(caller, volume_id, instance_uuid)
     except RemoteError as exc:
         with transaction(deps.sessions) as session:
-            session.delete(_mapping(session, bdm_id))
+            session.delete(mapping(session, bdm_id))
         raise BadRequest(f"Invalid volume: {exc.message}") from None
     with transaction(deps.sessions) as session:
-        bdm = _mapping(session, bdm_id)
+        bdm = mapping(session, bdm_id)
         bdm.attachment_id = attachment_id
         return bdm
 
@@ -233,26 +265,37 @@ def attach(deps: Deps, ctx: RequestContext, instance_uuid: str, bdm_id: int) -> 
             deps.driver.attach_volume(instance.domain_name, volume_spec(deps, bdm), live)
             device = _known(bdm.device_name, "device name")
             undo.push(f"unplug {device}", lambda: deps.driver.detach_volume(
-                instance.domain_name, device, live, deps.settings.detach_timeout))
-            deps.volumes.complete(caller, attachment_id)
+                instance.domain_name, device, live, deps.settings.detach_timeout),
+                holding=True)
+            complete_attachment(deps, caller, attachment_id)
         except Exception as exc:
             LOG.exception("attaching volume to %s failed", instance_uuid)
             undo.run()
-            with transaction(deps.sessions) as session:
-                bdm = _mapping(session, bdm_id)
-                instance = repo.get_instance(session, instance_uuid, None,
-                                             include_deleted=True)
-                instance.fault = fault(f"Attaching volume {bdm.volume_id} failed: {exc}", exc)
-                deps.event(ctx, "compute.instance.volume.attach.error", instance,
-                           session=session, volume_id=bdm.volume_id, reason=str(exc))
-                session.delete(bdm)
-            return
+            # a disk the guest kept, of a volume volumed has in-use, is attached
+            if not (undo.held and _completed(deps, caller, attachment_id)):
+                _attach_failed(deps, ctx, instance_uuid, bdm_id, exc, plugged=undo.held)
+                return
         with transaction(deps.sessions) as session:
-            bdm = _mapping(session, bdm_id)
+            bdm = mapping(session, bdm_id)
             bdm.status = "attached"
             instance = repo.get_instance(session, instance_uuid, None, include_deleted=True)
             deps.event(ctx, "compute.instance.volume.attach.end", instance, session=session,
                        volume_id=bdm.volume_id, device=f"/dev/{bdm.device_name}")
+
+
+def _attach_failed(deps: Deps, ctx: RequestContext, instance_uuid: str, bdm_id: int,
+                   exc: Exception, plugged: bool) -> None:
+    """The fault and the event of an attach that failed; its mapping goes
+    (undone), or stays attaching if its disk is still plugged: the next
+    start of computed finishes it (reconcile.py)."""
+    with transaction(deps.sessions) as session:
+        bdm = mapping(session, bdm_id)
+        instance = repo.get_instance(session, instance_uuid, None, include_deleted=True)
+        instance.fault = fault(f"Attaching volume {bdm.volume_id} failed: {exc}", exc)
+        deps.event(ctx, "compute.instance.volume.attach.error", instance,
+                   session=session, volume_id=bdm.volume_id, reason=str(exc))
+        if not plugged:
+            session.delete(bdm)
 
 
 def detach(deps: Deps, ctx: RequestContext, instance_uuid: str, volume_id: str) -> None:

@@ -184,6 +184,13 @@ class ComputeDriver(abc.ABC):
         when `live` (hot-plug). On failure the definition is unchanged."""
 
     @abc.abstractmethod
+    def has_volume(self, domain_name: str, device: str) -> bool:
+        """Is a disk at `device` (its target, e.g. vdc) in the guest: the
+        running guest's, else its definition's? False if the guest does not
+        exist. What a restart asks to tell a hot-plug that happened from
+        one that did not."""
+
+    @abc.abstractmethod
     def detach_volume(self, domain_name: str, device: str, live: bool,
                       timeout: float) -> None:
         """Remove the volume at `device` from the definition; when `live`,

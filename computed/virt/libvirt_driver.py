@@ -337,6 +337,17 @@ class LibvirtDriver(ComputeDriver):
         except libvirt.libvirtError as exc:
             raise _error(exc) from None
 
+    def has_volume(self, domain_name: str, device: str) -> bool:
+        try:
+            domain = self._domain(domain_name)
+        except GuestNotFound:
+            return False
+        try:
+            flags = 0 if domain.isActive() else libvirt.VIR_DOMAIN_XML_INACTIVE
+            return _disk_xml(domain.XMLDesc(flags), device) is not None
+        except libvirt.libvirtError as exc:
+            raise _error(exc) from None
+
     def detach_volume(self, domain_name: str, device: str, live: bool,
                       timeout: float) -> None:
         self._detach(domain_name, lambda xml: _disk_xml(xml, device), device, live, timeout)

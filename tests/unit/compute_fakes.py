@@ -41,6 +41,7 @@ class FakeDriver(ComputeDriver):
         self.guests: dict[str, GuestState] = {}     # by server uuid
         self.secrets: dict[str, str] = {}           # secret uuid -> usage
         self.volumes: dict[str, list[str]] = {}     # domain name -> devices
+        self.kept_volumes: set[str] = set()         # devices the guest does not let go
         self.nics: dict[str, list[str]] = {}        # domain name -> MACs
         self.extended: list[tuple[str, str, int]] = []  # (domain, device, bytes)
         self.spawned: list[GuestSpec] = []
@@ -147,9 +148,14 @@ class FakeDriver(ComputeDriver):
         self._find(domain_name)
         self.volumes.setdefault(domain_name, []).append(volume.device)
 
+    def has_volume(self, domain_name: str, device: str) -> bool:
+        return device in self.volumes.get(domain_name, [])
+
     def detach_volume(self, domain_name: str, device: str, live: bool,
                       timeout: float) -> None:
         devices = self.volumes.get(domain_name, [])
+        if device in devices and live and device in self.kept_volumes:
+            raise HypervisorError(f"the guest did not release {device} within {timeout:.0f} s")
         if device in devices:
             devices.remove(device)
 

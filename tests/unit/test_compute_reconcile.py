@@ -233,6 +233,43 @@ def test_attaches_and_detaches_cut_short_release_their_volumes(world):
     assert set(driver.secrets) == {"sec-k"}
 
 
+def test_an_attach_cut_short_after_its_plug_is_finished(world):
+    """computed died after the disk was plugged (volumed may have made the
+    volume in-use already): the attach is completed, not unplugged (an
+    unplug can fail, and would leave a disk whose export is gone)."""
+    deps, driver, volumes = world
+    add_instance(deps, "plugged-1", states.ACTIVE, volumes=[("att-p", "sec-p")])
+    driver.add("plugged-1", states.RUNNING)
+    driver.secrets["sec-p"] = f"pocketstack/{NODE}/att-p"
+    driver.volumes["instance-plugged-"] = ["vdc"]
+    with transaction(deps.sessions) as session:
+        repo.get_instance(session, "plugged-1", None).block_devices[0].status = "attaching"
+    report = Reconciler(deps).startup()
+    assert report["volume_changes"] == ["plugged-1: volume vol-att-p was attaching, "
+                                        "attached (its disk was plugged)"]
+    assert volumes.completed == ["att-p"] and volumes.deleted == []
+    assert [(b.attachment_id, b.status) for b in load(deps, "plugged-1").volumes] == \
+        [("att-p", "attached")]
+    assert driver.volumes["instance-plugged-"] == ["vdc"] and set(driver.secrets) == {"sec-p"}
+
+
+def test_a_detach_whose_disk_the_guest_keeps_stays_attached(world):
+    """The volume is never released while its disk is plugged."""
+    deps, driver, volumes = world
+    add_instance(deps, "kept-2", states.ACTIVE, volumes=[("att-s", "sec-s")])
+    driver.add("kept-2", states.RUNNING)
+    driver.secrets["sec-s"] = f"pocketstack/{NODE}/att-s"
+    driver.volumes["instance-kept-2"] = ["vdc"]
+    driver.kept_volumes.add("vdc")
+    with transaction(deps.sessions) as session:
+        repo.get_instance(session, "kept-2", None).block_devices[0].status = "detaching"
+    Reconciler(deps).startup()
+    instance = load(deps, "kept-2")
+    assert [(b.attachment_id, b.status) for b in instance.volumes] == [("att-s", "attached")]
+    assert "Detaching volume vol-att-s failed" in instance.fault["message"]
+    assert volumes.deleted == [] and set(driver.secrets) == {"sec-s"}
+
+
 def test_the_periodic_pass_removes_secrets_no_mapping_names(world):
     """A build whose undo could not reach libvirtd left its volume's secret;
     the next pass removes it and keeps the secret of an attached volume."""
