@@ -29,10 +29,13 @@ def pids(stack, daemon: str) -> list[int]:
         return [pid] if pid else []
     if daemon == "tgtd":
         try:
-            pid = json.loads((run / "tgtd.json").read_text())["pid"]
-        except (OSError, ValueError, KeyError):
+            record = json.loads((run / "tgtd.json").read_text())
+            pid, portal = record["pid"], record["portal"]
+        except (OSError, ValueError, KeyError, TypeError):
             return []
-        return [pid] if processes.process_matches(pid, "tgtd") else []
+        # a recycled pid may be another stack's tgtd: its portal is not ours
+        mine = pid and processes.process_matches(pid, f"tgtd -f --iscsi portal={portal} ")
+        return [pid] if mine else []
     if daemon == "libvirtd":
         pid = processes.read_pid(LIBVIRTD_PID)
         return [pid] if pid and processes.process_matches(pid, "libvirtd") else []
@@ -40,7 +43,7 @@ def pids(stack, daemon: str) -> list[int]:
         found = []
         for pid_file in (stack.state_dir / "lib" / "networkd" / "dhcp").glob("*/pid"):
             pid = processes.read_pid(pid_file)
-            if pid and processes.process_matches(pid, str(stack.state_dir)):
+            if pid and processes.process_matches(pid, f"{stack.state_dir}/"):
                 found.append(pid)
         return found
     raise ValueError(f"unknown daemon {daemon}")
@@ -65,4 +68,4 @@ def kill(stack, daemon: str) -> list[int]:
 
 def dnsmasq_runs(stack, network_id: str) -> bool:
     pid = processes.read_pid(stack.state_dir / "lib" / "networkd" / "dhcp" / network_id / "pid")
-    return bool(pid) and processes.process_matches(pid, str(stack.state_dir))
+    return bool(pid) and processes.process_matches(pid, f"{stack.state_dir}/")
