@@ -14,6 +14,13 @@ messages of a body that does not fit are Neutron's (HTTPBadRequest):
 
 A resource module declares its map once (a dict of Attr) and calls
 parse_create / parse_update; the routers and security groups do the same.
+
+The same map is the body's JSON schema (`request_schema`): each converter
+carries the schema of the JSON it takes (`takes`), POST and PUT bodies are
+checked against it first (shared.validation, in Neutron's words above), and
+networkd's OpenAPI document publishes it. The schema says what JSON an
+attribute may be; its converter then says whether the value is good (an
+address, a CIDR, a range), with Neutron's reason.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from networkd.errors import BadRequest
+from shared.validation import Problem, problem
 
 NAME_MAX_LEN = 255
 DESCRIPTION_MAX_LEN = 255
@@ -45,11 +53,78 @@ class Attr:
     required: bool = False
     default: Any = UNSET            # a value, or a callable returning a fresh one
 
+    @property
+    def schema(self) -> dict:
+        """The JSON the converter takes (any JSON when it does not say)."""
+        return getattr(self.convert, "schema", {})
+
+
+def takes(schema: dict) -> Callable[[Callable], Callable]:
+    """Mark a converter with the schema of the JSON it takes."""
+    def mark(convert: Callable) -> Callable:
+        convert.schema = schema  # type: ignore[attr-defined]
+        return convert
+    return mark
+
+
+POST, PUT = "POST", "PUT"
+
+
+def request_schema(resource: str, attrs: dict[str, Attr], method: str,
+                   ignored: tuple[str, ...] = ()) -> dict:
+    """The JSON schema of a POST or PUT body of `resource`: {resource:
+    {attribute: ...}}, unknown attributes refused, the required ones
+    required (POST), and the ones the method may not set refused."""
+    allowed = (lambda attr: attr.post) if method == POST else (lambda attr: attr.put)
+    inner: dict = {
+        "type": "object",
+        "properties": {**{name: attr.schema if allowed(attr) else False
+                          for name, attr in attrs.items()},
+                       **{name: {} for name in ignored}},
+        "additionalProperties": False,
+    }
+    required = [name for name, attr in attrs.items() if attr.required]
+    if method == POST and required:
+        inner["required"] = required
+    return {"type": "object", "required": [resource], "properties": {resource: inner}}
+
+
+def check_body(resource: str, body: Any, attrs: dict[str, Attr], method: str,
+               ignored: tuple[str, ...] = ()) -> None:
+    """HTTPBadRequest, in Neutron's words, unless `body` fits the schema."""
+    error = problem(body, request_schema(resource, attrs, method, ignored))
+    if error is not None:
+        raise HTTPBadRequest(neutron_message(resource, body, attrs, method, ignored, error))
+
+
+def neutron_message(resource: str, body: Any, attrs: dict[str, Attr], method: str,
+                    ignored: tuple[str, ...], error: Problem) -> str:
+    path = list(error.absolute_path)
+    if len(path) < 2 and error.validator in ("type", "required") and \
+            (not path or not isinstance(body.get(resource), dict)):
+        return f"Unable to find '{resource}' in request body"
+    if len(path) == 1 and error.validator == "additionalProperties":
+        unknown = [name for name in body[resource] if name not in attrs and name not in ignored]
+        return f"Unrecognized attribute(s) '{', '.join(unknown)}'"
+    if len(path) == 1 and error.validator == "required":
+        missing = next(name for name in error.validator_value if name not in body[resource])
+        return f"Failed to parse request. Required attribute '{missing}' not specified"
+    if error.schema is False:   # jsonschema leaves the attribute out of its path here
+        name = next(name for name in body[resource] if name in attrs
+                    and not (attrs[name].post if method == POST else attrs[name].put))
+        return (f"Attribute '{name}' not allowed in POST" if method == POST
+                else f"Cannot update read-only attribute {name}")
+    name = path[1]
+    reason = (f"'{error.instance}' is not in {list(error.validator_value)}"
+              if error.validator == "enum" else error.message)
+    return f"Invalid input for {name}. Reason: {reason}."
+
 
 def parse_create(resource: str, body: Any, attrs: dict[str, Attr],
                  ignored: tuple[str, ...] = ()) -> dict[str, Any]:
     """The fields of a POST body, converted, with the defaults of what it
     leaves out (attributes without a default stay absent)."""
+    check_body(resource, body, attrs, POST, ignored)
     given = _resource_body(resource, body, attrs, ignored)
     result = {}
     for name, attr in attrs.items():
@@ -68,6 +143,7 @@ def parse_create(resource: str, body: Any, attrs: dict[str, Attr],
 def parse_update(resource: str, body: Any, attrs: dict[str, Attr],
                  ignored: tuple[str, ...] = ()) -> dict[str, Any]:
     """The fields a PUT body changes, converted."""
+    check_body(resource, body, attrs, PUT, ignored)
     given = _resource_body(resource, body, attrs, ignored)
     result = {}
     for name, value in given.items():
@@ -98,6 +174,7 @@ def _convert(name: str, attr: Attr, value: Any) -> Any:
 
 # --- converters (each returns the clean value or raises ValueError(reason)) ------------
 def string(max_len: int = NAME_MAX_LEN) -> Callable[[Any], str]:
+    @takes({"type": "string"})
     def convert(value: Any) -> str:
         if not isinstance(value, str):
             raise ValueError(f"'{value}' is not a valid string")
@@ -110,9 +187,11 @@ def string(max_len: int = NAME_MAX_LEN) -> Callable[[Any], str]:
 def nullable_string(max_len: int = NAME_MAX_LEN) -> Callable[[Any], str]:
     """A string where null means empty (Neutron's description, device_id)."""
     inner = string(max_len)
-    return lambda value: "" if value is None else inner(value)
+    return takes({"type": ["string", "null"]})(
+        lambda value: "" if value is None else inner(value))
 
 
+@takes({"type": ["boolean", "string", "integer"]})
 def boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -125,6 +204,7 @@ def boolean(value: Any) -> bool:
     raise ValueError(f"'{value}' cannot be converted to boolean")
 
 
+@takes({"type": "string", "format": "uuid"})
 def uuid_string(value: Any) -> str:
     try:
         if isinstance(value, str):
@@ -134,6 +214,7 @@ def uuid_string(value: Any) -> str:
     raise ValueError(f"'{value}' is not a valid UUID")
 
 
+@takes({"type": "string", "format": "ipv4"})
 def ip_address(value: Any) -> str:
     """An IPv4 address in its normal form."""
     try:
@@ -144,10 +225,12 @@ def ip_address(value: Any) -> str:
         raise ValueError(f"'{value}' is not a valid IP address") from None
 
 
+@takes({"type": ["string", "null"], "format": "ipv4"})
 def nullable_ip_address(value: Any) -> str | None:
     return None if value is None else ip_address(value)
 
 
+@takes({"type": "string"})
 def subnet_cidr(value: Any) -> str:
     """An IPv4 network; host bits set is an error, as Neutron's
     validate_subnet ("'10.0.0.1/24' isn't a recognized IP subnet cidr,
@@ -165,6 +248,7 @@ def subnet_cidr(value: Any) -> str:
 
 
 def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[[Any], int]:
+    @takes({"type": ["integer", "number", "string"]})   # the range: Neutron's words
     def convert(value: Any) -> int:
         try:
             if isinstance(value, bool):
@@ -180,6 +264,7 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[
     return convert
 
 
+@takes({"type": ["integer", "number", "string"]})
 def ip_version(value: Any) -> int:
     number = integer()(value)
     if number not in (4, 6):
@@ -188,6 +273,7 @@ def ip_version(value: Any) -> int:
 
 
 def list_of(item: Callable[[Any], Any], unique: bool = True) -> Callable[[Any], list]:
+    @takes({"type": ["array", "null"], "items": getattr(item, "schema", {})})
     def convert(value: Any) -> list:
         if value is None:
             return []
@@ -207,6 +293,9 @@ def list_of(item: Callable[[Any], Any], unique: bool = True) -> Callable[[Any], 
 
 def dict_with(keys: dict[str, Callable[[Any], Any]], required: tuple[str, ...] = (),
               what: str = "dict") -> Callable[[Any], dict]:
+    @takes({"type": "object", "additionalProperties": False, "required": list(required),
+            "properties": {key: getattr(convert, "schema", {})
+                           for key, convert in keys.items()}})
     def convert(value: Any) -> dict:
         if not isinstance(value, dict):
             raise ValueError(f"'{value}' is not a dictionary")
@@ -221,6 +310,7 @@ def dict_with(keys: dict[str, Callable[[Any], Any]], required: tuple[str, ...] =
     return convert
 
 
+@takes({"type": ["object", "null"]})
 def any_dict(value: Any) -> dict:
     if value is None:
         return {}
@@ -232,6 +322,7 @@ def any_dict(value: Any) -> dict:
 MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 
 
+@takes({"type": "string"})
 def mac_address(value: Any) -> str:
     text = str(value).lower().replace("-", ":") if isinstance(value, str) else ""
     if not MAC_RE.match(text) or text == "00:00:00:00:00:00" or int(text[:2], 16) & 1:

@@ -333,6 +333,13 @@ def _check_subnets_free(call: Call, router: Router, subnets: list[Subnet]) -> No
 
 
 # --- interfaces ----------------------------------------------------------------------------
+# The body of add/remove_router_interface as the OpenAPI document shows it
+# (_interface_request checks it: one of the two, each a UUID).
+INTERFACE_SCHEMA = {"type": "object", "properties": {
+    "subnet_id": {"type": "string", "format": "uuid"},
+    "port_id": {"type": "string", "format": "uuid"}}}
+
+
 def _interface_request(body: Any, for_removal: bool) -> tuple[str | None, str | None]:
     """(port_id, subnet_id) of an add/remove_router_interface body, checked
     as Neutron's _validate_interface_info."""

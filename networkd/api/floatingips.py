@@ -6,7 +6,9 @@ from flask import Blueprint, Response
 
 from networkd import floatingips
 from networkd.api.common import list_response, one, reading, writing
+from networkd.attributes import POST, PUT, request_schema
 from shared.api import json_body
+from shared.openapi import describe
 
 bp = Blueprint("floatingips", __name__, url_prefix="/v2.0")
 
@@ -19,6 +21,7 @@ def list_floatingips():
 
 
 @bp.post("/floatingips")
+@describe(request=request_schema(floatingips.RESOURCE, floatingips.ATTRS, POST))
 def create_floatingip():
     with writing() as call:
         shown = floatingips.to_dict(call, floatingips.create(call, json_body()))
@@ -33,6 +36,7 @@ def show_floatingip(floatingip_id):
 
 
 @bp.put("/floatingips/<floatingip_id>")
+@describe(request=request_schema(floatingips.RESOURCE, floatingips.ATTRS, PUT))
 def update_floatingip(floatingip_id):
     with writing() as call:
         shown = floatingips.to_dict(call, floatingips.update(call, floatingip_id, json_body()))

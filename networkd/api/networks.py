@@ -5,7 +5,9 @@ from flask import Blueprint, Response
 
 from networkd import networks
 from networkd.api.common import list_response, one, reading, writing
+from networkd.attributes import POST, PUT, request_schema
 from shared.api import json_body
+from shared.openapi import describe
 
 bp = Blueprint("networks", __name__, url_prefix="/v2.0")
 
@@ -18,6 +20,7 @@ def list_networks():
 
 
 @bp.post("/networks")
+@describe(request=request_schema(networks.RESOURCE, networks.ATTRS, POST))
 def create_network():
     with writing() as call:
         network = networks.create(call, json_body())
@@ -33,6 +36,7 @@ def show_network(network_id):
 
 
 @bp.put("/networks/<network_id>")
+@describe(request=request_schema(networks.RESOURCE, networks.ATTRS, PUT))
 def update_network(network_id):
     with writing() as call:
         shown = networks.to_dict(call, networks.update(call, network_id, json_body()))

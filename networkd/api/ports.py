@@ -5,7 +5,9 @@ from flask import Blueprint, Response
 
 from networkd import ports
 from networkd.api.common import list_response, one, reading, writing
+from networkd.attributes import POST, PUT, request_schema
 from shared.api import json_body
+from shared.openapi import describe
 
 bp = Blueprint("ports", __name__, url_prefix="/v2.0")
 
@@ -18,6 +20,7 @@ def list_ports():
 
 
 @bp.post("/ports")
+@describe(request=request_schema(ports.RESOURCE, ports.ATTRS, POST))
 def create_port():
     with writing() as call:
         port = ports.create(call, json_body())
@@ -33,6 +36,7 @@ def show_port(port_id):
 
 
 @bp.put("/ports/<port_id>")
+@describe(request=request_schema(ports.RESOURCE, ports.ATTRS, PUT))
 def update_port(port_id):
     with writing() as call:
         shown = ports.to_dict(call, ports.update(call, port_id, json_body()))

@@ -6,7 +6,9 @@ from flask import Blueprint, Response, jsonify
 
 from networkd import routers
 from networkd.api.common import list_response, one, reading, writing
+from networkd.attributes import POST, PUT, request_schema
 from shared.api import json_body
+from shared.openapi import describe
 
 bp = Blueprint("routers", __name__, url_prefix="/v2.0")
 
@@ -19,6 +21,7 @@ def list_routers():
 
 
 @bp.post("/routers")
+@describe(request=request_schema(routers.RESOURCE, routers.ATTRS, POST))
 def create_router():
     with writing() as call:
         shown = routers.to_dict(call, routers.create(call, json_body()))
@@ -33,6 +36,7 @@ def show_router(router_id):
 
 
 @bp.put("/routers/<router_id>")
+@describe(request=request_schema(routers.RESOURCE, routers.ATTRS, PUT))
 def update_router(router_id):
     with writing() as call:
         shown = routers.to_dict(call, routers.update(call, router_id, json_body()))
@@ -47,6 +51,7 @@ def delete_router(router_id):
 
 
 @bp.put("/routers/<router_id>/add_router_interface")
+@describe(request=routers.INTERFACE_SCHEMA)
 def add_router_interface(router_id):
     with writing() as call:
         info = routers.add_interface(call, router_id, json_body())
@@ -54,6 +59,7 @@ def add_router_interface(router_id):
 
 
 @bp.put("/routers/<router_id>/remove_router_interface")
+@describe(request=routers.INTERFACE_SCHEMA)
 def remove_router_interface(router_id):
     with writing() as call:
         info = routers.remove_interface(call, router_id, json_body())

@@ -7,7 +7,9 @@ from flask import Blueprint, Response
 
 from networkd import security_groups
 from networkd.api.common import list_response, one, query, reading, writing
+from networkd.attributes import POST, PUT, request_schema
 from shared.api import json_body
+from shared.openapi import describe
 
 bp = Blueprint("security_groups", __name__, url_prefix="/v2.0")
 
@@ -30,6 +32,7 @@ def list_security_groups():
 
 
 @bp.post("/security-groups")
+@describe(request=request_schema(security_groups.GROUP, security_groups.GROUP_ATTRS, POST))
 def create_security_group():
     with writing() as call:
         shown = security_groups.to_dict(call, security_groups.create(call, json_body()))
@@ -44,6 +47,7 @@ def show_security_group(group_id):
 
 
 @bp.put("/security-groups/<group_id>")
+@describe(request=request_schema(security_groups.GROUP, security_groups.GROUP_ATTRS, PUT))
 def update_security_group(group_id):
     with writing() as call:
         shown = security_groups.to_dict(call, security_groups.update(call, group_id,
@@ -67,6 +71,7 @@ def list_security_group_rules():
 
 
 @bp.post("/security-group-rules")
+@describe(request=request_schema(security_groups.RULE, security_groups.RULE_ATTRS, POST))
 def create_security_group_rule():
     with writing() as call:
         shown = security_groups.rule_to_dict(call, security_groups.create_rule(call,

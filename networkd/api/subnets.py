@@ -5,7 +5,9 @@ from flask import Blueprint, Response
 
 from networkd import subnets
 from networkd.api.common import list_response, one, reading, writing
+from networkd.attributes import POST, PUT, request_schema
 from shared.api import json_body
+from shared.openapi import describe
 
 bp = Blueprint("subnets", __name__, url_prefix="/v2.0")
 
@@ -18,6 +20,7 @@ def list_subnets():
 
 
 @bp.post("/subnets")
+@describe(request=request_schema(subnets.RESOURCE, subnets.ATTRS, POST))
 def create_subnet():
     with writing() as call:
         subnet = subnets.create(call, json_body())
@@ -33,6 +36,7 @@ def show_subnet(subnet_id):
 
 
 @bp.put("/subnets/<subnet_id>")
+@describe(request=request_schema(subnets.RESOURCE, subnets.ATTRS, PUT))
 def update_subnet(subnet_id):
     with writing() as call:
         shown = subnets.to_dict(call, subnets.update(call, subnet_id, json_body()))
