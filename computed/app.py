@@ -4,7 +4,8 @@ Nova v2.1-compatible compute service. gunicorn runs one worker process (see
 [api] workers in computed.conf); the worker builds everything in make_app:
 the database (with the default flavors), the libvirt connection, the
 reconcile pass that makes the database and libvirt agree again after a
-restart, the periodic tasks (power state sync, image cache manager) and
+restart, the periodic tasks (power state sync, image cache manager: these
+three once libvirtd answers, computed/hypervisor.py) and
 the metadata service's thread ([metadata] bind_port, computed/metadata/) and
 the serial console proxy's ([serial_console] serialproxy_port,
 computed/serialproxy/).
@@ -69,18 +70,32 @@ def image_cache_manager(computed: runtime.Computed):
     return run
 
 
+def acts_on_a_guest(path: str) -> bool:
+    """A server's create, delete, actions, volume and interface changes and
+    consoles: what computed cannot do before it is connected to libvirt.
+    (A server's metadata and tags are only the database's.)"""
+    parts = path.strip("/").split("/")
+    return parts[:2] == ["v2.1", "servers"] and not (
+        len(parts) > 3 and parts[3] in ("metadata", "tags"))
+
+
 def make_app(conf, state: StateLayout) -> Flask:
     service = build_service(NAME, conf, state, RULES + EVENT_RULES)
     computed = runtime.build(service)
-    computed.deps.driver.init_host()
     reconciler = Reconciler(computed.deps)
-    reconciler.startup()
-    Periodic([
+    periodic = Periodic([
         ("sync_power_states", conf.compute.sync_power_state_interval,
          reconciler.sync_power_states),
         ("image_cache_manager", conf.compute.image_cache_manager_interval,
          image_cache_manager(computed)),
-    ]).start()
+    ])
+
+    def on_libvirt() -> None:
+        computed.deps.driver.init_host()
+        reconciler.startup()
+        periodic.start()
+    # now if libvirtd answers, else in the background: the API serves meanwhile
+    computed.deps.hypervisor.connect(on_libvirt)
     metadata_server.start(conf, state, computed.deps)
     serialproxy_server.start(conf, computed.deps)
 
@@ -91,6 +106,11 @@ def make_app(conf, state: StateLayout) -> Flask:
     def _microversion():
         if request.path.startswith("/v2.1/") and request.path not in PUBLIC_PATHS:
             g.compute_api_version = parse_microversion()
+
+    @app.before_request
+    def _hypervisor_needed():
+        if request.method not in ("GET", "HEAD") and acts_on_a_guest(request.path):
+            computed.deps.hypervisor.require()
 
     app.after_request(set_version_headers)
     for module in (versions, flavors, keypairs, servers, actions, volume_attachments,

@@ -14,6 +14,7 @@ from computed.db import repository as repo
 from computed.db.models import Base
 from computed.domain.claims import HostInventory, QuotaLimits
 from computed.flows import Deps, Settings
+from computed.hypervisor import HypervisorLink
 from computed.imagecache import ImageCache
 from computed.virt.imagebackend import FileDisks, InstanceDisks, RbdDisks
 from computed.virt.libvirt_driver import LibvirtDriver
@@ -139,5 +140,6 @@ def build(service: Service) -> Computed:
         settings=settings, inventory=inventory, service_caller=service_caller,
         builds=ThreadPoolExecutor(conf.compute.max_concurrent_builds,
                                   thread_name_prefix="build"),
-        actions=ThreadPoolExecutor(ACTION_THREADS, thread_name_prefix="action"))
+        actions=ThreadPoolExecutor(ACTION_THREADS, thread_name_prefix="action"),
+        hypervisor=HypervisorLink())  # ready once app.py has connected and reconciled
     return Computed(service=service, deps=deps)

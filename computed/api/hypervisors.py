@@ -29,8 +29,10 @@ STATISTICS = ("vcpus", "vcpus_used", "memory_mb", "memory_mb_used", "free_ram_mb
 @bp.get("/os-hypervisors")
 def list_hypervisors():
     authorize("os-hypervisors:list", context())
-    node = compute_api.compute_node(runtime().deps)
-    return _paged([compute_api.hypervisor_summary(node)], "os-hypervisors")
+    deps = runtime().deps
+    node = compute_api.compute_node(deps)
+    return _paged([compute_api.hypervisor_summary(node, up=deps.hypervisor.ready)],
+                  "os-hypervisors")
 
 
 @bp.get("/os-hypervisors/detail")

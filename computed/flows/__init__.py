@@ -46,6 +46,7 @@ from sqlalchemy.orm import sessionmaker
 from computed.db import repository as repo
 from computed.db.models import Instance
 from computed.domain.claims import HostInventory, QuotaLimits
+from computed.hypervisor import HypervisorLink
 from computed.imagecache import ImageCache
 from computed.virt.driver import ComputeDriver
 from computed.virt.imagebackend import InstanceDisks
@@ -114,6 +115,8 @@ class Deps:
     builds: ThreadPoolExecutor
     actions: ThreadPoolExecutor
     locks: InstanceLocks = field(default_factory=InstanceLocks)
+    # connected to libvirt and reconciled since the start (computed/hypervisor.py)
+    hypervisor: HypervisorLink = field(default_factory=HypervisorLink.connected)
 
     def instance_dir(self, uuid: str) -> Path:
         return self.settings.instances_path / uuid
