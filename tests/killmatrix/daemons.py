@@ -26,6 +26,11 @@ def pids(stack, daemon: str) -> list[int]:
     run = stack.state_dir / "run"
     if daemon in SERVICES:
         pid = processes.running_pid(run / f"{daemon}.pid", f"{daemon}.app")
+        sharing = [other for other in SERVICES if other != daemon
+                   and pid and processes.read_pid(run / f"{other}.pid") == pid]
+        # services serving in one process die together: no cell of this matrix
+        assert not sharing, f"{daemon} shares its process with {sharing}: the matrix " \
+                            f"needs a process per service"
         return [pid] if pid else []
     if daemon == "tgtd":
         try:
@@ -68,4 +73,4 @@ def kill(stack, daemon: str) -> list[int]:
 
 def dnsmasq_runs(stack, network_id: str) -> bool:
     pid = processes.read_pid(stack.state_dir / "lib" / "networkd" / "dhcp" / network_id / "pid")
-    return bool(pid) and processes.process_matches(pid, f"{stack.state_dir}/")
+    return pid is not None and processes.process_matches(pid, f"{stack.state_dir}/")
