@@ -37,7 +37,7 @@ libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients 
 tgt libiscsi-bin
 syslinux syslinux-common mtools dosfstools cpio busybox-static kmod
 genisoimage xorriso e2fsprogs util-linux
-dnsmasq-base passt iproute2 nftables conntrack openssh-client curl jq
+dnsmasq-base passt iproute2 nftables conntrack openssh-client curl jq tini
 postgresql
 "
 

@@ -14,6 +14,9 @@ Why each step:
   (`namespaces = [ ]` in qemu.conf), which would try to copy /dev/kvm.
   Guests then run under TCG (domain type 'qemu').  Where KVM works, libvirtd
   starts normally and the compute driver can use domain type 'kvm'.
+* libvirtd runs in the foreground under tini, a child subreaper: a QEMU that
+  exits is reaped at once, instead of by the machine's init, which in a
+  container may take seconds (and a domain's destroy waits for it).
 
 We record what we started in <state>/run/libvirt-host.json; stop() stops
 only that, never a libvirtd someone else started.
@@ -25,6 +28,7 @@ import logging
 import os
 import pwd
 import re
+import shutil
 import stat
 import subprocess
 from contextlib import contextmanager
@@ -43,12 +47,14 @@ KVM_MASK = Path("/run/pocketstack-nokvm")
 SYSTEM_URI = "qemu:///system"
 LOCK_FILE = Path("/run/lock/pocketstack-libvirt-host.lock")
 
-# Daemon name -> (pid file it writes with -d, socket it serves when ready).
+# Daemon name -> (pid file it writes, socket it serves when ready).
 DAEMONS = {
     "virtlogd": (Path("/run/virtlogd.pid"), Path("/run/libvirt/virtlogd-sock")),
     "libvirtd": (Path("/run/libvirtd.pid"), Path("/run/libvirt/libvirt-sock")),
 }
 START_TIMEOUT = 60.0
+# The child subreaper libvirtd runs under (see _libvirtd_command).
+REAPER = "tini"
 
 
 class HostServiceError(RuntimeError):
@@ -175,18 +181,52 @@ def _start_virtlogd() -> None:
 
 
 def _start_libvirtd() -> None:
-    """Start libvirtd, inside the /dev/kvm trap when KVM is not usable."""
+    """Start libvirtd, inside the /dev/kvm trap when KVM is not usable, and
+    under a reaper where there is one (under_reaper)."""
     env = _daemon_env("libvirtd")
-    if kvm_usable() or not KVM_DEVICE.exists():
-        _run_start(["libvirtd", "-d"], env, "libvirtd")
+    reaped = under_reaper(["libvirtd"])
+    if reaped is None:
+        log.warning("%s is not installed (Debian package tini): the QEMU processes "
+                    "libvirtd leaves are reaped by init, which may slow every delete "
+                    "down", REAPER)
+    command = reaped or ["libvirtd", "-d"]
+    if not (kvm_usable() or not KVM_DEVICE.exists()):
+        KVM_MASK.touch()
+        KVM_MASK.chmod(0o000)
+        # unshare(1) without --fork execs sh in the new mount namespace; the
+        # bind mount is private to it, and libvirtd (exec'd by sh) inherits it.
+        command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   'mount --bind "$1" /dev/kvm && shift && exec "$@"', "sh",
+                   str(KVM_MASK), *command]
+    if reaped is None:
+        _run_start(command, env, "libvirtd")
         return
-    KVM_MASK.touch()
-    KVM_MASK.chmod(0o000)
-    # unshare(1) without --fork execs sh in the new mount namespace; the bind
-    # mount is private to it, and libvirtd (exec'd by sh) inherits it.
-    script = 'mount --bind "$1" /dev/kvm && exec libvirtd -d'
-    _run_start(["unshare", "--mount", "--propagation", "private",
-                "sh", "-c", script, "sh", str(KVM_MASK)], env, "libvirtd")
+    # libvirtd stays in the foreground under the reaper: setsid --fork puts
+    # both in the background, in a session of their own; what they print
+    # before libvirtd's own log is open goes to that log.
+    with open(_log_path("libvirtd"), "a") as log_file:
+        proc = subprocess.run(["setsid", "--fork", *command], env=env, stdout=log_file,
+                              stderr=log_file, stdin=subprocess.DEVNULL,
+                              timeout=START_TIMEOUT)
+    if proc.returncode != 0:
+        raise HostServiceError(f"starting libvirtd failed ({proc.returncode}): see "
+                               f"{_log_path('libvirtd')}")
+
+
+def under_reaper(daemon: list[str]) -> list[str] | None:
+    """`daemon` (a command that stays in the foreground) run by tini as a
+    child subreaper, or None where tini is not installed.
+
+    libvirtd starts each QEMU as a daemon: when one exits, the one to reap
+    it is the nearest subreaper above it, else the machine's init. A
+    container's init may reap late (1.6 s on the project's machines), and
+    libvirt's destroy waits until the QEMU is reaped (it polls kill(pid,
+    0) every 200 ms): every server delete waited for init. tini -s is that
+    subreaper for everything libvirtd starts and reaps each at once; it
+    ends when libvirtd ends (the QEMUs still running then go to init)."""
+    if shutil.which(REAPER) is None:
+        return None
+    return [REAPER, "-s", "--", *daemon]
 
 
 def _libvirt_answers() -> bool:

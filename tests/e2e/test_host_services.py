@@ -7,6 +7,7 @@ import random
 import re
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,51 @@ def test_stop_leaves_daemons_it_did_not_start(libvirt_conn, tmp_path):
     assert libvirt_host.stop(tmp_path / "someone-else") == {}
     assert procs.is_running(pid, "libvirtd")
     assert libvirt_conn.getVersion() > 0
+
+
+# A daemon as libvirtd is one: it stays in the foreground and starts a
+# process of its own as a daemon (a double fork, as libvirt starts QEMU),
+# which prints its pid and ends when a line comes on its stdin.
+DAEMON_STARTING_A_DAEMON = """
+import os, sys, time
+if os.fork() == 0:
+    if os.fork() == 0:
+        print(os.getpid(), flush=True)
+        sys.stdin.readline()
+        os._exit(0)
+    os._exit(0)
+os.wait()
+time.sleep(120)
+"""
+
+
+def test_what_libvirtd_leaves_has_the_reaper_for_parent(tmp_path):
+    """libvirtd runs under tini -s: a process it starts as a daemon (QEMU)
+    becomes tini's child, not init's, and is reaped once it ends (libvirt's
+    destroy waits until it is; a container's init reaps late)."""
+    daemon = tmp_path / "daemon.py"
+    daemon.write_text(DAEMON_STARTING_A_DAEMON)
+    command = libvirt_host.under_reaper([sys.executable, str(daemon)])
+    assert command is not None, "tini is not installed (labs/host/install-packages.sh)"
+    reaper = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert reaper.stdout is not None and reaper.stdin is not None
+        left = int(reaper.stdout.readline())
+        assert _parent_of(left) == reaper.pid
+        reaper.stdin.write("\n")
+        reaper.stdin.flush()
+        assert procs.wait_for(lambda: not Path(f"/proc/{left}").exists(), 10.0), \
+            f"process {left} was not reaped: {Path(f'/proc/{left}/stat').read_text()}"
+    finally:
+        reaper.terminate()  # tini passes it on to the daemon, and ends with it
+        reaper.wait(timeout=30)
+        reaper.stdin.close()
+        reaper.stdout.close()
+
+
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 # --- tgtd ---------------------------------------------------------------------
