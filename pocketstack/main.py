@@ -150,7 +150,11 @@ def _start_service(service: Service, conf, state: StateLayout, launcher: ForkSer
         return processes.port_answers(host, port) or not processes.alive(pid)
 
     with Progress().waiting(f"starting {service.name}", report=False):
-        answered = processes.wait_until(answers_or_died, START_TIMEOUT, interval=0.02)
+        deadline = time.monotonic() + START_TIMEOUT
+        # its port accepts before its app is built: an HTTP answer says it runs
+        answered = processes.wait_until(answers_or_died, START_TIMEOUT, interval=0.02) and \
+            processes.http_status(host, port, max(1.0, deadline - time.monotonic())) \
+            not in (None, 503)
     if not answered or not processes.alive(pid):
         state.pid_file(service.name).unlink(missing_ok=True)
         raise StartFailed(_did_not_start(service, state))

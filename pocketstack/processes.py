@@ -44,6 +44,21 @@ def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def http_status(host: str, port: int, timeout: float) -> int | None:
+    """The status of GET / (a service's version document: no token needed),
+    or None if no HTTP answer came. A service that is still starting makes
+    the request wait (its port accepts already): so an answer means it runs."""
+    import http.client
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        connection.request("GET", "/")
+        return connection.getresponse().status
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

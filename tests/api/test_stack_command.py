@@ -1,5 +1,6 @@
 """`pocketstack up` twice starts nothing twice; status shows each service;
-down stops exactly what up started; tokens expire as configured."""
+down stops exactly what up started; a service that dies in its start fails
+up; tokens expire as configured."""
 from __future__ import annotations
 
 import time
@@ -7,6 +8,7 @@ import time
 import pytest
 import requests
 
+from pocketstack import processes
 from tests.stack import Stack, pocketstack
 
 
@@ -79,3 +81,26 @@ def test_down_stops_what_up_started_and_up_restarts_it(own_stack):
     assert own_stack.up().returncode == 0
     assert int((own_stack.state_dir / "run" / "identity.pid").read_text()) != pid
     assert own_stack.token("demo")
+
+
+def test_up_fails_for_a_service_that_dies_in_its_start(own_stack):
+    """A service listens before it has built its app (its port answers
+    early): one that then dies (here computed, its database out of reach)
+    is no service started, and up says so."""
+    config = own_stack.state_dir / "etc" / "computed.conf"
+    kept = config.read_text()
+    pid = processes.running_pid(own_stack.state_dir / "run" / "computed.pid", "computed.app")
+    assert pid
+    processes.stop(pid)
+    unreachable = own_stack.state_dir / "no-such-directory" / "computed.sqlite"
+    own_stack.set_option("computed.conf", "database", "connection", f"sqlite:///{unreachable}")
+    try:
+        result = own_stack.up(check=False)
+        assert result.returncode != 0, result.stdout
+        assert "computed         started" not in result.stdout
+        assert "computed did not start" in result.stderr
+        assert status_lines(own_stack)["computed"][0] == "down"
+    finally:
+        config.write_text(kept)
+    assert own_stack.up().returncode == 0
+    assert status_lines(own_stack)["computed"][0] == "up"
