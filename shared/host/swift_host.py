@@ -131,13 +131,12 @@ def ensure_running(state_root: Path, ports: SwiftPorts, auth: SwiftAuth) -> dict
     layout.conf_dir.chmod(0o700)
     _write_configs(layout, ports, auth)
     _build_rings_once(layout, ports)
-    started = []
+    started: dict[str, subprocess.Popen] = {}
     for name, command, comm in _daemons(layout, ports):
         if not procs.is_running(_pid(layout, name), comm):
-            _spawn(layout, name, command)
-            started.append(name)
-    _wait_ready(layout, ports)
-    return {"started": started, "pids": pids(state_root, ports)}
+            started[name] = _spawn(layout, name, command)
+    _wait_ready(layout, ports, started)
+    return {"started": list(started), "pids": pids(state_root, ports)}
 
 
 def stop(state_root: Path, ports: SwiftPorts | None = None) -> list[str]:
@@ -230,20 +229,31 @@ def _build_rings_once(layout: SwiftLayout, ports: SwiftPorts) -> None:
 
 # -- running --------------------------------------------------------------------------------
 
-def _spawn(layout: SwiftLayout, name: str, command: list[str]) -> int:
+def _spawn(layout: SwiftLayout, name: str, command: list[str]) -> subprocess.Popen:
     with open(layout.log / f"{name}.log", "ab") as output:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output,
                                    stderr=output, start_new_session=True, cwd="/")
     layout.pid_file(name).write_text(f"{process.pid}\n")
-    return process.pid
+    return process
 
 
-def _wait_ready(layout: SwiftLayout, ports: SwiftPorts) -> None:
+def _wait_ready(layout: SwiftLayout, ports: SwiftPorts,
+                started: dict[str, subprocess.Popen]) -> None:
+    """Until the proxy answers its health check; SwiftError as soon as a
+    daemon is gone. A daemon started just now is asked through its process
+    (waitpid), never by its command name: Popen returns once the new
+    program's files are closed on exec, which the kernel does before it
+    renames the process, so for a moment the child still bears our name
+    ("python") and would look like a daemon that exited."""
     import requests
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
-        for name, running in pids(layout.state_root, ports).items():
-            if running is None:
+        for name, pid in pids(layout.state_root, ports).items():
+            process = started.get(name)
+            if process is not None and process.poll() is not None:
+                raise SwiftError(f"{name} exited with {process.returncode}; "
+                                 f"see {layout.log / (name + '.log')}")
+            if process is None and pid is None:
                 raise SwiftError(f"{name} exited; see {layout.log / (name + '.log')}")
         try:
             answer = requests.get(f"http://{LOOPBACK}:{ports.proxy}/healthcheck", timeout=2)
