@@ -15,12 +15,15 @@ from tests.stack import Stack, port_offset_for
 @contextmanager
 def own_stack(port_base: int) -> Iterator[Stack]:
     """A stack started with `pocketstack up` (the tiny image built once into
-    the test cache) and stopped at the end, whatever happened."""
+    the test cache) and stopped at the end, whatever happened. Its ports
+    are shifted from $POCKETSTACK_TEST_PORT_BASE when set (as the tests'),
+    else from the benchmark's own `port_base`."""
     os.environ.setdefault("POCKETSTACK_IMAGE_CACHE",
                           os.environ.get("POCKETSTACK_TEST_CACHE",
                                          "/var/cache/pocketstack-test"))
+    base = int(os.environ.get("POCKETSTACK_TEST_PORT_BASE", port_base))
     with tempfile.TemporaryDirectory(prefix="pocketstack-bench-") as tmp:
-        stack = Stack(Path(tmp), port_offset_for("master", base=port_base))
+        stack = Stack(Path(tmp), port_offset_for("master", base=base))
         result = stack.up()
         if result.returncode != 0:
             raise SystemExit(result.stdout + result.stderr)
