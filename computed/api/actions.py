@@ -20,7 +20,7 @@ import re
 from flask import Blueprint, Response, jsonify
 
 from computed import compute_api
-from computed.api import backup, consoles, locking, server_moves, shelve
+from computed.api import backup, consoles, locking, schemas, server_moves, shelve
 from computed.api.common import API_PREFIX, authorize, project_scope, runtime
 from computed.api.microversion import COMPUTE, REMOTE_CONSOLES
 from computed.db import repository as repo
@@ -30,6 +30,7 @@ from computed.flows import power, snapshot, volume_snapshot
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, Conflict, Forbidden
+from shared.openapi import describe
 
 LENGTH = re.compile(r"^-?[0-9]+$")
 
@@ -77,11 +78,15 @@ def start_power_action(server_id: str, action: str, rule: str):
 
 
 @bp.post("/servers/<server_id>/action")
+@describe(request=schemas.SERVER_ACTION)
 def server_action(server_id):
     body = json_body()
     if len(body) != 1:
         raise BadRequest("Malformed request body: name exactly one action.")
     action, argument = next(iter(body.items()))
+    if action not in schemas.ACTIONS:
+        raise BadRequest(f"There is no such action: {action}")
+    schemas.checked_nova(body, schemas.SERVER_ACTION)
     if action in POWER_ACTIONS:
         name, rule = POWER_ACTIONS[action]
         return start_power_action(server_id, name, rule)

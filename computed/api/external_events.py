@@ -15,6 +15,7 @@ import logging
 
 from flask import Blueprint, jsonify
 
+from computed.api import schemas
 from computed.api.common import API_PREFIX, authorize, runtime
 from computed.db import repository as repo
 from computed.domain.external_events import EVENT_NAMES, EVENT_STATUSES, VOLUME_EXTENDED
@@ -23,6 +24,7 @@ from computed.flows.extend_volume import extend_attached_volume
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, NotFound
+from shared.openapi import describe
 
 LOG = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ bp = Blueprint("external_events", __name__, url_prefix=API_PREFIX)
 
 
 @bp.post("/os-server-external-events")
+@describe(request=schemas.EXTERNAL_EVENTS)
 def create():
     events = _validated(json_body())   # Nova's schema comes before its policy
     authorize("os-server-external-events:create", context(), project_id=None)
@@ -100,4 +103,4 @@ def _validated(body: dict) -> list[dict]:
         if "tag" in event and (not isinstance(tag, str) or len(tag) > 255):
             raise BadRequest(f"Invalid input for field/attribute tag. Value: {tag}. "
                              f"It must be a string of at most 255 characters")
-    return events
+    return schemas.checked_nova(body, schemas.EXTERNAL_EVENTS)["events"]

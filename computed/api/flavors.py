@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from computed.api import render
+from computed.api import render, schemas
 from computed.api.common import API_PREFIX, authorize, paginate, runtime
 from computed.api.microversion import PUBLIC_FLAVOR_ACCESS, at_least
 from computed.db import repository as repo
@@ -97,11 +97,12 @@ def show_flavor(flavorid):
 
 
 @bp.post("/flavors")
+@describe(request=schemas.FLAVOR_CREATE)
 def create_flavor():
     ctx = context()
     authorize("os-flavor-manage:create", ctx)
     try:
-        spec = parse_create(json_body())
+        spec = parse_create(schemas.checked_nova(json_body(), schemas.FLAVOR_CREATE))
     except InvalidFlavor as exc:
         raise BadRequest(str(exc)) from None
     with transaction(runtime().deps.sessions) as session:
@@ -135,11 +136,13 @@ def list_extra_specs(flavorid):
 
 
 @bp.post("/flavors/<flavorid>/os-extra_specs")
+@describe(request=schemas.EXTRA_SPECS)
 def create_extra_specs(flavorid):
     authorize("os-flavor-extra-specs:create", context())
     body = json_body()
     if "extra_specs" not in body:
         raise BadRequest("Invalid input: the body must be {\"extra_specs\": {...}}.")
+    schemas.checked_nova(body, schemas.EXTRA_SPECS)
     try:
         specs = parse_extra_specs(body)
     except InvalidFlavor as exc:
@@ -163,11 +166,13 @@ def show_extra_spec(flavorid, key):
 
 
 @bp.put("/flavors/<flavorid>/os-extra_specs/<key>")
+@describe(request=schemas.EXTRA_SPEC)
 def update_extra_spec(flavorid, key):
     authorize("os-flavor-extra-specs:create", context())
     body = json_body()
     if list(body) != [key]:
         raise BadRequest("Request body and URI mismatch")
+    schemas.checked_nova(body, schemas.EXTRA_SPEC)
     try:
         specs = parse_extra_specs(body)
     except InvalidFlavor as exc:

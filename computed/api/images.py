@@ -26,12 +26,14 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request
 
+from computed.api import schemas
 from computed.api.common import API_PREFIX, base_url, runtime
 from computed.api.microversion import COMPUTE, NO_PROXIES
 from computed.domain import images as nova_images
 from shared.api import context, json_body
 from shared.clients import Caller, RemoteError
 from shared.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
+from shared.openapi import describe
 from shared.strutils import NotABoolean, bool_from_string
 
 bp = Blueprint("images", __name__, url_prefix=API_PREFIX)
@@ -86,16 +88,20 @@ def list_metadata(image_id: str):
 
 
 @bp.post("/images/<image_id>/metadata")
+@describe(request=schemas.IMAGE_METADATA)
 def merge_metadata(image_id: str):
     wanted = _checked_metadata(json_body(), "metadata")
+    schemas.checked_nova({"metadata": wanted}, schemas.IMAGE_METADATA)
     image = _get(image_id)
     merged = {**_metadata(image), **wanted}
     return jsonify({"metadata": _metadata(_update(image, merged))})
 
 
 @bp.put("/images/<image_id>/metadata")
+@describe(request=schemas.IMAGE_METADATA)
 def replace_metadata(image_id: str):
     wanted = _checked_metadata(json_body(), "metadata")
+    schemas.checked_nova({"metadata": wanted}, schemas.IMAGE_METADATA)
     image = _get(image_id)
     _update(image, wanted)
     return jsonify({"metadata": wanted})
@@ -110,6 +116,7 @@ def show_metadata_item(image_id: str, key: str):
 
 
 @bp.put("/images/<image_id>/metadata/<key>")
+@describe(request=schemas.IMAGE_META)
 def set_metadata_item(image_id: str, key: str):
     meta = _checked_metadata(json_body(), "meta")
     if len(meta) != 1:
@@ -117,6 +124,7 @@ def set_metadata_item(image_id: str, key: str):
                          f"It must have exactly one property.")
     if key not in meta:
         raise BadRequest("Request body and URI mismatch")
+    schemas.checked_nova({"meta": meta}, schemas.IMAGE_META)
     image = _get(image_id)
     _update(image, {**_metadata(image), **meta})
     return jsonify({"meta": meta})

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from computed import network_api
-from computed.api import locking
+from computed.api import locking, schemas
 from computed.api.common import API_PREFIX, authorize, project_scope, runtime
 from computed.db import repository as repo
 from computed.db.models import Instance
@@ -17,6 +17,7 @@ from shared.api import context, json_body
 from shared.clients import RemoteError
 from shared.db import transaction
 from shared.errors import NotFound
+from shared.openapi import describe
 
 bp = Blueprint("interfaces", __name__, url_prefix=API_PREFIX)
 
@@ -57,14 +58,16 @@ def show_interface(server_id, port_id):
 
 
 @bp.post("/servers/<server_id>/os-interface")
+@describe(request=schemas.INTERFACE)
 def attach_interface(server_id):
     ctx = context()
     deps = runtime().deps
     instance = load(server_id, "os-attach-interfaces:create")
     locking.check_unlocked(server_id)
     # The body first (400 before 409, as Nova's schema check runs first).
+    body = schemas.checked_nova(json_body(), schemas.INTERFACE)
     wanted = network_api.interface_request(deps, ctx, instance.project_id, instance.uuid,
-                                           json_body())
+                                           body)
     interfaces.check_state(deps, server_id, project_scope(), "attach_interface")
     port_id = interfaces.attach(deps, ctx, server_id, project_scope(), wanted)
     return jsonify({"interfaceAttachment": interface_attachment(_port(port_id))})

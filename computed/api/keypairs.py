@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from computed import keypairs
-from computed.api import render
+from computed.api import render, schemas
 from computed.api.common import API_PREFIX, authorize, paginate, runtime
 from computed.api.microversion import KEYPAIR_PAGING, KEYPAIR_TYPE, KEYPAIR_USER, at_least
 from computed.db import repository as repo
@@ -22,6 +22,7 @@ from computed.db.models import KeyPair
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest
+from shared.openapi import describe
 
 bp = Blueprint("keypairs", __name__, url_prefix=API_PREFIX)
 
@@ -80,10 +81,12 @@ def _create_spec() -> tuple[dict, str | None]:
         raise BadRequest(f"Invalid input for field/attribute keypair. Value: {spec}. "
                          f"Additional properties are not allowed ({extra[0]!r} was "
                          f"unexpected)")
+    schemas.checked_nova({"keypair": spec}, schemas.KEYPAIR_CREATE)
     return spec, spec.get("user_id")
 
 
 @bp.post("/os-keypairs")
+@describe(request=schemas.KEYPAIR_CREATE)
 def create_keypair():
     ctx = context()
     spec, user_id = _create_spec()

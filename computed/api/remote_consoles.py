@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from computed.api import consoles
+from computed.api import consoles, schemas
 from computed.api.common import API_PREFIX
 from computed.api.microversion import COMPUTE, REMOTE_CONSOLES
 from computed.api.targets import authorize_on_server
 from shared.api import json_body
 from shared.errors import BadRequest
+from shared.openapi import describe
 
 bp = Blueprint("remote_consoles", __name__, url_prefix=API_PREFIX)
 
@@ -58,9 +59,12 @@ def _checked(body: dict) -> tuple[str, str]:
 
 
 @bp.post("/servers/<server_id>/remote-consoles")
+@describe(request=schemas.REMOTE_CONSOLE)
 def create(server_id):
     COMPUTE.require(REMOTE_CONSOLES)
-    protocol, kind = _checked(json_body())
+    body = json_body()
+    protocol, kind = _checked(body)
+    schemas.checked_nova(body, schemas.REMOTE_CONSOLE)
     authorize_on_server(server_id, "os-remote-consoles")
     if protocol == "rdp":
         raise BadRequest(f"Unavailable console type {protocol}.")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from computed.api import schemas
 from computed.api.common import API_PREFIX, base_url, runtime
 from computed.api.microversion import COMPUTE, TAGS
 from computed.api.servers import load
@@ -24,6 +25,7 @@ from computed.domain.server_fields import MAX_TAGS, InvalidField, check_tags, ta
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, Conflict, NotFound
+from shared.openapi import describe
 
 bp = Blueprint("server_tags", __name__, url_prefix=API_PREFIX)
 
@@ -64,11 +66,13 @@ def show(server_id, tag):
 
 
 @bp.put("/servers/<server_id>/tags")
+@describe(request=schemas.SERVER_TAGS)
 def update_all(server_id):
     try:
         wanted = check_tags(json_body())
     except InvalidField as exc:
         raise BadRequest(str(exc)) from None
+    schemas.checked_nova({"tags": wanted}, schemas.SERVER_TAGS)
     with transaction(runtime().deps.sessions) as session:
         instance = _changeable(session, server_id, "update_all", "update tags")
         result = server_extras.set_tags(session, server_id, wanted)
@@ -77,6 +81,7 @@ def update_all(server_id):
 
 
 @bp.put("/servers/<server_id>/tags/<tag>")
+@describe(no_body=True)
 def update(server_id, tag):
     body = request.get_json(silent=True, force=True) if request.get_data() else None
     if body is not None:  # Nova's schema: no body, or null

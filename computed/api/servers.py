@@ -18,7 +18,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, g, jsonify, request
 
 from computed import compute_api, network_api
-from computed.api import locking, render, server_versioned
+from computed.api import locking, render, schemas, server_versioned
 from computed.api.common import (
     API_PREFIX,
     MIN_VERSION,
@@ -38,6 +38,7 @@ from computed.flows.terminate import terminate
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
+from shared.openapi import describe
 
 bp = Blueprint("servers", __name__, url_prefix=API_PREFIX)
 
@@ -97,10 +98,11 @@ def list_servers_detail():
 
 # --- create, show, update, delete -------------------------------------------------------
 @bp.post("/servers")
+@describe(request=schemas.SERVER_CREATE, status="202")
 def create_server():
     ctx = context()
     authorize("servers:create", ctx)
-    body = json_body()
+    body = schemas.checked_nova(json_body(), schemas.SERVER_CREATE)
     server_versioned.check_create(body)
     description = server_versioned.created_description(body)
     created = compute_api.create_servers(runtime().deps, ctx, body,
@@ -144,6 +146,7 @@ def show_server(server_id):
 
 
 @bp.put("/servers/<server_id>")
+@describe(request=schemas.SERVER_UPDATE)
 def update_server(server_id):
     server = json_body().get("server")
     if not isinstance(server, dict):
@@ -157,6 +160,7 @@ def update_server(server_id):
         description = check_description(server.get("description"))
     except (InvalidRequest, InvalidField) as exc:
         raise BadRequest(str(exc)) from None
+    schemas.checked_nova({"server": server}, schemas.SERVER_UPDATE)
     deps = runtime().deps
     with transaction(deps.sessions) as session:
         instance = load(session, server_id, "servers:update")
@@ -231,7 +235,7 @@ def _metadata_body() -> dict:
     metadata = json_body().get("metadata")
     if not isinstance(metadata, dict):
         raise BadRequest("Malformed request body: metadata must be an object.")
-    return metadata
+    return schemas.checked_nova({"metadata": metadata}, schemas.SERVER_METADATA)["metadata"]
 
 
 @bp.get("/servers/<server_id>/metadata")
@@ -242,12 +246,14 @@ def list_metadata(server_id):
 
 
 @bp.put("/servers/<server_id>/metadata")
+@describe(request=schemas.SERVER_METADATA)
 def replace_metadata(server_id):
     new = _metadata_body()
     return jsonify({"metadata": _change_metadata(server_id, lambda _old: new)})
 
 
 @bp.post("/servers/<server_id>/metadata")
+@describe(request=schemas.SERVER_METADATA)
 def merge_metadata(server_id):
     new = _metadata_body()
     return jsonify({"metadata": _change_metadata(server_id, lambda old: {**old, **new})})
@@ -263,10 +269,12 @@ def show_metadata_item(server_id, key):
 
 
 @bp.put("/servers/<server_id>/metadata/<key>")
+@describe(request=schemas.SERVER_META)
 def set_metadata_item(server_id, key):
     meta = json_body().get("meta")
     if not isinstance(meta, dict) or list(meta) != [key]:
         raise BadRequest("Request body and URI mismatch")
+    schemas.checked_nova({"meta": meta}, schemas.SERVER_META)
     _change_metadata(server_id, lambda old: {**old, **meta})
     return jsonify({"meta": meta})
 

@@ -7,7 +7,7 @@ import uuid as uuidlib
 
 from flask import Blueprint, Response, jsonify
 
-from computed.api import locking, render
+from computed.api import locking, render, schemas
 from computed.api.common import API_PREFIX, authorize, project_scope, runtime
 from computed.api.microversion import SHELVED_VOLUMES, at_least
 from computed.db import repository as repo
@@ -16,6 +16,7 @@ from computed.flows import shelved_volumes, volumes
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, NotFound
+from shared.openapi import describe
 
 bp = Blueprint("volume_attachments", __name__, url_prefix=API_PREFIX)
 
@@ -52,6 +53,7 @@ def show_attachment(server_id, volume_id):
 
 
 @bp.post("/servers/<server_id>/os-volume_attachments")
+@describe(request=schemas.VOLUME_ATTACHMENT)
 def attach(server_id):
     ctx = context()
     deps = runtime().deps
@@ -64,6 +66,7 @@ def attach(server_id):
     except ValueError:
         raise BadRequest(f"Invalid input for field/attribute volumeId. Value: "
                          f"{volume_id}. It is not a UUID.") from None
+    schemas.checked_nova({"volumeAttachment": spec}, schemas.VOLUME_ATTACHMENT)
     with transaction(deps.sessions, write=False) as session:
         instance = load(session, server_id, "os-volumes-attachments:create")
         locking.require_unlocked(session, instance)

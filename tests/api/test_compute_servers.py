@@ -53,7 +53,7 @@ def names_of(response) -> set[str]:
     ({"config_drive": "maybe"}, 400, "config_drive"),
     ({"max_count": 11}, 400, "max_count"),
     ({"availability_zone": "elsewhere"}, 400, "availability zone"),
-    ({"metadata": {"k": 1}}, 400, "metadata"),
+    ({"metadata": {"k": 1}}, 400, "field/attribute k. Value: 1."),  # Nova's words
     ({"block_device_mapping_v2": [{"source_type": "volume", "destination_type": "volume",
                                    "uuid": "6d0cc6b4-0000-4000-8000-000000000002",
                                    "boot_index": 0}]}, 400, "Boot sequence for the instance "
