@@ -57,12 +57,18 @@ def details(session: Session, defaults: dict[str, int], project_id: str) -> dict
             for resource in defaults}
 
 
+# What a PUT body may carry beside the limits, and is ignored.
+IGNORED = ("project_id", "tenant_id", "check_limit", "force")
+
+
+def attrs(defaults: dict[str, int]) -> dict[str, Attr]:
+    """A limit per resource: integers from -1 to MAX_LIMIT."""
+    return {resource: Attr(integer(minimum=-1, maximum=MAX_LIMIT)) for resource in defaults}
+
+
 def update(session: Session, defaults: dict[str, int], project_id: str, body) -> dict[str, int]:
-    """PUT {"quota": {"network": 5, ...}}: integers from -1 to MAX_LIMIT; the
-    new limits."""
-    attrs = {resource: Attr(integer(minimum=-1, maximum=MAX_LIMIT)) for resource in defaults}
-    wanted = parse_update("quota", body, attrs, ignored=("project_id", "tenant_id",
-                                                          "check_limit", "force"))
+    """PUT {"quota": {"network": 5, ...}}: the new limits."""
+    wanted = parse_update("quota", body, attrs(defaults), ignored=IGNORED)
     for resource, value in wanted.items():
         common.set_quota_limit(session, project_id, resource, value)
     return common.quota_limits(session, project_id, defaults)

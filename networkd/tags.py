@@ -65,6 +65,12 @@ def get_all(call: Call, collection: str, resource_id: str) -> list[str]:
     return common.tags_of(call.session, kind.resource, [row.id])[row.id]
 
 
+# PUT .../tags as the OpenAPI document shows it (replace checks it, in
+# Neutron's words).
+REPLACE_SCHEMA = {"type": "object", "required": ["tags"], "properties": {"tags": {
+    "type": "array", "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_LEN}}}}
+
+
 def replace(call: Call, collection: str, resource_id: str, body: Any) -> list[str]:
     if not isinstance(body, dict) or not isinstance(body.get("tags"), list):
         raise HTTPBadRequest("Invalid input for operation: the body must be "

@@ -8,8 +8,10 @@ from flask import Blueprint, Response, jsonify
 
 from networkd import quotas
 from networkd.api.common import reading, runtime, writing
+from networkd.attributes import PUT, request_schema
 from networkd.call import Call
 from shared.api import json_body
+from shared.openapi import describe
 
 bp = Blueprint("quotas", __name__, url_prefix="/v2.0/quotas")
 
@@ -57,6 +59,8 @@ def show_quota_defaults(project_id):
 
 
 @bp.put("/<project_id>")
+@describe(request=lambda: request_schema("quota", quotas.attrs(_defaults()), PUT,
+                                         quotas.IGNORED))
 def update_quota(project_id):
     with writing() as call:
         call.access.check("update_quota", {"project_id": project_id})

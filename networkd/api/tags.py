@@ -7,6 +7,7 @@ from flask import Blueprint, Response, jsonify
 from networkd import tags
 from networkd.api.common import reading, writing
 from shared.api import json_body
+from shared.openapi import describe
 
 bp = Blueprint("tags", __name__, url_prefix="/v2.0/<collection>/<resource_id>/tags")
 
@@ -19,6 +20,7 @@ def list_tags(collection, resource_id):
 
 
 @bp.put("")
+@describe(request=tags.REPLACE_SCHEMA)
 def replace_tags(collection, resource_id):
     with writing() as call:
         found = tags.replace(call, collection, resource_id, json_body())
@@ -40,6 +42,7 @@ def check_tag(collection, resource_id, tag):
 
 
 @bp.put("/<tag>")
+@describe(no_body=True)
 def add_tag(collection, resource_id, tag):
     with writing() as call:
         tags.add(call, collection, resource_id, tag)
