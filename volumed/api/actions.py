@@ -9,9 +9,11 @@ from flask import Blueprint, Response, jsonify
 
 from shared.api import context, json_body
 from shared.errors import BadRequest
+from shared.openapi import describe
 from shared.strutils import bool_param
+from shared.validation import checked, nova_message
 from volumed import repo
-from volumed.api import microversion
+from volumed.api import microversion, schemas
 from volumed.api.common import authorize, check_url_project, deps, must_see, read_scope
 from volumed.api.validation import invalid
 from volumed.domain.sizes import parse_size
@@ -27,6 +29,7 @@ bp = Blueprint("volume_actions", __name__, url_prefix="/v3/<project_id>")
 
 
 @bp.post("/volumes/<volume_id>/action")
+@describe(request=schemas.VOLUME_ACTION)
 def action(project_id, volume_id):
     check_url_project(project_id)
     body = json_body()
@@ -37,6 +40,7 @@ def action(project_id, volume_id):
     if handler is None:
         raise BadRequest(f"Invalid request: volumed does not support the action "
                          f"{name!r} (supported: {', '.join(sorted(ACTIONS))}).")
+    checked(body, schemas.VOLUME_ACTION, message=nova_message)
     return handler(project_id, volume_id, argument)
 
 

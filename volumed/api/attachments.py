@@ -77,6 +77,7 @@ def delete(project_id, attachment_id):
 
 
 @bp.post("/attachments/<attachment_id>/action")
+@describe(request=schemas.ATTACHMENT_ACTION)
 def action(project_id, attachment_id):
     check_url_project(project_id)
     authorize("attach", project_id)

@@ -14,9 +14,11 @@ from flask import Blueprint, Response, jsonify, request
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest
+from shared.openapi import describe
 from shared.strutils import bool_param
+from shared.validation import checked, nova_message
 from volumed import repo
-from volumed.api import backup_views, microversion
+from volumed.api import backup_views, microversion, schemas
 from volumed.api.common import (
     check_url_project,
     deps,
@@ -149,9 +151,14 @@ def restore(project_id, backup_id):
 
 
 @bp.post("/backups/<backup_id>/action")
+@describe(request=schemas.ADMIN_ACTION)
 def action(project_id, backup_id):
     check_url_project(project_id)
     body = json_body()
+    if "os-reset_status" not in body and "os-force_delete" not in body:
+        raise BadRequest("Invalid request: backup actions are os-reset_status and "
+                         "os-force_delete.")
+    checked(body, schemas.ADMIN_ACTION, message=nova_message)
     if "os-reset_status" in body or "os-force_delete" in body:
         must_see(repo.get_backup, backup_id)
     if "os-reset_status" in body:

@@ -44,3 +44,75 @@ ATTACHMENT_CREATE = {"type": "object", "required": ["attachment"], "properties":
         "volume_uuid": {"type": "string", "minLength": 1, "maxLength": 255},
         "instance_uuid": ID, "connector": {"type": ["object", "null"]},
         "mode": {"type": ["string", "null"]}}}}}
+
+# --- POST /volumes/{id}/action: one key, the action (cinder/api/schemas/
+# volume_actions.py and admin_actions.py); what a value means (a status, a
+# size the quota allows, a mode the read-only flag allows) the flows say.
+UUID = {"type": "string", "format": "uuid"}
+NOTHING: dict = {}                                    # an action without arguments
+SIZE = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1}
+CONNECTOR = {"type": ["object", "string", "null"]}
+
+
+def _argument(properties: dict, required: tuple[str, ...] = (),
+              nullable: bool = False) -> dict:
+    schema: dict = {"type": ["object", "null"] if nullable else "object",
+                    "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+VOLUME_ACTIONS: dict[str, dict] = {
+    "os-extend": _argument({"new_size": SIZE}, ("new_size",)),
+    "os-reset_status": _argument({"status": TEXT, "attach_status": TEXT,
+                                  "migration_status": TEXT}),
+    "os-force_delete": NOTHING,
+    "os-volume_upload_image": _argument({
+        "image_name": NAME, "force": BOOLEAN,
+        "disk_format": {"type": "string",
+                        "enum": ["raw", "vmdk", "vdi", "qcow2", "vhd", "vhdx", "ploop"]},
+        "container_format": DESCRIPTION,
+        "visibility": {"type": "string",
+                       "enum": ["community", "public", "private", "shared"]},   # 3.1
+        "protected": BOOLEAN}, ("image_name",)),
+    "os-reserve": NOTHING, "os-unreserve": NOTHING,
+    "os-begin_detaching": NOTHING, "os-roll_detaching": NOTHING,
+    "os-initialize_connection": _argument({"connector": CONNECTOR}, ("connector",)),
+    "os-terminate_connection": _argument({"connector": CONNECTOR}, ("connector",)),
+    "os-attach": _argument({"instance_uuid": UUID,
+                            "mountpoint": {"type": "string", "minLength": 1,
+                                           "maxLength": 255},
+                            "host_name": {"type": "string", "maxLength": 255},
+                            "mode": {"type": "string", "enum": ["rw", "ro"]}}),
+    "os-detach": _argument({"attachment_id": {"type": ["string", "null"]}}, nullable=True),
+    "os-set_bootable": _argument({"bootable": BOOLEAN}, ("bootable",)),
+    "os-retype": _argument({"new_type": {"type": "string"},
+                            "migration_policy": {"type": ["string", "null"],
+                                                 "enum": ["on-demand", "never", None]}},
+                           ("new_type",)),
+    "os-update_readonly_flag": _argument({"readonly": BOOLEAN}, ("readonly",)),
+    "revert": _argument({"snapshot_id": {"type": ["string", "null"]}}),   # 3.40
+}
+VOLUME_ACTION = {"type": "object", "minProperties": 1, "maxProperties": 1,
+                 "properties": VOLUME_ACTIONS, "additionalProperties": False}
+
+# The admin actions of snapshots and backups (cinder/api/schemas/
+# admin_actions.py): one of the two, by its key.
+ADMIN_ACTION = {"type": "object", "minProperties": 1, "maxProperties": 1,
+                "additionalProperties": False, "properties": {
+                    "os-reset_status": _argument({"status": TEXT}, nullable=True),
+                    "os-force_delete": NOTHING}}
+ATTACHMENT_ACTION = {"type": "object", "required": ["os-complete"],
+                     "properties": {"os-complete": NOTHING}}
+VOLUME_UPDATE = {"type": "object", "required": ["volume"], "properties": {"volume": {
+    "type": "object", "properties": {
+        "name": TEXT, "display_name": TEXT,
+        "description": {"type": ["string", "null"], "maxLength": 65535},
+        "display_description": {"type": ["string", "null"], "maxLength": 65535},
+        "metadata": METADATA}}}}
+VOLUME_METADATA = {"type": "object", "required": ["metadata"],
+                   "properties": {"metadata": {**METADATA, "type": "object"}}}
+VOLUME_META = {"type": "object", "required": ["meta"],
+               "properties": {"meta": {**METADATA, "type": "object", "minProperties": 1,
+                                       "maxProperties": 1}}}

@@ -9,7 +9,7 @@ from shared.db import transaction
 from shared.errors import BadRequest
 from shared.openapi import describe
 from shared.strutils import bool_param
-from shared.validation import checked
+from shared.validation import checked, nova_message
 from volumed import repo
 from volumed.api import render, schemas
 from volumed.api.common import (
@@ -125,9 +125,14 @@ def set_metadata(project_id, snapshot_id):
 
 
 @bp.post("/snapshots/<snapshot_id>/action")
+@describe(request=schemas.ADMIN_ACTION)
 def action(project_id, snapshot_id):
     check_url_project(project_id)
     body = json_body()
+    if "os-reset_status" not in body and "os-force_delete" not in body:
+        raise BadRequest("Invalid request: snapshot actions are os-reset_status and "
+                         "os-force_delete.")
+    checked(body, schemas.ADMIN_ACTION, message=nova_message)
     if "os-reset_status" in body or "os-force_delete" in body:
         must_see(repo.get_snapshot, snapshot_id)
     if "os-reset_status" in body:

@@ -95,12 +95,14 @@ def show(project_id, volume_id):
 
 
 @bp.put("/volumes/<volume_id>")
+@describe(request=schemas.VOLUME_UPDATE)
 def update(project_id, volume_id):
     check_url_project(project_id)
     authorize("update", project_id)
     spec = _object_body("volume")
     for name in ("name", "display_name", "description", "display_description"):
         validation.optional_text(spec, name, 65535 if "description" in name else 255)
+    checked({"volume": spec}, schemas.VOLUME_UPDATE)
     changes = {}
     for key, legacy in (("name", "display_name"), ("description", "display_description")):
         if key in spec or legacy in spec:
@@ -137,10 +139,12 @@ def get_metadata(project_id, volume_id):
 
 @bp.post("/volumes/<volume_id>/metadata")
 @bp.put("/volumes/<volume_id>/metadata")
+@describe(request=schemas.VOLUME_METADATA)
 def change_metadata(project_id, volume_id):
     check_url_project(project_id)
     authorize("update", project_id)
     items = _metadata_body(json_body(), "metadata")
+    checked({"metadata": items}, schemas.VOLUME_METADATA)
     result = set_metadata(deps(), context(), read_scope(), volume_id, items,
                           replace=request.method == "PUT")
     return jsonify({"metadata": result})
@@ -157,6 +161,7 @@ def get_metadata_key(project_id, volume_id, key):
 
 
 @bp.put("/volumes/<volume_id>/metadata/<key>")
+@describe(request=schemas.VOLUME_META)
 def put_metadata_key(project_id, volume_id, key):
     check_url_project(project_id)
     authorize("update", project_id)
@@ -164,6 +169,7 @@ def put_metadata_key(project_id, volume_id, key):
     if list(items) != [key]:
         raise BadRequest("Invalid input received: the body must hold exactly the key "
                          "of the URL.")
+    checked({"meta": items}, schemas.VOLUME_META)
     set_metadata(deps(), context(), read_scope(), volume_id, items, replace=False)
     return jsonify({"meta": items})
 
