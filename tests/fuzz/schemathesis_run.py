@@ -9,10 +9,15 @@ The admin token reaches Schemathesis through the environment, never argv.
 The stateful phase is off: it feeds ids from one answer into the next call,
 and so deletes, as admin, the very project its token is scoped to.
 
-Left out so that garbage never boots guests in bulk on a 2-core machine:
-POST /v2.1/servers. No server exists during the run, so a server's actions
-and sub-resources are reached with ids that are not there (their handlers
-still parse what they are sent, up to the lookup).
+POST /v2.1/servers is fuzzed too, but never boots a guest: the stack's
+computed has a quota of 0 instances (computed.conf [quota] instances = 0),
+so a body that passes every check (its schema, the flavor, the image, the
+networks) ends in 403 over quota, and nothing is recorded; a hook
+(hooks.py) gives most generated bodies a real flavor and image, so that they
+get that far. On a stack with any other quota that operation is left out.
+No server exists during the run, so a server's actions and sub-resources
+are reached with ids that are not there (their bodies are still checked
+against their schemas first).
 
     python -m tests.fuzz.schemathesis_run --state-dir DIR [--port-offset N]
 
@@ -21,6 +26,7 @@ runs it against a running stack and prints the counts.
 from __future__ import annotations
 
 import argparse
+import configparser
 import glob
 import json
 import os
@@ -29,14 +35,18 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+
+from tests.fuzz import hooks
+
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("identity", "imaged", "volumed", "networkd", "computed")
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 TOKEN_VARIABLE = "POCKETSTACK_FUZZ_TOKEN"
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance")
-# (method, path) never sent: creating servers boots real guests.
-EXCLUDED = {"computed": [("POST", "/v2.1/servers")]}
+# (method, path) never sent where servers may boot (see servers_may_boot).
+BOOTS_SERVERS = {"computed": [("POST", "/v2.1/servers")]}
 # Path parameters given a real value: volumed's URLs carry the caller's
 # project, and any other project id stops every request at the first check.
 PROJECT_PATHS = {"volumed": "/v3/{project_id}/"}
@@ -66,7 +76,16 @@ class Result:
                 f"({self.seconds:.0f} s)")
 
 
-def config_text(service: str, project_id: str, max_examples: int) -> str:
+def servers_may_boot(state_dir: Path) -> bool:
+    """Whether POST /servers could boot a guest on this stack: unless its
+    computed.conf sets [quota] instances = 0."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(state_dir / "etc" / "computed.conf")
+    return parser.get("quota", "instances", fallback="").strip() != "0"
+
+
+def config_text(service: str, project_id: str, max_examples: int,
+                excluded: dict[str, list[tuple[str, str]]]) -> str:
     """The schemathesis.toml of one service's run."""
     lines = [
         f'headers = {{ "X-Auth-Token" = "${{{TOKEN_VARIABLE}}}", '
@@ -83,7 +102,7 @@ def config_text(service: str, project_id: str, max_examples: int) -> str:
         "enabled = false",
         *(f"{check}.enabled = true" for check in CHECKS),
     ]
-    for method, path in EXCLUDED.get(service, []):
+    for method, path in excluded.get(service, []):
         lines += ["[[operations]]", f'include-method = "{method}"',
                   f'include-path = "{path}"', "enabled = false"]
     if service in PROJECT_PATHS:
@@ -94,13 +113,18 @@ def config_text(service: str, project_id: str, max_examples: int) -> str:
 
 
 def run(service: str, url: str, token: str, project_id: str, workdir: Path,
-        max_examples: int = 20, timeout: float = 1800) -> Result:
-    """One service's run; its output and JSON report stay in workdir."""
+        max_examples: int = 20, timeout: float = 1800,
+        servers_boot: bool = True) -> Result:
+    """One service's run; its output and JSON report stay in workdir.
+    `servers_boot`: leave POST /servers out (see servers_may_boot)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "schemathesis.toml"
-    config.write_text(config_text(service, project_id, max_examples))
+    config.write_text(config_text(service, project_id, max_examples,
+                                  BOOTS_SERVERS if servers_boot else {}))
     reports = workdir / "reports"
     env = {**os.environ, TOKEN_VARIABLE: token, "PYTHONPATH": str(REPO)}
+    if service == "computed" and not servers_boot:
+        env.update(real_flavor_and_image(url, token))
     completed = subprocess.run(
         [str(SCHEMATHESIS), "--config-file", str(config), "run", f"{url}/openapi.json",
          "--no-color", "--report", "json", "--report-dir", str(reports)],
@@ -125,6 +149,19 @@ def run(service: str, url: str, token: str, project_id: str, workdir: Path,
     return result
 
 
+def real_flavor_and_image(url: str, token: str) -> dict[str, str]:
+    """The hook's ids (hooks.py): the smallest flavor and the tiny image,
+    read from computed (its image proxy)."""
+    headers = {"X-Auth-Token": token}
+    flavors = requests.get(f"{url}/v2.1/flavors/detail", headers=headers, timeout=30)
+    images = requests.get(f"{url}/v2.1/images", headers=headers, timeout=30)
+    flavors.raise_for_status()
+    images.raise_for_status()
+    smallest = min(flavors.json()["flavors"], key=lambda f: (f["ram"], f["disk"]))
+    tiny = next(i for i in images.json()["images"] if i["name"] == "pocketstack-tiny")
+    return {hooks.FLAVOR_VARIABLE: smallest["id"], hooks.IMAGE_VARIABLE: tiny["id"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     from tests.stack import Stack
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -138,8 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     login = stack.login("admin")
     token = login.headers["X-Subject-Token"]
     project_id = login.json()["token"]["project"]["id"]
+    servers_boot = servers_may_boot(args.state_dir)
+    if servers_boot:
+        print("POST /v2.1/servers left out: computed.conf does not set "
+              "[quota] instances = 0")
     results = [run(service, stack.url(service), token, project_id, args.workdir / service,
-                   args.max_examples) for service in args.services]
+                   args.max_examples, servers_boot=servers_boot)
+               for service in args.services]
     for result in results:
         print(result.line())
     return 0 if all(result.passed for result in results) else 1

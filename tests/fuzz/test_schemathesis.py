@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from tests.fuzz import conftest, schemathesis_run
 from tests.stack import Stack, port_offset_for
@@ -24,10 +25,17 @@ MAX_EXAMPLES = int(os.environ.get("POCKETSTACK_FUZZ_EXAMPLES", "10"))
 
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory, request) -> Iterator[Stack]:
+    """The stack, with a quota of 0 servers: POST /servers is fuzzed too,
+    and a body that passes every check ends in 403, never in a guest."""
     worker = getattr(request.config, "workerinput", {}).get("workerid", "master")
     running = Stack(tmp_path_factory.mktemp("fuzzstack"), port_offset_for(worker))
     result = running.up(check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+    running.down()
+    running.set_option("computed.conf", "quota", "instances", "0")
+    result = running.up(check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not schemathesis_run.servers_may_boot(running.state_dir)
     yield running
     running.down()
 
@@ -44,8 +52,13 @@ def test_no_server_error_and_every_answer_as_documented(service, fuzz_stack, adm
                                                         tmp_path, record_property):
     token, project_id = admin_login
     result = schemathesis_run.run(service, fuzz_stack.url(service), token, project_id,
-                                  tmp_path / service, MAX_EXAMPLES)
+                                  tmp_path / service, MAX_EXAMPLES, servers_boot=False)
     record_property(conftest.PROPERTY, result.line())
     assert result.tested == result.operations > 0, result.output[-3000:]
     assert result.cases > 0, result.output[-3000:]
     assert result.passed, f"{result.line()}\n{result.output[-6000:]}"
+    if service == "computed":   # POST /servers was sent; the quota let nothing through
+        servers = requests.get(f"{fuzz_stack.url('computed')}/v2.1/servers",
+                               params={"all_tenants": "1"},
+                               headers={"X-Auth-Token": token}, timeout=30)
+        assert servers.status_code == 200 and servers.json()["servers"] == [], servers.text
