@@ -5,6 +5,7 @@ At start-up (before serving, once, in the main process):
     never a volume: a volume file only appears, complete, at the very end);
   - backups cut short are settled as Cinder's backup manager settles them
     (flows/backups.py reconcile_backups), with their volumes;
+  - attachment deletes cut short (attachment detaching) are finished;
   - a volume or snapshot caught in a transient status (creating,
     downloading, extending, uploading, deleting) gets its true status from
     what is on disk (domain.status.status_after_unfinished): data that exists
@@ -64,8 +65,31 @@ class Reconciler:
         for name in self.backend.remove_leftovers():
             LOG.info("removed %s, left by an operation that did not finish", name)
         reconcile_backups(self.deps)
+        self.finish_detaches()
         self.fix_transient_statuses()
         self.sync_exports()
+
+    def finish_detaches(self) -> list[str]:
+        """The attachment deletes that died with the old process (attachment
+        detaching) are finished: their caller asked for them, and has let
+        the volume go before asking (computed unplugs the disk first, and
+        asks again while volumed is away). Left detaching, the export would
+        be removed by the export check while the volume stayed reserved."""
+        with transaction(self.sessions, write=False) as session:
+            left = [a.id for a in repo.list_attachments(session, None)
+                    if a.attach_status == "detaching"]
+        finished = []
+        for attachment_id in left:
+            try:
+                delete_attachment(self.deps, RequestContext(request_id=new_request_id()),
+                                  None, attachment_id)
+            except Exception as exc:
+                LOG.warning("attachment %s stays detaching: %s", attachment_id, exc)
+                continue
+            LOG.warning("attachment %s was being deleted when volumed stopped; deleted",
+                        attachment_id)
+            finished.append(attachment_id)
+        return finished
 
     def fix_transient_statuses(self) -> None:
         with transaction(self.sessions) as session:

@@ -107,6 +107,13 @@ def test_uploading_goes_back_to_what_it_was():
     assert status.status_after_unfinished("uploading", True, None, 0) == "available"
 
 
+def test_a_detach_cut_short_leaves_the_volume_by_its_attachments():
+    """(its attachments left detaching are deleted first, volumed/reconcile.py)"""
+    assert status.status_after_unfinished("detaching", True, None, 1) == "in-use"
+    assert status.status_after_unfinished("detaching", True, None, 0) == "available"
+    assert "detaching" in status.TRANSIENT
+
+
 def test_an_in_use_volume_stopped_while_extending_is_in_use_again():
     assert status.status_after_unfinished("extending", True, "in-use", 1) == "in-use"
 

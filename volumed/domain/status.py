@@ -49,7 +49,7 @@ ALL_STATUSES = (CREATING, AVAILABLE, RESERVED, ATTACHING, IN_USE, DETACHING, DEL
 # volume is in one of them, nothing will ever move it on: reconcile does
 # (backing-up and restoring-backup too, from the backups' side:
 # flows/backups.py reconcile_backups).
-TRANSIENT = (CREATING, DOWNLOADING, EXTENDING, UPLOADING, DELETING, REVERTING)
+TRANSIENT = (CREATING, DOWNLOADING, EXTENDING, UPLOADING, DELETING, REVERTING, DETACHING)
 
 # Action -> statuses in which it is allowed.
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -143,6 +143,10 @@ def status_after_unfinished(status: str, file_exists: bool, previous: str | None
     if status == UPLOADING:
         if previous in (AVAILABLE, IN_USE):
             return previous
+        return IN_USE if attachments else AVAILABLE
+    if status == DETACHING:
+        # (the deletes of attachments left detaching are finished first:
+        # what is still attached keeps the volume in use)
         return IN_USE if attachments else AVAILABLE
     return status
 
