@@ -24,6 +24,7 @@ import logging
 import socket
 import time
 import uuid as uuidlib
+from collections.abc import Callable
 
 from computed.db import repository as repo
 from computed.db.models import BlockDeviceMapping, Instance
@@ -38,7 +39,7 @@ from shared.db import transaction
 from shared.errors import BadRequest, Conflict, NotFound
 
 LOG = logging.getLogger(__name__)
-COMPLETE_RETRY_FOR = 120.0   # seconds an os-complete is asked again while volumed is away
+COMPLETE_RETRY_FOR = 120.0   # seconds a call is asked again while volumed is away
 COMPLETE_RETRY_INTERVAL = 2.0
 
 
@@ -145,16 +146,22 @@ def complete_attachment(deps: Deps, caller: Caller, attachment_id: str) -> None:
     twice is harmless, and undoing a plugged disk is what can fail). A
     volumed killed after it committed the call, before it answered, gets
     it once more when it is back, instead of an undo of a finished attach."""
+    _while_volumed_is_away(lambda: deps.volumes.complete(caller, attachment_id),
+                           f"completing attachment {attachment_id}")
+
+
+def _while_volumed_is_away(call: Callable[[], object], what: str) -> None:
+    """`call`, asked again every COMPLETE_RETRY_INTERVAL seconds while
+    volumed cannot be reached, for up to COMPLETE_RETRY_FOR seconds."""
     deadline = time.monotonic() + COMPLETE_RETRY_FOR
     while True:
         try:
-            deps.volumes.complete(caller, attachment_id)
+            call()
             return
         except RemoteError as exc:
             if exc.reached and exc.status != 503 or time.monotonic() > deadline:
                 raise
-            LOG.warning("completing attachment %s: %s; asking again", attachment_id,
-                        exc.message)
+            LOG.warning("%s: %s; asking again", what, exc.message)
         time.sleep(COMPLETE_RETRY_INTERVAL)
 
 
@@ -169,13 +176,19 @@ def _completed(deps: Deps, caller: Caller, attachment_id: str) -> bool:
 
 
 def release_volume(deps: Deps, caller: Caller, bdm: BlockDeviceMapping,
-                   delete_volume: bool = False) -> None:
+                   delete_volume: bool = False, patient: bool = False) -> None:
     """Forget the secret and delete the attachment in volumed (the volume is
-    available again), optionally the volume too (delete_on_termination)."""
+    available again), optionally the volume too (delete_on_termination).
+    `patient`: the delete is asked again while volumed cannot be reached
+    (a detach whose disk is unplugged already: it can only go forward)."""
     if bdm.secret_uuid:
         deps.driver.delete_volume_secret(bdm.secret_uuid)
-    if bdm.attachment_id:
-        deps.volumes.delete_attachment(caller, bdm.attachment_id)
+    attachment_id = bdm.attachment_id
+    if attachment_id and patient:
+        _while_volumed_is_away(lambda: deps.volumes.delete_attachment(caller, attachment_id),
+                               f"deleting attachment {attachment_id}")
+    elif attachment_id:
+        deps.volumes.delete_attachment(caller, attachment_id)
     if delete_volume and bdm.volume_id:
         deps.volumes.delete_volume(caller, bdm.volume_id)
 
@@ -306,21 +319,25 @@ def detach(deps: Deps, ctx: RequestContext, instance_uuid: str, volume_id: str) 
             bdm = repo.find_volume_mapping(instance, volume_id)
             if bdm is None or bdm.status != "detaching":
                 return  # the server was deleted meanwhile: terminate did it
+        unplugged = False
         try:
             live = deps.driver.power_state(instance.domain_name) in (
                 states.RUNNING, states.PAUSED_POWER)
             deps.driver.detach_volume(instance.domain_name,
                                       _known(bdm.device_name, "device name"), live,
                                       deps.settings.detach_timeout)
-            release_volume(deps, caller, bdm)
+            unplugged = True
+            release_volume(deps, caller, bdm, patient=True)
         except Exception as exc:
             LOG.exception("detaching volume %s from %s failed", volume_id, instance_uuid)
             with transaction(deps.sessions) as session:
                 instance = repo.get_instance(session, instance_uuid, None,
                                              include_deleted=True)
                 mapping = repo.find_volume_mapping(instance, volume_id)
-                if mapping is not None:
-                    mapping.status = "attached"
+                if mapping is not None and not unplugged:
+                    mapping.status = "attached"  # the guest keeps it: ask again
+                # else it stays detaching, its disk gone: the next start of
+                # computed finishes the release (reconcile.py)
                 instance.fault = fault(f"Detaching volume {volume_id} failed: {exc}", exc)
                 deps.event(ctx, "compute.instance.volume.detach.error", instance,
                            session=session, volume_id=volume_id, reason=str(exc))
