@@ -12,6 +12,7 @@ import pytest
 
 from shared import stephold
 from shared.netnames import stack_namespace
+from tests.killmatrix.flows import BOOTED
 from tests.killmatrix.holds import StepHold
 from tests.stack import Stack, port_offset_for
 from tests.support.compute import Compute
@@ -60,7 +61,9 @@ class World:
 
     def base_server(self) -> str:
         """An ACTIVE server with a port on `private`, made again when a case
-        left the last one in another state."""
+        left the last one in another state. Its guest has booted: a guest
+        still booting lets no hot-plugged disk go (under TCG on a loaded
+        machine its boot outlasts a detach's wait)."""
         if self._server is not None:
             response = self.compute.call("GET", f"/servers/{self._server}")
             server = response.json().get("server", {}) if response.status_code == 200 else {}
@@ -71,6 +74,7 @@ class World:
                 self.compute.delete(self._server)
         server = self.compute.create(networks=[{"uuid": self.private_network}])
         self.compute.wait_status(server["id"], "ACTIVE", timeout=300)
+        self.compute.wait_console(server["id"], BOOTED, timeout=300)
         self._server = server["id"]
         return self._server
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from tests.support.compute import wait_for
 
 CLIENT_MIDSTREAM = "client: half the body sent"
+BOOTED = r"^POCKETSTACK-BOOTED\s*$"  # what the tiny guest prints once it has booted
 UPLOAD_SIZE = 8 * 1024 * 1024
 
 
@@ -277,6 +278,7 @@ class Terminate(Flow):
         server = world.compute.create(networks=[{"uuid": world.private_network}])
         case.made["server"] = server["id"]
         world.compute.wait_status(server["id"], "ACTIVE", timeout=300)
+        world.compute.wait_console(server["id"], BOOTED, timeout=300)  # (see base_server)
         case.made["volume"] = world.volumes.create()["id"]
         attach(world, case.made["server"], case.made["volume"])
 
