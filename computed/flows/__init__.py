@@ -35,11 +35,12 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.orm import sessionmaker
 
@@ -57,6 +58,7 @@ from shared.events import Notifier
 from shared.request_ids import carried
 
 LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -178,12 +180,28 @@ def finish_task(deps: Deps, uuid: str, expected_task: str | None, **values) -> I
         return instance
 
 
+@contextmanager
+def beside(work: Callable[[], T]) -> Iterator[Future[T]]:
+    """Run `work` in a thread of its own (with the request's ids) while the
+    block runs: its Future is what the block gets, for its result after
+    the block. The block never ends before `work` does, even when it fails,
+    so whatever `work` made is on the flow's Undo before the undo runs."""
+    with ThreadPoolExecutor(1, thread_name_prefix="beside") as pool:
+        future = pool.submit(carried(work))
+        try:
+            yield future
+        finally:
+            wait([future])
+
+
 class Undo:
     """What a flow has built so far, undone in reverse order if it fails.
     Each undo step is tried even if an earlier one failed, but after a
     failed `holding` step: what it could not take away (a disk the guest
     keeps) still uses what was built before it (the volume's export and
-    secret), so the steps below it are kept; `held` then says so."""
+    secret), so the steps below it are kept; `held` then says so. Steps that
+    run beside each other (beside()) push onto the same Undo: what each made
+    is independent of the other's, so their interleaving does not matter."""
 
     def __init__(self):
         self._steps: list[tuple[str, Callable[[], object], bool]] = []

@@ -10,7 +10,10 @@
                          guest's hardware (a bad value fails the build)
     2. network           networking: a port made in networkd for each network
                          asked for (the user's ports taken as they are), each
-                         bound to this host (ports.py)
+                         bound to this host (ports.py); in a thread of its
+                         own while 3, 4 and 5 run (they need no port; Nova
+                         allocates the network asynchronously too), waited
+                         for before 6
                          undo: made ports deleted, the user's unbound
     3. volumes           block_device_mapping: a volume asked for from an
                          image is made in volumed and waited for
@@ -64,7 +67,7 @@ from computed.domain.claims import no_valid_host_message, shortfall
 from computed.domain.devices import config_drive_device, local_disks
 from computed.domain.image_properties import GuestHardware, guest_hardware
 from computed.domain.networks import RequestedNetwork
-from computed.flows import Deps, Undo, fault, ports, server_disks
+from computed.flows import Deps, Undo, beside, fault, ports, server_disks
 from computed.flows.boot_volumes import make_volumes
 from computed.flows.volumes import connect_volume, volume_spec
 from computed.imagecache import CachedImage
@@ -101,15 +104,18 @@ def launch(deps: Deps, ctx: RequestContext, uuid: str, image: dict) -> None:
             instance = _claim(deps, ctx, uuid, undo)                     # 1
             hardware = _hardware(deps, instance, image)
             _next_task(deps, uuid, states.NETWORKING)
-            vifs = _allocate_network(deps, ctx, caller, instance, undo)   # 2
-            _next_task(deps, uuid, states.BLOCK_DEVICE_MAPPING)
-            volumes = _connect_volumes(deps, ctx, caller, instance, undo)  # 3
-            _next_task(deps, uuid, states.SPAWNING)
-            location = deps.disks.clone_location(image) if instance.image_ref else None
-            base = _cache_image(deps, ctx, caller, instance, image) \
-                if instance.image_ref and location is None else None  # 4
-            disks = _create_disks(deps, ctx, instance, base, location, hardware,
-                                  undo)                                    # 5
+            with beside(partial(_allocate_network, deps, ctx, caller, instance,
+                                undo)) as network:                          # 2
+                _next_task(deps, uuid, states.BLOCK_DEVICE_MAPPING)
+                volumes = _connect_volumes(deps, ctx, caller, instance, undo)  # 3
+                _next_task(deps, uuid, states.SPAWNING)
+                location = deps.disks.clone_location(image) if instance.image_ref \
+                    else None
+                base = _cache_image(deps, ctx, caller, instance, image) \
+                    if instance.image_ref and location is None else None  # 4
+                disks = _create_disks(deps, ctx, instance, base, location, hardware,
+                                      undo)                                    # 5
+            vifs = network.result()
             disks += _config_drive(deps, ctx, instance, hardware)         # 6
             _start_domain(deps, ctx, instance, hardware, disks, volumes, vifs,
                           undo)                                            # 7
