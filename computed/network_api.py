@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import select
 
@@ -36,6 +37,7 @@ from shared.clients import Caller, RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
+from shared.together import at_once
 
 LOG = logging.getLogger(__name__)
 
@@ -182,13 +184,17 @@ class ServerNetworks:
 
 
 def network_info(deps: Deps, servers: Iterable[tuple[str, str]],
-                 with_groups: bool = True) -> dict[str, ServerNetworks]:
+                 with_groups: bool = True,
+                 with_addresses: bool = True) -> dict[str, ServerNetworks]:
     """{server uuid: ServerNetworks} for (uuid, project id) pairs, in four
-    calls whatever their number (ports, floating IPs, networks, groups), as
-    computed's service user. A port counts when its device is the server
+    calls whatever their number, as computed's service user: the ports,
+    then at once (they depend on the ports only) their networks, floating
+    IPs and security groups. A port counts when its device is the server
     and it is the server's project's (Nova's _gather_port_ids_and_networks).
-    networkd out of reach: empty networks, and a warning in the log (a
-    listing should not fail for it)."""
+    Without addresses (a server being built, whose addresses Nova hides)
+    neither networks nor floating IPs are asked for. networkd out of reach:
+    empty networks, and a warning in the log (a listing should not fail
+    for it)."""
     projects = dict(servers)
     result = {uuid: ServerNetworks() for uuid in projects}
     if not projects:
@@ -200,13 +206,14 @@ def network_info(deps: Deps, servers: Iterable[tuple[str, str]],
                  port.get("project_id", port.get("tenant_id"))]
         if not ports:
             return result
-        networks = deps.network.list_networks(
-            service, id=sorted({p["network_id"] for p in ports}))
-        floating_ips = _unless_missing(lambda: deps.network.list_floating_ips(
-            service, port_id=[p["id"] for p in ports]))
         group_ids = sorted({g for p in ports for g in p.get("security_groups") or []})
-        groups = _unless_missing(lambda: deps.network.list_security_groups(
-            service, id=group_ids)) if with_groups and group_ids else []
+        networks, floating_ips, groups = at_once(
+            partial(deps.network.list_networks, service,
+                    id=sorted({p["network_id"] for p in ports})) if with_addresses else list,
+            partial(_unless_missing, lambda: deps.network.list_floating_ips(
+                service, port_id=[p["id"] for p in ports])) if with_addresses else list,
+            partial(_unless_missing, lambda: deps.network.list_security_groups(
+                service, id=group_ids)) if with_groups and group_ids else list)
     except RemoteError as exc:
         LOG.warning("the servers' ports could not be read from networkd: %s", exc)
         return result
