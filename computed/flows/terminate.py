@@ -2,12 +2,14 @@
 
     API          task_state deleting; 204 (the server then answers 404 once gone)
     1. domain    powered off hard and undefined (with any saved memory); its
-                 taps go with it
+                 taps go with it (as Nova's delete: no graceful shutdown)
     2. ports     the ports computed made are deleted in networkd, the ones
                  the user passed are unbound (usable again), as Nova does
     3. volumes   each: its secret forgotten, its attachment deleted in volumed
                  (the export and CHAP account go, the volume is available
                  again with its data); deleted too if delete_on_termination
+                 (2 and 3 at once: with the domain gone, neither needs the
+                 other)
     3b. shelved  a shelved server's image is deleted (shelve.py), as Nova does
     4. disks     vda, vdb and swap removed where they lie (RBD images in
                  Ceph with images_type rbd); the instance directory (disk,
@@ -20,13 +22,15 @@
 The image and its cached base in _base are untouched.
 
 A volume that cannot be detached, or a port that cannot be given back,
-stops the delete: the server goes to ERROR with the reason (nothing is
-silently left attached) and the delete can be asked again.
+stops the delete (once the others of 2 and 3 were tried): the server goes
+to ERROR with the reason (nothing is silently left attached) and the delete
+can be asked again.
 """
 from __future__ import annotations
 
 import logging
 import shutil
+from functools import partial
 
 from computed import consoleauth
 from computed.db import repository as repo
@@ -37,6 +41,7 @@ from computed.flows.shelve import delete_shelved_image
 from computed.flows.volumes import release_volume
 from shared.context import RequestContext
 from shared.db import transaction
+from shared.together import at_once
 
 LOG = logging.getLogger(__name__)
 VOLUME_ATTEMPTS = 3
@@ -58,9 +63,8 @@ def terminate(deps: Deps, ctx: RequestContext | None, uuid: str) -> None:
             volumes = list(instance.volumes)
         try:
             deps.driver.destroy(domain_name)                         # 1
-            ports.release_all(deps, caller, uuid)                    # 2
-            for bdm in volumes:                                      # 3
-                _release(deps, caller, bdm)
+            at_once(partial(ports.release_all, deps, caller, uuid),  # 2
+                    *(partial(_release, deps, caller, bdm) for bdm in volumes))  # 3
             delete_shelved_image(deps, caller, uuid)                 # 3b
             _remove_files(deps, uuid)                                # 4
         except Exception as exc:
