@@ -127,6 +127,7 @@ lab-vm-check:
 # (tests/killmatrix/). Prints its counts by flow and daemon. Not part of
 # `make test`: over 300 cases, many booting a guest under TCG (hours on 2
 # cores). A slice: make kill-matrix KILL_MATRIX_ARGS='-k "launch and computed"'.
+# libvirtd is the machine's: where other stacks run guests, add -k "not libvirtd".
 KILL_MATRIX_ARGS ?=
 kill-matrix: install test-packages
 	$(VENV)/bin/python -m pytest -p no:cacheprovider --basetemp=$(TEST_TMP)-kill \
