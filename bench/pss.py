@@ -128,13 +128,16 @@ def stack_processes(state: StateLayout) -> tuple[list[dict], list[dict]]:
                 found.append(process)
         return found
 
-    own: list[dict] = []
+    services_of: dict[int, list[str]] = {}  # one process may serve several (one-process mode)
     for service in SERVICES:
         try:
             pid = int(state.pid_file(service.name).read_text().strip())
         except (OSError, ValueError):
             continue
-        own += collect(with_descendants(pid, children), service.name)
+        services_of.setdefault(pid, []).append(service.name)
+    own: list[dict] = []
+    for pid, names in services_of.items():
+        own += collect(with_descendants(pid, children), " + ".join(names))
     # What the services start that is not Python (a qemu-img, say) is work
     # of theirs, but not the services' own footprint: reported with the
     # host's programs.

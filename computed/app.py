@@ -48,7 +48,7 @@ from shared.api import create_app
 from shared.db import transaction
 from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
-from shared.service import build_service, remote_validator, service_main
+from shared.service import ServiceDefinition, build_service, remote_validator
 
 LOG = logging.getLogger(__name__)
 NAME = "computed"
@@ -123,9 +123,16 @@ def make_app(conf, state: StateLayout) -> Flask:
     return app
 
 
+SERVICE = ServiceDefinition(
+    name=NAME,
+    description="PocketStack computed (Nova v2.1 subset)",
+    schema=schema,
+    make_app=make_app,
+)
+
+
 def main(argv: list[str] | None = None) -> None:
-    service_main(argv, name=NAME, description="PocketStack computed (Nova v2.1 subset)",
-                 schema=schema, make_app=make_app)
+    SERVICE.main(argv)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from dashboard.sessions import COOKIE_NAME, SessionStore
 from dashboard.web import CONF_KEY, STORE_KEY, check_csrf, current_session, store
 from shared.paths import StateLayout
 from shared.request_ids import new_request_id
-from shared.service import service_main
+from shared.service import ServiceDefinition
 
 LOG = logging.getLogger(__name__)
 NAME = "dashboard"
@@ -100,9 +100,16 @@ def make_app(conf, state: StateLayout | None = None) -> Flask:
     return app
 
 
+SERVICE = ServiceDefinition(
+    name=NAME,
+    description="PocketStack's web dashboard.",
+    schema=schema,
+    make_app=make_app,
+)
+
+
 def main(argv: list[str] | None = None) -> None:
-    service_main(argv, name=NAME, description="PocketStack's web dashboard.",
-                 schema=schema, make_app=make_app)
+    SERVICE.main(argv)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from shared.auth import TokenValidator
 from shared.db import create_all, transaction
 from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
-from shared.service import Service, build_service, service_main
+from shared.service import Service, ServiceDefinition, build_service
 
 PUBLIC = {("GET", "/"), ("GET", "/v3"), ("GET", "/v3/"), ("POST", "/v3/auth/tokens")}
 
@@ -46,9 +46,16 @@ def make_app(conf, state: StateLayout) -> Flask:
     return app
 
 
+SERVICE = ServiceDefinition(
+    name="identity",
+    description="PocketStack identity (Keystone v3 subset)",
+    schema=schema,
+    make_app=make_app,
+)
+
+
 def main(argv: list[str] | None = None) -> None:
-    service_main(argv, name="identity", description="PocketStack identity (Keystone v3 subset)",
-                 schema=schema, make_app=make_app)
+    SERVICE.main(argv)
 
 if __name__ == "__main__":
     main()

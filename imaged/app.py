@@ -39,7 +39,7 @@ from shared.api import create_app
 from shared.db import make_engine, session_factory
 from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
-from shared.service import build_service, database_url, remote_validator, service_main
+from shared.service import ServiceDefinition, build_service, database_url, remote_validator
 
 NAME = "imaged"
 PUBLIC = {("GET", "/"), ("HEAD", "/"), ("GET", "/versions"), ("HEAD", "/versions")}
@@ -107,9 +107,17 @@ def recover_interrupted_work(conf, state: StateLayout) -> None:
         service.extras["engine"].dispose()
 
 
+SERVICE = ServiceDefinition(
+    name=NAME,
+    description="PocketStack imaged-api (Glance v2 subset)",
+    schema=api_schema,
+    make_app=make_app,
+    prepare=prepare,
+)
+
+
 def main(argv: list[str] | None = None) -> None:
-    service_main(argv, name=NAME, description="PocketStack imaged-api (Glance v2 subset)",
-                 schema=api_schema, make_app=make_app, prepare=prepare)
+    SERVICE.main(argv)
 
 
 if __name__ == "__main__":

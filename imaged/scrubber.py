@@ -72,13 +72,9 @@ def _scrub(repo: ImageRepository, stores: Stores, image: Image) -> int:
     return 1
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="PocketStack imaged-scrubber")
-    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
-                                            "or /var/lib/pocketstack)")
-    parser.add_argument("--once", action="store_true", help="one pass, then exit")
-    args = parser.parse_args(argv)
-    state = StateLayout(resolve_state_dir(args.state_dir)).create()
+def run(state: StateLayout, stop: threading.Event, once: bool = False) -> None:
+    """Scrub every wakeup_time seconds until `stop` is set: the loop of this
+    process, or of a thread beside the APIs (pocketstack's one-process mode)."""
     api_conf = load_config_or_exit(api_schema(), state)
     conf = load_config_or_exit(scrubber_schema(), state)
     logs.configure(conf.logging.debug)
@@ -87,9 +83,6 @@ def main(argv: list[str] | None = None) -> None:
     sessions = session_factory(engine)
     repo = open_repository(api_conf, sessions, Notifier("imaged-scrubber", sessions))
     stores = Stores.from_config(api_conf, state.lib)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     LOG.info("scrubber started: every %ss, data removed %ss after delete",
              conf.scrubber.wakeup_time, conf.scrubber.scrub_time)
     while not stop.is_set():
@@ -98,10 +91,23 @@ def main(argv: list[str] | None = None) -> None:
                        lambda image_id: request_id_of(sessions, image_id, "image.delete"))
         except Exception:  # noqa: BLE001 - a database hiccup must not end the daemon
             LOG.exception("scrubber pass failed")
-        if args.once:
+        if once:
             break
         stop.wait(conf.scrubber.wakeup_time)
     LOG.info("scrubber stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="PocketStack imaged-scrubber")
+    parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
+                                            "or /var/lib/pocketstack)")
+    parser.add_argument("--once", action="store_true", help="one pass, then exit")
+    args = parser.parse_args(argv)
+    state = StateLayout(resolve_state_dir(args.state_dir)).create()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    run(state, stop, once=args.once)
 
 
 if __name__ == "__main__":

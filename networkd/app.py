@@ -40,11 +40,11 @@ from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
 from shared.policy import PolicyEnforcer
 from shared.service import (
+    ServiceDefinition,
     build_service,
     database_url,
     policy_file,
     remote_validator,
-    service_main,
 )
 
 LOG = logging.getLogger(__name__)
@@ -85,9 +85,17 @@ def prepare(conf, state: StateLayout) -> None:
     engine.dispose()
 
 
+SERVICE = ServiceDefinition(
+    name=NAME,
+    description="PocketStack networkd (Neutron v2.0 subset)",
+    schema=schema,
+    make_app=make_app,
+    prepare=prepare,
+)
+
+
 def main(argv: list[str] | None = None) -> None:
-    service_main(argv, name=NAME, description="PocketStack networkd (Neutron v2.0 subset)",
-                 schema=schema, make_app=make_app, prepare=prepare)
+    SERVICE.main(argv)
 
 
 if __name__ == "__main__":

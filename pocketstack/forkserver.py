@@ -10,8 +10,9 @@ the pid of a new process:
     {"module": "identity.app", "argv": ["--state-dir", "/var/lib/pocketstack"],
      "log": "/var/lib/pocketstack/log/identity.log"}      ->  {"pid": 4711}
 
-The new process is the service, as `python -m identity.app --state-dir ...`
-would run it: a session of its own, stdin from /dev/null, stdout and stderr
+The new process is the service (or, in the one-process mode, the
+services: pocketstack/together.py), as `python -m identity.app --state-dir
+...` would run it: a session of its own, stdin from /dev/null, stdout and stderr
 into its log, the module's main(argv). What it does not do is start Python
 and import everything again: a fork takes milliseconds where an import takes
 a second of CPU, and the pages of the code imported here stay shared between

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from pocketstack import processes, stackconfig
 from pocketstack.forkserver import ForkServer
@@ -23,6 +24,11 @@ from shared.config import ConfigError, ensure_config_file, load_config
 from shared.paths import StateLayout, resolve_state_dir
 
 START_TIMEOUT = 60.0
+#: The log of the process serving several services (pocketstack/together.py):
+#: gunicorn's lines and any line no service wrote; each service has its own.
+TOGETHER_LOG = "services"
+#: What it writes into the log of a service that failed to start, before it ends.
+DID_NOT_START = "could not start; the process ends"
 DAEMON_SETTLE_TIME = 1.0
 
 
@@ -30,7 +36,7 @@ def _load(service: Service, state: StateLayout):
     return load_config(service.schema(), state.config_file(service.schema().filename))
 
 
-def cmd_up(state: StateLayout, port_offset: int) -> int:
+def cmd_up(state: StateLayout, port_offset: int, process_per_service: bool = False) -> int:
     """1. config files and identity's seed; 2. each wanted service, in order,
     with its host daemons first; 3. the tiny image; 4. what to type next.
     A service that does not start stops the walk (what started stays up, and
@@ -44,16 +50,18 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
     # its config wants), or never.
     not_running = [service for service in SERVICES
                    if not processes.running_pid(state.pid_file(service.name), service.module)]
-    launcher = ForkServer(["shared.serve", *(service.module for service in not_running)])
+    launcher = ForkServer(["shared.serve", "pocketstack.together",
+                           *(service.module for service in not_running)])
     if any(service.wanted is None for service in not_running):
         launcher.start()
     try:
         try:
-            configs = _prepare(state, port_offset)
+            configs, stack = _prepare(state, port_offset)
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        started_any = _start_all(state, configs, launcher)
+        together = stack.services.one_process and not process_per_service
+        started_any = _start_all(state, configs, launcher, together)
     finally:
         launcher.close()
     if started_any is None:
@@ -65,11 +73,17 @@ def cmd_up(state: StateLayout, port_offset: int) -> int:
     return 0
 
 
-def _start_all(state: StateLayout, configs: dict, launcher: ForkServer) -> bool | None:
-    """The stack's host daemons, then each wanted service in order. True if
-    something was started, None if something failed (said on stderr).
-    A daemon without a port is checked last, once it had the time to fail
-    at its start-up, so that no one waits for that time."""
+def _start_all(state: StateLayout, configs: dict, launcher: ForkServer,
+               together: bool) -> bool | None:
+    """The stack's host daemons, then each wanted service in order, each
+    with its host daemons first. True if something was started, None if
+    something failed (said on stderr).
+
+    together (pocketstack.conf [services] one_process): the services that
+    can share a process are started at the end, in one process
+    (pocketstack/together.py), in the same order; the others at their turn,
+    each in its own. A daemon without a port is checked last, once it had
+    the time to fail at its start-up, so that no one waits for that time."""
     started_any = False
     for daemons in STACK_DAEMONS:
         try:
@@ -81,18 +95,21 @@ def _start_all(state: StateLayout, configs: dict, launcher: ForkServer) -> bool 
         if lines:
             print("\n".join(lines))
     settling: list[tuple[Service, int, float]] = []
+    sharing: list[Service] = []
     try:
         for service in SERVICES:
-            if not service.is_wanted(configs):
+            if not service.is_wanted(configs) or _already_running(service, configs, state):
                 continue
-            if service.default_port is None:
-                pid = _start_daemon(service, state, launcher)
-                if pid:
-                    settling.append((service, pid, time.monotonic()))
-                    started_any = True
+            _ensure_host_daemons(service, configs[service.name], state)
+            if together and _can_share_a_process(service, configs):
+                sharing.append(service)
+            elif service.default_port is None:
+                settling.append((service, _spawn(service, state, launcher), time.monotonic()))
             else:
-                started_any |= _start_service(service, configs[service.name], state,
-                                              launcher)
+                _start_service(service, configs[service.name], state, launcher)
+            started_any = True
+        if sharing:
+            settling += _start_together(sharing, configs, state, launcher)
         for service, pid, spawned in settling:
             _check_settled(service, pid, spawned, state)
     except StartFailed as exc:
@@ -101,14 +118,29 @@ def _start_all(state: StateLayout, configs: dict, launcher: ForkServer) -> bool 
     return started_any
 
 
+def _can_share_a_process(service: Service, configs: dict) -> bool:
+    """A daemon without a port, or an API served by one worker."""
+    return service.default_port is None or configs[service.name].api.workers == 1
+
+
+def _already_running(service: Service, configs: dict, state: StateLayout) -> bool:
+    pid = processes.running_pid(state.pid_file(service.name), service.module)
+    if pid:
+        where = "no port" if service.default_port is None \
+            else f"port {configs[service.name].api.bind_port}"
+        print(f"{service.name:<16} already running (pid {pid}, {where})")
+    return bool(pid)
+
+
 class StartFailed(Exception):
     """A service or a host daemon did not start; the message says why."""
 
 
-def _prepare(state: StateLayout, port_offset: int) -> dict:
+def _prepare(state: StateLayout, port_offset: int):
     """Every config file written at first start (passwords, shifted ports),
     every config loaded and checked, each service's own preparation run
-    (identity's bootstrap). Returns the configs by service name."""
+    (identity's bootstrap). Returns the configs by service name, and
+    pocketstack.conf's."""
     from identity.bootstrap import Credentials
     state.create()
     credentials = Credentials.load_or_create(state.credentials)
@@ -125,12 +157,10 @@ def _prepare(state: StateLayout, port_offset: int) -> dict:
     for service in SERVICES:
         if service.prepare:
             service.prepare(state, configs[service.name])
-    return configs
+    return configs, stack
 
 
-def _start_service(service: Service, conf, state: StateLayout, launcher: ForkServer) -> bool:
-    """Start one service unless it runs; True if it was started now."""
-    host, port = conf.api.bind_host, conf.api.bind_port
+def _ensure_host_daemons(service: Service, conf, state: StateLayout) -> None:
     if service.host_daemons:
         try:
             with Progress().waiting(f"starting {service.name}'s host daemons", report=False):
@@ -138,32 +168,72 @@ def _start_service(service: Service, conf, state: StateLayout, launcher: ForkSer
             print("\n".join(lines))
         except HostDaemonError as exc:
             raise StartFailed(str(exc)) from None
-    pid = processes.running_pid(state.pid_file(service.name), service.module)
-    if pid:
-        print(f"{service.name:<16} already running (pid {pid}, port {port})")
-        return False
+
+
+def _start_service(service: Service, conf, state: StateLayout, launcher: ForkServer) -> None:
+    """Start one service in a process of its own; wait until it answers."""
+    _check_port_free(service, conf)
+    pid = _spawn(service, state, launcher)
+    _wait_until_it_answers(service, conf, pid, state.log_file(service.name), state)
+
+
+def _start_together(services: list[Service], configs: dict, state: StateLayout,
+                    launcher: ForkServer) -> list[tuple[Service, int, float]]:
+    """Start the services in one process (pocketstack/together.py); wait
+    until each API answers. Returns the daemons without a port, to check
+    once they had the time to settle."""
+    apis = [service for service in services if service.default_port is not None]
+    for service in apis:
+        _check_port_free(service, configs[service.name])
+    log = state.log_file(TOGETHER_LOG)
+    pid = launcher.spawn("pocketstack.together",
+                         ["--state-dir", str(state.root),
+                          *(f"{service.name}={service.module}" for service in services)], log)
+    for service in services:
+        state.pid_file(service.name).write_text(f"{pid}\n")
+    try:
+        for service in apis:
+            _wait_until_it_answers(service, configs[service.name], pid, log, state)
+    except StartFailed:
+        # The process ended: the service that stopped it said so in its log.
+        failed = next((service for service in services
+                       if DID_NOT_START in processes.log_tail(state.log_file(service.name),
+                                                              lines=200)),
+                      None)
+        for service in services:
+            state.pid_file(service.name).unlink(missing_ok=True)
+        if failed is None:
+            raise
+        raise StartFailed(_did_not_start(failed, state.log_file(failed.name))) from None
+    spawned = time.monotonic()
+    return [(service, pid, spawned) for service in services if service.default_port is None]
+
+
+def _check_port_free(service: Service, conf) -> None:
+    host, port = conf.api.bind_host, conf.api.bind_port
     if processes.port_answers(host, port):
         raise StartFailed(f"{service.name}: port {host}:{port} is taken by another program")
-    pid = _spawn(service, state, launcher)
+
+
+def _wait_until_it_answers(service: Service, conf, pid: int, log: Path,
+                           state: StateLayout) -> None:
+    host, port = conf.api.bind_host, conf.api.bind_port
 
     def answers_or_died() -> bool:
         return processes.port_answers(host, port) or not processes.alive(pid)
 
     with Progress().waiting(f"starting {service.name}", report=False):
         deadline = time.monotonic() + START_TIMEOUT
-        # its port accepts before its app is built: an HTTP answer says it runs
         answered = processes.wait_until(answers_or_died, START_TIMEOUT, interval=0.02) and \
             processes.http_status(host, port, max(1.0, deadline - time.monotonic())) \
             not in (None, 503)
     if not answered or not processes.alive(pid):
         state.pid_file(service.name).unlink(missing_ok=True)
-        raise StartFailed(_did_not_start(service, state))
+        raise StartFailed(_did_not_start(service, log))
     print(f"{service.name:<16} started (pid {pid}, http://{host}:{port})")
-    return True
 
 
-def _did_not_start(service: Service, state: StateLayout) -> str:
-    log = state.log_file(service.name)
+def _did_not_start(service: Service, log: Path) -> str:
     return f"{service.name} did not start; the end of {log}:\n{processes.log_tail(log)}"
 
 
@@ -206,16 +276,6 @@ def _spawn(service: Service, state: StateLayout, launcher: ForkServer) -> int:
     return pid
 
 
-def _start_daemon(service: Service, state: StateLayout, launcher: ForkServer) -> int | None:
-    """A background process without a port (imaged-scrubber): its pid if it
-    was started now (see _check_settled), None if it runs already."""
-    pid = processes.running_pid(state.pid_file(service.name), service.module)
-    if pid:
-        print(f"{service.name:<16} already running (pid {pid}, no port)")
-        return None
-    return _spawn(service, state, launcher)
-
-
 def _check_settled(service: Service, pid: int, spawned: float, state: StateLayout) -> None:
     """A daemon without a port is up once it has stayed alive through its
     start-up (config check, database): DAEMON_SETTLE_TIME after its spawn."""
@@ -223,7 +283,7 @@ def _check_settled(service: Service, pid: int, spawned: float, state: StateLayou
                          max(0.0, spawned + DAEMON_SETTLE_TIME - time.monotonic()))
     if not processes.alive(pid):
         state.pid_file(service.name).unlink(missing_ok=True)
-        raise StartFailed(_did_not_start(service, state))
+        raise StartFailed(_did_not_start(service, state.log_file(service.name)))
     print(f"{service.name:<16} started (pid {pid}, no port)")
 
 
@@ -251,7 +311,7 @@ def cmd_down(state: StateLayout) -> int:
     running = {service.name: processes.running_pid(state.pid_file(service.name),
                                                    service.module)
                for service in SERVICES}
-    processes.stop_all([pid for pid in running.values() if pid])
+    processes.stop_all(sorted({pid for pid in running.values() if pid}))  # one-process: one pid
     stopped = 0
     for service in reversed(SERVICES):
         pid = running[service.name]
@@ -341,6 +401,9 @@ def main(argv: list[str] | None = None) -> None:
                                             "or /var/lib/pocketstack)")
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the stack")
+    up.add_argument("--process-per-service", action="store_true",
+                    help="start each service in a process of its own, whatever "
+                         "pocketstack.conf [services] one_process says")
     up.add_argument("--port-offset", type=int, default=0,
                     help="at first start, add this to every port (a second stack beside "
                          "the first)")
@@ -350,7 +413,7 @@ def main(argv: list[str] | None = None) -> None:
         args = parser.parse_args(arguments)
         state = StateLayout(resolve_state_dir(args.state_dir))
         if args.command == "up":
-            sys.exit(cmd_up(state, args.port_offset))
+            sys.exit(cmd_up(state, args.port_offset, args.process_per_service))
         if args.command == "down":
             sys.exit(cmd_down(state))
         sys.exit(cmd_status(state))

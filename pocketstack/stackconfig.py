@@ -1,10 +1,11 @@
 """pocketstack.conf: the settings of the stack itself, not of one service.
 
 The services each read their own file (imaged-api.conf, volumed.conf...).
-What belongs to no single service lives here: the optional host services
-several services use, such as a single-node Ceph ([ceph]) or Swift ([swift]). Everything here
-is off by default, so `make run` keeps its embedded defaults; the file is
-written at first start, every option commented out, like the others.
+What belongs to no single service lives here: how the services are run
+([services]: in one process by default) and the optional host services
+several services use, such as a single-node Ceph ([ceph]) or Swift
+([swift]), off by default, so `make run` keeps its embedded defaults. The
+file is written at first start, every option commented out, like the others.
 """
 from __future__ import annotations
 
@@ -24,7 +25,13 @@ SWIFT_PORTS = {"proxy_port": 8080, "object_port": 6200, "container_port": 6201,
 
 
 def schema() -> Schema:
-    return Schema(STACK_CONF).add("ceph", [
+    return Schema(STACK_CONF).add("services", [
+        Opt("one_process", True, "Run the API services and the scrubber in one process "
+            "(pocketstack/together.py): each keeps its port, config, database and log "
+            "file, and the libraries are in memory once. false: a process per service, "
+            "as OpenStack runs them (one can then be stopped alone). A service with "
+            "[api] workers above 1 always runs in processes of its own.", kind="bool"),
+    ]).add("ceph", [
         Opt("enabled", False, "Run a single-node Ceph with the stack (one monitor, one "
             "manager, one OSD on a sparse file in lib/ceph, cephx, 127.0.0.1 only), with "
             "the pools images, volumes and vms and the clients client.glance and "

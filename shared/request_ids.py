@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+from shared.serving import current_service, serve_as
+
 HEADER = "X-OpenStack-Request-ID"
 _FORM = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -91,8 +93,10 @@ def carried(work: Callable[..., T]) -> Callable[..., T]:
     """`work`, to run in another thread with the ids of the request that
     hands it over now: `pool.submit(carried(fn))`, `Thread(target=carried(fn))`."""
     ids = current()
+    service = current_service()  # for the log file, in a process of several services
 
     def run(*args, **kwargs) -> T:
+        serve_as(service)
         with acting_for(ids):
             return work(*args, **kwargs)
     return run

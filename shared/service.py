@@ -148,26 +148,52 @@ def remote_validator(service: Service) -> TokenValidator:
     return TokenValidator(service.codec, revocations, service.conf.auth.identity_url)
 
 
-def service_main(argv: list[str] | None, *, name: str, description: str,
-                 schema: Callable[[], Schema], make_app: Callable,
-                 prepare: Callable | None = None) -> None:
-    """The main() of every API service: parse --state-dir, check the config
-    (a bad value stops here, with the message), run prepare(conf, state) once
-    in the parent process (migrations, host daemons: work the workers must
-    not race for), then serve make_app(conf, state) in gunicorn workers."""
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """An API service as a process runs it: its name, its config schema,
+    prepare(conf, state) (run once before serving: migrations, host
+    daemons: work the workers must not race for) and make_app(conf, state)
+    (its Flask app, built in the process that serves it).
+
+    main() is the service's own process (`python -m identity.app`);
+    config() and start() are what a process serving several services
+    (pocketstack's one-process mode: pocketstack/together.py) asks of each."""
+    name: str
+    description: str
+    schema: Callable[[], Schema]
+    make_app: Callable
+    prepare: Callable | None = None
+
+    def config(self, state: StateLayout) -> Config:
+        """Its config, checked: a bad value stops the process here, with the
+        message."""
+        from shared import logs
+        conf = load_config_or_exit(self.schema(), state)
+        logs.configure(conf.logging.debug)
+        return conf
+
+    def start(self, conf: Config, state: StateLayout) -> Callable:
+        """Run prepare; returns the app's factory."""
+        if self.prepare is not None:
+            self.prepare(conf, state)
+        return lambda: self.make_app(conf, state)
+
+    def main(self, argv: list[str] | None = None) -> None:
+        """Parse --state-dir, load(), then serve the app in gunicorn workers."""
+        from shared.serve import serve
+        state = parse_state_dir(argv, self.description)
+        conf = self.config(state)
+        serve(self.start(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
+              workers=conf.api.workers, threads=conf.api.threads, name=self.name)
+
+
+def parse_state_dir(argv: list[str] | None, description: str) -> StateLayout:
+    """The --state-dir every service's command line takes, created if new."""
     import argparse
 
-    from shared import logs
     from shared.paths import resolve_state_dir
-    from shared.serve import serve
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--state-dir", help="state directory (default: $POCKETSTACK_STATE_DIR "
                                             "or /var/lib/pocketstack)")
     args = parser.parse_args(argv)
-    state = StateLayout(resolve_state_dir(args.state_dir)).create()
-    conf = load_config_or_exit(schema(), state)
-    logs.configure(conf.logging.debug)
-    if prepare is not None:
-        prepare(conf, state)
-    serve(lambda: make_app(conf, state), host=conf.api.bind_host, port=conf.api.bind_port,
-          workers=conf.api.workers, threads=conf.api.threads, name=name)
+    return StateLayout(resolve_state_dir(args.state_dir)).create()

@@ -72,6 +72,10 @@ def port_is_free(port: int) -> bool:
 class Stack:
     state_dir: Path
     port_offset: int
+    #: Each service in a process of its own (`up --process-per-service`),
+    #: where a test kills or stops one service alone; else pocketstack.conf
+    #: decides (one process for all by default).
+    process_per_service: bool = False
 
     def port(self, service: str) -> int:
         return DEFAULT_PORTS[service] + self.port_offset
@@ -137,7 +141,8 @@ class Stack:
         path.write_text("\n".join(lines) + "\n")
 
     def up(self, check: bool = True) -> subprocess.CompletedProcess:
-        return pocketstack(self.state_dir, "up", "--port-offset", str(self.port_offset),
+        separate = ["--process-per-service"] if self.process_per_service else []
+        return pocketstack(self.state_dir, "up", "--port-offset", str(self.port_offset), *separate,
                            check=check)
 
     def down(self) -> subprocess.CompletedProcess:

@@ -24,7 +24,7 @@ from shared.db import session_factory, transaction
 from shared.events import Notifier, create_tables
 from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
-from shared.service import build_service, database_url, remote_validator, service_main
+from shared.service import ServiceDefinition, build_service, database_url, remote_validator
 from volumed import repo
 from volumed.api import (
     actions,
@@ -217,9 +217,17 @@ def prepare(conf, state: StateLayout) -> None:
     start_reconciling(conf, state)
 
 
+SERVICE = ServiceDefinition(
+    name=NAME,
+    description="PocketStack volumed (Cinder v3 subset)",
+    schema=schema,
+    make_app=make_app,
+    prepare=prepare,
+)
+
+
 def main(argv: list[str] | None = None) -> None:
-    service_main(argv, name=NAME, description="PocketStack volumed (Cinder v3 subset)",
-                 schema=schema, make_app=make_app, prepare=prepare)
+    SERVICE.main(argv)
 
 if __name__ == "__main__":
     main()

@@ -25,7 +25,7 @@ from shared.events import Notifier
 from shared.events_api import EVENT_RULES, EventSource, install_events
 from shared.paths import StateLayout
 from shared.policy import PolicyEnforcer, RuleDefault
-from shared.service import build_service, database_url, remote_validator, service_main
+from shared.service import ServiceDefinition, build_service, database_url, remote_validator
 
 NAME = "imaged-registry"
 DATABASE_NAME = "imaged-registry"
@@ -97,9 +97,17 @@ def migrate(conf, state: StateLayout) -> None:
         engine.dispose()
 
 
+SERVICE = ServiceDefinition(
+    name=NAME,
+    description="PocketStack imaged-registry",
+    schema=schema,
+    make_app=make_app,
+    prepare=migrate,
+)
+
+
 def main(argv: list[str] | None = None) -> None:
-    service_main(argv, name=NAME, description="PocketStack imaged-registry", schema=schema,
-                 make_app=make_app, prepare=migrate)
+    SERVICE.main(argv)
 
 if __name__ == "__main__":
     main()

@@ -28,7 +28,9 @@ def matrix_stack(tmp_path_factory) -> Iterator[Stack]:
     passes it on to the daemons it starts again."""
     hold_dir = tmp_path_factory.mktemp("holds")
     os.environ[stephold.ENVIRONMENT] = str(hold_dir)
-    running = Stack(tmp_path_factory.mktemp("stack"), port_offset_for("master"))
+    # A process per service: each daemon of the matrix is killed alone.
+    running = Stack(tmp_path_factory.mktemp("stack"), port_offset_for("master"),
+                    process_per_service=True)
     running.hold_dir = hold_dir  # type: ignore[attr-defined]
     try:
         result = running.up(check=False)

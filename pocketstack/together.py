@@ -1,0 +1,116 @@
+"""Several services in one process: pocketstack's one-process mode.
+
+    python -m pocketstack.together --state-dir DIR identity=identity.app \
+        imaged=imaged.app imaged-scrubber=imaged.scrubber ...
+
+Each service of OpenStack runs in processes of its own, and so can each of
+ours (`[services] one_process = false` in pocketstack.conf, or `pocketstack
+up --process-per-service`). But a Python process costs its interpreter and
+its libraries again, and most of what it imports is the same for every
+service: Flask, SQLAlchemy, gunicorn, the policy engine, shared/. In one
+process they are in memory once: on a lab VM of 4 GiB, where the guests
+need the memory, that is the default.
+
+What stays apart is what a student looks at: each service keeps its port,
+its config file, its database, its policy, its pid file (the same pid for
+all) and its log file (shared.logs routes each line to the service it was
+written for). What is shared is the interpreter and one pool of threads
+serving every port (shared.serve.serve_together). What is lost is that a
+service can be stopped alone: `kill` of one stops them all, and `pocketstack
+up` starts them all again.
+
+A service is run by what its module offers:
+- an API service has SERVICE, its shared.service.ServiceDefinition: every
+  config is checked first; then every port opens, and the services start
+  one after the other, in the order given (one's start may call another's
+  API: networkd's first start asks identity); a request to a service still
+  starting waits until it has (shared.serve.PortDispatcher);
+- a daemon without a port (imaged-scrubber) has run(state, stop): it runs
+  in a thread of its own until the process ends.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import threading
+
+from pocketstack.main import DID_NOT_START
+from shared import logs
+from shared.paths import StateLayout, resolve_state_dir
+from shared.serve import Port, PortDispatcher, serve_together
+from shared.serving import serve_as
+
+LOG = logging.getLogger(__name__)
+
+
+def package_of(module: str) -> str:
+    """The package a service's loggers are named after: identity.app ->
+    identity, imaged.registry.server -> imaged.registry, imaged.scrubber
+    stays imaged.scrubber."""
+    for entry_point in (".app", ".server"):
+        if module.endswith(entry_point):
+            return module.removesuffix(entry_point)
+    return module
+
+
+def parse(argv: list[str] | None) -> tuple[StateLayout, list[tuple[str, str]]]:
+    parser = argparse.ArgumentParser(description="Several PocketStack services in one "
+                                                 "process.")
+    parser.add_argument("--state-dir", help="state directory (default: "
+                                            "$POCKETSTACK_STATE_DIR or /var/lib/pocketstack)")
+    parser.add_argument("services", nargs="+", metavar="NAME=MODULE",
+                        help="a service's name and its module, in the order to start them")
+    args = parser.parse_args(argv)
+    pairs = [tuple(item.split("=", 1)) for item in args.services]
+    if any(len(pair) != 2 for pair in pairs):
+        parser.error("each service is given as NAME=MODULE")
+    state = StateLayout(resolve_state_dir(args.state_dir)).create()
+    return state, [(name, module) for name, module in pairs]
+
+
+def start_daemon(name: str, run, state: StateLayout) -> None:
+    """A daemon without a port, in a thread that works for it (its lines go
+    to its log) until the process ends."""
+    def work() -> None:
+        serve_as(name)
+        run(state, threading.Event())
+    threading.Thread(target=work, name=name, daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Check every config (a bad value stops here), open every port, then
+    start the services in order: each one's port answers once it runs."""
+    state, services = parse(argv)
+    logs.route_by_service({name: state.log_file(name) for name, _ in services},
+                          {package_of(module): name for name, module in services})
+    modules = [(name, importlib.import_module(module)) for name, module in services]
+    configs = {name: module.SERVICE.config(state) for name, module in modules
+               if hasattr(module, "SERVICE")}
+    ports = [Port(name, conf.api.bind_host, conf.api.bind_port)
+             for name, conf in configs.items()]
+
+    def start(dispatcher: PortDispatcher) -> None:
+        name = "-"
+        try:
+            for name, module in modules:
+                serve_as(name)  # its start-up's lines into its log
+                if name in configs:
+                    conf = configs[name]
+                    dispatcher.add(conf.api.bind_port,
+                                   module.SERVICE.start(conf, state)())
+                else:
+                    start_daemon(name, module.run, state)
+        except BaseException:  # noqa: BLE001 - the process cannot serve without it
+            LOG.exception("%s %s", name, DID_NOT_START)
+            logging.shutdown()
+            os._exit(1)
+        serve_as(None)
+
+    serve_together(ports, start, sum(conf.api.threads for conf in configs.values()),
+                   name="services")
+
+
+if __name__ == "__main__":
+    main()
