@@ -5,6 +5,11 @@
                                                  only an admin lifts
                                                  (os-lock-server:unlock:unlock_override)
 
+A lock is its project's ("owner") or an admin's of another project
+("admin"), as Nova's locked_by: the owner locking a locked server changes
+nothing, an admin from outside takes the lock over. Lifting a lock someone
+else set needs unlock_override (Nova's is_expected_locked_by).
+
 While a server is locked, a non-admin who deletes, stops, starts, reboots,
 pauses, suspends it or attaches or detaches a volume or a port gets 409
 "Instance <id> is locked" (Nova's check_instance_lock); admins pass. The
@@ -36,15 +41,22 @@ def check_unlocked(server_id: str) -> None:
         require_unlocked(session, repo.get_instance(session, server_id, project_scope()))
 
 
+def _locker(instance: Instance) -> str:
+    """Who the caller locks as: "owner" from the server's project, else "admin"."""
+    return "owner" if instance.project_id == context().project_id else "admin"
+
+
 def lock(server_id: str) -> Response:
     ctx = context()
     with transaction(runtime().deps.sessions) as session:
         instance = repo.get_instance(session, server_id, project_scope())
         authorize("os-lock-server:lock", ctx, project_id=instance.project_id)
-        if session.get(InstanceLock, server_id) is None:
-            session.add(InstanceLock(instance_uuid=server_id,
-                                     locked_by="admin" if ctx.is_admin else "owner",
+        held = session.get(InstanceLock, server_id)
+        if held is None:
+            session.add(InstanceLock(instance_uuid=server_id, locked_by=_locker(instance),
                                      created_at=repo.now()))
+        elif _locker(instance) == "admin":
+            held.locked_by = "admin"
     return Response(status=202)
 
 
@@ -55,7 +67,7 @@ def unlock(server_id: str) -> Response:
         authorize("os-lock-server:unlock", ctx, project_id=instance.project_id)
         held = session.get(InstanceLock, server_id)
         if held is not None:
-            if held.locked_by == "admin":
+            if held.locked_by != _locker(instance):
                 authorize("os-lock-server:unlock:unlock_override", ctx,
                           project_id=instance.project_id)
             session.delete(held)
