@@ -3,7 +3,14 @@
 then the rule decides with the server's project as target. A key pair is
 looked up among the caller's own (404 for anyone else's, admins too, unless
 they name the user). Nova's /v2.1/images proxy asks Glance with the
-caller's token, so Glance's rules and visibility decide there."""
+caller's token, so Glance's rules and visibility decide there.
+
+Every server action computed implements has a case (its label). Those Nova
+allows in some states only aim at the server in ERROR without a host:
+Nova asks the rule first, then refuses the state (409), so an allowed call
+is told from a refused one and changes nothing the next caller meets.
+Lock and unlock, allowed in any state, aim at servers of their own; the
+consoles at the running server."""
 from __future__ import annotations
 
 from functools import partial
@@ -20,6 +27,8 @@ FRESH = "/v2.1/servers/{fresh}"
 # before the server's state, so an allowed caller meets the state (409).
 ERRORED = "/v2.1/servers/{errored_server}"
 IN_ERROR = "policy passed; the server is in ERROR, where Nova refuses the change"
+NOT_NOW = "policy passed; Nova refuses it in vm_state error, or without a host (not ready)"
+NO_GRAPHICS = "policy passed; the guests have no graphics: 'Unavailable console type'"
 FLAVOR = "/v2.1/flavors/<flavorid>"
 IMAGE = "/v2.1/images/<image_id>"
 TAGS = {"X-OpenStack-Nova-API-Version": "2.26"}
@@ -33,6 +42,16 @@ def n(rule: str) -> str:
 def server(route: str, path: str, rule: str, **kwargs) -> Case:
     """A case on alpha's server."""
     return C(route, path, n(rule), target=ALPHA_TARGET, seen=ALPHA, **kwargs)
+
+
+def action(name: str, rule: str | tuple[str, ...], argument=None, server: str = ERRORED,
+           ok: tuple[int, ...] = (409,), why: str = NOT_NOW) -> Case:
+    """POST /servers/{id}/action {name: argument} on one of alpha's servers
+    (the one in ERROR unless `server` names another)."""
+    rules = (rule,) if isinstance(rule, str) else rule
+    return C(f"POST {SERVER}/action", server + "/action", tuple(n(r) for r in rules),
+             target=ALPHA_TARGET, seen=ALPHA, json={name: argument}, ok=ok, why=why,
+             label=name)
 
 
 def glance(route: str, path: str, rule: str, **kwargs) -> Case:
@@ -135,8 +154,43 @@ CASES = [
     server(f"GET {SERVER}", ONE, "servers:show"),
     server(f"PUT {SERVER}", ONE, "servers:update", json={"server": {"name": "{unique}"}}),
     server(f"DELETE {SERVER}", FRESH, "servers:delete", fresh="doomed_server", ok=(204,)),
-    server(f"POST {SERVER}/action", ONE + "/action", "os-console-output",
-           json={"os-getConsoleOutput": {"length": 5}}, label="os-getConsoleOutput"),
+    # the server actions
+    action("os-getConsoleOutput", "os-console-output", {"length": 5}, server=ONE, ok=(200,),
+           why=""),
+    action("os-getSerialConsole", "os-remote-consoles", {"type": "serial"}, server=ONE,
+           ok=(200,), why=""),
+    action("os-getVNCConsole", "os-remote-consoles", {"type": "novnc"}, server=ONE,
+           ok=(400,), why=NO_GRAPHICS),
+    action("os-getSPICEConsole", "os-remote-consoles", {"type": "spice-html5"}, server=ONE,
+           ok=(400,), why=NO_GRAPHICS),
+    action("os-getRDPConsole", "os-remote-consoles", {"type": "rdp-html5"}, server=ONE,
+           ok=(400,), why="policy passed; RDP consoles are gone (removed from Nova too)"),
+    action("os-stop", "servers:stop"),
+    action("os-start", "servers:start"),
+    action("reboot", "servers:reboot", {"type": "SOFT"}),
+    action("pause", "os-pause-server:pause"),
+    action("unpause", "os-pause-server:unpause"),
+    action("suspend", "os-suspend-server:suspend"),
+    action("resume", "os-suspend-server:resume"),
+    action("createImage", "servers:create_image", {"name": "{unique}"}),
+    action("createBackup", "os-create-backup",
+           {"name": "{unique}", "backup_type": "daily", "rotation": 1}),
+    action("rebuild", "servers:rebuild", {"imageRef": "{tiny_image}"}),
+    action("resize", "servers:resize", {"flavorRef": "{flavor}"}),
+    action("confirmResize", "servers:confirm_resize"),
+    action("revertResize", "servers:revert_resize"),
+    action("migrate", "os-migrate-server:migrate"),
+    action("shelve", "os-shelve:shelve"),
+    action("shelveOffload", "os-shelve:shelve_offload"),
+    action("unshelve", "os-shelve:unshelve"),
+    action("lock", "os-lock-server:lock", server="/v2.1/servers/{lock_server}", ok=(202,),
+           why="a second lock changes nothing (an admin's takes it over)"),
+    action("unlock", "os-lock-server:unlock", server="/v2.1/servers/{owner_locked_server}",
+           ok=(202,), why="locked by its project's member; unlocked, it stays so"),
+    C(f"POST {SERVER}/action", "/v2.1/servers/{admin_locked_server}/action",
+      (n("os-lock-server:unlock"), n("os-lock-server:unlock:unlock_override")),
+      target=ALPHA_TARGET, seen=ALPHA, json={"unlock": None}, ok=(202,),
+      label="unlock an admin's lock"),
     server(f"GET {SERVER}/ips", ONE + "/ips", "ips:index"),
     server(f"GET {SERVER}/ips/<network_label>", ONE + "/ips/{network_name}", "ips:show"),
     server(f"GET {SERVER}/metadata", ONE + "/metadata", "server-metadata:index"),

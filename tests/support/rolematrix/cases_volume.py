@@ -2,12 +2,18 @@
 URL, as clients do (Cinder answers 400 to any other). A volume, snapshot,
 backup or attachment of another project is not found (404: Cinder looks
 them up within the caller's project, admins aside); then the rule decides,
-with the resource's project as target."""
+with the resource's project as target.
+
+Every volume action has a case (its label). An action that changes the
+volume aims at a fresh one in the state the action needs (the world's
+makers: reserved, connected, attached, detaching, with a snapshot), so each
+allowed caller meets the same state; the others repeat harmlessly."""
 from __future__ import annotations
 
 from functools import partial
 
 from tests.support.rolematrix.model import Case, owned_by
+from tests.support.rolematrix.world import CONNECTOR
 
 C = partial(Case, "volumed")
 P = "/v3/<project_id>"
@@ -25,9 +31,19 @@ def alpha(route: str, path: str, rule: str | tuple[str, ...], **kwargs) -> Case:
     return C(route, path, rule, target=ALPHA_TARGET, seen=ALPHA, **kwargs)
 
 
-CONNECTOR = {"initiator": "iqn.2004-10.org.pocketstack:role-matrix", "ip": "127.0.0.1",
-             "host": "rolematrix", "platform": "x86_64", "os_type": "linux",
-             "multipath": False}
+def action(name: str, rule: str, argument=None, volume: str = "{volume}",
+           ok: tuple[int, ...] = (202,), **kwargs) -> Case:
+    """POST .../volumes/{id}/action {name: argument} on one of alpha's
+    volumes (`volume`: "{fresh}" with fresh=<maker>)."""
+    return alpha(f"POST {P}/volumes/<volume_id>/action", OWN + f"/volumes/{volume}/action",
+                 v(rule), json={name: {} if argument is None else argument}, ok=ok,
+                 label=name, **kwargs)
+
+
+def fresh_action(name: str, rule: str, maker: str, argument=None, **kwargs) -> Case:
+    """An action that changes its volume: a new one per allowed call."""
+    return action(name, rule, argument, volume="{fresh}", fresh=maker, **kwargs)
+
 
 CASES = [
     C("GET /", "/", public=True, ok=(300,)),
@@ -47,15 +63,32 @@ CASES = [
           json={"volume": {"description": "changed"}}),
     alpha(f"DELETE {P}/volumes/<volume_id>", OWN + "/volumes/{fresh}", v("delete"),
           fresh="volume", ok=(202,)),
-    alpha(f"POST {P}/volumes/<volume_id>/action", OWN + "/volumes/{fresh}/action",
-          v("extend"), fresh="volume", json={"os-extend": {"new_size": 2}}, ok=(202,),
-          label="os-extend"),
-    alpha(f"POST {P}/volumes/<volume_id>/action", OWN + "/volumes/{volume}/action",
-          v("update_readonly_flag"), json={"os-update_readonly_flag": {"readonly": False}},
-          ok=(202,), label="os-update_readonly_flag"),
-    alpha(f"POST {P}/volumes/<volume_id>/action", OWN + "/volumes/{volume}/action",
-          v("reset_status"), json={"os-reset_status": {"status": "available"}}, ok=(202,),
-          label="os-reset_status"),
+    # the volume actions
+    fresh_action("os-extend", "extend", "volume", {"new_size": 2}),
+    action("os-update_readonly_flag", "update_readonly_flag", {"readonly": False}),
+    action("os-reset_status", "reset_status", {"status": "available"}),
+    action("os-set_bootable", "update", {"bootable": False}, ok=(200,)),
+    action("os-retype", "update", {"new_type": "{volume_type}"},
+           why="every type is on the one backend: the label changes, the same each time"),
+    fresh_action("os-force_delete", "force_delete", "volume"),
+    fresh_action("os-volume_upload_image", "upload_to_image", "volume",
+                 {"image_name": "{unique}", "disk_format": "qcow2"},
+                 why="qcow2: the empty volume goes up as a small image"),
+    fresh_action("revert", "revert_to_snapshot", "volume_with_snapshot",
+                 {"snapshot_id": "{latest_snapshot}"}),
+    # the older attach flow, each step on a volume the steps before it made
+    fresh_action("os-reserve", "attach", "volume"),
+    fresh_action("os-unreserve", "attach", "reserved_volume"),
+    fresh_action("os-initialize_connection", "attach", "reserved_volume",
+                 {"connector": CONNECTOR}, ok=(200,)),
+    fresh_action("os-attach", "attach", "connected_volume",
+                 {"instance_uuid": "0e3b9e5c-5b2e-4d67-9b1a-6f3f1a2b7c4d",
+                  "mountpoint": "/dev/vdb"}),
+    fresh_action("os-begin_detaching", "attach", "legacy_attached_volume"),
+    fresh_action("os-roll_detaching", "attach", "detaching_volume"),
+    fresh_action("os-terminate_connection", "attach", "legacy_attached_volume",
+                 {"connector": CONNECTOR}),
+    fresh_action("os-detach", "attach", "legacy_attached_volume"),
     alpha(f"GET {P}/volumes/<volume_id>/metadata", OWN + "/volumes/{volume}/metadata",
           v("get")),
     alpha(f"POST {P}/volumes/<volume_id>/metadata", OWN + "/volumes/{volume}/metadata",

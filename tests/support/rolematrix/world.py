@@ -11,8 +11,10 @@ every case aims at, so that what another project may not even see (404) is
 told apart from what it sees but may not do (403). A call that consumes its
 resource (a delete, a detach) gets a fresh one from a maker of `makers`
 whenever the previous call was allowed. One server is booted and reused;
-the servers that cases delete are made on a flavor no host can hold (they
-go to ERROR at once, without a guest).
+the servers that cases delete, lock or act on are made on a flavor no host
+can hold (they go to ERROR at once, without a guest). Volumes for the
+older attach actions are made in the state each action needs (reserved,
+connected, attached, detaching).
 """
 from __future__ import annotations
 
@@ -33,6 +35,10 @@ DATA = b"pocketstack-role-matrix" * 64
 OCTETS = {"Content-Type": "application/octet-stream"}
 VOLUME_VERSION = {"OpenStack-API-Version": "volume 3.44"}
 SUBNET_OCTET = 221                # 10.221.x.0/24: no other test module uses it
+# The host a volume is connected to (os-initialize_connection, attachments)
+CONNECTOR = {"initiator": "iqn.2004-10.org.pocketstack:role-matrix", "ip": "127.0.0.1",
+             "host": "rolematrix", "platform": "x86_64", "os_type": "linux",
+             "multipath": False}
 
 
 class SetupError(AssertionError):
@@ -70,6 +76,8 @@ class World:
         self._counter = 0
         self._subnets = 0
         self._backup_pool: list[str] = []
+        # volumes the older attach actions reserved, connected or attached
+        self._legacy_volumes: list[str] = []
         self._taken_cidrs: set[str] | None = None
         self.admin_token = stack.token("admin")
         self.policies = None   # the Policies the expected answers come from
@@ -423,11 +431,43 @@ class World:
     def connected_attachment(self) -> str:
         attachment_id = self.new_attachment()
         self.api("volumed", "PUT", self.vpath(f"/attachments/{attachment_id}"), json={
-            "attachment": {"connector": {
-                "initiator": "iqn.2004-10.org.pocketstack:role-matrix", "ip": "127.0.0.1",
-                "host": "rolematrix", "platform": "x86_64", "os_type": "linux",
-                "multipath": False}}})
+            "attachment": {"connector": CONNECTOR}})
         return attachment_id
+
+    def volume_action(self, volume_id: str, action: str, argument=None) -> None:
+        self.api("volumed", "POST", self.vpath(f"/volumes/{volume_id}/action"),
+                 json={action: {} if argument is None else argument})
+
+    # The older attach flow, one step further each (Nova's calls before the
+    # attachments API): reserved, connected (exported), attached, detaching.
+    def reserved_volume(self) -> str:
+        volume_id = self.new_volume()
+        self.volume_action(volume_id, "os-reserve")
+        self._legacy_volumes.append(volume_id)
+        return volume_id
+
+    def connected_volume(self) -> str:
+        volume_id = self.reserved_volume()
+        self.volume_action(volume_id, "os-initialize_connection", {"connector": CONNECTOR})
+        return volume_id
+
+    def legacy_attached_volume(self) -> str:
+        volume_id = self.connected_volume()
+        self.volume_action(volume_id, "os-attach", {"instance_uuid": str(uuid.uuid4()),
+                                                    "mountpoint": "/dev/vdb"})
+        return volume_id
+
+    def detaching_volume(self) -> str:
+        volume_id = self.legacy_attached_volume()
+        self.volume_action(volume_id, "os-begin_detaching")
+        return volume_id
+
+    def volume_with_snapshot(self) -> str:
+        """A volume and its one snapshot, named by ids["latest_snapshot"]
+        (what a revert must name)."""
+        volume_id = self.new_volume()
+        self.ids["latest_snapshot"] = self.new_snapshot(volume_id)
+        return volume_id
 
     def new_type(self) -> str:
         return self.api("volumed", "POST", self.vpath("/types", "admin"), "admin", json={
@@ -448,6 +488,10 @@ class World:
             "volume": self.new_volume, "snapshot": self.new_snapshot,
             "backup": self.new_backup, "attachment": self.new_attachment,
             "volume_type": self.new_type,
+            "reserved_volume": self.reserved_volume, "connected_volume": self.connected_volume,
+            "legacy_attached_volume": self.legacy_attached_volume,
+            "detaching_volume": self.detaching_volume,
+            "volume_with_snapshot": self.volume_with_snapshot,
         })
 
     # --- networks -----------------------------------------------------------------------
@@ -580,6 +624,12 @@ class World:
         self.lazy["backup"] = self._private_backup
         ids["errored_server"] = self.doomed_server()
         self.private |= {ids["errored_server"]}
+        # for lock and unlock, which Nova allows in any state
+        self.lazy.update({
+            "lock_server": lambda: self._private(self.doomed_server()),
+            "owner_locked_server": lambda: self._private(self.locked_server("member")),
+            "admin_locked_server": lambda: self._private(self.locked_server("admin")),
+        })
         self.makers.update({
             "doomed_server": self.doomed_server, "flavor": self.new_flavor,
             "doomed_server_with_metadata": lambda: self.doomed_server(metadata={"rm": "x"}),
@@ -595,6 +645,18 @@ class World:
         wait_for(lambda: self.server_status(server_id) == "ERROR", 60, interval=0.5,
                  what="the doomed server in ERROR")
         return server_id
+
+    def locked_server(self, by: str) -> str:
+        """A server in ERROR locked by its project's member, or by an admin
+        from outside (whose lock only an admin lifts)."""
+        server_id = self.doomed_server()
+        self.api("computed", "POST", f"/v2.1/servers/{server_id}/action", by,
+                 json={"lock": None})
+        return server_id
+
+    def _private(self, resource_id: str) -> str:
+        self.private.add(resource_id)
+        return resource_id
 
     def _server_tag(self) -> str:
         tag = self.unique("tag")
@@ -646,6 +708,12 @@ class World:
                 self.request("computed", "DELETE", f"/v2.1/servers/{server['id']}", admin)
         for volume in listed("volumed", self.vpath("/volumes?all_tenants=1", "admin"),
                              "volumes"):
+            if volume["id"] in self._legacy_volumes:
+                # what the older attach actions left: detached (unexported), unreserved
+                for action in ("os-detach", "os-unreserve"):
+                    self.request("volumed", "POST",
+                                 self.vpath(f"/volumes/{volume['id']}/action", "admin"),
+                                 admin, json={action: {}})
             if self.ours(volume.get("name")):
                 self.request("volumed", "DELETE",
                              self.vpath(f"/volumes/{volume['id']}?cascade=true", "admin"),
@@ -653,7 +721,9 @@ class World:
         for flavor in listed("computed", "/v2.1/flavors?is_public=None", "flavors"):
             if self.ours(flavor["name"]):
                 self.request("computed", "DELETE", f"/v2.1/flavors/{flavor['id']}", admin)
-        for image in listed("imaged", "/v2/images?visibility=public", "images"):
+        for image in (listed("imaged", "/v2/images?visibility=public", "images")
+                      + listed("imaged", f"/v2/images?owner={self.ids['admin_project']}",
+                               "images")):
             if self.ours(image.get("name")):
                 self.request("imaged", "DELETE", f"/v2/images/{image['id']}", admin)
         for namespace in listed("imaged", "/v2/metadefs/namespaces?limit=1000", "namespaces"):
