@@ -6,6 +6,7 @@ from flask import Flask
 from identity import store
 from identity.api import admin, application_credentials, auth, ec2_credentials
 from identity.api.common import Runtime
+from identity.bootstrap import bootstrap
 from identity.config import schema
 from identity.models import Base
 from identity.policies import RULES
@@ -51,6 +52,7 @@ SERVICE = ServiceDefinition(
     description="PocketStack identity (Keystone v3 subset)",
     schema=schema,
     make_app=make_app,
+    prepare=bootstrap,
 )
 
 

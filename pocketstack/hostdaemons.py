@@ -252,7 +252,7 @@ class StackSwift(StackCluster):
         swift = self._settings(state)
         if not swift.enabled:
             return []
-        from identity.bootstrap import Credentials
+        from identity.credentials import Credentials
         identity = load_config(identity_schema(), state.config_file(identity_schema().filename))
         auth = swift_host.SwiftAuth(
             f"http://{identity.api.bind_host}:{identity.api.bind_port}", "swift",

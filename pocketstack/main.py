@@ -141,7 +141,7 @@ def _prepare(state: StateLayout, port_offset: int):
     every config loaded and checked, each service's own preparation run
     (identity's bootstrap). Returns the configs by service name, and
     pocketstack.conf's."""
-    from identity.bootstrap import Credentials
+    from identity.credentials import Credentials
     state.create()
     credentials = Credentials.load_or_create(state.credentials)
     stack_conf = ensure_config_file(stackconfig.schema(), state.etc,
@@ -240,7 +240,7 @@ def _did_not_start(service: Service, log: Path) -> str:
 def _register_tiny_image(state: StateLayout, configs) -> None:
     """The tiny test image, built once and registered in imaged if absent.
     A failure is reported, not fatal: the stack itself is up."""
-    from identity.bootstrap import Credentials
+    from identity.credentials import Credentials
     from pocketstack.tinyimage import IMAGE_NAME, register_tiny_image
     identity, imaged = configs["identity"], configs["imaged"]
     try:

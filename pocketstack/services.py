@@ -5,7 +5,7 @@ Each service is a Python module run as its own background process with its
 own config file and port. A daemon without a port (imaged-scrubber) has
 default_port None: it is "up" while its process is alive. What a service
 needs around it is said here too, as values: the settings a second stack on
-shifted ports needs, what to prepare before it starts (identity's seed), the
+shifted ports needs, what to prepare before it starts (identity's passwords), the
 host daemons it needs (tgtd, libvirtd) and what to do once it has stopped.
 A new service is one more entry."""
 from __future__ import annotations
@@ -70,10 +70,11 @@ class Service:
         return self.wanted is None or self.wanted(configs)
 
 
-def identity_bootstrap(state: StateLayout, conf) -> object:
-    """identity's seed (imported here: only `up` needs identity's store)."""
-    from identity.bootstrap import bootstrap
-    return bootstrap(state, conf)
+def identity_client_files(state: StateLayout, conf) -> object:
+    """The passwords, the credentials file and clouds.yaml, before identity
+    starts (it seeds its users from them as it starts: identity/bootstrap.py)."""
+    from identity.credentials import write_client_files
+    return write_client_files(state, conf)
 
 
 def registry_wanted(configs: dict) -> bool:
@@ -88,7 +89,7 @@ def power_off_guests(state: StateLayout) -> list[str]:
 
 SERVICES: list[Service] = [
     Service("identity", "identity.app", identity_schema, 5000, "identity_url",
-            offset_settings=identity_offset_settings, prepare=identity_bootstrap),
+            offset_settings=identity_offset_settings, prepare=identity_client_files),
     Service("imaged-registry", "imaged.registry.server", imaged_registry_schema, 9191,
             wanted=registry_wanted),
     Service("imaged", "imaged.app", imaged_schema, 9292, "image_url",
