@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -46,6 +47,14 @@ class _SoleWorker(ThreadWorker):
 
     def is_parent_alive(self) -> bool:
         return True
+
+    def _cap_keepalive(self, deadline: float) -> None:
+        """At shutdown, an idle kept-alive connection is closed now instead
+        of lingering (gunicorn gives it a moment, in case a request comes
+        on it): the clients that keep them are mostly the other services,
+        stopping too (in one process: this one, which would wait for
+        itself), and `pocketstack down` should not wait for nothing."""
+        super()._cap_keepalive(time.monotonic())
 
 
 def serve(app_factory: Callable, *, host: str, port: int, workers: int, threads: int,
