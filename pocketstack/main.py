@@ -189,6 +189,7 @@ def _start_together(services: list[Service], configs: dict, state: StateLayout,
     pid = launcher.spawn("pocketstack.together",
                          ["--state-dir", str(state.root),
                           *(f"{service.name}={service.module}" for service in services)], log)
+    spawned = time.monotonic()
     for service in services:
         state.pid_file(service.name).write_text(f"{pid}\n")
     try:
@@ -205,7 +206,6 @@ def _start_together(services: list[Service], configs: dict, state: StateLayout,
         if failed is None:
             raise
         raise StartFailed(_did_not_start(failed, state.log_file(failed.name))) from None
-    spawned = time.monotonic()
     return [(service, pid, spawned) for service in services if service.default_port is None]
 
 

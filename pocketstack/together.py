@@ -72,11 +72,24 @@ def parse(argv: list[str] | None) -> tuple[StateLayout, list[tuple[str, str]]]:
 
 def start_daemon(name: str, run, state: StateLayout) -> None:
     """A daemon without a port, in a thread that works for it (its lines go
-    to its log) until the process ends."""
+    to its log) until the process ends. If it fails (its own loop keeps
+    going through a failed pass: this is its start failing), the process
+    ends, as its own process would."""
     def work() -> None:
         serve_as(name)
-        run(state, threading.Event())
+        try:
+            run(state, threading.Event())
+        except BaseException:  # noqa: BLE001 - said in its log, then the process ends
+            end_because(name)
     threading.Thread(target=work, name=name, daemon=True).start()
+
+
+def end_because(name: str) -> None:
+    """A service could not start: say so in its log (pocketstack up looks
+    for these words), and end the process: half a stack is no stack."""
+    LOG.exception("%s %s", name, DID_NOT_START)
+    logging.shutdown()
+    os._exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -103,9 +116,7 @@ def main(argv: list[str] | None = None) -> None:
                 else:
                     start_daemon(name, module.run, state)
         except BaseException:  # noqa: BLE001 - the process cannot serve without it
-            LOG.exception("%s %s", name, DID_NOT_START)
-            logging.shutdown()
-            os._exit(1)
+            end_because(name)
         serve_as(None)
 
     serve_together(ports, start, sum(conf.api.threads for conf in configs.values()),
