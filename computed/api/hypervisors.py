@@ -105,8 +105,11 @@ def availability_zones_detail():
     one host runs the one compute service, computed; Nova's "internal" zone
     (conductor, scheduler) has no counterpart here."""
     authorize("os-availability-zone:detail", context())
-    host = runtime().deps.settings.host
-    service = {"available": True, "active": True, "updated_at": None}
+    deps = runtime().deps
+    host = deps.settings.host
+    # available: the service is up (not before it has reached libvirt);
+    # active: it is enabled
+    service = {"available": deps.hypervisor.ready, "active": True, "updated_at": None}
     return jsonify({"availabilityZoneInfo": [{"zoneName": "nova",
                                               "zoneState": {"available": True},
                                               "hosts": {host: {"nova-compute": service}}}]})

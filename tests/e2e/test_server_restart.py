@@ -80,6 +80,7 @@ def test_computed_starts_while_libvirt_is_away_and_reconciles_once_back(stack, d
             refused.json()["serviceUnavailable"]["message"]
         hypervisors = admin.call("GET", "/os-hypervisors").json()["hypervisors"]
         assert [h["state"] for h in hypervisors] == ["down"]
+        assert compute_service(admin)["available"] is False
 
         away.symlink_to(LIBVIRT_SOCKET)  # libvirtd is back
         shut_off = wait_for(lambda: (s := demo.show(server["id"]))["status"] == "SHUTOFF"
@@ -87,6 +88,7 @@ def test_computed_starts_while_libvirt_is_away_and_reconciles_once_back(stack, d
         assert shut_off["OS-EXT-STS:power_state"] == 4
         assert [h["state"] for h in admin.call("GET", "/os-hypervisors").json()[
             "hypervisors"]] == ["up"]
+        assert compute_service(admin)["available"] is True
         assert demo.action(server["id"], "os-start").status_code == 202
         demo.wait_status(server["id"], "ACTIVE", task_state=None)
     finally:
@@ -101,3 +103,10 @@ def stop_computed(stack) -> None:
     pid = processes.running_pid(stack.state_dir / "run" / "computed.pid", "computed.app")
     assert pid
     processes.stop(pid)
+
+
+def compute_service(admin) -> dict:
+    """nova-compute in os-availability-zone/detail (one zone, one host)."""
+    zones = admin.call("GET", "/os-availability-zone/detail").json()["availabilityZoneInfo"]
+    hosts = next(zone["hosts"] for zone in zones if zone["hosts"])
+    return next(iter(hosts.values()))["nova-compute"]
