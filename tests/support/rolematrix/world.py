@@ -694,9 +694,11 @@ class World:
     def cleanup(self) -> None:
         """Delete what the cases made that other tests of the stack would
         see or count: servers and volumes (the admin's project's quotas are
-        shared), and everything visible to every project (the public image,
-        flavors, metadata namespaces, volume types, roles). Best effort: the
-        stack goes with the session anyway."""
+        shared; the volumes the older attach actions left in use are
+        detached first), the admin's project's images, and everything
+        visible to every project (the public image, flavors, metadata
+        namespaces, volume types, roles). Best effort: the stack goes with
+        the session anyway."""
         admin = self.admin_token
 
         def listed(service: str, path: str, key: str) -> list[dict]:
