@@ -65,6 +65,9 @@ from computed.virt.guest import SECRET_USAGE_PREFIX
 from shared.db import transaction
 
 LOG = logging.getLogger(__name__)
+# At start a guest gets less time to let a disk go: `pocketstack up` waits
+# for computed (a mapping left detaching is tried again at the next start).
+STARTUP_DETACH_TIMEOUT = 30.0
 
 
 class Reconciler:
@@ -222,7 +225,8 @@ class Reconciler:
                                                             states.PAUSED_POWER)
             try:
                 deps.driver.detach_volume(domain_name, device, live,
-                                          deps.settings.detach_timeout)
+                                          min(deps.settings.detach_timeout,
+                                              STARTUP_DETACH_TIMEOUT))
             except Exception as exc:
                 if plugged and deps.driver.has_volume(domain_name, device):
                     return self._attached_again(uuid, bdm_id, f"{device} stays plugged: {exc}")

@@ -25,7 +25,10 @@ from shared.service import Service
 from shared.units import GiB
 
 ACTION_THREADS = 32
-DETACH_TIMEOUT = 30.0
+# How long a guest has to let a hot-plugged disk or NIC go, asked again every
+# few seconds: Nova's [libvirt] device_detach_attempts (8) times
+# device_detach_timeout (20 s). A guest under TCG on a loaded host needs it.
+DETACH_TIMEOUT = 160.0
 
 
 @dataclass

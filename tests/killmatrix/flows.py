@@ -216,6 +216,7 @@ class Detach(Flow):
              Step("unexport", "volume.detach.start"),
              Step("available", "volume.detach.end"),
              Step("detached", "compute.instance.volume.detach.end"))
+    hold_timeout = 240.0  # the guest may take computed's whole detach timeout (160 s)
 
     def prepare(self, world, case):
         case.made["server"] = world.base_server()
