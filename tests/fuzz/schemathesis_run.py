@@ -40,7 +40,12 @@ import requests
 from tests.fuzz import hooks
 
 REPO = Path(__file__).resolve().parents[2]
-SERVICES = ("identity", "imaged", "volumed", "networkd", "computed")
+# computed before imaged and networkd: Schemathesis reuses the ids it reads
+# in answers, so imaged's run deletes the tiny image the hook gives POST
+# /servers, and networkd's makes networks in the admin's project (a server
+# that names none then stops at "Multiple possible networks found", 409);
+# either keeps those bodies from the quota they should reach.
+SERVICES = ("identity", "computed", "imaged", "volumed", "networkd")
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 TOKEN_VARIABLE = "POCKETSTACK_FUZZ_TOKEN"
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
@@ -114,17 +119,17 @@ def config_text(service: str, project_id: str, max_examples: int,
 
 def run(service: str, url: str, token: str, project_id: str, workdir: Path,
         max_examples: int = 20, timeout: float = 1800,
-        servers_boot: bool = True) -> Result:
+        servers_boot: bool = True, hook_ids: dict[str, str] | None = None) -> Result:
     """One service's run; its output and JSON report stay in workdir.
-    `servers_boot`: leave POST /servers out (see servers_may_boot)."""
+    `servers_boot`: leave POST /servers out (see servers_may_boot);
+    `hook_ids`: what real_flavor_and_image found, for the hook."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "schemathesis.toml"
     config.write_text(config_text(service, project_id, max_examples,
                                   BOOTS_SERVERS if servers_boot else {}))
     reports = workdir / "reports"
     env = {**os.environ, TOKEN_VARIABLE: token, "PYTHONPATH": str(REPO)}
-    if service == "computed" and not servers_boot:
-        env.update(real_flavor_and_image(url, token))
+    env.update(hook_ids or {})
     completed = subprocess.run(
         [str(SCHEMATHESIS), "--config-file", str(config), "run", f"{url}/openapi.json",
          "--no-color", "--report", "json", "--report-dir", str(reports)],
@@ -151,7 +156,8 @@ def run(service: str, url: str, token: str, project_id: str, workdir: Path,
 
 def real_flavor_and_image(url: str, token: str) -> dict[str, str]:
     """The hook's ids (hooks.py): the smallest flavor and the tiny image,
-    read from computed (its image proxy)."""
+    read from computed (its image proxy) before any run (imaged's run makes
+    images by the hundred)."""
     headers = {"X-Auth-Token": token}
     flavors = requests.get(f"{url}/v2.1/flavors/detail", headers=headers, timeout=30)
     images = requests.get(f"{url}/v2.1/images", headers=headers, timeout=30)
@@ -179,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     if servers_boot:
         print("POST /v2.1/servers left out: computed.conf does not set "
               "[quota] instances = 0")
+    hook_ids = {} if servers_boot else real_flavor_and_image(stack.url("computed"), token)
     results = [run(service, stack.url(service), token, project_id, args.workdir / service,
-                   args.max_examples, servers_boot=servers_boot)
+                   args.max_examples, servers_boot=servers_boot, hook_ids=hook_ids)
                for service in args.services]
     for result in results:
         print(result.line())

@@ -47,12 +47,20 @@ def admin_login(fuzz_stack) -> tuple[str, str]:
     return response.headers["X-Subject-Token"], response.json()["token"]["project"]["id"]
 
 
+@pytest.fixture(scope="module")
+def hook_ids(fuzz_stack, admin_login) -> dict[str, str]:
+    """A real flavor and image for POST /servers' bodies (tests/fuzz/hooks.py),
+    read before any service is fuzzed."""
+    return schemathesis_run.real_flavor_and_image(fuzz_stack.url("computed"), admin_login[0])
+
+
 @pytest.mark.parametrize("service", schemathesis_run.SERVICES)
 def test_no_server_error_and_every_answer_as_documented(service, fuzz_stack, admin_login,
-                                                        tmp_path, record_property):
+                                                        hook_ids, tmp_path, record_property):
     token, project_id = admin_login
     result = schemathesis_run.run(service, fuzz_stack.url(service), token, project_id,
-                                  tmp_path / service, MAX_EXAMPLES, servers_boot=False)
+                                  tmp_path / service, MAX_EXAMPLES, servers_boot=False,
+                                  hook_ids=hook_ids)
     record_property(conftest.PROPERTY, result.line())
     assert result.tested == result.operations > 0, result.output[-3000:]
     assert result.cases > 0, result.output[-3000:]
