@@ -70,6 +70,7 @@ from shared.db import transaction
 from shared.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from shared.events import parse_time
 from shared.strutils import bool_param
+from shared.together import at_once
 from shared.units import GiB
 
 MAX_CONSOLE_BYTES = 100 * 1024  # as Nova's libvirt driver: the log's last 100 KiB
@@ -105,15 +106,14 @@ def create_servers(deps: Deps, ctx: RequestContext, body: dict,
         raise BadRequest("Cannot attach one or more volumes to multiple instances")
     caller = deps.caller(ctx)
     flavor, key_data = _flavor_and_key(deps, ctx, wanted)
-    if boot.volume_backed:  # boot_sources.py: the boot volume or its image
-        image = volume_backed_image(deps, caller, boot, flavor)
-    elif boot.image_id is not None:
-        image = usable_image(deps, caller, boot.image_id, flavor)
-    else:  # parse_boot_request never lets it through
-        raise BadRequest("Missing imageRef attribute")
-    check_mapped(deps, caller, boot)
     uuids = [str(uuidlib.uuid4()) for _ in range(wanted.max_count)]
-    plan = plan_networks(deps, ctx, wanted.networks, wanted.security_groups, uuids[0])
+    # imaged and volumed on the boot source, networkd on the networks: at
+    # once, neither needs the other (a bad boot source is still the error
+    # the caller gets first)
+    image, plan = at_once(
+        partial(_boot_source, deps, caller, boot, flavor),
+        partial(plan_networks, deps, ctx, wanted.networks, wanted.security_groups,
+                uuids[0]))
 
     reservation = "r-" + uuidlib.uuid4().hex[:8]
     with transaction(deps.sessions) as session:
@@ -139,6 +139,20 @@ def create_servers(deps: Deps, ctx: RequestContext, body: dict,
     return ServersCreated(uuids, reservation, bool_param(
         "return_reservation_id", body["server"].get("return_reservation_id", False)),
         wanted.security_groups or ["default"])
+
+
+def _boot_source(deps: Deps, caller: Caller, boot: BootRequest, flavor: dict) -> dict:
+    """imaged's record of the image the server boots, checked, or the one
+    its boot volume was made from (boot_sources.py); the other volumes it
+    maps are checked too."""
+    if boot.volume_backed:
+        image = volume_backed_image(deps, caller, boot, flavor)
+    elif boot.image_id is not None:
+        image = usable_image(deps, caller, boot.image_id, flavor)
+    else:  # parse_boot_request never lets it through
+        raise BadRequest("Missing imageRef attribute")
+    check_mapped(deps, caller, boot)
+    return image
 
 
 def _add_block_devices(session, instance: Instance, boot: BootRequest,

@@ -96,8 +96,10 @@ def plan_networks(deps: Deps, ctx: RequestContext, request: NetworkRequest,
 def available_networks(deps: Deps, caller: Caller, project_id: str | None) -> list[dict]:
     """The project's own networks and the shared ones (Nova's
     _get_available_networks)."""
-    own = deps.network.list_networks(caller, tenant_id=project_id or "", shared="False")
-    shared = deps.network.list_networks(caller, shared="True")
+    own, shared = at_once(
+        partial(deps.network.list_networks, caller, tenant_id=project_id or "",
+                shared="False"),
+        partial(deps.network.list_networks, caller, shared="True"))
     seen = {net["id"] for net in own}
     return own + [net for net in shared if net["id"] not in seen]
 
