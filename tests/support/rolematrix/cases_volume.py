@@ -77,7 +77,7 @@ CASES = [
     fresh_action("revert", "revert_to_snapshot", "volume_with_snapshot",
                  {"snapshot_id": "{latest_snapshot}"}),
     # the older attach flow, each step on a volume the steps before it made
-    fresh_action("os-reserve", "attach", "volume"),
+    fresh_action("os-reserve", "attach", "attachable_volume"),
     fresh_action("os-unreserve", "attach", "reserved_volume"),
     fresh_action("os-initialize_connection", "attach", "reserved_volume",
                  {"connector": CONNECTOR}, ok=(200,)),

@@ -440,10 +440,16 @@ class World:
 
     # The older attach flow, one step further each (Nova's calls before the
     # attachments API): reserved, connected (exported), attached, detaching.
-    def reserved_volume(self) -> str:
+    def attachable_volume(self) -> str:
+        """An available volume for the older attach actions (detached and
+        unreserved at the end, whatever they did to it)."""
         volume_id = self.new_volume()
-        self.volume_action(volume_id, "os-reserve")
         self._legacy_volumes.append(volume_id)
+        return volume_id
+
+    def reserved_volume(self) -> str:
+        volume_id = self.attachable_volume()
+        self.volume_action(volume_id, "os-reserve")
         return volume_id
 
     def connected_volume(self) -> str:
@@ -488,6 +494,7 @@ class World:
             "volume": self.new_volume, "snapshot": self.new_snapshot,
             "backup": self.new_backup, "attachment": self.new_attachment,
             "volume_type": self.new_type,
+            "attachable_volume": self.attachable_volume,
             "reserved_volume": self.reserved_volume, "connected_volume": self.connected_volume,
             "legacy_attached_volume": self.legacy_attached_volume,
             "detaching_volume": self.detaching_volume,
