@@ -13,8 +13,9 @@ The handshake, through files in that directory:
     arm              the test writes the event type to wait at
                      (e.g. compute.instance.disks.created)
     held-<pid>       the first thread to commit that event renames `arm` to
-                     this (one rename: only one thread ever holds), writes
-                     the event type and the resource id into it, and waits
+                     claimed-<pid> (one rename: only one thread ever holds),
+                     writes the event type and the resource id into it,
+                     renames it to this, and waits
     (release)        the test removes held-<pid>; the thread goes on
 
 A hold ends by itself after HOLD_LIMIT seconds, so a test that dies never
@@ -72,12 +73,17 @@ def _hold(event_type: str, resource_id: str | None) -> None:
     directory = _directory()
     if directory is None:
         return
-    held = directory / f"held-{os.getpid()}-{threading.get_ident()}"
+    name = f"{os.getpid()}-{threading.get_ident()}"
+    claimed, held = directory / f"claimed-{name}", directory / f"held-{name}"
     try:
-        os.rename(directory / "arm", held)  # only the first to get here holds
+        os.rename(directory / "arm", claimed)  # only the first to get here holds
+        claimed.write_text(f"{event_type} {resource_id or '-'}\n")
+        # held- appears whole, in one rename: a test that releases it at
+        # once never races the write (which would make it again, and hold
+        # for HOLD_LIMIT)
+        os.rename(claimed, held)
     except OSError:
         return
-    held.write_text(f"{event_type} {resource_id or '-'}\n")
     LOG.warning("test hook: holding after %s (%s) until %s is removed",
                 event_type, resource_id, held.name)
     deadline = time.monotonic() + HOLD_LIMIT

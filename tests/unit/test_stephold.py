@@ -73,3 +73,23 @@ def test_a_rolled_back_step_is_not_held(notifier, tmp_path, monkeypatch):
     with transaction(sessions) as session:  # the next transaction does not inherit it
         session.execute(text("SELECT 1"))
     assert (tmp_path / "arm").exists()
+
+
+def test_a_hold_released_the_moment_it_appears_is_over(notifier, tmp_path, monkeypatch):
+    """held-* appears whole (its content written before): a test that
+    releases it at once never has the hold made again behind its back."""
+    monkeypatch.setenv(stephold.ENVIRONMENT, str(tmp_path))
+    events, sessions = notifier
+    for attempt in range(20):
+        (tmp_path / "arm").write_text("thing.done\n")
+        worker = threading.Thread(target=events.notify, args=(None, "thing.done"),
+                                  kwargs={"resource_id": f"r{attempt}"})
+        worker.start()
+        deadline = time.monotonic() + 10
+        while not (held := list(tmp_path.glob("held-*"))):
+            assert time.monotonic() < deadline, "never held"
+        assert held[0].read_text() == f"thing.done r{attempt}\n"
+        for path in tmp_path.glob("*"):
+            path.unlink(missing_ok=True)  # what StepHold.clear() does
+        worker.join(5)
+        assert not worker.is_alive(), f"still held after its release ({attempt})"
