@@ -116,6 +116,10 @@ SERVER_CREATE = obj({
         "return_reservation_id": BOOLEAN,
         "security_groups": {"type": ["array", "null"], "items": obj({"name": OPTIONAL_NAME})},
         "user_data": {"type": ["string", "null"], "maxLength": 65535},
+        # Tags at create are Nova's 2.52, above our 2.38; but openstacksdk (and
+        # so Ansible's openstack.cloud.server) sends "tags": [] at any version.
+        # An empty list is taken; tags are set with PUT /servers/{id}/tags.
+        "tags": {"type": "array", "maxItems": 0},
     }, required=("name", "flavorRef")),
     "os:scheduler_hints": _HINTS,
     "OS-SCH-HNT:scheduler_hints": _HINTS,

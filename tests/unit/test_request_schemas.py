@@ -73,6 +73,9 @@ VOLUME = "6d0cc6b4-0000-4000-8000-000000000003"
      "block_device_mapping_v2": [{"uuid": VOLUME, "boot_index": "0", "source_type": "volume",
                                   "destination_type": "volume",
                                   "delete_on_termination": False}]},
+    # Ansible's openstack.cloud.server, through openstacksdk, at any microversion
+    {"name": "vm5", "imageRef": IMAGE, "flavorRef": "1", "min_count": 1, "max_count": 1,
+     "networks": [{"uuid": NET}], "security_groups": [], "tags": []},
     {"name": "vm4", "imageRef": IMAGE, "flavorRef": "1", "min_count": 2, "max_count": 3,
      "networks": "none", "OS-DCF:diskConfig": "AUTO",
      "block_device_mapping_v2": [{"uuid": IMAGE, "boot_index": 0, "source_type": "image",
@@ -91,6 +94,8 @@ def test_the_clients_server_bodies_pass(server):
      "Invalid input for field/attribute min_count. Value: 0. 0 is less than the minimum of 1"),
     ({"name": "x", "flavorRef": "1", "networks": [{"uuid": NET, "fixed": "10.0.0.5"}]},
      "('fixed' was unexpected)"),
+    ({"name": "x", "flavorRef": "1", "tags": ["web"]},
+     "Invalid input for field/attribute tags"),
     ({"name": "x", "flavorRef": "1", "metadata": {"k": 1}},
      "Invalid input for field/attribute k. Value: 1. 1 is not of type 'string'"),
 ])
