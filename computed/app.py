@@ -88,7 +88,7 @@ def make_app(conf, state: StateLayout) -> Flask:
          reconciler.sync_power_states),
         ("image_cache_manager", conf.compute.image_cache_manager_interval,
          image_cache_manager(computed)),
-    ])
+    ], first=reconciler.after_startup)
 
     def on_libvirt() -> None:
         computed.deps.driver.init_host()

@@ -40,6 +40,12 @@ server of this node and at every domain libvirt reports for this node:
                                     a restart of computed, or whose own
                                     delete failed because imaged was down)
 
+The last one asks imaged, with a token of computed's own: it is the first
+thing the periodic thread does (after_startup), not part of the start, so
+that the API answers without waiting for a login (a password check costs
+identity a bcrypt hash, a quarter of a second). The settling of volume
+mappings logs in only when there is one to settle.
+
 The periodic pass does the power part, for servers with no task running
 (what Nova's _sync_power_states does), then the stray domains, secrets and
 queued snapshot images again (libvirtd or imaged may have been down at the
@@ -81,8 +87,7 @@ class Reconciler:
                                         "cleared_tasks": [], "power_synced": [],
                                         "orphan_domains": [], "orphan_secrets": [],
                                         "shelve_recovered": [], "interrupted_moves": [],
-                                        "snapshot_copies": [], "unfinished_images": [],
-                                        "volume_changes": []}
+                                        "snapshot_copies": [], "volume_changes": []}
         with transaction(deps.sessions, write=False) as session:
             servers = [(i.uuid, i.vm_state, i.task_state) for i in repo.live_instances(session)
                        if i.host in (None, deps.settings.host)]
@@ -112,9 +117,16 @@ class Reconciler:
         report["power_synced"] = self.sync_power_states(include_busy=True)
         self._remove_orphans(report)
         report["snapshot_copies"] = self._remove_snapshot_copies()
-        report["unfinished_images"] = self.delete_unfinished_images()
         if any(report.values()):
             LOG.info("reconciled with libvirt: %s", {k: v for k, v in report.items() if v})
+        return report
+
+    def after_startup(self) -> dict[str, list[str]]:
+        """What the start leaves to the periodic thread: the clean-up that
+        asks other services."""
+        report = {"unfinished_images": self.delete_unfinished_images()}
+        if any(report.values()):
+            LOG.info("reconciled with imaged: %s", report)
         return report
 
     def _fail_interrupted_build(self, uuid: str) -> None:
@@ -175,7 +187,6 @@ class Reconciler:
         that cannot be settled now (volumed away) stays as it was: the next
         start tries again."""
         deps = self.deps
-        caller = deps.service_caller()
         with transaction(deps.sessions, write=False) as session:
             unfinished = [(i.uuid, i.domain_name, bdm.id, bdm.volume_id, bdm.device_name,
                            bdm.status)
@@ -186,6 +197,9 @@ class Reconciler:
                           # its unshelve: attaching is their true state
                           and i.vm_state != states.SHELVED_OFFLOADED
                           for bdm in i.volumes if bdm.status in ("attaching", "detaching")]
+        if not unfinished:
+            return []  # no token asked: a login costs identity a password hash
+        caller = deps.service_caller()
         settled = []
         for uuid, domain_name, bdm_id, volume_id, device, was in unfinished:
             try:
@@ -446,17 +460,25 @@ def _remove_dir(deps: Deps, uuid: str) -> None:
 
 
 class Periodic:
-    """The periodic tasks, each on its own interval, in one thread."""
+    """The periodic tasks, each on its own interval, in one thread; first
+    (if given) runs once in that thread before them."""
 
-    def __init__(self, tasks: list[tuple[str, float, Callable[[], object]]]):
+    def __init__(self, tasks: list[tuple[str, float, Callable[[], object]]],
+                 first: Callable[[], object] | None = None):
         self.tasks = [(name, interval, task) for name, interval, task in tasks if interval]
+        self.first = first
         self.stop = threading.Event()
 
     def start(self) -> None:
-        if self.tasks:
+        if self.tasks or self.first:
             threading.Thread(target=self._loop, name="computed-periodic", daemon=True).start()
 
     def _loop(self) -> None:
+        if self.first:
+            try:
+                self.first()
+            except Exception:
+                LOG.exception("the first periodic pass failed")
         due = {name: time.monotonic() + interval for name, interval, _ in self.tasks}
         while not self.stop.is_set():
             now = time.monotonic()

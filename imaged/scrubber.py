@@ -72,9 +72,12 @@ def _scrub(repo: ImageRepository, stores: Stores, image: Image) -> int:
     return 1
 
 
-def run(state: StateLayout, stop: threading.Event, once: bool = False) -> None:
-    """Scrub every wakeup_time seconds until `stop` is set: the loop of this
-    process, or of a thread beside the APIs (pocketstack's one-process mode)."""
+def start(state: StateLayout) -> Callable[[threading.Event, bool], None]:
+    """The scrubber's start (its config checked, its database migrated, its
+    stores opened); returns its loop, which scrubs every wakeup_time
+    seconds until its event is set (or once). A start that fails raises
+    here: pocketstack's one-process mode runs this among the services'
+    starts, then the loop in a thread beside the APIs."""
     api_conf = load_config_or_exit(api_schema(), state)
     conf = load_config_or_exit(scrubber_schema(), state)
     logs.configure(conf.logging.debug)
@@ -85,16 +88,25 @@ def run(state: StateLayout, stop: threading.Event, once: bool = False) -> None:
     stores = Stores.from_config(api_conf, state.lib)
     LOG.info("scrubber started: every %ss, data removed %ss after delete",
              conf.scrubber.wakeup_time, conf.scrubber.scrub_time)
-    while not stop.is_set():
-        try:
-            scrub_once(repo, stores, conf.scrubber.scrub_time, conf.scrubber.batch_size,
-                       lambda image_id: request_id_of(sessions, image_id, "image.delete"))
-        except Exception:  # noqa: BLE001 - a database hiccup must not end the daemon
-            LOG.exception("scrubber pass failed")
-        if once:
-            break
-        stop.wait(conf.scrubber.wakeup_time)
-    LOG.info("scrubber stopped")
+
+    def loop(stop: threading.Event, once: bool = False) -> None:
+        while not stop.is_set():
+            try:
+                scrub_once(repo, stores, conf.scrubber.scrub_time, conf.scrubber.batch_size,
+                           lambda image_id: request_id_of(sessions, image_id, "image.delete"))
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the daemon
+                LOG.exception("scrubber pass failed")
+            if once:
+                break
+            stop.wait(conf.scrubber.wakeup_time)
+        LOG.info("scrubber stopped")
+    return loop
+
+
+def run(state: StateLayout, stop: threading.Event, once: bool = False) -> None:
+    """The scrubber as a process of its own: started, then looping until
+    `stop` is set."""
+    start(state)(stop, once)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pocketstack import processes, stackconfig
 from pocketstack.forkserver import ForkServer
@@ -22,6 +24,9 @@ from pocketstack.progress import Progress
 from pocketstack.services import SERVICES, STACK_DAEMONS, Service, initial_settings
 from shared.config import ConfigError, ensure_config_file, load_config
 from shared.paths import StateLayout, resolve_state_dir
+
+if TYPE_CHECKING:
+    from pocketstack.tinyimage import Lookup
 
 START_TIMEOUT = 60.0
 #: The log of the process serving several services (pocketstack/together.py):
@@ -61,14 +66,16 @@ def cmd_up(state: StateLayout, port_offset: int, process_per_service: bool = Fal
             print(f"error: {exc}", file=sys.stderr)
             return 2
         together = stack.services.one_process and not process_per_service
+        tiny_image = _look_up_tiny_image_meanwhile(state, configs)
         started_any = _start_all(state, configs, launcher, together)
     finally:
         launcher.close()
     if started_any is None:
+        tiny_image.cancel()
         return 1
     if not started_any:
         print("The stack is already up; nothing was started.")
-    _register_tiny_image(state, configs)
+    _register_tiny_image(state, configs, tiny_image)
     _print_summary(state, configs)
     return 0
 
@@ -180,8 +187,8 @@ def _start_service(service: Service, conf, state: StateLayout, launcher: ForkSer
 def _start_together(services: list[Service], configs: dict, state: StateLayout,
                     launcher: ForkServer) -> list[tuple[Service, int, float]]:
     """Start the services in one process (pocketstack/together.py); wait
-    until each API answers. Returns the daemons without a port, to check
-    once they had the time to settle."""
+    until each API answers. Returns the daemons without a port that are
+    still to check once they had the time to settle."""
     apis = [service for service in services if service.default_port is not None]
     for service in apis:
         _check_port_free(service, configs[service.name])
@@ -206,7 +213,15 @@ def _start_together(services: list[Service], configs: dict, state: StateLayout,
         if failed is None:
             raise
         raise StartFailed(_did_not_start(failed, state.log_file(failed.name))) from None
-    return [(service, pid, spawned) for service in services if service.default_port is None]
+    # The process starts its services one after the other: a daemon that
+    # comes before an API that answered has started. One after the last
+    # API is given its settle time.
+    last_api = max((services.index(service) for service in apis), default=-1)
+    for service in services[:last_api]:
+        if service.default_port is None:
+            print(f"{service.name:<16} started (pid {pid}, no port)")
+    return [(service, pid, spawned) for service in services[last_api + 1:]
+            if service.default_port is None]
 
 
 def _check_port_free(service: Service, conf) -> None:
@@ -237,17 +252,66 @@ def _did_not_start(service: Service, log: Path) -> str:
     return f"{service.name} did not start; the end of {log}:\n{processes.log_tail(log)}"
 
 
-def _register_tiny_image(state: StateLayout, configs) -> None:
+class TinyImageLookup:
+    """The tiny image looked up in imaged in a thread of its own, as soon
+    as identity and imaged answer, while `up` waits for the services that
+    start after them: the admin's login costs identity a bcrypt hash, a
+    quarter of a second that no one then waits for."""
+
+    def __init__(self, identity: tuple[str, int], imaged: tuple[str, int],
+                 admin_password: str):
+        self._apis = [identity, imaged]
+        self.identity_url, self.image_url = (f"http://{host}:{port}" for host, port in
+                                             self._apis)
+        self._password = admin_password
+        self._cancelled = threading.Event()
+        self._found: Lookup | None = None
+        self._error: Exception | None = None
+        # a daemon thread: a failed `up` does not wait for it to give up
+        self._thread = threading.Thread(target=self._look_up, name="tiny-image", daemon=True)
+        self._thread.start()
+
+    def _look_up(self) -> None:
+        from pocketstack.tinyimage import look_up
+        try:
+            if processes.wait_until(
+                    lambda: self._cancelled.is_set() or all(
+                        processes.http_status(host, port, 2.0) not in (None, 503)
+                        for host, port in self._apis), START_TIMEOUT, interval=0.05) \
+                    and not self._cancelled.is_set():
+                self._found = look_up(self.identity_url, self.image_url, self._password)
+        except Exception as exc:  # said by result()
+            self._error = exc
+
+    def result(self) -> Lookup:
+        """What imaged has under the tiny image's name; raises what the
+        lookup raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._found is None:
+            raise RuntimeError("identity or imaged did not answer")
+        return self._found
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+
+def _look_up_tiny_image_meanwhile(state: StateLayout, configs) -> TinyImageLookup:
+    from identity.credentials import Credentials
+    identity, imaged = configs["identity"], configs["imaged"]
+    return TinyImageLookup((identity.api.bind_host, identity.api.bind_port),
+                           (imaged.api.bind_host, imaged.api.bind_port),
+                           Credentials.load_or_create(state.credentials).passwords["admin"])
+
+
+def _register_tiny_image(state: StateLayout, configs, lookup: TinyImageLookup) -> None:
     """The tiny test image, built once and registered in imaged if absent.
     A failure is reported, not fatal: the stack itself is up."""
-    from identity.credentials import Credentials
     from pocketstack.tinyimage import IMAGE_NAME, register_tiny_image
-    identity, imaged = configs["identity"], configs["imaged"]
     try:
-        image_id, uploaded = register_tiny_image(
-            state, f"http://{identity.api.bind_host}:{identity.api.bind_port}",
-            f"http://{imaged.api.bind_host}:{imaged.api.bind_port}",
-            Credentials.load_or_create(state.credentials).passwords["admin"], Progress())
+        image_id, uploaded = register_tiny_image(state, lookup.image_url, lookup.result(),
+                                                 Progress())
     except Exception as exc:  # a build or upload problem: say which
         print(f"warning: the image {IMAGE_NAME} could not be registered: {exc}",
               file=sys.stderr)

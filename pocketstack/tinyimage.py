@@ -13,6 +13,7 @@ It goes through imaged's public API as the admin user, as a person would.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -46,19 +47,37 @@ def _admin_token(identity_url: str, password: str) -> str:
     return response.headers["X-Subject-Token"]
 
 
-def register_tiny_image(state: StateLayout, identity_url: str, image_url: str,
-                        admin_password: str, progress: Progress) -> tuple[str, bool]:
-    """(image id, True if it was uploaded now). The build (tens of seconds
-    the first time) and the upload show on `progress`."""
+@dataclass
+class Lookup:
+    """What imaged has under the tiny image's name, and the admin token the
+    lookup used (a registration goes on with it)."""
+    headers: dict
+    images: list[dict]
+
+    def active_id(self) -> str | None:
+        return next((image["id"] for image in self.images if image["status"] == "active"),
+                    None)
+
+
+def look_up(identity_url: str, image_url: str, admin_password: str) -> Lookup:
+    """Log in as admin and list the images named IMAGE_NAME."""
     headers = {"X-Auth-Token": _admin_token(identity_url, admin_password)}
     found = requests.get(f"{image_url}/v2/images", params={"name": IMAGE_NAME},
                          headers=headers, timeout=TIMEOUT)
     found.raise_for_status()
-    images = found.json()["images"]
-    for image in images:
-        if image["status"] == "active":
-            return image["id"], False
-    for image in images:  # left half-made by an interrupted `up`: start again
+    return Lookup(headers, found.json()["images"])
+
+
+def register_tiny_image(state: StateLayout, image_url: str, found: Lookup,
+                        progress: Progress) -> tuple[str, bool]:
+    """(image id, True if it was uploaded now), given what look_up() found.
+    The build (tens of seconds the first time) and the upload show on
+    `progress`."""
+    headers = found.headers
+    active = found.active_id()
+    if active:
+        return active, False
+    for image in found.images:  # left half-made by an interrupted `up`: start again
         requests.delete(f"{image_url}/v2/images/{image['id']}", headers=headers,
                         timeout=TIMEOUT)
     with progress.waiting(f"building {IMAGE_NAME} (cached after the first time)"):

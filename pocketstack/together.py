@@ -25,8 +25,10 @@ A service is run by what its module offers:
   one after the other, in the order given (one's start may call another's
   API: networkd's first start asks identity); a request to a service still
   starting waits until it has (shared.serve.PortDispatcher);
-- a daemon without a port (imaged-scrubber) has run(state, stop): it runs
-  in a thread of its own until the process ends.
+- a daemon without a port (imaged-scrubber) has start(state), which
+  returns its loop: it starts in turn like the others, then its loop runs
+  in a thread of its own until the process ends. So once an API after it
+  in the order answers, the daemon has started.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ import importlib
 import logging
 import os
 import threading
+import time
 
 from pocketstack.main import DID_NOT_START
 from shared import logs
@@ -70,15 +73,18 @@ def parse(argv: list[str] | None) -> tuple[StateLayout, list[tuple[str, str]]]:
     return state, [(name, module) for name, module in pairs]
 
 
-def start_daemon(name: str, run, state: StateLayout) -> None:
-    """A daemon without a port, in a thread that works for it (its lines go
-    to its log) until the process ends. If it fails (its own loop keeps
-    going through a failed pass: this is its start failing), the process
-    ends, as its own process would."""
+def start_daemon(name: str, module, state: StateLayout) -> None:
+    """A daemon without a port: its start (module.start(state), which
+    returns its loop) here, among the services' starts; then its loop, in a
+    thread that works for it (its lines go to its log) until the process
+    ends. If the loop fails (it keeps going through a failed pass, so this
+    is a bug), the process ends, as its own process would."""
+    loop = module.start(state)
+
     def work() -> None:
         serve_as(name)
         try:
-            run(state, threading.Event())
+            loop(threading.Event())
         except BaseException:  # noqa: BLE001 - said in its log, then the process ends
             end_because(name)
     threading.Thread(target=work, name=name, daemon=True).start()
@@ -109,12 +115,14 @@ def main(argv: list[str] | None = None) -> None:
         try:
             for name, module in modules:
                 serve_as(name)  # its start-up's lines into its log
+                began = time.monotonic()
                 if name in configs:
                     conf = configs[name]
                     dispatcher.add(conf.api.bind_port,
                                    module.SERVICE.start(conf, state)())
                 else:
-                    start_daemon(name, module.run, state)
+                    start_daemon(name, module, state)
+                LOG.info("%s started in %.2f s", name, time.monotonic() - began)
         except BaseException:  # noqa: BLE001 - the process cannot serve without it
             end_because(name)
         serve_as(None)
