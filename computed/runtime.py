@@ -95,7 +95,7 @@ def build(service: Service) -> Computed:
     path = instances_path(conf, state)
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o711)  # traversable, not listable
-    session = ServiceSession.from_config(conf)
+    session = ServiceSession.from_config(conf, state.service_tokens)
     driver = LibvirtDriver(conf.libvirt.uri, conf.libvirt.virt_type, node_uuid,
                            conf.libvirt.run_qemu_as_root)
     cache = ImageCache(path, conf.compute.force_raw_images)

@@ -27,6 +27,7 @@ from shared.paths import StateLayout, resolve_state_dir
 
 if TYPE_CHECKING:
     from pocketstack.tinyimage import Lookup
+    from shared.clients import ServiceSession
 
 START_TIMEOUT = 60.0
 #: The log of the process serving several services (pocketstack/together.py):
@@ -259,11 +260,10 @@ class TinyImageLookup:
     quarter of a second that no one then waits for."""
 
     def __init__(self, identity: tuple[str, int], imaged: tuple[str, int],
-                 admin_password: str):
+                 admin: ServiceSession):
         self._apis = [identity, imaged]
-        self.identity_url, self.image_url = (f"http://{host}:{port}" for host, port in
-                                             self._apis)
-        self._password = admin_password
+        self.image_url = f"http://{imaged[0]}:{imaged[1]}"
+        self._admin = admin
         self._cancelled = threading.Event()
         self._found: Lookup | None = None
         self._error: Exception | None = None
@@ -279,7 +279,7 @@ class TinyImageLookup:
                         processes.http_status(host, port, 2.0) not in (None, 503)
                         for host, port in self._apis), START_TIMEOUT, interval=0.05) \
                     and not self._cancelled.is_set():
-                self._found = look_up(self.identity_url, self.image_url, self._password)
+                self._found = look_up(self._admin, self.image_url)
         except Exception as exc:  # said by result()
             self._error = exc
 
@@ -299,10 +299,13 @@ class TinyImageLookup:
 
 def _look_up_tiny_image_meanwhile(state: StateLayout, configs) -> TinyImageLookup:
     from identity.credentials import Credentials
+    from shared.clients import ServiceSession
     identity, imaged = configs["identity"], configs["imaged"]
+    admin = ServiceSession(f"http://{identity.api.bind_host}:{identity.api.bind_port}",
+                           "admin", Credentials.load_or_create(state.credentials).passwords[
+                               "admin"], "admin", state.service_tokens)
     return TinyImageLookup((identity.api.bind_host, identity.api.bind_port),
-                           (imaged.api.bind_host, imaged.api.bind_port),
-                           Credentials.load_or_create(state.credentials).passwords["admin"])
+                           (imaged.api.bind_host, imaged.api.bind_port), admin)
 
 
 def _register_tiny_image(state: StateLayout, configs, lookup: TinyImageLookup) -> None:

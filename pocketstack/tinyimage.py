@@ -20,6 +20,7 @@ import requests
 
 from labs.tinyimage import build
 from pocketstack.progress import Progress
+from shared.clients import ServiceSession
 from shared.paths import StateLayout
 
 IMAGE_NAME = "pocketstack-tiny"
@@ -38,15 +39,6 @@ def image_cache_dir(state: StateLayout) -> Path:
     return Path(os.environ.get(CACHE_ENV) or state.root / "cache" / "tinyimage")
 
 
-def _admin_token(identity_url: str, password: str) -> str:
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": "admin", "password": password, "domain": {"id": "default"}}}},
-        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
-    response = requests.post(f"{identity_url}/v3/auth/tokens", json=body, timeout=TIMEOUT)
-    response.raise_for_status()
-    return response.headers["X-Subject-Token"]
-
-
 @dataclass
 class Lookup:
     """What imaged has under the tiny image's name, and the admin token the
@@ -59,9 +51,10 @@ class Lookup:
                     None)
 
 
-def look_up(identity_url: str, image_url: str, admin_password: str) -> Lookup:
-    """Log in as admin and list the images named IMAGE_NAME."""
-    headers = {"X-Auth-Token": _admin_token(identity_url, admin_password)}
+def look_up(admin: ServiceSession, image_url: str) -> Lookup:
+    """List the images named IMAGE_NAME as admin (the session keeps its
+    token for the next `up`: see shared.clients.session)."""
+    headers = {"X-Auth-Token": admin.token()}
     found = requests.get(f"{image_url}/v2/images", params={"name": IMAGE_NAME},
                          headers=headers, timeout=TIMEOUT)
     found.raise_for_status()

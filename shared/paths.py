@@ -65,6 +65,12 @@ class StateLayout:
         return self.etc / "metadata-proxy-secret"
 
     @property
+    def service_tokens(self) -> Path:
+        """Where the services keep their own tokens between starts
+        (shared.clients.session: a login costs identity a bcrypt check)."""
+        return self.run / "tokens"
+
+    @property
     def ceph(self) -> Path:
         """The stack's own Ceph as its clients see it (when the stack runs
         one): ceph.conf and one keyring per client (0600), in the form

@@ -142,7 +142,7 @@ def remote_validator(service: Service) -> TokenValidator:
     from shared.auth import TokenValidator
     from shared.clients import ServiceSession, fetch_revocations
     from shared.revocation import CachedRevocations
-    session = ServiceSession.from_config(service.conf)
+    session = ServiceSession.from_config(service.conf, service.state.service_tokens)
     revocations = CachedRevocations(lambda: fetch_revocations(session),
                                     service.conf.auth.revocation_check_interval)
     return TokenValidator(service.codec, revocations, service.conf.auth.identity_url)

@@ -89,7 +89,8 @@ def make_backups(conf, state: StateLayout) -> BackupService:
     default_container = ""
     if options.backup_driver == "swift":
         # Cinder's swift driver has its own default container option.
-        store = SwiftStore(ServiceSession.from_config(conf), state.lib / "backup-swift",
+        store = SwiftStore(ServiceSession.from_config(conf, state.service_tokens),
+                           state.lib / "backup-swift",
                            options.backup_swift_container)
     else:
         store = PosixStore(Path(options.backup_posix_path) if options.backup_posix_path
@@ -138,13 +139,14 @@ def make_deps(conf, state: StateLayout, sessions, notifier: Notifier) -> Deps:
                         "snapshots": conf.quota.snapshots, "backups": conf.quota.backups,
                         "backup_gigabytes": conf.quota.backup_gigabytes},
         per_volume_gigabytes=conf.quota.per_volume_gigabytes)
-    images = VolumeImages(ServiceSession.from_config(conf), conf.volume.image_url,
+    session = ServiceSession.from_config(conf, state.service_tokens)
+    images = VolumeImages(session, conf.volume.image_url,
                           conf.volume.image_download_timeout)
     return Deps(sessions=sessions, notifier=notifier,
                 backend=make_backend(conf, state, sessions),
                 target=make_target(conf, state), images=images, settings=settings,
                 backups=make_backups(conf, state),
-                compute=ComputeEvents(ServiceSession.from_config(conf)))
+                compute=ComputeEvents(session))
 
 
 def prepare_database(engine, conf) -> None:
