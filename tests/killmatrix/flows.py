@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 
 from tests.support.compute import wait_for
@@ -28,6 +29,7 @@ from tests.support.compute import wait_for
 CLIENT_MIDSTREAM = "client: half the body sent"
 BOOTED = r"^POCKETSTACK-BOOTED\s*$"  # what the tiny guest prints once it has booted
 UPLOAD_SIZE = 8 * 1024 * 1024
+UNFINISHED_IMAGE_GRACE = 30.0  # three of computed's periodic passes (10 s apart)
 
 
 @dataclass(frozen=True)
@@ -251,7 +253,15 @@ class Snapshot(Flow):
         world.compute.action(case.made["server"], "createImage", {"name": case.made["name"]})
 
     def outcome(self, world, case):
+        # A snapshot that failed while imaged was away could not delete its
+        # image then: it stays queued until computed's periodic pass
+        # (reconcile.delete_unfinished_images, every sync_power_state_interval)
+        # deletes it, once imaged answers again.
         images = world.images_named(case.made["name"])
+        deadline = time.monotonic() + UNFINISHED_IMAGE_GRACE
+        while any(i["status"] == "queued" for i in images) and time.monotonic() < deadline:
+            time.sleep(1.0)
+            images = world.images_named(case.made["name"])
         case.made["images"] = [i["id"] for i in images]
         server = world.compute.show(case.made["server"])
         assert server["OS-EXT-STS:task_state"] is None, server
