@@ -448,6 +448,17 @@ INVALID = [
      {"volume_type": {"name": "x", "os-volume-type-access:is_public": "sure"}}),
     (f"POST {V}/types/<type_id>/extra_specs", "types_extra_specs.create",
      {"extra_specs": {"k": 1}}),
+    (f"POST {V}/types/<type_id>/extra_specs", "types_extra_specs.create",
+     {"extra_specs": {"k": "v"}, "more": {}}),
+    (f"PUT {SNAP}", "snapshots.update", {"snapshot": {"name": 5}}),
+    (f"PUT {SNAP}", "snapshots.update", {"snapshot": {"name": "x", "size": 2}}),
+    (f"POST {SNAP}/metadata", "snapshot_metadata.create", {"metadata": {"k": 1}}),
+    (f"PUT {SNAP}/metadata", "snapshot_metadata.update_all", {"metadata": {"k": 1}}),
+    (f"PUT {V}/os-quota-sets/<target>", "quotas.update", {"quota_set": {}}),
+    (f"PUT {V}/os-quota-sets/<target>", "quotas.update",
+     {"quota_set": {"volumes": 10}, "more": {}}),
+    (f"POST {V}/backups", "backups.create",
+     {"backup": {"volume_id": "<volume_id>"}, "more": {}}),
 ]
 
 
@@ -460,7 +471,7 @@ def target(stack) -> Iterator[dict]:
                       expect=200)
     type_id = made.json()["volume_type"]["id"]
     yield {"client": admin, "volume_id": volume["id"], "snapshot_id": snapshot["id"],
-           "type_id": type_id, "key": "k"}
+           "type_id": type_id, "key": "k", "target": admin.project_id}
     admin.call("DELETE", f"/snapshots/{snapshot['id']}")
     admin.wait_snapshot_gone(snapshot["id"])
     admin.delete(volume["id"])
@@ -483,7 +494,7 @@ def test_what_cinders_schema_refuses_is_400(route, schema, body, cinder, target)
         f"Cinder's {schema} accepts {body}: not an invalid example"
     method, path = route.split()[:2]
     path = path.removeprefix(V)
-    for name in ("volume_id", "snapshot_id", "type_id", "key"):
+    for name in ("volume_id", "snapshot_id", "type_id", "key", "target"):
         path = path.replace(f"<{name}>", target[name])
     response = target["client"].call(method, path, json=body)
     assert response.status_code == 400, f"{route} {body}: {response.status_code} " \

@@ -7,7 +7,7 @@ from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest
 from shared.openapi import describe
-from shared.validation import checked
+from shared.validation import checked, nova_message
 from volumed import repo
 from volumed.api import microversion, render, schemas
 from volumed.api.common import authorize, check_url_project, deps, read_scope
@@ -56,6 +56,7 @@ def create(project_id):
 
 
 @bp.put("/attachments/<attachment_id>")
+@describe(request=schemas.ATTACHMENT_UPDATE)
 def update(project_id, attachment_id):
     check_url_project(project_id)
     authorize("attach", project_id)
@@ -63,6 +64,7 @@ def update(project_id, attachment_id):
     if not isinstance(spec, dict) or not isinstance(spec.get("connector"), dict):
         raise BadRequest("Invalid input received: 'attachment' with a 'connector' "
                          "is required.")
+    checked(json_body(), schemas.ATTACHMENT_UPDATE, message=nova_message)
     info = attach_flow.connect(deps(), context(), read_scope(), attachment_id,
                                spec["connector"])
     return jsonify(_one(attachment_id, info))

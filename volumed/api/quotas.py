@@ -7,13 +7,17 @@ from flask import Blueprint, Response, jsonify
 from shared.api import context, json_body
 from shared.db import transaction
 from shared.errors import BadRequest, Forbidden
+from shared.openapi import describe
+from shared.validation import checked, nova_message
 from volumed import repo
-from volumed.api import render
+from volumed.api import render, schemas
 from volumed.api.common import authorize, check_url_project, deps, flag
 from volumed.domain import quotas
 from volumed.flows.quotas import clear_limits, set_limits
 
 bp = Blueprint("volume_quotas", __name__, url_prefix="/v3/<project_id>")
+# Cinder's MAX_INT: a larger limit is no limit the database can hold.
+MAX_QUOTA = schemas.MAX_INT
 
 
 @bp.get("/limits")
@@ -48,13 +52,16 @@ def show_defaults(project_id, target):
 
 
 @bp.put("/os-quota-sets/<target>")
+@describe(request=schemas.QUOTA_UPDATE)
 def update(project_id, target):
     check_url_project(project_id)
     authorize("update_quotas", target)
     spec = json_body().get("quota_set")
     if not isinstance(spec, dict):
         raise BadRequest("Missing required element 'quota_set' in request body.")
-    result = set_limits(deps(), target, _wanted_limits(spec))
+    wanted = _wanted_limits(spec)
+    checked(json_body(), schemas.QUOTA_UPDATE, message=nova_message)
+    result = set_limits(deps(), target, wanted)
     return jsonify({"quota_set": render.quota_set(
         result, None, None, deps().settings.per_volume_gigabytes)})
 
@@ -72,9 +79,6 @@ def _may_see(target: str) -> None:
     if target != ctx.project_id and not ctx.is_admin:
         raise Forbidden("Policy does not allow showing the quotas of another project.")
     authorize("show_quotas", target)
-
-
-MAX_QUOTA = 2**31 - 1   # Cinder's MAX_INT: a larger limit is no limit the database can hold
 
 
 def _wanted_limits(spec: dict) -> dict[str, int]:

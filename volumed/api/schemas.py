@@ -3,6 +3,8 @@
 (shared.validation) and the OpenAPI document publishes them."""
 from __future__ import annotations
 
+from volumed.domain import quotas
+
 NAME = {"type": "string", "minLength": 1, "maxLength": 255}
 DESCRIPTION = {"type": ["string", "null"], "maxLength": 255}
 # A boolean or one of Cinder's words for one (checked by shared.strutils).
@@ -116,3 +118,67 @@ VOLUME_METADATA = {"type": "object", "required": ["metadata"],
 VOLUME_META = {"type": "object", "required": ["meta"],
                "properties": {"meta": {**METADATA, "type": "object", "minProperties": 1,
                                        "maxProperties": 1}}}
+
+# --- the other bodies, each in the shape of Cinder's schema of the same name
+# (cinder/api/schemas/<module>.py: the module's create/update). Where a
+# handler checks part of a body by hand first, its words are the ones
+# clients have seen; the schema refuses the rest, in Cinder's words.
+ATTACHMENT_UPDATE = {   # attachments.update
+    "type": "object", "required": ["attachment"], "additionalProperties": False,
+    "properties": {"attachment": {
+        "type": "object", "required": ["connector"], "additionalProperties": False,
+        "properties": {"connector": {"type": "object", "minProperties": 1}}}}}
+
+SNAPSHOT_UPDATE = {   # snapshots.update: at least one of the four
+    "type": "object", "required": ["snapshot"], "additionalProperties": False,
+    "properties": {"snapshot": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"name": TEXT, "display_name": TEXT,
+                       "description": DESCRIPTION, "display_description": DESCRIPTION},
+        "anyOf": [{"required": [key]} for key in
+                  ("name", "description", "display_name", "display_description")]}}}
+# snapshot_metadata.create / update_all (POST and PUT): the shape of a
+# volume's metadata body.
+SNAPSHOT_METADATA = VOLUME_METADATA
+
+TYPE_EXTRA_SPECS = {   # types_extra_specs.create
+    "type": "object", "required": ["extra_specs"], "additionalProperties": False,
+    "properties": {"extra_specs": EXTRA_SPECS}}
+
+# backups.create, update and restore. One schema serves every microversion
+# volumed speaks: metadata (3.43) is in it, and the handlers refuse it below
+# that version.
+BACKUP_METADATA = METADATA
+BACKUP_CREATE = {
+    "type": "object", "required": ["backup"], "additionalProperties": False,
+    "properties": {"backup": {
+        "type": "object", "required": ["volume_id"], "additionalProperties": False,
+        "properties": {
+            "volume_id": UUID, "snapshot_id": {"type": ["string", "null"], "format": "uuid"},
+            "name": TEXT, "description": TEXT, "container": TEXT,
+            "incremental": BOOLEAN, "force": BOOLEAN, "metadata": BACKUP_METADATA}}}}
+BACKUP_UPDATE = {   # 3.9
+    "type": "object", "required": ["backup"], "additionalProperties": False,
+    "properties": {"backup": {
+        "type": ["object", "null"], "additionalProperties": False,
+        "properties": {"name": TEXT, "description": TEXT, "metadata": BACKUP_METADATA}}}}
+BACKUP_RESTORE = {
+    "type": "object", "required": ["restore"], "additionalProperties": False,
+    "properties": {"restore": {
+        "type": ["object", "null"], "additionalProperties": False,
+        "properties": {"name": TEXT,
+                       "volume_id": {"type": ["string", "null"], "format": "uuid"}}}}}
+
+# quotas.update: a quota_set of at least one key. Cinder's own format check
+# ('quota_set') says which keys (the resources, and tenant_id and id, which
+# it ignores) and that each limit is a whole number from -1 (no limit) up to
+# the largest integer its database holds; here the schema says it.
+MAX_INT = 2**31 - 1   # the largest integer Cinder's database holds (DB_MAX_INT)
+QUOTA_LIMIT = {"type": ["integer", "string"], "pattern": "^-?[0-9]+$",
+               "minimum": -1, "maximum": MAX_INT}
+QUOTA_UPDATE = {
+    "type": "object", "required": ["quota_set"], "additionalProperties": False,
+    "properties": {"quota_set": {
+        "type": "object", "minProperties": 1, "additionalProperties": False,
+        "properties": {"tenant_id": {}, "id": {},
+                       **{resource: QUOTA_LIMIT for resource in quotas.RESOURCES}}}}}

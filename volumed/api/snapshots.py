@@ -78,6 +78,7 @@ def show(project_id, snapshot_id):
 
 
 @bp.put("/snapshots/<snapshot_id>")
+@describe(request=schemas.SNAPSHOT_UPDATE)
 def update(project_id, snapshot_id):
     check_url_project(project_id)
     authorize("update_snapshot", project_id)
@@ -91,6 +92,7 @@ def update(project_id, snapshot_id):
     if not changes:   # Cinder's schema: at least one of them
         raise BadRequest("Invalid input for field/attribute snapshot. Value: {}. {} does not "
                          "have enough properties (name, description).")
+    checked(json_body(), schemas.SNAPSHOT_UPDATE, message=nova_message)
     update_snapshot(deps(), context(), read_scope(), snapshot_id, changes)
     return jsonify({"snapshot": _one(snapshot_id, extended=False)})
 
@@ -112,14 +114,15 @@ def get_metadata(project_id, snapshot_id):
 
 @bp.post("/snapshots/<snapshot_id>/metadata")
 @bp.put("/snapshots/<snapshot_id>/metadata")
+@describe(request=schemas.SNAPSHOT_METADATA)
 def set_metadata(project_id, snapshot_id):
     check_url_project(project_id)
     authorize("update_snapshot", project_id)
     items = json_body().get("metadata")
     if not isinstance(items, dict):
         raise BadRequest("Malformed request body: 'metadata' must be an object.")
-    metadata = set_snapshot_metadata(deps(), context(), read_scope(), snapshot_id,
-                                     {str(k): str(v) for k, v in items.items()},
+    checked(json_body(), schemas.SNAPSHOT_METADATA, message=nova_message)
+    metadata = set_snapshot_metadata(deps(), context(), read_scope(), snapshot_id, items,
                                      replace=request.method == "PUT")
     return jsonify({"metadata": metadata})
 

@@ -10,7 +10,7 @@ from shared.db import transaction
 from shared.errors import BadRequest
 from shared.openapi import describe
 from shared.strutils import bool_param
-from shared.validation import checked
+from shared.validation import checked, nova_message
 from volumed import repo
 from volumed.api import render, schemas, validation
 from volumed.api.common import authorize, check_url_project, deps
@@ -98,12 +98,14 @@ def extra_specs(project_id, type_id):
 
 
 @bp.post("/types/<type_id>/extra_specs")
+@describe(request=schemas.TYPE_EXTRA_SPECS)
 def set_extra_specs(project_id, type_id):
     check_url_project(project_id)
     authorize("manage_types", project_id)
     specs = json_body().get("extra_specs")
     if not isinstance(specs, dict):
         raise BadRequest("Invalid input received: 'extra_specs' must be an object.")
-    merged = types.add_extra_specs(deps(), type_id,
-                                   validation.string_map("extra_specs", specs))
+    specs = validation.string_map("extra_specs", specs)
+    checked(json_body(), schemas.TYPE_EXTRA_SPECS, message=nova_message)
+    merged = types.add_extra_specs(deps(), type_id, specs)
     return jsonify({"extra_specs": merged})
