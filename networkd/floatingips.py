@@ -32,6 +32,7 @@ from networkd.call import Call
 from networkd.db import common
 from networkd.db.models import FloatingIP, Port, Subnet
 from networkd.errors import BadRequest, ExternalIpAddressExhausted, InUse, NotFound
+from networkd.listing import Query, narrowed
 from networkd.quotas import check as check_quota
 
 RESOURCE = "floatingip"
@@ -92,8 +93,11 @@ def get(call: Call, floatingip_id: str) -> FloatingIP:
     return fip
 
 
-def list_visible(call: Call) -> list[FloatingIP]:
-    query = select(FloatingIP).order_by(FloatingIP.created_at, FloatingIP.id)
+def list_visible(call: Call, wanted: Query | None = None) -> list[FloatingIP]:
+    """The floating IPs the caller may see; only those `wanted` names by
+    id or port, if it does (listing.narrowed)."""
+    query = narrowed(select(FloatingIP).order_by(FloatingIP.created_at, FloatingIP.id),
+                     wanted, {"id": FloatingIP.id, "port_id": FloatingIP.fixed_port_id})
     if not call.is_admin:
         query = query.where(FloatingIP.project_id == call.project_id)
     return [f for f in call.session.scalars(query)

@@ -30,6 +30,7 @@ from networkd.errors import (
     NetworkInUse,
     NetworkNotFound,
 )
+from networkd.listing import Query, narrowed
 from networkd.quotas import check as check_quota
 
 RESOURCE = "network"
@@ -69,8 +70,11 @@ def get(call: Call, network_id: str) -> Network:
     return network
 
 
-def list_visible(call: Call) -> list[Network]:
-    query = select(Network).order_by(Network.created_at, Network.id)
+def list_visible(call: Call, wanted: Query | None = None) -> list[Network]:
+    """The networks the caller may see; only those `wanted` names by id,
+    if it does (listing.narrowed)."""
+    query = narrowed(select(Network).order_by(Network.created_at, Network.id), wanted,
+                     {"id": Network.id})
     if not call.is_admin:
         query = query.where(or_(Network.project_id == call.project_id,
                                 Network.shared.is_(True), Network.external.is_(True)))

@@ -67,6 +67,7 @@ from networkd.errors import (
     ServicePortInUse,
     SubnetNotFound,
 )
+from networkd.listing import Query, narrowed
 from networkd.quotas import check as check_quota
 
 RESOURCE = "port"
@@ -142,8 +143,12 @@ def _visible(call: Call, port: Port) -> bool:
     return network is not None and call.access.allows("get_port", target(port, network))
 
 
-def list_visible(call: Call) -> list[Port]:
-    query = select(Port).order_by(Port.created_at, Port.id)
+def list_visible(call: Call, wanted: Query | None = None) -> list[Port]:
+    """The ports the caller may see; only those `wanted` names by id,
+    device or network, if it does (listing.narrowed)."""
+    query = narrowed(select(Port).order_by(Port.created_at, Port.id), wanted,
+                     {"id": Port.id, "device_id": Port.device_id,
+                      "network_id": Port.network_id})
     if not call.is_admin:
         own_networks = select(Network.id).where(Network.project_id == call.project_id)
         query = query.where(or_(Port.project_id == call.project_id,

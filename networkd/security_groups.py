@@ -323,8 +323,12 @@ def get(call: Call, group_id: str) -> SecurityGroup:
     return group
 
 
-def list_visible(call: Call) -> list[SecurityGroup]:
-    query = select(SecurityGroup).order_by(SecurityGroup.created_at, SecurityGroup.id)
+def list_visible(call: Call, wanted: listing.Query | None = None) -> list[SecurityGroup]:
+    """The security groups the caller may see; only those `wanted` names
+    by id, if it does (listing.narrowed)."""
+    query = listing.narrowed(select(SecurityGroup).order_by(SecurityGroup.created_at,
+                                                    SecurityGroup.id),
+                     wanted, {"id": SecurityGroup.id})
     if not call.is_admin:
         query = query.where(SecurityGroup.project_id == call.project_id)
     return [g for g in call.session.scalars(query)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from networkd import floatingips
-from networkd.api.common import list_response, one, reading, writing
+from networkd.api.common import list_response, one, query, reading, writing
 from networkd.attributes import POST, PUT, request_schema
 from shared.api import json_body
 from shared.openapi import describe
@@ -16,7 +16,7 @@ bp = Blueprint("floatingips", __name__, url_prefix="/v2.0")
 @bp.get("/floatingips")
 def list_floatingips():
     with reading() as call:
-        items = floatingips.to_dicts(call, floatingips.list_visible(call))
+        items = floatingips.to_dicts(call, floatingips.list_visible(call, query()))
     return list_response("floatingips", items)
 
 

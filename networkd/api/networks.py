@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from networkd import networks
-from networkd.api.common import list_response, one, reading, writing
+from networkd.api.common import list_response, one, query, reading, writing
 from networkd.attributes import POST, PUT, request_schema
 from shared.api import json_body
 from shared.openapi import describe
@@ -15,7 +15,7 @@ bp = Blueprint("networks", __name__, url_prefix="/v2.0")
 @bp.get("/networks")
 def list_networks():
     with reading() as call:
-        items = networks.to_dicts(call, networks.list_visible(call))
+        items = networks.to_dicts(call, networks.list_visible(call, query()))
     return list_response("networks", items)
 
 

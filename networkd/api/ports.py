@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from networkd import ports
-from networkd.api.common import list_response, one, reading, writing
+from networkd.api.common import list_response, one, query, reading, writing
 from networkd.attributes import POST, PUT, request_schema
 from shared.api import json_body
 from shared.openapi import describe
@@ -15,7 +15,7 @@ bp = Blueprint("ports", __name__, url_prefix="/v2.0")
 @bp.get("/ports")
 def list_ports():
     with reading() as call:
-        items = ports.to_dicts(call, ports.list_visible(call))
+        items = ports.to_dicts(call, ports.list_visible(call, query()))
     return list_response("ports", items)
 
 

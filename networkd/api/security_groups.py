@@ -27,7 +27,7 @@ def _ensure_default() -> None:
 def list_security_groups():
     _ensure_default()
     with reading() as call:
-        items = security_groups.to_dicts(call, security_groups.list_visible(call))
+        items = security_groups.to_dicts(call, security_groups.list_visible(call, query()))
     return list_response("security_groups", items)
 
 
