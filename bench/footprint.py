@@ -19,7 +19,8 @@ on shifted ports ($POCKETSTACK_TEST_PORT_BASE, as the tests), then measures:
   (bench/pss.py);
 - with the tiny image and m1.nano, polling every 50 ms: a warm launch (POST
   /servers until ACTIVE, the image in the compute cache; with the CPU time
-  our process, the host daemons and the guest's QEMU used for it), ACTIVE to the
+  our process, the host daemons and the guest's QEMU used for it, and
+  beside it libvirt's own start of a bare domain, the floor), ACTIVE to the
   guest's POCKETSTACK-BOOTED line on its console (under TCG where KVM is not
   usable) and DELETE until the server answers 404 (bench/launch.py's client);
 - the upload of a --image-mib image beside the machine's hash+write ceiling
@@ -40,6 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import libvirt
 import requests
 
 from bench import pss
@@ -175,6 +177,44 @@ def warm_launch_cpu(stack: Stack, client: Client, image_id: str,
     return server_id, seconds, used
 
 
+def domain_start_floor(stack: Stack, samples: int) -> dict:
+    """What libvirt alone takes to start a domain here, the floor under
+    any launch: the domain computed would write for m1.nano and the tiny
+    image (computed's own XML), without a NIC, config drive or ephemeral
+    disk, defined and started paused, then destroyed; nothing of the
+    stack's is involved. (libvirt 9.0 reads every CPU feature of the new
+    QEMU over its monitor as the domain starts, one qom-get each: about 800
+    requests, whatever the CPU mode of the domain.)"""
+    import uuid as uuids
+
+    from computed.virt.guest import FileDisk, GuestSpec, domain_xml
+    from computed.virt.libvirt_driver import choose_virt_type
+    base = sorted((stack.state_dir / "lib" / "instances" / "_base").glob("[0-9a-f]" * 40))[0]
+    seconds = []
+    with tempfile.TemporaryDirectory(prefix="floor-", dir=stack.state_dir) as tmp:
+        overlay = Path(tmp) / "disk"
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
+                        str(base), str(overlay)], check=True)
+        conn = libvirt.open("qemu:///system")
+        try:
+            for _ in range(samples):
+                guest = GuestSpec(uuid=str(uuids.uuid4()), domain_name="pocketstack-floor",
+                                  vcpus=1, memory_mb=128,
+                                  disks=[FileDisk(overlay, "vda", "qcow2")], volumes=[],
+                                  console_log=Path(tmp) / "console.log")
+                started = time.perf_counter()
+                domain = conn.defineXML(domain_xml(guest, choose_virt_type("auto"), True))
+                try:
+                    domain.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED)
+                    seconds.append(time.perf_counter() - started)
+                    domain.destroy()
+                finally:
+                    domain.undefine()
+        finally:
+            conn.close()
+    return median_of(seconds)
+
+
 def guest_figures(stack: Stack, samples: int) -> dict:
     """Warm launch (and the CPU it used, by process), ACTIVE to the boot
     marker, delete to 404."""
@@ -192,6 +232,7 @@ def guest_figures(stack: Stack, samples: int) -> dict:
                                 "the boot marker"))
         delete.append(client.delete(server_id))
     return {"first_launch_to_active_s": round(first, 3),
+            "libvirt_domain_start_floor_s": domain_start_floor(stack, samples),
             "warm_launch_to_active_s": median_of(warm),
             "warm_launch_cpu_s": {key: median_of([used.get(key, 0.0) for used in cpu])
                                   for key in cpu[0]},
