@@ -214,15 +214,14 @@ def _start_together(services: list[Service], configs: dict, state: StateLayout,
         if failed is None:
             raise
         raise StartFailed(_did_not_start(failed, state.log_file(failed.name))) from None
-    # The process starts its services one after the other: a daemon that
-    # comes before an API that answered has started. One after the last
-    # API is given its settle time.
-    last_api = max((services.index(service) for service in apis), default=-1)
-    for service in services[:last_api]:
-        if service.default_port is None:
-            print(f"{service.name:<16} started (pid {pid}, no port)")
-    return [(service, pid, spawned) for service in services[last_api + 1:]
-            if service.default_port is None]
+    # The process starts its daemons before any API: once an API answered,
+    # they have started. Without an API, they are given their settle time.
+    daemons = [service for service in services if service.default_port is None]
+    if not apis:
+        return [(service, pid, spawned) for service in daemons]
+    for service in daemons:
+        print(f"{service.name:<16} started (pid {pid}, no port)")
+    return []
 
 
 def _check_port_free(service: Service, conf) -> None:

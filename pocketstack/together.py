@@ -20,15 +20,16 @@ service can be stopped alone: `kill` of one stops them all, and `pocketstack
 up` starts them all again.
 
 A service is run by what its module offers:
+- a daemon without a port (imaged-scrubber) has start(state), which
+  returns its loop: the daemons start first, one after the other, then
+  each loop runs in a thread of its own until the process ends. So once
+  any API answers, every daemon has started;
 - an API service has SERVICE, its shared.service.ServiceDefinition: every
   config is checked first; then every port opens, and the services start
-  one after the other, in the order given (one's start may call another's
-  API: networkd's first start asks identity); a request to a service still
-  starting waits until it has (shared.serve.PortDispatcher);
-- a daemon without a port (imaged-scrubber) has start(state), which
-  returns its loop: it starts in turn like the others, then its loop runs
-  in a thread of its own until the process ends. So once an API after it
-  in the order answers, the daemon has started.
+  all at once, each in a thread (their starts wait on disks, tgtadm,
+  netlink and libvirt at least as much as on the CPU). One's start may call
+  another's API (networkd's first start asks identity): a request to a
+  service still starting waits until it has (shared.serve.PortDispatcher).
 """
 from __future__ import annotations
 
@@ -100,7 +101,8 @@ def end_because(name: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Check every config (a bad value stops here), open every port, then
-    start the services in order: each one's port answers once it runs."""
+    start the daemons, then the APIs at once: each one's port answers once
+    it runs."""
     state, services = parse(argv)
     logs.route_by_service({name: state.log_file(name) for name, _ in services},
                           {package_of(module): name for name, module in services})
@@ -110,22 +112,32 @@ def main(argv: list[str] | None = None) -> None:
     ports = [Port(name, conf.api.bind_host, conf.api.bind_port)
              for name, conf in configs.items()]
 
-    def start(dispatcher: PortDispatcher) -> None:
-        name = "-"
+    def start_one(dispatcher: PortDispatcher, name: str, module) -> None:
+        serve_as(name)  # its start-up's lines into its log
+        began, cpu = time.monotonic(), time.thread_time()
         try:
-            for name, module in modules:
-                serve_as(name)  # its start-up's lines into its log
-                began = time.monotonic()
-                if name in configs:
-                    conf = configs[name]
-                    dispatcher.add(conf.api.bind_port,
-                                   module.SERVICE.start(conf, state)())
-                else:
-                    start_daemon(name, module, state)
-                LOG.info("%s started in %.2f s", name, time.monotonic() - began)
+            if name in configs:
+                conf = configs[name]
+                dispatcher.add(conf.api.bind_port, module.SERVICE.start(conf, state)())
+            else:
+                start_daemon(name, module, state)
         except BaseException:  # noqa: BLE001 - the process cannot serve without it
             end_because(name)
+        LOG.info("%s started in %.2f s (%.2f s of CPU)", name,
+                 time.monotonic() - began, time.thread_time() - cpu)
         serve_as(None)
+
+    def start(dispatcher: PortDispatcher) -> None:
+        for name, module in modules:
+            if name not in configs:
+                start_one(dispatcher, name, module)
+        apis = [threading.Thread(target=start_one, args=(dispatcher, name, module),
+                                 name=f"start-{name}")
+                for name, module in modules if name in configs]
+        for thread in apis:
+            thread.start()
+        for thread in apis:
+            thread.join()
 
     serve_together(ports, start, sum(conf.api.threads for conf in configs.values()),
                    name="services")
