@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
+from shared.host import libvirt_host
 from tests.killmatrix import daemons
 from tests.killmatrix.flows import CLIENT_MIDSTREAM, FLOWS, Case, Flow, Step
 from tests.support import orphans
@@ -117,6 +118,12 @@ def run_case(world, cell: Cell, case: Case) -> None:
     # 4. up again
     result = stack.up(check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+    if cell.daemon == "libvirtd" and not daemons.pids(stack, "libvirtd"):
+        # No service starts it again (volumed does its tgtd, networkd its
+        # dnsmasqs): up must. Started here all the same: it is the machine's,
+        # and every later case would find none to kill.
+        libvirt_host.ensure_running(stack.state_dir)
+        raise AssertionError(f"pocketstack up did not start libvirtd again: {result.stdout}")
     world.refresh()
 
     # 5. settled: every resource in a true state
