@@ -106,9 +106,15 @@ def _start_all(state: StateLayout, configs: dict, launcher: ForkServer,
     sharing: list[Service] = []
     try:
         for service in SERVICES:
-            if not service.is_wanted(configs) or _already_running(service, configs, state):
+            if not service.is_wanted(configs):
                 continue
-            _ensure_host_daemons(service, configs[service.name], state)
+            running = _already_running(service, configs, state)
+            # A running service's host daemons too: libvirtd may have died
+            # under a computed that goes on (it serves 503s until libvirtd
+            # is back), and no one but `up` starts it again.
+            started_any |= _ensure_host_daemons(service, configs[service.name], state)
+            if running:
+                continue
             if together and _can_share_a_process(service, configs):
                 sharing.append(service)
             elif service.default_port is None:
@@ -168,14 +174,17 @@ def _prepare(state: StateLayout, port_offset: int):
     return configs, stack
 
 
-def _ensure_host_daemons(service: Service, conf, state: StateLayout) -> None:
-    if service.host_daemons:
-        try:
-            with Progress().waiting(f"starting {service.name}'s host daemons", report=False):
-                lines = service.host_daemons.ensure(conf, state)
-            print("\n".join(lines))
-        except HostDaemonError as exc:
-            raise StartFailed(str(exc)) from None
+def _ensure_host_daemons(service: Service, conf, state: StateLayout) -> bool:
+    """The service's host daemons running; True if one was started now."""
+    if not service.host_daemons:
+        return False
+    try:
+        with Progress().waiting(f"starting {service.name}'s host daemons", report=False):
+            lines = service.host_daemons.ensure(conf, state)
+    except HostDaemonError as exc:
+        raise StartFailed(str(exc)) from None
+    print("\n".join(lines))
+    return any(" started " in line for line in lines)
 
 
 def _start_service(service: Service, conf, state: StateLayout, launcher: ForkServer) -> None:
