@@ -277,7 +277,9 @@ def ensure_running(state_dir: Path) -> dict:
                 log.warning("qemu.conf changed while libvirtd (pid %s) was running: "
                             "restart it to apply '%s'", pid, NAMESPACES_LINE)
         procs.save_record(_record_path(state_dir), record)
-        if not _libvirt_answers():
+        # Asked until it answers: the socket _wait_ready saw may be the one
+        # a killed libvirtd left behind, before the new one has bound it.
+        if not procs.wait_for(_libvirt_answers, START_TIMEOUT, interval=0.2):
             raise HostServiceError(f"libvirtd runs but does not answer on {SYSTEM_URI}")
         result = status(state_dir)
     masked = kvm_masked(result["libvirtd"]["pid"])
