@@ -148,6 +148,18 @@ class Stack:
     def down(self) -> subprocess.CompletedProcess:
         return pocketstack(self.state_dir, "down", check=False)
 
+    def started(self) -> Stack:
+        """`up`, which must succeed. If it does not, what it started is
+        stopped before the failure is reported: a failed `up` leaves what it
+        started running (for a second `up` to carry on), and a fixture that
+        fails never reaches its own `down` (a test stack's tgtd was left
+        running that way)."""
+        result = self.up(check=False)
+        if result.returncode != 0:
+            self.down()
+        assert result.returncode == 0, result.stdout + result.stderr
+        return self
+
     @contextmanager
     def running(self) -> Iterator[Stack]:
         """`up`, which must succeed (its output is the failure's message),
