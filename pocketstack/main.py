@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,8 +25,7 @@ from shared.config import ConfigError, ensure_config_file, load_config
 from shared.paths import StateLayout, resolve_state_dir
 
 if TYPE_CHECKING:
-    from pocketstack.tinyimage import Lookup
-    from shared.clients import ServiceSession
+    from pocketstack.tinyimage import TinyImageLookup
 
 START_TIMEOUT = 60.0
 #: The log of the process serving several services (pocketstack/together.py):
@@ -261,52 +259,9 @@ def _did_not_start(service: Service, log: Path) -> str:
     return f"{service.name} did not start; the end of {log}:\n{processes.log_tail(log)}"
 
 
-class TinyImageLookup:
-    """The tiny image looked up in imaged in a thread of its own, as soon
-    as identity and imaged answer, while `up` waits for the services that
-    start after them: the admin's login costs identity a bcrypt hash, a
-    quarter of a second that no one then waits for."""
-
-    def __init__(self, identity: tuple[str, int], imaged: tuple[str, int],
-                 admin: ServiceSession):
-        self._apis = [identity, imaged]
-        self.image_url = f"http://{imaged[0]}:{imaged[1]}"
-        self._admin = admin
-        self._cancelled = threading.Event()
-        self._found: Lookup | None = None
-        self._error: Exception | None = None
-        # a daemon thread: a failed `up` does not wait for it to give up
-        self._thread = threading.Thread(target=self._look_up, name="tiny-image", daemon=True)
-        self._thread.start()
-
-    def _look_up(self) -> None:
-        from pocketstack.tinyimage import look_up
-        try:
-            if processes.wait_until(
-                    lambda: self._cancelled.is_set() or all(
-                        processes.http_status(host, port, 2.0) not in (None, 503)
-                        for host, port in self._apis), START_TIMEOUT, interval=0.05) \
-                    and not self._cancelled.is_set():
-                self._found = look_up(self._admin, self.image_url)
-        except Exception as exc:  # said by result()
-            self._error = exc
-
-    def result(self) -> Lookup:
-        """What imaged has under the tiny image's name; raises what the
-        lookup raised."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        if self._found is None:
-            raise RuntimeError("identity or imaged did not answer")
-        return self._found
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-
-
 def _look_up_tiny_image_meanwhile(state: StateLayout, configs) -> TinyImageLookup:
     from identity.credentials import Credentials
+    from pocketstack.tinyimage import TinyImageLookup
     from shared.clients import ServiceSession
     identity, imaged = configs["identity"], configs["imaged"]
     admin = ServiceSession(f"http://{identity.api.bind_host}:{identity.api.bind_port}",

@@ -13,12 +13,14 @@ It goes through imaged's public API as the admin user, as a person would.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from labs.tinyimage import build
+from pocketstack import processes
 from pocketstack.progress import Progress
 from shared.clients import ServiceSession
 from shared.paths import StateLayout
@@ -33,6 +35,7 @@ DESCRIPTION = ("PocketStack's tiny test image: a Debian kernel and a busybox ini
                "drive); host keys on the console.")
 CACHE_ENV = "POCKETSTACK_IMAGE_CACHE"
 TIMEOUT = 120
+START_WAIT = 60.0  # for identity and imaged to answer, as `up` waits for a service
 
 
 def image_cache_dir(state: StateLayout) -> Path:
@@ -93,3 +96,46 @@ def register_tiny_image(state: StateLayout, image_url: str, found: Lookup,
         raise RuntimeError(f"uploading {path} to imaged failed: HTTP "
                            f"{uploaded.status_code} {uploaded.text[:300]}")
     return image_id, True
+
+
+class TinyImageLookup:
+    """The tiny image looked up in imaged in a thread of its own, as soon
+    as identity and imaged answer, while `up` waits for the services that
+    start after them: the admin's login costs identity a bcrypt hash, a
+    quarter of a second that no one then waits for."""
+
+    def __init__(self, identity: tuple[str, int], imaged: tuple[str, int],
+                 admin: ServiceSession):
+        self._apis = [identity, imaged]
+        self.image_url = f"http://{imaged[0]}:{imaged[1]}"
+        self._admin = admin
+        self._cancelled = threading.Event()
+        self._found: Lookup | None = None
+        self._error: Exception | None = None
+        # a daemon thread: a failed `up` does not wait for it to give up
+        self._thread = threading.Thread(target=self._look_up, name="tiny-image", daemon=True)
+        self._thread.start()
+
+    def _look_up(self) -> None:
+        try:
+            if processes.wait_until(
+                    lambda: self._cancelled.is_set() or all(
+                        processes.http_status(host, port, 2.0) not in (None, 503)
+                        for host, port in self._apis), START_WAIT, interval=0.05) \
+                    and not self._cancelled.is_set():
+                self._found = look_up(self._admin, self.image_url)
+        except Exception as exc:  # said by result()
+            self._error = exc
+
+    def result(self) -> Lookup:
+        """What imaged has under the tiny image's name; raises what the
+        lookup raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._found is None:
+            raise RuntimeError("identity or imaged did not answer")
+        return self._found
+
+    def cancel(self) -> None:
+        self._cancelled.set()
