@@ -1,8 +1,10 @@
 """The agent: one thread that keeps the kernel in line with the database.
 
-It runs a pass right after every change the API signals (`wake()`), and
-every `interval` seconds anyway: libvirt creates a guest's tap whenever
-computed defines the domain, and the pass is what finds it. A pass:
+It runs a pass right after every change the API signals (`wake()`), right
+after the data plane reports a new tap (`taps_appeared()`: libvirt creates
+a guest's tap as computed starts the domain, and the build waits until it
+is plugged), and every `interval` seconds anyway (a tap whose notice was
+lost is still found). A pass:
 
     1. builds the DesiredState from the database (networkd.desired),
     2. DataPlane.apply(state) when the state differs from the last one
@@ -48,6 +50,8 @@ class Agent:
         self._interval = interval
         self._resync = resync
         self._wake = threading.Event()
+        self._apply_asked = False   # wake() asked for a whole apply, not only a plug
+        self._unwatch: Callable[[], None] = lambda: None
         self._stop = threading.Event()
         self._applied: DesiredState | None = None
         self._applied_at = 0.0
@@ -57,25 +61,35 @@ class Agent:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="networkd-agent", daemon=True)
         self._thread.start()
+        self._unwatch = self.dataplane.watch(self.taps_appeared)
 
     def wake(self) -> None:
+        """The database changed: apply it now."""
+        self._apply_asked = True
+        self._wake.set()
+
+    def taps_appeared(self) -> None:
+        """A tap may be waiting: plug now (a pass that applies only what
+        differs, as at the interval)."""
         self._wake.set()
 
     def stop(self) -> None:
+        self._unwatch()
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        self._wake.set()  # a first pass at start: rebuild everything
+        self.wake()  # a first pass at start: rebuild everything
         while not self._stop.is_set():
-            signalled = self._wake.wait(self._interval)
+            self._wake.wait(self._interval)
             self._wake.clear()
+            asked, self._apply_asked = self._apply_asked, False
             if self._stop.is_set():
                 return
             try:
-                self.run_once(force_apply=signalled)
+                self.run_once(force_apply=asked)
             except Exception:
                 LOG.exception("data plane pass failed; trying again")
                 self._applied = None

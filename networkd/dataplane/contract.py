@@ -8,6 +8,7 @@ same class; tests of the data plane use the real one.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from networkd.dataplane.model import DesiredState
 
@@ -38,6 +39,14 @@ class DataPlane(ABC):
         to its network's bridge and bring it up. Taps already plugged are
         left alone. Returns the ids of the ports whose tap is now plugged
         (the API layer sets those ports ACTIVE and the others DOWN)."""
+
+    def watch(self, appeared: Callable[[], None]) -> Callable[[], None]:
+        """Call `appeared()` whenever a tap may have appeared for plug() to
+        take, so that it is plugged at once rather than at the agent's next
+        interval (a build waits for it). Returns the function that stops the
+        watch. This default watches nothing: the agent's passes, every
+        interval, still find every tap."""
+        return lambda: None
 
     @abstractmethod
     def teardown(self) -> None:

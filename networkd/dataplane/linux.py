@@ -15,6 +15,7 @@ network namespace.
       5. conntrack  flows the new ruleset refuses are ended
       6. dhcp       one dnsmasq per network with DHCP subnets
     plug(state)     taps moved in, enslaved, up
+    watch(appeared) the machine's new taps reported as libvirt makes them
     teardown()      dnsmasq stopped, tables deleted, bridges and the
                     metadata address removed
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from networkd.dataplane.dhcp import DhcpServers
 from networkd.dataplane.model import DesiredState
 from networkd.dataplane.namespace import exists
 from networkd.dataplane.policy import compile_policy, local_addresses
+from networkd.dataplane.tapwatch import TapWatch
 from shared.metadata_proxy import METADATA_ADDRESS
 from shared.netnames import EXTERNAL_VETH_NS_END
 
@@ -91,6 +93,13 @@ class LinuxDataPlane(DataPlane):
         with self._lock, _kernel_errors("plug"), self._inside() as inside, \
                 IPRoute() as machine:
             return taps.plug(machine, inside, self.namespace, plugs)
+
+    def watch(self, appeared: Callable[[], None]) -> Callable[[], None]:
+        """The kernel's link notifications in the machine's namespace, where
+        libvirt creates taps (tapwatch.py)."""
+        watch = TapWatch(appeared)
+        watch.start()
+        return watch.stop
 
     def teardown(self) -> None:
         with self._lock, _kernel_errors("teardown"):

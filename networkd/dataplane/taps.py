@@ -4,7 +4,10 @@ libvirtd, and so QEMU, run in the machine's namespace: libvirt creates a
 guest's tap there (named by shared.netnames.tap_name). A tap keeps working
 when moved to another namespace, so plugging is: move it into the stack's
 namespace, give it its network's MTU, enslave it to the network's bridge,
-bring it up. Only the taps of the ports asked about are ever touched.
+bring it up. Only the taps of the ports asked about are ever touched, and
+only once libvirt has finished with them: it creates a tap, sets its MAC
+address, then brings it up, each by name in the machine's namespace; a tap
+moved away before that would fail the domain's start.
 """
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ import logging
 from dataclasses import dataclass
 
 from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
 
-from networkd.dataplane.bridges import attach
+from networkd.dataplane.bridges import IFF_UP, attach
 from networkd.dataplane.contract import DataPlaneError
 
 LOG = logging.getLogger(__name__)
@@ -37,7 +41,7 @@ def plug(machine: IPRoute, inside: IPRoute, namespace: str, plugs: list[Plug]) -
             continue
         if not inside.link_lookup(ifname=item.tap):
             found = machine.link_lookup(ifname=item.tap)
-            if not found:
+            if not found or not _set_up_by_libvirt(machine, found[0]):
                 continue
             LOG.info("moving %s (port %s) into %s", item.tap, item.port_id, namespace)
             try:
@@ -59,3 +63,12 @@ def plug(machine: IPRoute, inside: IPRoute, namespace: str, plugs: list[Plug]) -
                                  f"{error}") from error
         plugged.add(item.port_id)
     return plugged
+
+
+def _set_up_by_libvirt(machine: IPRoute, index: int) -> bool:
+    """Whether libvirt has brought the tap up (its last step with it)."""
+    try:
+        [link] = machine.get_links(index)
+    except NetlinkError:   # gone meanwhile: the domain's start failed or was undone
+        return False
+    return bool(link["flags"] & IFF_UP)

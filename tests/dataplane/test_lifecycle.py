@@ -9,6 +9,7 @@ import pickle
 import re
 import signal
 import sys
+import threading
 import time
 
 import pytest
@@ -171,3 +172,35 @@ def test_plug_moves_only_its_ports_taps(world, topo):
     inside = run("ip", "-n", world.namespace, "-o", "link", "show", mine.tap).stdout
     assert f"master {topo.networks['private'].bridge} " in inside
     assert re.search(r"<[^>]*\bUP\b", inside), inside
+
+
+def test_plug_leaves_a_tap_libvirt_has_not_brought_up(world, topo):
+    """libvirt creates a tap, sets its MAC, then brings it up, each by name
+    in the machine's namespace: a tap moved away before that would fail
+    the domain's start."""
+    topo.network("private", "10.73.0.0/24")
+    guest = world.guest(topo.port("early", "private", 10))
+    run("ip", "link", "set", guest.tap, "down")
+    world.plane.apply(topo.state)
+    assert world.plane.plug(topo.state) == set()
+    assert run("ip", "-o", "link", "show", guest.tap).returncode == 0   # still the machine's
+    run("ip", "link", "set", guest.tap, "up")
+    assert world.plane.plug(topo.state) == {guest.port.id}
+
+
+def test_watch_reports_a_new_tap_at_once(world, topo):
+    """The agent is woken by the kernel's own notice of a tap (its next
+    pass would otherwise come up to an interval later); other links do not
+    wake it."""
+    appeared = threading.Event()
+    stop = world.plane.watch(appeared.set)
+    other = f"psdw{world.tag}"
+    try:
+        run("ip", "link", "add", other, "type", "veth", "peer", "name", f"{other}p")
+        assert not appeared.wait(1.0), "a link not named like a tap woke the agent"
+        topo.network("private", "10.74.0.0/24")
+        world.guest(topo.port("watched", "private", 10))
+        assert appeared.wait(2.0), "no notice of the new tap"
+    finally:
+        stop()
+        run("ip", "link", "del", other, check=False)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,7 @@ def test_remove_ends_processes_and_leaves_nothing(names):
     namespace.ensure(ns, host, inside, f"{free_external_cidr().network_address + 1}/24")
     sleeper = subprocess.Popen(["ip", "netns", "exec", ns, "sleep", "600"])
     try:
+        _wait_until_inside(ns, sleeper.pid)
         namespace.remove(ns, host)
         assert sleeper.wait(timeout=10) != 0
     finally:
@@ -76,3 +78,13 @@ def test_remove_ends_processes_and_leaves_nothing(names):
     assert ns not in run("ip", "netns", "list").stdout
     assert not link(host)
     namespace.remove(ns, host)                      # again: nothing to do
+
+
+def _wait_until_inside(ns: str, pid: int) -> None:
+    """`ip netns exec` enters the namespace some time after Popen returns (on a
+    loaded machine, after remove() has listed the namespace's processes): the
+    process to end must be in it before remove() looks."""
+    deadline = time.monotonic() + 10
+    while str(pid) not in run("ip", "netns", "pids", ns).stdout.split():
+        assert time.monotonic() < deadline, f"{pid} never entered {ns}"
+        time.sleep(0.05)

@@ -105,6 +105,7 @@ class GuestNamespace:
             (self.etc / "resolv.conf").write_text("")
             run("ip", "link", "add", tap, "type", "veth", "peer", "name", "eth0",
                 "netns", name)
+            run("ip", "link", "set", tap, "up")   # as libvirt leaves a tap it has set up
             self.sh("ip", "link", "set", "lo", "up")
             self.sh("ip", "link", "set", "eth0", "address", mac)
             self.sh("ip", "link", "set", "eth0", "up")

@@ -172,6 +172,56 @@ def test_the_agent_thread_applies_after_a_wake(sessions, policy):
         agent.stop()
 
 
+class WatchingDataPlane(RecordingDataPlane):
+    """Hands the agent's `appeared` callback to the test, as the kernel's
+    notice of a new tap would call it."""
+
+    def __init__(self):
+        super().__init__()
+        self.appeared = None
+        self.watching = False
+
+    def watch(self, appeared):
+        self.appeared, self.watching = appeared, True
+
+        def stop():
+            self.watching = False
+        return stop
+
+
+def test_a_tap_notice_plugs_at_once_without_applying_again(sessions, policy):
+    network_id, _ = make_network(sessions, policy)
+    port = run(sessions, policy, lambda call: ports.create(call, {"port": {
+        "network_id": network_id}}))
+    dataplane = WatchingDataPlane()
+    agent = Agent(sessions, dataplane, interval=30)
+    agent.start()
+    try:
+        assert wait_for(lambda: agent.passes >= 1) and dataplane.watching
+        applied = len(dataplane.applied)
+        dataplane.taps.add(tap_name(port.id))
+        dataplane.appeared()
+        assert wait_for(lambda: port_status(sessions, port.id) == "ACTIVE")  # not in 30 s
+        assert len(dataplane.applied) == applied   # the state did not change: a plug only
+    finally:
+        agent.stop()
+    assert not dataplane.watching
+
+
+def wait_for(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def port_status(sessions, port_id: str) -> str:
+    with transaction(sessions, write=False) as session:
+        return session.get_one(Port, port_id).status
+
+
 def test_each_pass_ends_with_the_after_pass_functions(sessions, policy):
     make_network(sessions, policy)
     dataplane = RecordingDataPlane()
