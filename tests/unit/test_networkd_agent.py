@@ -86,6 +86,13 @@ def make_network(sessions, policy, cidr: str = "10.9.0.0/24") -> tuple[str, str]
     return run(sessions, policy, work)
 
 
+def make_port(sessions, policy):
+    """A guest port on a new network (its tap not plugged yet)."""
+    network_id, _ = make_network(sessions, policy)
+    return run(sessions, policy, lambda call: ports.create(call, {"port": {
+        "network_id": network_id}}))
+
+
 def test_a_refused_request_leaves_nothing(sessions, policy):
     network_id, subnet_id = make_network(sessions, policy)
     run(sessions, policy, lambda call: ports.create(call, {"port": {
@@ -120,9 +127,7 @@ def test_the_desired_state_has_networks_dhcp_and_guest_ports(sessions, policy):
 
 
 def test_the_agent_sets_ports_active_once_their_tap_is_plugged(sessions, policy):
-    network_id, _ = make_network(sessions, policy)
-    port = run(sessions, policy, lambda call: ports.create(call, {"port": {
-        "network_id": network_id}}))
+    port = make_port(sessions, policy)
     dataplane = RecordingDataPlane()
     agent = Agent(sessions, dataplane, interval=0.5)
 
@@ -145,7 +150,8 @@ def test_the_agent_sets_ports_active_once_their_tap_is_plugged(sessions, policy)
     with pytest.raises(DataPlaneError):
         agent.run_once()
     dataplane.fail = False
-    run(sessions, policy, lambda call: ports.create(call, {"port": {"network_id": network_id}}))
+    run(sessions, policy, lambda call: ports.create(call, {"port": {
+        "network_id": port.network_id}}))
     agent.run_once(force_apply=False)   # the state changed: applied again
     assert len(dataplane.applied) == 2 and len(dataplane.applied[-1].ports) == 2
 
@@ -156,18 +162,10 @@ def test_the_agent_thread_applies_after_a_wake(sessions, policy):
     agent = Agent(sessions, dataplane, interval=30)
     agent.start()
     try:
-        for _ in range(100):
-            if agent.passes:
-                break
-            time.sleep(0.05)
-        assert agent.passes >= 1 and dataplane.applied  # the first pass, at start
+        assert wait_for(lambda: agent.passes >= 1) and dataplane.applied  # at start
         before = agent.passes
         agent.wake()
-        for _ in range(100):
-            if agent.passes > before:
-                break
-            time.sleep(0.05)
-        assert agent.passes > before   # long before the 30 s interval
+        assert wait_for(lambda: agent.passes > before)   # long before the 30 s interval
     finally:
         agent.stop()
 
@@ -190,9 +188,7 @@ class WatchingDataPlane(RecordingDataPlane):
 
 
 def test_a_tap_notice_plugs_at_once_without_applying_again(sessions, policy):
-    network_id, _ = make_network(sessions, policy)
-    port = run(sessions, policy, lambda call: ports.create(call, {"port": {
-        "network_id": network_id}}))
+    port = make_port(sessions, policy)
     dataplane = WatchingDataPlane()
     agent = Agent(sessions, dataplane, interval=30)
     agent.start()
