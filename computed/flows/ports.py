@@ -108,10 +108,13 @@ def wait_plugged(deps: Deps, port_ids: list[str], timeout: float | None = None,
         try:
             ports = {p["id"]: p for p in deps.network.list_ports(service, id=waiting)}
         except RemoteError as exc:
-            if exc.reached:
+            if exc.reached and exc.status < 500:
                 raise PortError(f"networkd refused to show the ports: {exc.message}") \
                     from exc
-            ports = {}  # not reachable for a moment: keep waiting until the deadline
+            # Not reachable, or unavailable for a moment (a 503 while identity
+            # restarts): keep waiting until the deadline, as Nova's wait for
+            # network-vif-plugged does not end when Neutron is briefly away.
+            ports = {}
         gone = [port_id for port_id in waiting if ports and port_id not in ports]
         if gone:
             raise PortError(f"Port {gone[0]} was deleted while it was being plugged.")

@@ -17,6 +17,7 @@ from computed.flows import Undo, interfaces, ports
 from computed.flows.launch import launch
 from computed.flows.terminate import terminate
 from computed.reconcile import Reconciler
+from shared.clients.base import RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
@@ -279,3 +280,33 @@ def test_a_build_interrupted_by_a_restart_gives_its_ports_back(tmp_path):
     assert network.ports[theirs["id"]]["device_id"] == ""
     instance = server(deps)
     assert instance.vm_state == states.ERROR and instance.vifs == []
+
+
+class BrieflyUnavailable(FakeNetwork):
+    """networkd answering `status` to the first `times` looks at ports made
+    by the build (as it answers 503 while identity restarts)."""
+
+    def __init__(self, status: int, times: int):
+        super().__init__()
+        self.status, self.times = status, times
+
+    def list_ports(self, caller, **filters):
+        if "id" in filters and self.times > 0:
+            self.times -= 1
+            raise RemoteError("networkd", self.status, "The Keystone service is "
+                              "temporarily unavailable." if self.status == 503 else "Denied")
+        return super().list_ports(caller, **filters)
+
+
+@pytest.mark.parametrize(("status", "vm_state"), [(503, states.ACTIVE), (403, states.ERROR)])
+def test_the_wait_for_plugged_ports_outlasts_a_networkd_briefly_unavailable(
+        tmp_path, status, vm_state):
+    network = BrieflyUnavailable(status, times=2)
+    deps = make_deps(tmp_path, FakeDriver(), images=FakeImages({"img-1": IMAGE}),
+                     network=network, vif_plugging_timeout=5)
+    private = network.add_network("private")
+    build_with(deps, RequestedNetwork(private["id"]))
+    instance = server(deps)
+    assert instance.vm_state == vm_state, instance.fault
+    if vm_state == states.ERROR:
+        assert "networkd refused to show the ports: Denied" in instance.fault["message"]
