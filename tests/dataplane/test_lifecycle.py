@@ -13,7 +13,9 @@ import threading
 import time
 
 import pytest
+from pyroute2 import netns
 
+from networkd.dataplane.tapwatch import TapWatch
 from tests.dataplane.world import run
 
 
@@ -188,19 +190,22 @@ def test_plug_leaves_a_tap_libvirt_has_not_brought_up(world, topo):
     assert world.plane.plug(topo.state) == {guest.port.id}
 
 
-def test_watch_reports_a_new_tap_at_once(world, topo):
-    """The agent is woken by the kernel's own notice of a tap (its next
-    pass would otherwise come up to an interval later); other links do not
-    wake it."""
+def test_the_tap_watch_hears_a_new_tap_and_nothing_else(world):
+    """The agent's wake-up (tapwatch.py), listening in the test's own
+    namespace (it listens where it is started; the data plane starts it in
+    the machine's): no other test's guest can wake it there."""
     appeared = threading.Event()
-    stop = world.plane.watch(appeared.set)
-    other = f"psdw{world.tag}"
+    watch = TapWatch(appeared.set)
+    netns.pushns(world.namespace)
     try:
-        run("ip", "link", "add", other, "type", "veth", "peer", "name", f"{other}p")
+        watch.start()
+    finally:
+        netns.popns()
+    try:
+        run("ip", "-n", world.namespace, "link", "add", "psdw-other", "type", "veth",
+            "peer", "name", "psdw-peer")
         assert not appeared.wait(1.0), "a link not named like a tap woke the agent"
-        topo.network("private", "10.74.0.0/24")
-        world.guest(topo.port("watched", "private", 10))
+        run("ip", "-n", world.namespace, "tuntap", "add", "dev", "tap-watched", "mode", "tap")
         assert appeared.wait(2.0), "no notice of the new tap"
     finally:
-        stop()
-        run("ip", "link", "del", other, check=False)
+        watch.stop()
