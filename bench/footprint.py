@@ -20,7 +20,8 @@ on shifted ports ($POCKETSTACK_TEST_PORT_BASE, as the tests), then measures:
 - with the tiny image and m1.nano, polling every 50 ms: a warm launch (POST
   /servers until ACTIVE, the image in the compute cache; with the CPU time
   our process, the host daemons and the guest's QEMU used for it, and
-  beside it libvirt's own start of a bare domain, the floor), ACTIVE to the
+  beside it libvirt's own start of a bare domain, the floor; and when each
+  step of the build ended after the POST, from computed's events), ACTIVE to the
   guest's POCKETSTACK-BOOTED line on its console (under TCG where KVM is not
   usable) and DELETE until the server answers 404 (bench/launch.py's client);
 - the upload of a --image-mib image beside the machine's hash+write ceiling
@@ -169,11 +170,14 @@ def warm_launch_cpu(stack: Stack, client: Client, image_id: str,
     launch can be, whatever the code around them does."""
     state = StateLayout(stack.state_dir)
     before = cpu_by_process(state)
+    posted_at = time.time()
     server_id, seconds = launched(client, image_id, name)
     after = cpu_by_process(state)
     qemu = qemu_of(server_id)
     used = {key: round(after[key] - before.get(key, 0.0), 2) for key in after}
     used["qemu"] = round(pss.cpu_seconds(qemu), 2) if qemu else 0.0
+    used.update({f"step {name}": at for name, at in
+                 client.build_steps(server_id, posted_at).items()})
     return server_id, seconds, used
 
 
@@ -235,7 +239,10 @@ def guest_figures(stack: Stack, samples: int) -> dict:
             "libvirt_domain_start_floor_s": domain_start_floor(stack, samples),
             "warm_launch_to_active_s": median_of(warm),
             "warm_launch_cpu_s": {key: median_of([used.get(key, 0.0) for used in cpu])
-                                  for key in cpu[0]},
+                                  for key in cpu[0] if not key.startswith("step ")},
+            "warm_launch_steps_end_after_post_s": {
+                key.removeprefix("step "): median_of([used.get(key, 0.0) for used in cpu])
+                for key in cpu[0] if key.startswith("step ")},
             "active_to_boot_marker_s": median_of(boot),
             "delete_to_404_s": median_of(delete)}
 

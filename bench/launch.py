@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import datetime as dt
 import json
 import statistics
 import time
@@ -91,6 +92,19 @@ class Client:
                                           "type": "compute.instance.create.end"},
                                   timeout=30).json()["events"]
         return events[0]["payload"].get("seconds") if events else None
+
+    def build_steps(self, server_id: str, posted_at: float) -> dict[str, float]:
+        """When each step of the build ended, in seconds after the POST
+        (`posted_at`, a time.time()): computed's own events, one per step
+        (computed/flows/launch.py), read back from its event log."""
+        events = self.session.get(f"{self.stack.url('computed')}/pocketstack/v1/events",
+                                  params={"resource_id": server_id, "limit": 100},
+                                  timeout=30).json()["events"]
+        prefix = "compute.instance."
+        return {event["event_type"].removeprefix(prefix): round(
+                    dt.datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+                    .timestamp() - posted_at, 3)
+                for event in events if event["event_type"].startswith(prefix)}
 
     def console(self, server_id: str) -> str:
         response = self.session.post(f"{self.compute}/servers/{server_id}/action",
