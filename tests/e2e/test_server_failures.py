@@ -16,7 +16,7 @@ from tests.support.compute import (
     instances_dir,
     leftovers,
     project_id_of,
-    secret_usages,
+    stack_secrets,
     unique,
 )
 from tests.support.images import store_dir
@@ -37,7 +37,7 @@ def test_qemu_refusing_to_start_rolls_everything_back(stack, demo, admin):
     flavor = admin.call("POST", "/flavors", json={"flavor": {
         "name": unique("overcommitted"), "ram": ram, "vcpus": 1, "disk": 1}}).json()["flavor"]
     volume = volumes.create(size=1)
-    secrets_before = secret_usages().count("pocketstack/")
+    secrets_before = stack_secrets(stack)
     try:
         made = demo.create(flavor=flavor["id"], block_device_mapping_v2=[
             {"source_type": "volume", "destination_type": "volume", "uuid": volume["id"]}])
@@ -48,7 +48,7 @@ def test_qemu_refusing_to_start_rolls_everything_back(stack, demo, admin):
         assert leftovers(stack, made["id"], [volume["id"]]) == []
         assert volumes.show(volume["id"])["status"] == "available"
         assert [a for a in volumes.attachments(volume["id"])] == []
-        assert secret_usages().count("pocketstack/") == secrets_before
+        assert stack_secrets(stack) == secrets_before
         after = admin.hypervisor()
         assert after["vcpus_used"] == hypervisor["vcpus_used"]  # the claim was released
         events = demo.events(made["id"])

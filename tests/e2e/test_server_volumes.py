@@ -13,7 +13,7 @@ from tests.support.compute import (
     instances_dir,
     leftovers,
     project_id_of,
-    secret_usages,
+    stack_secrets,
     tgt_targets,
     unique,
 )
@@ -54,16 +54,16 @@ echo "wrote the marker"
     assert shown["attachments"][0]["device"] == "/dev/vdc"
     assert demo.show(writer["id"])["os-extended-volumes:volumes_attached"] == \
         [{"id": volume["id"]}]
-    assert "pocketstack/" in secret_usages()
+    assert stack_secrets(stack) >= 1
     xml = (instances_dir(stack) / writer["id"] / "libvirt.xml").read_text()
     assert "protocol=\"iscsi\"" in xml and "<secret type=\"iscsi\"" in xml
     assert volume["id"] in tgt_targets(stack)
 
-    attachment_secrets = secret_usages().count("pocketstack/")
+    attachment_secrets = stack_secrets(stack)
     demo.delete(writer["id"])
     volumes.wait(volume["id"], "available")
     assert leftovers(stack, writer["id"], [volume["id"]]) == []
-    assert secret_usages().count("pocketstack/") == attachment_secrets - 1
+    assert stack_secrets(stack) == attachment_secrets - 1
 
     reader = boot_with_volume(demo, volume["id"], """#!/bin/sh
 echo "read back: $(dd if=/dev/vdc bs=512 count=1 2>/dev/null | tr -d '\\000')"

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import requests
 
+from tests.support.orphans import node_uuid
+
 GIB = 1024 ** 3
 TINY_IMAGE = "pocketstack-tiny"
 BOOT_TIMEOUT = 180.0   # TCG on a busy 2-core machine
@@ -241,6 +243,13 @@ def domain_exists(server_id: str) -> bool:
 
 def secret_usages() -> str:
     return virsh("secret-list")
+
+
+def stack_secrets(stack) -> int:
+    """How many libvirt secrets this stack's node holds (usage
+    pocketstack/<node>/<attachment>): libvirtd is the machine's, and the
+    other stacks of a parallel run define and delete theirs meanwhile."""
+    return secret_usages().count(f"pocketstack/{node_uuid(stack)}/")
 
 
 def tgt_targets(stack) -> str:
