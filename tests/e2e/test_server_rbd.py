@@ -24,6 +24,7 @@ from tests.support.compute import (
     Compute,
     Images,
     b64,
+    forget_node_secrets,
     instances_dir,
     leftovers,
     secret_usages,
@@ -31,6 +32,7 @@ from tests.support.compute import (
     unique,
 )
 from tests.support.images import configured_stack
+from tests.support.orphans import node_uuid
 from tests.support.volumes import VolumeApi
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +49,9 @@ def own_stack(tmp_path_factory, stack):
     own.openstack("volume", "type", "create", "--property", "volume_backend_name=rbd", TYPE,
                   cloud="pocketstack-admin")
     yield own
+    node = node_uuid(own)
     own.down()
+    forget_node_secrets(node)   # its RBD key (Nova's rbd_secret_uuid): the stack goes
 
 
 @pytest.fixture(scope="module")

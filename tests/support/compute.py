@@ -245,6 +245,17 @@ def secret_usages() -> str:
     return virsh("secret-list")
 
 
+def forget_node_secrets(node: str) -> None:
+    """Undefine every libvirt secret of compute node `node` (a test stack
+    about to be deleted with its state directory): a stack keeps its node's
+    secrets across down and up, as Nova keeps rbd_secret_uuid's, so only
+    whoever deletes the stack for good can let them go."""
+    for line in virsh("secret-list").splitlines()[2:]:
+        parts = line.split()
+        if len(parts) >= 2 and f"/{node}/" in parts[-1]:
+            virsh("secret-undefine", parts[0])
+
+
 def stack_secrets(stack) -> int:
     """How many libvirt secrets this stack's node holds (usage
     pocketstack/<node>/<attachment>): libvirtd is the machine's, and the
