@@ -85,21 +85,22 @@ class Client:
             return status == "ACTIVE"
         self.wait(active, f"server {server_id} ACTIVE")
 
+    def events(self, server_id: str, **filters) -> list[dict]:
+        """computed's events about the server (GET /pocketstack/v1/events)."""
+        return self.session.get(f"{self.stack.url('computed')}/pocketstack/v1/events",
+                                params={"resource_id": server_id, "limit": 100, **filters},
+                                timeout=30).json()["events"]
+
     def flow_seconds(self, server_id: str) -> float | None:
         """computed's own measure: the launch flow, from its start to ACTIVE."""
-        events = self.session.get(f"{self.stack.url('computed')}/pocketstack/v1/events",
-                                  params={"resource_id": server_id,
-                                          "type": "compute.instance.create.end"},
-                                  timeout=30).json()["events"]
+        events = self.events(server_id, type="compute.instance.create.end")
         return events[0]["payload"].get("seconds") if events else None
 
     def build_steps(self, server_id: str, posted_at: float) -> dict[str, float]:
         """When each step of the build ended, in seconds after the POST
         (`posted_at`, a time.time()): computed's own events, one per step
-        (computed/flows/launch.py), read back from its event log."""
-        events = self.session.get(f"{self.stack.url('computed')}/pocketstack/v1/events",
-                                  params={"resource_id": server_id, "limit": 100},
-                                  timeout=30).json()["events"]
+        (computed/flows/launch.py)."""
+        events = self.events(server_id)
         prefix = "compute.instance."
         return {event["event_type"].removeprefix(prefix): round(
                     dt.datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.orphans import node_uuid
+from tests.support.orphans import node_secrets, node_uuid
 
 GIB = 1024 ** 3
 TINY_IMAGE = "pocketstack-tiny"
@@ -250,17 +250,16 @@ def forget_node_secrets(node: str) -> None:
     about to be deleted with its state directory): a stack keeps its node's
     secrets across down and up, as Nova keeps rbd_secret_uuid's, so only
     whoever deletes the stack for good can let them go."""
-    for line in virsh("secret-list").splitlines()[2:]:
-        parts = line.split()
-        if len(parts) >= 2 and f"/{node}/" in parts[-1]:
-            virsh("secret-undefine", parts[0])
+    for secret_uuid in node_secrets(node):
+        virsh("secret-undefine", secret_uuid)
 
 
 def stack_secrets(stack) -> int:
-    """How many libvirt secrets this stack's node holds (usage
-    pocketstack/<node>/<attachment>): libvirtd is the machine's, and the
+    """How many CHAP secrets of attachments this stack's node holds
+    (pocketstack/<node>/<attachment>): libvirtd is the machine's, and the
     other stacks of a parallel run define and delete theirs meanwhile."""
-    return secret_usages().count(f"pocketstack/{node_uuid(stack)}/")
+    return sum(usage.startswith("pocketstack/")
+               for usage in node_secrets(node_uuid(stack)).values())
 
 
 def tgt_targets(stack) -> str:

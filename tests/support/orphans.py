@@ -236,17 +236,25 @@ def domain_volume_disks(stack, truth: Truth) -> list[str]:
     return found
 
 
+def node_secrets(node: str) -> dict[str, str]:
+    """{secret uuid: usage} of compute node `node`'s libvirt secrets: the
+    CHAP passwords of its attachments (pocketstack/<node>/<attachment id>)
+    and its RBD key (pocketstack-disks/<node>/client.<user>). libvirtd is
+    the machine's: other stacks' secrets are in the same list."""
+    found = {}
+    for line in _virsh("secret-list").stdout.splitlines()[2:]:
+        parts = line.split()
+        if len(parts) >= 2 and f"/{node}/" in parts[-1]:
+            found[parts[0]] = parts[-1]
+    return found
+
+
 def libvirt_secrets(stack, truth: Truth) -> list[str]:
     """Each secret of this node is the CHAP password of one attachment
     (usage pocketstack/<node>/<attachment id>) that is still exported."""
     prefix = f"pocketstack/{node_uuid(stack)}/"
     found = []
-    for line in _virsh("secret-list").stdout.splitlines()[2:]:
-        parts = line.split(None, 1)
-        if len(parts) != 2:
-            continue
-        secret_uuid, usage = parts
-        usage = usage.split()[-1]
+    for secret_uuid, usage in node_secrets(node_uuid(stack)).items():
         if not usage.startswith(prefix):
             continue
         attachment = truth.attachments.get(usage[len(prefix):])
