@@ -2,12 +2,11 @@
 events every change records."""
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
 from tests.support.images import Images, raw_bytes
+from tests.support.revocation import wait_out_revocation_cache
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +81,7 @@ def test_a_revoked_token_is_refused(stack, demo):
                               headers={"X-Auth-Token": token, "X-Subject-Token": token},
                               timeout=30)
     assert revoked.status_code == 204
-    time.sleep(1.5)  # services re-read revocations every revocation_check_interval
+    wait_out_revocation_cache()
     assert images.list().status_code == 401
 
 

@@ -11,9 +11,9 @@ import requests
 from pocketstack.services import token_api_services
 from shared.paths import StateLayout
 from shared.tokens import KeyRepository, TokenCodec, TokenData
+from tests.support.revocation import wait_out_revocation_cache
 
 EVENTS = "/pocketstack/v1/events"
-REVOCATION_CHECK_INTERVAL = 1.0  # the default of [auth] revocation_check_interval
 
 
 API_SERVICES = [service.name for service in token_api_services()]
@@ -31,7 +31,7 @@ def revoked_token(stack):
     response = requests.delete(stack.url("identity") + "/v3/auth/tokens",
                                headers={"X-Auth-Token": token, "X-Subject-Token": token})
     assert response.status_code == 204
-    time.sleep(REVOCATION_CHECK_INTERVAL + 0.2)
+    wait_out_revocation_cache()
     return token
 
 

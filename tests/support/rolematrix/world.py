@@ -28,9 +28,9 @@ import requests
 from shared.paths import StateLayout
 from shared.tokens import KeyRepository, TokenCodec, TokenData
 from tests.support.compute import BOOT_TIMEOUT, TINY_IMAGE, wait_for
+from tests.support.revocation import wait_out_revocation_cache
 from tests.support.rolematrix.model import Caller
 
-REVOCATION_CHECK_INTERVAL = 1.0   # [auth] revocation_check_interval's default
 DATA = b"pocketstack-role-matrix" * 64
 OCTETS = {"Content-Type": "application/octet-stream"}
 VOLUME_VERSION = {"OpenStack-API-Version": "volume 3.44"}
@@ -231,7 +231,7 @@ class World:
             self.request(service, "GET", "/pocketstack/v1/events", token)
         self.api("identity", "DELETE", "/v3/auth/tokens", "admin",
                  headers={"X-Subject-Token": token})
-        time.sleep(REVOCATION_CHECK_INTERVAL + 0.3)
+        wait_out_revocation_cache()
         return token
 
     def raise_quotas(self) -> None:
