@@ -31,20 +31,30 @@
                          disk; vdb and the swap on formatted templates
     6. config drive      disk.config, an ISO labelled config-2 holding the
                          documents the metadata service answers with (the
-                         ports made in 2 are in network_data.json)
-    7. domain            libvirt.xml written; the domain defined and started,
-                         paused if it has NICs (their taps exist, the guest
-                         has not sent a packet yet)
+                         ports made in 2 are in network_data.json); in a
+                         thread of its own while 7 runs: libvirt's start of
+                         the domain is the longest step of a launch, and the
+                         guest does not read the drive before it runs
+    7. domain            libvirt.xml written; the domain defined and started
+                         paused, its config drive's cdrom still empty (its
+                         taps exist, its vCPUs have not run yet)
                          undo: the domain destroyed (its taps go with it)
+       medium            the ISO of 6 inserted into the cdrom (as `virsh
+                         change-media --insert`), in the running domain and
+                         its definition
     8. vifs plugged      networkd found each tap, plugged it into its network
                          and set the port ACTIVE (Nova's wait for
                          network-vif-plugged, [compute] vif_plugging_timeout:
-                         a port not plugged in time fails the build); then
-                         the guest runs (its first DHCP request has a bridge
-                         to go to)
+                         a port not plugged in time fails the build)
+       resumed           the guest runs: its first DHCP request has a bridge
+                         to go to, its first look for config-2 finds the ISO
                          undo: the domain's (7), then the ports' (2)
     9. volumes in-use    os-complete for each attachment
        ACTIVE            (the domain runs: the guest is still booting)
+
+Nova builds the config drive before it starts the domain; starting the
+domain with an empty drive and inserting the medium while it is paused
+gives the guest the same drive a tenth of a second or more earlier.
 
 Any failure undoes what was done, in reverse (domain, disks, secrets,
 attachments, ports, claim), and leaves the server in ERROR with the reason
@@ -57,6 +67,7 @@ import logging
 import os
 import shutil
 import time
+from dataclasses import replace
 from functools import partial
 
 from computed.configdrive import build as build_config_drive
@@ -64,7 +75,7 @@ from computed.db import repository as repo
 from computed.db.models import BlockDeviceMapping, Instance, VirtualInterface
 from computed.domain import states
 from computed.domain.claims import no_valid_host_message, shortfall
-from computed.domain.devices import config_drive_device, local_disks
+from computed.domain.devices import local_disks
 from computed.domain.image_properties import GuestHardware, guest_hardware
 from computed.domain.networks import RequestedNetwork
 from computed.flows import Deps, Undo, beside, fault, ports, server_disks
@@ -116,10 +127,7 @@ def launch(deps: Deps, ctx: RequestContext, uuid: str, image: dict) -> None:
                 disks = _create_disks(deps, ctx, instance, base, location, hardware,
                                       undo)                                    # 5
             vifs = network.result()
-            disks += _config_drive(deps, ctx, instance, hardware)         # 6
-            _start_domain(deps, ctx, instance, hardware, disks, volumes, vifs,
-                          undo)                                            # 7
-            _wait_vifs_plugged(deps, ctx, instance, vifs)                  # 8
+            spawn(deps, ctx, instance, hardware, disks, volumes, vifs, undo)  # 6, 7, 8
             _complete_volumes(deps, caller, volumes)                      # 9
             _mark_active(deps, ctx, uuid, time.monotonic() - started)
         except BuildCancelled:
@@ -129,6 +137,28 @@ def launch(deps: Deps, ctx: RequestContext, uuid: str, image: dict) -> None:
             LOG.warning("building server %s failed: %s", uuid, exc)
             problems = undo.run()
             _mark_error(deps, ctx, uuid, exc, problems)
+
+
+def spawn(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
+          disks: list[LocalDisk], volumes, vifs: list[VirtualInterface], undo: Undo) -> None:
+    """Steps 6 to 8, for a server whose disks, volumes and ports are ready
+    (a launch, an unshelve): the config drive built while the domain
+    starts paused, then inserted; the ports plugged; the guest resumed.
+    A config drive on a bus whose drive cannot start empty (USB) is built
+    before the start, as Nova builds every one."""
+    drive = _config_drive_disk(deps, instance, hardware)
+    guest = _guest(deps, instance, hardware, disks + ([drive] if drive else []), volumes,
+                   vifs)
+    later = drive if drive is not None and drive.can_start_empty else None
+    if drive is not None and later is None:
+        _config_drive(deps, ctx, instance, drive)                                  # 6
+    paused = bool(vifs) or later is not None
+    with beside(partial(_config_drive, deps, ctx, instance, later)) as building:  # 6
+        _start_domain(deps, ctx, instance, guest, later, paused, undo)              # 7
+    building.result()
+    _insert_config_drive(deps, instance, later)
+    _wait_vifs_plugged(deps, ctx, instance, vifs)                                  # 8
+    _resume(deps, instance, paused)
 
 
 # --- the steps ---------------------------------------------------------------------------
@@ -266,61 +296,86 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage | None,
     return disks
 
 
-def _config_drive(deps: Deps, ctx, instance: Instance,
-                  hardware: GuestHardware) -> list[FileDisk]:
-    """disk.config, in the instance directory (removed with it on failure)."""
+def _config_drive_disk(deps: Deps, instance: Instance,
+                       hardware: GuestHardware) -> FileDisk | None:
+    """Where the server's config drive goes, if it has one."""
     if not (instance.config_drive or deps.settings.force_config_drive):
-        return []
+        return None
+    return server_disks.config_drive_disk(deps, instance, hardware)
+
+
+def _config_drive(deps: Deps, ctx, instance: Instance, drive: FileDisk | None) -> None:
+    """disk.config, in the instance directory (removed with it on failure).
+    It runs beside the domain's start: what it reads (the server, its
+    ports) was settled before."""
+    if drive is None:
+        return
     _check_not_cancelled(deps, instance.uuid)
-    target = deps.instance_dir(instance.uuid) / "disk.config"
     try:
         facts = gather(deps, instance.uuid, deps.settings.dhcp_domain)
         if facts is None:
             raise BuildCancelled()
-        build_config_drive(target, Documents(facts).config_drive_files())
+        build_config_drive(drive.path, Documents(facts).config_drive_files())
     except BuildCancelled:
         raise
     except Exception as exc:
         raise BuildFailed(f"Building the config drive failed: {exc}") from exc
-    device = config_drive_device(hardware.cdrom_bus, local_disks(
-        instance.ephemeral_gb, instance.swap, hardware.disk_bus))
     _event(deps, ctx, instance.uuid, "compute.instance.config_drive.created",
-           device=device, bus=hardware.cdrom_bus)
-    return [FileDisk(target, device, "raw", bus=hardware.cdrom_bus,
-                     device_type="cdrom", readonly=True)]
+           device=drive.device, bus=drive.bus)
 
 
-def _start_domain(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
-                  disks: list[LocalDisk], volumes, vifs: list[VirtualInterface],
-                  undo: Undo) -> None:
-    """Define the domain persistently and start it (the hot path: no waits),
-    paused while it has ports to be plugged."""
-    _check_not_cancelled(deps, instance.uuid)
-    directory = deps.instance_dir(instance.uuid)
-    guest = GuestSpec(
+def _guest(deps: Deps, instance: Instance, hardware: GuestHardware,
+           disks: list[LocalDisk], volumes, vifs: list[VirtualInterface]) -> GuestSpec:
+    """The domain as it will run, config drive included."""
+    return GuestSpec(
         uuid=instance.uuid, domain_name=instance.domain_name, vcpus=instance.vcpus,
         memory_mb=instance.memory_mb, disks=disks,
         volumes=[volume_spec(deps, bdm) for bdm in volumes],
-        console_log=directory / "console.log", machine_type=deps.settings.machine_type,
-        hardware=hardware, nics=[ports.nic(vif, hardware.vif_model) for vif in vifs],
+        console_log=deps.instance_dir(instance.uuid) / "console.log",
+        machine_type=deps.settings.machine_type, hardware=hardware,
+        nics=[ports.nic(vif, hardware.vif_model) for vif in vifs],
         labels={"name": instance.display_name, "project": instance.project_id,
                 "user": instance.user_id, "flavor": (instance.flavor or {}).get("name", "")})
-    (directory / "libvirt.xml").write_text(deps.driver.guest_xml(guest))
+
+
+def _start_domain(deps: Deps, ctx, instance: Instance, guest: GuestSpec,
+                  empty: FileDisk | None, paused: bool, undo: Undo) -> None:
+    """libvirt.xml (the domain as it will run) written; the domain defined
+    persistently and started (the hot path: no waits), with the drive
+    `empty` (the config drive being built) started without its medium,
+    and paused (its ports are not plugged yet, its drive is empty) when
+    `paused`."""
+    _check_not_cancelled(deps, instance.uuid)
+    (guest.console_log.parent / "libvirt.xml").write_text(deps.driver.guest_xml(guest))
+    starting = replace(guest, disks=[disk.without_medium() if disk == empty else disk
+                                     for disk in guest.disks])
     undo.push("destroy the domain", lambda: deps.driver.destroy(instance.domain_name))
     try:
-        deps.driver.spawn(guest, paused=bool(vifs))
+        deps.driver.spawn(starting, paused=paused)
     except Exception as exc:
         raise BuildFailed(f"Starting the domain failed: {exc}") from exc
     _event(deps, ctx, instance.uuid, "compute.instance.domain.started",
-           domain=instance.domain_name, virt_type=deps.driver.virt_type, paused=bool(vifs),
+           domain=instance.domain_name, virt_type=deps.driver.virt_type, paused=paused,
            taps=[nic.tap for nic in guest.nics])
+
+
+def _insert_config_drive(deps: Deps, instance: Instance, drive: FileDisk | None) -> None:
+    """The ISO into the paused domain's empty cdrom, before the guest runs.
+    Nothing of its own to undo: the domain's undo takes the drive with it."""
+    if drive is None:
+        return
+    _check_not_cancelled(deps, instance.uuid)
+    try:
+        deps.driver.insert_medium(instance.domain_name, drive)
+    except Exception as exc:
+        raise BuildFailed(f"Inserting the config drive failed: {exc}") from exc
 
 
 def _wait_vifs_plugged(deps: Deps, ctx, instance: Instance,
                        vifs: list[VirtualInterface]) -> None:
-    """networkd plugs each tap and sets its port ACTIVE; then the guest
-    runs. Nothing of its own to undo: the domain's undo (7) takes the taps
-    away, the ports' (2) gives the ports back."""
+    """networkd plugs each tap and sets its port ACTIVE. Nothing of its
+    own to undo: the domain's undo (7) takes the taps away, the ports' (2)
+    gives the ports back."""
     if not vifs:
         return
     started = time.monotonic()
@@ -330,14 +385,20 @@ def _wait_vifs_plugged(deps: Deps, ctx, instance: Instance,
     except ports.PortError as exc:
         raise BuildFailed(f"Build of instance {instance.uuid} aborted: Virtual Interface "
                           f"creation failed: {exc}") from exc
-    try:
-        deps.driver.unpause(instance.domain_name)
-    except Exception as exc:
-        raise BuildFailed(f"Resuming the domain failed: {exc}") from exc
     ports.mark_attached(deps, [vif.id for vif in vifs])
     _event(deps, ctx, instance.uuid, "compute.instance.vifs.plugged",
            ports=[vif.port_id for vif in vifs],
            seconds=round(time.monotonic() - started, 3))
+
+
+def _resume(deps: Deps, instance: Instance, paused: bool) -> None:
+    """The guest runs: its ports are plugged, its config drive is in."""
+    if not paused:
+        return
+    try:
+        deps.driver.unpause(instance.domain_name)
+    except Exception as exc:
+        raise BuildFailed(f"Resuming the domain failed: {exc}") from exc
 
 
 def _complete_volumes(deps: Deps, caller: Caller, volumes) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from computed.configdrive import build as build_config_drive
 from computed.db import repository as repo
 from computed.db.models import Instance
-from computed.domain.devices import config_drive_device, local_disks
+from computed.domain.devices import local_disks
 from computed.domain.image_properties import GuestHardware, guest_hardware
 from computed.flows import Deps, ports, server_disks
 from computed.flows.volumes import volume_spec
@@ -64,28 +64,20 @@ def config_drive(deps: Deps, instance: Instance, hw: GuestHardware) -> list[File
     have changed), when the server has one."""
     if not (instance.config_drive or deps.settings.force_config_drive):
         return []
-    target = deps.instance_dir(instance.uuid) / "disk.config"
+    drive = server_disks.config_drive_disk(deps, instance, hw)
     facts = gather(deps, instance.uuid, deps.settings.dhcp_domain)
     if facts is None:
         raise Gone()
-    target.unlink(missing_ok=True)
-    build_config_drive(target, Documents(facts).config_drive_files())
-    device = config_drive_device(hw.cdrom_bus, local_disks(
-        instance.ephemeral_gb, instance.swap, hw.disk_bus))
-    return [FileDisk(target, device, "raw", bus=hw.cdrom_bus, device_type="cdrom",
-                     readonly=True)]
+    drive.path.unlink(missing_ok=True)
+    build_config_drive(drive.path, Documents(facts).config_drive_files())
+    return [drive]
 
 
 def existing_config_drive(deps: Deps, instance: Instance,
                           hw: GuestHardware) -> list[FileDisk]:
     """disk.config as it lies in the directory (a revert's old one)."""
-    target = deps.instance_dir(instance.uuid) / "disk.config"
-    if not target.exists():
-        return []
-    device = config_drive_device(hw.cdrom_bus, local_disks(
-        instance.ephemeral_gb, instance.swap, hw.disk_bus))
-    return [FileDisk(target, device, "raw", bus=hw.cdrom_bus, device_type="cdrom",
-                     readonly=True)]
+    drive = server_disks.config_drive_disk(deps, instance, hw)
+    return [drive] if drive.path.exists() else []
 
 
 def guest_spec(deps: Deps, instance: Instance, hw: GuestHardware,

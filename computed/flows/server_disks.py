@@ -12,15 +12,22 @@ images in Ceph).
            libvirt driver does: a new server's vdb costs a few kilobytes, not
            a mkfs
     swap   on a template made with mkswap (_base/swap_<N>)
+
+and where the config drive (disk.config) goes: a read-only cdrom after them.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from computed.db.models import Instance
-from computed.domain.devices import local_disks
+from computed.domain.devices import config_drive_device, local_disks
+from computed.domain.image_properties import GuestHardware
 from computed.flows import Deps
 from computed.imagecache import CachedImage
 from computed.virt.guest import FileDisk, LocalDisk
 from computed.virt.imagebackend import EPHEMERAL, SWAP
+from shared.together import at_once
 from shared.units import GiB, MiB
 
 
@@ -33,17 +40,20 @@ def make(deps: Deps, instance: Instance, bus: str, base: CachedImage | None = No
     (deps.disks.remove)."""
     uuid = instance.uuid
     has_root = base is not None or location is not None
+    making: list[Callable[[], None]] = []
     if has_root:
         size = instance.root_gb * GiB if instance.root_gb else None
-        deps.disks.create_root(uuid, size, base=base, location=location,
-                               standalone=standalone)
+        making.append(partial(deps.disks.create_root, uuid, size, base=base,
+                              location=location, standalone=standalone))
     if instance.ephemeral_gb:
         template = deps.cache.ephemeral_template(instance.ephemeral_gb,
                                                  deps.settings.ephemeral_format)
-        deps.disks.create_scratch(uuid, EPHEMERAL, template, instance.ephemeral_gb * GiB)
+        making.append(partial(deps.disks.create_scratch, uuid, EPHEMERAL, template,
+                              instance.ephemeral_gb * GiB))
     if instance.swap:
-        deps.disks.create_scratch(uuid, SWAP, deps.cache.swap_template(instance.swap),
-                                  instance.swap * MiB)
+        making.append(partial(deps.disks.create_scratch, uuid, SWAP,
+                              deps.cache.swap_template(instance.swap), instance.swap * MiB))
+    at_once(*making)  # independent files (or RBD images): each its own qemu-img, at once
     return existing(deps, instance, bus, has_root)
 
 
@@ -52,6 +62,15 @@ def existing(deps: Deps, instance: Instance, bus: str, has_root: bool = True
     """The server's own disks as they are, in device order (vda first)."""
     names = local_disks(instance.ephemeral_gb, instance.swap, bus)
     return deps.disks.disks(instance.uuid, names, bus, root=has_root)
+
+
+def config_drive_disk(deps: Deps, instance: Instance, hw: GuestHardware) -> FileDisk:
+    """disk.config as the guest sees it: a read-only cdrom on the image's
+    cdrom bus, named after the local disks (hdd on IDE)."""
+    device = config_drive_device(hw.cdrom_bus, local_disks(
+        instance.ephemeral_gb, instance.swap, hw.disk_bus))
+    return FileDisk(deps.instance_dir(instance.uuid) / "disk.config", device, "raw",
+                    bus=hw.cdrom_bus, device_type="cdrom", readonly=True)
 
 
 def describe(disks: list[LocalDisk]) -> dict[str, str]:

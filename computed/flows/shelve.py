@@ -290,9 +290,7 @@ def _unshelve_offloaded(deps: Deps, ctx, caller: Caller, uuid: str,
         volumes = launch._connect_volumes(deps, ctx, caller, instance, undo)  # 4
         base = launch._cache_image(deps, ctx, caller, instance, image)
         disks = _create_disks(deps, ctx, instance, base, hardware, undo)     # 5
-        disks += launch._config_drive(deps, ctx, instance, hardware)         # 6
-        launch._start_domain(deps, ctx, instance, hardware, disks, volumes, vifs, undo)
-        launch._wait_vifs_plugged(deps, ctx, instance, vifs)
+        launch.spawn(deps, ctx, instance, hardware, disks, volumes, vifs, undo)  # 6
         launch._complete_volumes(deps, caller, volumes)
     except launch.BuildCancelled:
         LOG.info("server %s was deleted while it was being unshelved", uuid)

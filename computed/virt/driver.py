@@ -19,7 +19,7 @@ import abc
 from dataclasses import dataclass
 from pathlib import Path
 
-from computed.virt.guest import GuestSpec, LocalDisk, Nic, VolumeSpec
+from computed.virt.guest import FileDisk, GuestSpec, LocalDisk, Nic, VolumeSpec
 
 
 class HypervisorError(Exception):
@@ -100,6 +100,15 @@ class ComputeDriver(abc.ABC):
         sends its first packet, Nova's wait for network-vif-plugged). On
         failure it raises HypervisorError and leaves nothing defined (the
         caller's undo is `destroy`, which must find nothing to do)."""
+
+    @abc.abstractmethod
+    def insert_medium(self, domain_name: str, drive: FileDisk) -> None:
+        """Put `drive`'s file into the guest's removable drive `drive.device`
+        (a cdrom started empty: FileDisk.without_medium), in the running
+        guest and in its definition, so that every later start has it too.
+        A launch starts the guest paused with its config drive empty and
+        builds the ISO meanwhile: the guest finds the medium in place when
+        it runs. Raises HypervisorError; the guest is then as it was."""
 
     @abc.abstractmethod
     def define(self, guest: GuestSpec) -> None:

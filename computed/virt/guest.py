@@ -18,7 +18,9 @@ what PocketStack needs:
                                      or librbd (rbd volumes), the cephx key in
                                      a libvirt secret of type ceph;
                                      a boot volume has <boot order='1'/>
-      <disk device='cdrom'>          the config drive, on IDE
+      <disk device='cdrom'>          the config drive, on IDE (a launch starts
+                                     the drive empty and inserts the ISO
+                                     before the guest runs: media_disk_xml)
       <interface type='ethernet'>    one per port: a virtio NIC with the port's
                                      MAC on a tap named after the port, which
                                      libvirt creates and networkd plugs
@@ -33,7 +35,7 @@ guest agent's channel, a CPU topology or a local-time clock.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from computed.domain.image_properties import GuestHardware
@@ -48,6 +50,9 @@ SMBIOS_MANUFACTURER = "OpenStack Foundation"
 SMBIOS_PRODUCT = "OpenStack Nova"
 SMBIOS_FAMILY = "Virtual Machine"
 UNIX_PATH_MAX = 108  # sun_path of a unix socket address, with its final NUL
+# The buses on which QEMU starts a cdrom drive without a medium and takes
+# one later (a USB cdrom is a usb-storage device: it needs its file at start).
+EMPTY_DRIVE_BUSES = frozenset({"ide", "sata", "scsi"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,17 @@ class FileDisk:
     bus: str = "virtio"
     device_type: str = "disk"  # or cdrom
     readonly: bool = False
+    empty: bool = False        # a cdrom drive without its medium (inserted later)
+
+    @property
+    def can_start_empty(self) -> bool:
+        """A removable drive QEMU can start without its medium."""
+        return self.device_type == "cdrom" and self.bus in EMPTY_DRIVE_BUSES
+
+    def without_medium(self) -> FileDisk:
+        """The same drive, empty: what a domain can start with before the
+        file exists (only where can_start_empty)."""
+        return replace(self, empty=True)
 
 
 @dataclass(frozen=True)
@@ -156,21 +172,30 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs) -> ET.E
     return element
 
 
-def _local_disk(parent: ET.Element, disk: LocalDisk) -> None:
+def local_disk_element(disk: LocalDisk) -> ET.Element:
+    element = ET.Element("disk")
     if isinstance(disk, RbdDisk):
-        element = _sub(parent, "disk", type="network", device=disk.device_type)
+        element.attrib.update(type="network", device=disk.device_type)
         # raw: an RBD image is a plain block device; writeback, as Nova
         # sets for rbd (librbd's cache is flushed when the guest flushes).
         _sub(element, "driver", name="qemu", type="raw", cache="writeback")
         _rbd_source(element, disk.name, disk.hosts, disk.ports, disk.auth_username,
                     disk.secret_uuid)
     else:
-        element = _sub(parent, "disk", type="file", device=disk.device_type)
+        element.attrib.update(type="file", device=disk.device_type)
         _sub(element, "driver", name="qemu", type=disk.format)
-        _sub(element, "source", file=str(disk.path))
+        if not disk.empty:
+            _sub(element, "source", file=str(disk.path))
     _sub(element, "target", dev=disk.device, bus=disk.bus)
     if disk.readonly:
         _sub(element, "readonly")
+    return element
+
+
+def media_disk_xml(disk: FileDisk) -> str:
+    """A removable drive with its medium, as libvirt's update of a device
+    takes it (virsh change-media does the same)."""
+    return ET.tostring(local_disk_element(disk), encoding="unicode")
 
 
 def _rbd_source(disk: ET.Element, name: str, hosts: tuple[str, ...], ports: tuple[str, ...],
@@ -306,7 +331,7 @@ def domain_xml(guest: GuestSpec, virt_type: str, run_as_root: bool) -> str:
     _sub(domain, "on_crash", "destroy")
     devices = _sub(domain, "devices")
     for disk in guest.disks:
-        _local_disk(devices, disk)
+        devices.append(local_disk_element(disk))
     for volume in guest.volumes:
         devices.append(volume_disk_element(volume))
     if any(disk.bus == "scsi" for disk in guest.disks):

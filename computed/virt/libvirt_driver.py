@@ -32,12 +32,14 @@ from computed.virt.driver import (
 )
 from computed.virt.guest import (
     METADATA_NS,
+    FileDisk,
     GuestSpec,
     LocalDisk,
     Nic,
     RbdDisk,
     VolumeSpec,
     domain_xml,
+    media_disk_xml,
     nic_xml,
     parse_metadata,
     secret_xml,
@@ -162,6 +164,13 @@ class LibvirtDriver(ComputeDriver):
             error = _error(exc)
             self._undefine(domain)
             raise error from None
+
+    def insert_medium(self, domain_name: str, drive: FileDisk) -> None:
+        # What `virsh change-media --insert --live --config` does: on QEMU
+        # with -blockdev, libvirt opens the tray, adds the file's node,
+        # inserts it and closes the tray.
+        self._call(domain_name, "updateDeviceFlags", media_disk_xml(drive),
+                   libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG)
 
     def define(self, guest: GuestSpec) -> None:
         try:

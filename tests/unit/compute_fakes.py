@@ -43,6 +43,7 @@ class FakeDriver(ComputeDriver):
         self.volumes: dict[str, list[str]] = {}     # domain name -> devices
         self.kept_volumes: set[str] = set()         # devices the guest does not let go
         self.nics: dict[str, list[str]] = {}        # domain name -> MACs
+        self.media: dict[str, tuple[FileDisk, int]] = {}  # domain -> (drive, power then)
         self.extended: list[tuple[str, str, int]] = []  # (domain, device, bytes)
         self.spawned: list[GuestSpec] = []
         self.destroyed: list[str] = []
@@ -92,6 +93,9 @@ class FakeDriver(ComputeDriver):
         self.guests[guest.uuid] = GuestState(guest.domain_name, guest.uuid, power,
                                              {"node": self.node, **guest.labels})
         self.nics[guest.domain_name] = [nic.mac_address for nic in guest.nics]
+
+    def insert_medium(self, domain_name: str, drive: FileDisk) -> None:
+        self.media[domain_name] = (drive, self._find(domain_name).power_state)
 
     def define(self, guest: GuestSpec) -> None:
         self.spawned.append(guest)

@@ -17,6 +17,7 @@ from computed.virt.guest import (
     IscsiVolume,
     Nic,
     domain_xml,
+    media_disk_xml,
     nic_xml,
     parse_metadata,
     secret_usage,
@@ -220,3 +221,22 @@ def test_libvirt_accepts_the_domain_of_each_bus(properties):
         domain.undefine()
     finally:
         conn.close()
+
+
+def test_a_config_drive_can_start_empty_and_take_its_medium_later():
+    """The launch starts the cdrom without its file (no <source>) and
+    inserts it with media_disk_xml, the same drive with its source."""
+    guest = guest_of_image({})
+    (drive,) = [d for d in guest.disks if d.device_type == "cdrom"]
+    assert drive.can_start_empty
+    started = guest_of_image({})
+    started.disks[-1] = drive.without_medium()
+    (cdrom,) = ET.fromstring(domain_xml(started, "qemu", run_as_root=True)).iterfind(
+        "devices/disk[@device='cdrom']")
+    assert cdrom.find("source") is None and cdrom.find("target").get("dev") == "hdd"
+    inserted = ET.fromstring(media_disk_xml(drive))
+    assert (inserted.get("device"), inserted.find("source").get("file"),
+            inserted.find("target").get("dev")) == ("cdrom", str(drive.path), "hdd")
+    assert inserted.find("readonly") is not None
+    usb = guest_of_image({"hw_cdrom_bus": "usb"}).disks[-1]
+    assert usb.device_type == "cdrom" and not usb.can_start_empty

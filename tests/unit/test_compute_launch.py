@@ -36,11 +36,11 @@ def add_building_server(deps, uuid: str = UUID) -> None:
             reservation_id="r", created_at=now, updated_at=now))
 
 
-def build(tmp_path, driver: FakeDriver) -> Instance:
+def build(tmp_path, driver: FakeDriver, **image_properties) -> Instance:
     deps = make_deps(tmp_path, driver, images=FakeImages({"img-1": IMAGE}))
     add_building_server(deps)
     launch(deps, RequestContext("req-1", project_id="p", user_id="u"), UUID,
-           image_record("img-1", IMAGE))
+           image_record("img-1", IMAGE, **image_properties))
     with transaction(deps.sessions, write=False) as session:
         instance = repo.get_instance(session, UUID, None)
     assert (instance.vm_state, instance.task_state) == (states.ACTIVE, None), instance.fault
@@ -57,12 +57,33 @@ def test_the_instance_directory_gets_the_drivers_mode(tmp_path, run_as_root, mod
 
 
 def test_a_build_spawns_the_guest_with_its_disks_and_config_drive(tmp_path):
+    """The guest starts paused with its cdrom empty (the ISO is built
+    meanwhile); the ISO goes in while it is still paused; then it runs.
+    libvirt.xml shows the domain as it runs, the drive in."""
     driver = FakeDriver()
     build(tmp_path, driver)
     (guest,) = driver.spawned
-    assert [(d.path.name, d.device) for d in guest.disks] == [
-        ("disk", "vda"), ("disk.config", "hdd")]
+    assert [(d.path.name, d.device, d.empty) for d in guest.disks] == [
+        ("disk", "vda", False), ("disk.config", "hdd", True)]
+    drive, power_then = driver.media[guest.domain_name]
+    assert (drive.path.name, drive.device, drive.empty) == ("disk.config", "hdd", False)
+    assert power_then == states.PAUSED_POWER
+    assert driver.power_state(guest.domain_name) == states.RUNNING
     directory = tmp_path / "instances" / UUID
     assert sorted(p.name for p in directory.iterdir()) == [
         "console.log", "disk", "disk.config", "libvirt.xml"]
+    assert drive.path.stat().st_size > 0
+    assert f"<source file=\"{drive.path}\" />" in (directory / "libvirt.xml").read_text()
+
+
+def test_a_usb_config_drive_is_built_before_the_start(tmp_path):
+    """QEMU cannot start a USB cdrom without its medium: the ISO is built
+    first (Nova's order) and the guest starts with it, nothing inserted."""
+    driver = FakeDriver()
+    build(tmp_path, driver, hw_cdrom_bus="usb")
+    (guest,) = driver.spawned
+    (drive,) = [d for d in guest.disks if d.device_type == "cdrom"]
+    assert (drive.path.name, drive.bus, drive.empty) == ("disk.config", "usb", False)
+    assert drive.path.stat().st_size > 0
+    assert driver.media == {}
     assert driver.power_state(guest.domain_name) == states.RUNNING
