@@ -88,6 +88,7 @@ from computed.virt.guest import FileDisk, GuestSpec, LocalDisk
 from shared.clients import Caller
 from shared.context import RequestContext
 from shared.db import transaction
+from shared.together import at_once
 from shared.units import GiB
 
 LOG = logging.getLogger(__name__)
@@ -156,8 +157,8 @@ def spawn(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
     with beside(partial(_config_drive, deps, ctx, instance, later)) as building:  # 6
         _start_domain(deps, ctx, instance, guest, later, paused, undo)              # 7
     building.result()
-    _insert_config_drive(deps, instance, later)
-    _wait_vifs_plugged(deps, ctx, instance, vifs)                                  # 8
+    at_once(partial(_insert_config_drive, deps, instance, later),   # libvirt, while
+            partial(_wait_vifs_plugged, deps, ctx, instance, vifs))  # 8 networkd is asked
     _resume(deps, instance, paused)
 
 

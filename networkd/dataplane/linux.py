@@ -23,10 +23,18 @@ Every step compares with what the kernel has, so a new object (after a
 restart, even a kill -9) rebuilds from the same state without duplicates.
 The namespace itself is made by `pocketstack up` (namespace.py); without
 it, apply and plug raise DataPlaneError.
+
+The netlink socket inside the namespace is kept from one call to the next:
+pyroute2 opens one by forking a helper into the namespace, and a fork of
+the whole service process (tens of milliseconds, every thread stopped) at
+each plug would land in the middle of a guest's start. It is opened again
+when the namespace was made anew (another inode under /run/netns) or after
+an error.
 """
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +55,7 @@ from shared.netnames import EXTERNAL_VETH_NS_END
 
 LOG = logging.getLogger(__name__)
 AF_INET = 2
+NETNS_RUN_DIR = Path("/run/netns")  # where `ip netns` (and pyroute2) bind named namespaces
 
 
 class LinuxDataPlane(DataPlane):
@@ -65,7 +74,9 @@ class LinuxDataPlane(DataPlane):
         self.external_veth = external_veth
         self.dhcp = DhcpServers(namespace, self.state_dir / "dhcp")
         self._ruleset: str | None = None     # the text this object loaded last
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()          # one call at a time, on the kept socket
+        self._socket: IPRoute | None = None    # in the namespace, kept between calls
+        self._socket_of: tuple[int, int] | None = None  # the namespace it is in
 
     def apply(self, state: DesiredState) -> None:
         with self._lock, _kernel_errors("apply"):
@@ -111,19 +122,39 @@ class LinuxDataPlane(DataPlane):
             with self._inside() as ipr:
                 bridges.remove_all(ipr)
                 _hold_metadata_address(ipr, False)
+            self._close_socket()
 
     @contextmanager
     def _inside(self) -> Iterator[IPRoute]:
-        """A netlink socket in the stack's namespace (never creating it)."""
+        """A netlink socket in the stack's namespace (never creating it),
+        the kept one while the namespace is the same; dropped on an error,
+        so that the next call starts from a new one. The caller holds
+        self._lock."""
         try:
-            ipr = IPRoute(netns=self.namespace, flags=0)
+            made = os.stat(NETNS_RUN_DIR / self.namespace)
         except OSError as error:
+            self._close_socket()
             raise DataPlaneError(f"network namespace {self.namespace} is missing "
                                  f"(`pocketstack up` creates it): {error}") from error
+        identity = (made.st_dev, made.st_ino)
+        if self._socket is None or self._socket_of != identity:
+            self._close_socket()
+            try:
+                self._socket = IPRoute(netns=self.namespace, flags=0)
+            except OSError as error:
+                raise DataPlaneError(f"network namespace {self.namespace} cannot be "
+                                     f"entered: {error}") from error
+            self._socket_of = identity
         try:
-            yield ipr
-        finally:
-            ipr.close()
+            yield self._socket
+        except BaseException:
+            self._close_socket()
+            raise
+
+    def _close_socket(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+        self._socket, self._socket_of = None, None
 
 
 def _hold_metadata_address(ipr: IPRoute, held: bool) -> None:

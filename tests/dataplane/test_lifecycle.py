@@ -15,7 +15,10 @@ import time
 import pytest
 from pyroute2 import netns
 
+from networkd.dataplane import namespace
+from networkd.dataplane.contract import DataPlaneError
 from networkd.dataplane.tapwatch import TapWatch
+from shared.netnames import EXTERNAL_VETH_NS_END
 from tests.dataplane.world import run
 
 
@@ -158,6 +161,24 @@ def test_teardown_leaves_nothing(world, topo, running):
     assert world.ruleset().strip() == ""
     assert "brq" not in run("ip", "-n", world.namespace, "-o", "link", "show").stdout
     assert not list((world.root / "networkd" / "dhcp").iterdir())
+
+
+def test_a_namespace_made_anew_is_entered_anew(world, topo):
+    """The data plane keeps its netlink socket in the namespace between
+    calls; a namespace removed and made again (pocketstack down and up
+    around a networkd that survived) is a new one, and the next apply
+    builds in it, not in the old one."""
+    topo.network("private", "10.74.0.0/24")
+    world.plane.apply(topo.state)
+    bridge = topo.networks["private"].bridge
+    namespace.remove(world.namespace, world.host_veth)
+    with pytest.raises(DataPlaneError, match="missing"):
+        world.plane.apply(topo.state)
+    namespace.ensure(world.namespace, world.host_veth, EXTERNAL_VETH_NS_END,
+                     f"{world.gateway}/{world.external.prefixlen}")
+    assert bridge not in run("ip", "-n", world.namespace, "-o", "link", "show").stdout
+    world.plane.apply(topo.state)
+    assert bridge in run("ip", "-n", world.namespace, "-o", "link", "show").stdout
 
 
 def test_plug_moves_only_its_ports_taps(world, topo):
