@@ -114,15 +114,17 @@ class LinuxDataPlane(DataPlane):
 
     def teardown(self) -> None:
         with self._lock, _kernel_errors("teardown"):
-            self.dhcp.stop_all()
-            if not exists(self.namespace):
-                return
-            nftables.delete(self.namespace)
-            self._ruleset = None
-            with self._inside() as ipr:
-                bridges.remove_all(ipr)
-                _hold_metadata_address(ipr, False)
-            self._close_socket()
+            try:
+                self.dhcp.stop_all()
+                if not exists(self.namespace):
+                    return
+                nftables.delete(self.namespace)
+                self._ruleset = None
+                with self._inside() as ipr:
+                    bridges.remove_all(ipr)
+                    _hold_metadata_address(ipr, False)
+            finally:
+                self._close_socket()  # nothing of the namespace is kept alive
 
     @contextmanager
     def _inside(self) -> Iterator[IPRoute]:

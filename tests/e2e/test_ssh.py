@@ -92,7 +92,11 @@ def servers(stack, demo: Compute, net, keys, tmp_path_factory):
     other = demo.create(name=unique("other"))
     for server_id in (vm_id, other["id"]):
         demo.wait_status(server_id, "ACTIVE")
+    # dropbear listens before root's key is in (the guest installs it once it
+    # has a lease and the metadata service, or its config drive, answers):
+    # the key's line says it is in.
     demo.wait_console(vm_id, r"^POCKETSTACK-SSH: ready")
+    demo.wait_console(vm_id, r"^POCKETSTACK-KEY: (metadata|config-drive)\s*$")
     return {"vm": demo.show(vm_id), "other": demo.show(other["id"])}
 
 
