@@ -34,7 +34,8 @@
                          ports made in 2 are in network_data.json); in a
                          thread of its own while 7 runs: libvirt's start of
                          the domain is the longest step of a launch, and the
-                         guest does not read the drive before it runs
+                         guest does not read the drive before it runs (a USB
+                         cdrom cannot start empty: its ISO is built before 7)
     7. domain            libvirt.xml written; the domain defined and started
                          paused, its config drive's cdrom still empty (its
                          taps exist, its vCPUs have not run yet)
@@ -307,7 +308,7 @@ def _config_drive_disk(deps: Deps, instance: Instance,
 
 def _config_drive(deps: Deps, ctx, instance: Instance, drive: FileDisk | None) -> None:
     """disk.config, in the instance directory (removed with it on failure).
-    It runs beside the domain's start: what it reads (the server, its
+    It may run beside the domain's start: what it reads (the server, its
     ports) was settled before."""
     if drive is None:
         return
