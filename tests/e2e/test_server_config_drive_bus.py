@@ -12,6 +12,8 @@ domain's.)"""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -25,13 +27,25 @@ def images(stack):
     return Images(stack, stack.token("demo"))
 
 
-def boot_with_cdrom_bus(demo, images, tiny_image, bus: str) -> dict:
+@contextmanager
+def booted_with_cdrom_bus(demo, images, tiny_image, bus: str) -> Iterator[dict]:
+    """A server of a copy of the tiny image with hw_cdrom_bus=`bus`, ACTIVE,
+    whose running domain and definition both hold its disk.config (on sda:
+    vda and vdb are virtio, so the first sd name is free); deleted after."""
     image = images.create(tiny_image.read_bytes(), disk_format="qcow2", hw_cdrom_bus=bus)
     assert image["status"] == "active", image
-    made = demo.create(image=image["id"])
-    server = demo.wait_status(made["id"], "ACTIVE")
-    server["test_image_id"] = image["id"]
-    return server
+    try:
+        server = demo.wait_status(demo.create(image=image["id"])["id"], "ACTIVE")
+        try:
+            expected = [(bus, "sda", f"{server['id']}/disk.config")]
+            assert config_drives(server["id"]) == expected
+            assert config_drives(server["id"], "--inactive") == expected
+            yield server
+        finally:
+            demo.delete(server["id"])  # and waits for the 404
+            assert not domain_exists(server["id"])
+    finally:
+        images.delete(image["id"])
 
 
 def config_drives(server_id: str, *flags: str) -> list[tuple[str, str, str]]:
@@ -42,35 +56,15 @@ def config_drives(server_id: str, *flags: str) -> list[tuple[str, str, str]]:
             for disk in root.iterfind("devices/disk[@device='cdrom']")]
 
 
-def remove(demo, images, server: dict) -> None:
-    demo.delete(server["id"])  # and waits for the 404
-    assert not domain_exists(server["id"])
-    images.delete(server["test_image_id"])
-
-
 def test_a_scsi_config_drive_is_inserted_and_read_by_the_guest(demo, images, tiny_image):
-    server = boot_with_cdrom_bus(demo, images, tiny_image, "scsi")
-    try:
-        # The first sd name: vda and vdb (virtio) leave sda free on the SCSI bus.
-        expected = [("scsi", "sda", f"{server['id']}/disk.config")]
-        assert config_drives(server["id"]) == expected
-        assert config_drives(server["id"], "--inactive") == expected
+    with booted_with_cdrom_bus(demo, images, tiny_image, "scsi") as server:
         demo.wait_console(server["id"], r"^POCKETSTACK-CONFIGDRIVE: ")
         assert "POCKETSTACK-CONFIGDRIVE: sr0" in demo.console(server["id"])
-        events = demo.events(server["id"])
-        assert "compute.instance.config_drive.created" in events
-    finally:
-        remove(demo, images, server)
+        assert "compute.instance.config_drive.created" in demo.events(server["id"])
 
 
 def test_a_usb_config_drive_is_built_before_the_start(demo, images, tiny_image):
-    server = boot_with_cdrom_bus(demo, images, tiny_image, "usb")
-    try:
-        expected = [("usb", "sda", f"{server['id']}/disk.config")]
-        assert config_drives(server["id"]) == expected
-        assert config_drives(server["id"], "--inactive") == expected
+    with booted_with_cdrom_bus(demo, images, tiny_image, "usb") as server:
         events = demo.events(server["id"])
         assert events.index("compute.instance.config_drive.created") \
             < events.index("compute.instance.domain.started")
-    finally:
-        remove(demo, images, server)
