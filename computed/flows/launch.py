@@ -148,7 +148,7 @@ def spawn(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
     starts paused, then inserted; the ports plugged; the guest resumed.
     A config drive on a bus whose drive cannot start empty (USB) is built
     before the start, as Nova builds every one."""
-    drive = _config_drive_disk(deps, instance, hardware)
+    drive = server_disks.wanted_config_drive(deps, instance, hardware)
     guest = _guest(deps, instance, hardware, disks + ([drive] if drive else []), volumes,
                    vifs)
     later = drive if drive is not None and drive.can_start_empty else None
@@ -296,14 +296,6 @@ def _create_disks(deps: Deps, ctx, instance: Instance, base: CachedImage | None,
            backing_file=base.path.name if base is not None else None,
            cloned_from=location)
     return disks
-
-
-def _config_drive_disk(deps: Deps, instance: Instance,
-                       hardware: GuestHardware) -> FileDisk | None:
-    """Where the server's config drive goes, if it has one."""
-    if not (instance.config_drive or deps.settings.force_config_drive):
-        return None
-    return server_disks.config_drive_disk(deps, instance, hardware)
 
 
 def _config_drive(deps: Deps, ctx, instance: Instance, drive: FileDisk | None) -> None:

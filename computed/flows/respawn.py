@@ -62,9 +62,9 @@ def local_disk_files(deps: Deps, instance: Instance, hw: GuestHardware) -> list[
 def config_drive(deps: Deps, instance: Instance, hw: GuestHardware) -> list[FileDisk]:
     """disk.config written anew (the image, the name and the metadata may
     have changed), when the server has one."""
-    if not (instance.config_drive or deps.settings.force_config_drive):
+    drive = server_disks.wanted_config_drive(deps, instance, hw)
+    if drive is None:
         return []
-    drive = server_disks.config_drive_disk(deps, instance, hw)
     facts = gather(deps, instance.uuid, deps.settings.dhcp_domain)
     if facts is None:
         raise Gone()

@@ -73,6 +73,15 @@ def config_drive_disk(deps: Deps, instance: Instance, hw: GuestHardware) -> File
                     bus=hw.cdrom_bus, device_type="cdrom", readonly=True)
 
 
+def wanted_config_drive(deps: Deps, instance: Instance, hw: GuestHardware
+                        ) -> FileDisk | None:
+    """The server's config drive, if it has one (asked for, or every server
+    has one: [compute] force_config_drive, read at each spawn as Nova reads it)."""
+    if not (instance.config_drive or deps.settings.force_config_drive):
+        return None
+    return config_drive_disk(deps, instance, hw)
+
+
 def describe(disks: list[LocalDisk]) -> dict[str, str]:
     """device -> where it lies (a file's name, or rbd:<pool>/<image>), for
     events."""
