@@ -15,7 +15,9 @@ from tests.stack import Stack, port_offset_for
 @contextmanager
 def own_stack(port_base: int) -> Iterator[Stack]:
     """A stack started with `pocketstack up` (the tiny image built once into
-    the test cache) and stopped at the end, whatever happened. Its ports
+    the test cache) and stopped at the end, whatever happened: a failed
+    `up` leaves what it made (its namespace above all) for `down`, and the
+    state directory it would need is removed with the benchmark's. Its ports
     are shifted from $POCKETSTACK_TEST_PORT_BASE when set (as the tests'),
     else from the benchmark's own `port_base`."""
     os.environ.setdefault("POCKETSTACK_IMAGE_CACHE",
@@ -24,13 +26,8 @@ def own_stack(port_base: int) -> Iterator[Stack]:
     base = int(os.environ.get("POCKETSTACK_TEST_PORT_BASE", port_base))
     with tempfile.TemporaryDirectory(prefix="pocketstack-bench-") as tmp:
         stack = Stack(Path(tmp), port_offset_for("master", base=base))
-        result = stack.up()
-        if result.returncode != 0:
-            raise SystemExit(result.stdout + result.stderr)
-        try:
+        with stack.running():  # `down` even when `up` fails half-way
             yield stack
-        finally:
-            stack.down()
 
 
 def host_figures() -> dict:

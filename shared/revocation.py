@@ -6,7 +6,8 @@ this user / project / application credential issued before T") and services
 check tokens against the events. Services fetch the list from identity's
 OS-REVOKE API and keep it for `revocation_check_interval` seconds (0 = ask
 on every request), the same trade-off keystonemiddleware makes with its
-token cache.
+token cache. Services served by one process (pocketstack's default) keep
+one list between them (`shared_cache`).
 """
 from __future__ import annotations
 
@@ -92,3 +93,25 @@ class CachedRevocations:
                 self._fetched_at = time.monotonic()
             events = self._events
         return any(event.revokes(token) for event in events)
+
+
+_SHARED: dict[tuple[str, str, float], CachedRevocations] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_cache(stack: str, identity_url: str,
+                 fetch: Callable[[], Iterable[RevocationEvent]],
+                 interval: float) -> CachedRevocations:
+    """The list of identity at `identity_url` as this process keeps it, one
+    for all the services it serves: a request that crosses several of them
+    (a server create asks imaged and networkd) then waits for one fetch at
+    most, not one per service, and the process asks identity once per
+    interval, not once per service. A token is still checked against a list
+    no older than `interval`. `fetch` is the first service's; every service
+    user may read the list. `stack` (its state directory) keeps two stacks
+    apart, were one process to serve both."""
+    with _SHARED_LOCK:
+        key = (stack, identity_url, interval)
+        if key not in _SHARED:
+            _SHARED[key] = CachedRevocations(fetch, interval)
+        return _SHARED[key]

@@ -138,14 +138,17 @@ def build_service(name: str, conf: Config, state: StateLayout,
 
 def remote_validator(service: Service) -> TokenValidator:
     """For every service but identity: tokens are checked locally against the
-    shared keys, and revocations come from identity's OS-REVOKE API."""
+    shared keys, and revocations come from identity's OS-REVOKE API (one
+    list for the services of a process)."""
     from shared.auth import TokenValidator
     from shared.clients import ServiceSession, fetch_revocations
-    from shared.revocation import CachedRevocations
+    from shared.revocation import shared_cache
     session = ServiceSession.from_config(service.conf, service.state.service_tokens)
-    revocations = CachedRevocations(lambda: fetch_revocations(session),
-                                    service.conf.auth.revocation_check_interval)
-    return TokenValidator(service.codec, revocations, service.conf.auth.identity_url)
+    identity_url = service.conf.auth.identity_url
+    revocations = shared_cache(str(service.state.root), identity_url,
+                               lambda: fetch_revocations(session),
+                               service.conf.auth.revocation_check_interval)
+    return TokenValidator(service.codec, revocations, identity_url)
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,7 @@ class LibvirtDriver(ComputeDriver):
         self.run_as_root = run_as_root
         self._conn: libvirt.virConnect | None = None
         self._conn_lock = threading.Lock()
+        self._host_info: tuple[libvirt.virConnect, HostInfo] | None = None
         _silence_libvirt_stderr()
 
     # --- the connection -----------------------------------------------------------------
@@ -133,18 +134,28 @@ class LibvirtDriver(ComputeDriver):
         return 0o700 if self.run_as_root else 0o755
 
     def host_info(self) -> HostInfo:
+        """Read once per connection to libvirtd, as Nova's Host keeps the
+        capabilities it read: every build's claim asks for the host's size,
+        and parsing libvirt's capabilities took longer than the rest of the
+        claim. A new connection (libvirtd restarted, maybe upgraded) reads
+        it again."""
         conn = self._connection()
+        known = self._host_info
+        if known is not None and known[0] is conn:
+            return known[1]
         try:
             model, memory_mb, cpus, *_rest = conn.getInfo()
             version = conn.getVersion()
             capabilities = conn.getCapabilities()
         except libvirt.libvirtError as exc:
             raise _error(exc) from None
-        return HostInfo(vcpus=cpus, memory_mb=_kernel_memory_mb() or memory_mb,
+        info = HostInfo(vcpus=cpus, memory_mb=_kernel_memory_mb() or memory_mb,
                         hypervisor_type="QEMU",
                         hypervisor_version=version, virt_type=self.virt_type,
                         cpu_model=model or platform.machine(), hostname=socket.gethostname(),
                         arch=host_arch(capabilities), cpu=host_cpu.cpu_info(capabilities))
+        self._host_info = (conn, info)
+        return info
 
     # --- lifecycle ------------------------------------------------------------------------
     def guest_xml(self, guest: GuestSpec) -> str:

@@ -34,3 +34,29 @@ def test_capabilities_without_an_arch_fall_back_to_the_platform():
     import platform
     assert host_arch("<capabilities><host/></capabilities>") == platform.machine()
     assert host_arch("not xml") == platform.machine()
+
+
+def test_the_host_is_read_once_per_connection_and_again_on_a_new_one(monkeypatch):
+    """Every claim asks for the host's size: libvirt's capabilities are
+    parsed once per connection, and again once libvirtd was reconnected to."""
+    import libvirt
+    reads = []
+    real_open = libvirt.open
+
+    class Counting:
+        def __init__(self, conn):
+            self._conn = conn
+
+        def getCapabilities(self):
+            reads.append(1)
+            return self._conn.getCapabilities()
+
+        def __getattr__(self, name):
+            return getattr(self._conn, name)
+
+    monkeypatch.setattr(libvirt, "open", lambda uri: Counting(real_open(uri)))
+    the_driver = driver()
+    first = the_driver.host_info()
+    assert the_driver.host_info() is first and len(reads) == 1
+    the_driver._conn = None  # what a lost connection leads to: a new one
+    assert the_driver.host_info() == first and len(reads) == 2

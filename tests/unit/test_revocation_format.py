@@ -36,3 +36,23 @@ def test_a_revoked_token_is_listed_by_audit_id_and_by_audit_chain():
     assert RevocationEvent.from_json(by_id) == RevocationEvent.from_json(by_chain) == event
     assert RevocationEvent(issued_before=1.0, user_id="u").keystone_events() == [
         RevocationEvent(issued_before=1.0, user_id="u").to_json()]
+
+
+def test_the_services_of_one_process_share_one_list_per_stack():
+    """One fetch per interval for all the services a process serves; two
+    stacks (state directories) never share one."""
+    from shared.revocation import shared_cache
+    fetched = []
+
+    def fetch(name):
+        return lambda: fetched.append(name) or []
+
+    token = TokenData(user_id="u", user_name="n", project_id="p", project_name="p", roles=[],
+                      expires_at=1765003600.0, issued_at=1764999990.0, audit_id="a1")
+    imaged = shared_cache("/stack-a", "http://127.0.0.1:5000", fetch("imaged"), 60.0)
+    networkd = shared_cache("/stack-a", "http://127.0.0.1:5000", fetch("networkd"), 60.0)
+    other = shared_cache("/stack-b", "http://127.0.0.1:5000", fetch("other"), 60.0)
+    assert imaged is networkd and other is not imaged
+    for cache in (imaged, networkd, other):
+        assert not cache.is_revoked(token)
+    assert fetched == ["imaged", "other"]
