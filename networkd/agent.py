@@ -8,8 +8,12 @@ lost is still found). A pass:
 
     1. builds the DesiredState from the database (networkd.desired),
     2. DataPlane.apply(state) when the state differs from the last one
-       applied, or was signalled, or `resync` seconds went by (so a
-       dnsmasq that died or a bridge someone removed comes back),
+       applied: only what changed is written (a new port: its DHCP host
+       line and its rules); a thorough apply, comparing everything with
+       the kernel, at the first pass, after a failed one and when `resync`
+       seconds went by (so a dnsmasq that died or a bridge someone removed
+       comes back). A change the API signals that leaves the state as it
+       was (a port bound to a host) applies nothing,
     3. DataPlane.plug(state): taps found are moved into the namespace,
     4. sets each guest port ACTIVE (its tap is plugged) or DOWN, and the
        ports networkd owns (DHCP, router) ACTIVE once applied,
@@ -50,11 +54,10 @@ class Agent:
         self._interval = interval
         self._resync = resync
         self._wake = threading.Event()
-        self._apply_asked = False   # wake() asked for a whole apply, not only a plug
         self._unwatch: Callable[[], None] = lambda: None
         self._stop = threading.Event()
         self._applied: DesiredState | None = None
-        self._applied_at = 0.0
+        self._applied_at = 0.0   # when the last thorough apply was
         self._thread: threading.Thread | None = None
         self.passes = 0
 
@@ -64,8 +67,7 @@ class Agent:
         self._unwatch = self.dataplane.watch(self.taps_appeared)
 
     def wake(self) -> None:
-        """The database changed: apply it now."""
-        self._apply_asked = True
+        """The database changed: a pass now."""
         self._wake.set()
 
     def taps_appeared(self) -> None:
@@ -81,26 +83,31 @@ class Agent:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        self.wake()  # a first pass at start: rebuild everything
+        self.wake()  # a first pass at start: nothing applied yet, so a thorough one
         while not self._stop.is_set():
             self._wake.wait(self._interval)
             self._wake.clear()
-            asked, self._apply_asked = self._apply_asked, False
             if self._stop.is_set():
                 return
             try:
-                self.run_once(force_apply=asked)
+                self.run_once(force_apply=False)
             except Exception:
                 LOG.exception("data plane pass failed; trying again")
                 self._applied = None
 
     def run_once(self, force_apply: bool = True) -> None:
+        """One pass; `force_apply`: a thorough apply whatever the state."""
         with transaction(self._sessions, write=False) as session:
             state = desired.build(session)
         now = time.monotonic()
-        if force_apply or state != self._applied or now - self._applied_at > self._resync:
-            self.dataplane.apply(state)
-            self._applied, self._applied_at = state, now
+        thorough = force_apply or self._applied is None or \
+            now - self._applied_at > self._resync
+        if thorough or state != self._applied:
+            self._applied = None  # until it is applied
+            self.dataplane.apply(state, thorough=thorough)
+            self._applied = state
+            if thorough:
+                self._applied_at = now
         plugged = self.dataplane.plug(state)
         self._set_statuses(state, plugged)
         for follow_up in self._after_pass:

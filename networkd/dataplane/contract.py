@@ -20,7 +20,7 @@ class DataPlaneError(RuntimeError):
 class DataPlane(ABC):
 
     @abstractmethod
-    def apply(self, state: DesiredState) -> None:
+    def apply(self, state: DesiredState, thorough: bool = True) -> None:
         """Make the namespace match `state`: create what is missing, change
         what differs, remove what `state` no longer has (bridges, addresses,
         dnsmasq processes and their host files, routes, NAT and firewall
@@ -28,6 +28,11 @@ class DataPlane(ABC):
         namespace also holds the metadata address 169.254.169.254/32 on its
         `lo`, whatever `state` says (networkd's metadata proxy listens there;
         every DHCP subnet routes guests to it).
+        `thorough`: compare everything with the kernel (at start, after a
+        failure, every few seconds, for what someone else changed). Not
+        thorough: the kernel still holds what the last apply made, and
+        only the parts `state` changes since are written (a port more: its
+        host line and its rules, not every bridge and address again).
         Idempotent: applying the same state twice changes nothing, and after
         a restart (even a kill -9) applying the database's state rebuilds
         everything without duplicates. Raises DataPlaneError."""

@@ -73,25 +73,34 @@ class LinuxDataPlane(DataPlane):
         self.state_dir = Path(state_dir)
         self.external_veth = external_veth
         self.dhcp = DhcpServers(namespace, self.state_dir / "dhcp")
-        self._ruleset: str | None = None     # the text this object loaded last
+        self._ruleset: tuple | None = None   # the text this object loaded last, and where
+        self._links: tuple | None = None     # what the bridges and addresses were made from
         self._lock = threading.Lock()          # one call at a time, on the kept socket
         self._socket: IPRoute | None = None    # in the namespace, kept between calls
         self._socket_of: tuple[int, int] | None = None  # the namespace it is in
 
-    def apply(self, state: DesiredState) -> None:
+    def apply(self, state: DesiredState, thorough: bool = True) -> None:
         with self._lock, _kernel_errors("apply"):
             policy = compile_policy(state)
             addresses = local_addresses(state)
             # The machine's veth joins the first external network (a stack has one).
             external = next((n.bridge for n in state.networks if n.external), None)
-            with self._inside() as ipr:
-                bridges.sync(ipr, state.networks)
-                bridges.sync_addresses(ipr, addresses)
-                _hold_metadata_address(ipr, True)
-                bridges.attach(ipr, self.external_veth, external)
-            ruleset = nftables.render(policy)
-            if ruleset != self._ruleset or not nftables.loaded(self.namespace):
-                nftables.apply(self.namespace, ruleset)
+            # What the links were made from, in which namespace (one made anew
+            # under the same name is empty); the same for the rules.
+            namespace = self._namespace_identity()
+            links = (namespace, state.networks, addresses, external)
+            if thorough or links != self._links:
+                self._links = None  # until they are all in place
+                with self._inside() as ipr:
+                    bridges.sync(ipr, state.networks)
+                    bridges.sync_addresses(ipr, addresses)
+                    _hold_metadata_address(ipr, True)
+                    bridges.attach(ipr, self.external_veth, external)
+                self._links = links
+            ruleset = (namespace, nftables.render(policy))
+            if ruleset != self._ruleset or (thorough and not nftables.loaded(self.namespace)):
+                self._ruleset = None  # until it is loaded
+                nftables.apply(self.namespace, ruleset[1])
                 self._ruleset = ruleset
                 conntrack.sweep(self.namespace, policy)
             self.dhcp.sync(state)
@@ -119,7 +128,7 @@ class LinuxDataPlane(DataPlane):
                 if not exists(self.namespace):
                     return
                 nftables.delete(self.namespace)
-                self._ruleset = None
+                self._ruleset = self._links = None
                 with self._inside() as ipr:
                     bridges.remove_all(ipr)
                     _hold_metadata_address(ipr, False)
@@ -132,13 +141,7 @@ class LinuxDataPlane(DataPlane):
         the kept one while the namespace is the same; dropped on an error,
         so that the next call starts from a new one. The caller holds
         self._lock."""
-        try:
-            made = os.stat(NETNS_RUN_DIR / self.namespace)
-        except OSError as error:
-            self._close_socket()
-            raise DataPlaneError(f"network namespace {self.namespace} is missing "
-                                 f"(`pocketstack up` creates it): {error}") from error
-        identity = (made.st_dev, made.st_ino)
+        identity = self._namespace_identity()
         if self._socket is None or self._socket_of != identity:
             self._close_socket()
             try:
@@ -152,6 +155,17 @@ class LinuxDataPlane(DataPlane):
         except BaseException:
             self._close_socket()
             raise
+
+    def _namespace_identity(self) -> tuple[int, int]:
+        """The stack's namespace as the kernel knows it (its file under
+        /run/netns): another one once it was removed and made again."""
+        try:
+            made = os.stat(NETNS_RUN_DIR / self.namespace)
+        except OSError as error:
+            self._close_socket()
+            raise DataPlaneError(f"network namespace {self.namespace} is missing "
+                                 f"(`pocketstack up` creates it): {error}") from error
+        return made.st_dev, made.st_ino
 
     def _close_socket(self) -> None:
         if self._socket is not None:

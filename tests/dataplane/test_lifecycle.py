@@ -167,7 +167,9 @@ def test_a_namespace_made_anew_is_entered_anew(world, topo):
     """The data plane keeps its netlink socket in the namespace between
     calls; a namespace removed and made again (pocketstack down and up
     around a networkd that survived) is a new one, and the next apply
-    builds in it, not in the old one."""
+    builds in it, not in the old one, even one that trusts the kernel to
+    hold what the last apply made (not thorough): that was another
+    namespace."""
     topo.network("private", "10.74.0.0/24")
     world.plane.apply(topo.state)
     bridge = topo.networks["private"].bridge
@@ -177,6 +179,27 @@ def test_a_namespace_made_anew_is_entered_anew(world, topo):
     namespace.ensure(world.namespace, world.host_veth, EXTERNAL_VETH_NS_END,
                      f"{world.gateway}/{world.external.prefixlen}")
     assert bridge not in run("ip", "-n", world.namespace, "-o", "link", "show").stdout
+    world.plane.apply(topo.state, thorough=False)
+    assert bridge in run("ip", "-n", world.namespace, "-o", "link", "show").stdout
+    assert "table inet" in run("ip", "netns", "exec", world.namespace, "nft",
+                               "list", "tables").stdout
+
+
+def test_an_apply_that_is_not_thorough_writes_only_what_changed(world, topo):
+    """Not thorough, the kernel is trusted to hold what the last apply made
+    (the agent's pass after an API change): a bridge removed behind the
+    data plane's back stays removed while the networks are the same, and
+    a thorough apply (the agent's resync) brings it back. A new port is
+    served all the same: its DHCP host line is written."""
+    topo.network("private", "10.75.0.0/24")
+    world.plane.apply(topo.state)
+    bridge = topo.networks["private"].bridge
+    run("ip", "-n", world.namespace, "link", "del", bridge)
+    guest = topo.port("late", "private", 20)
+    world.plane.apply(topo.state, thorough=False)
+    assert bridge not in run("ip", "-n", world.namespace, "-o", "link", "show").stdout
+    hosts = world.plane.dhcp.root / topo.networks["private"].id / "hosts"
+    assert guest.mac_address in hosts.read_text()
     world.plane.apply(topo.state)
     assert bridge in run("ip", "-n", world.namespace, "-o", "link", "show").stdout
 

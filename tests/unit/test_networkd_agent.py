@@ -39,13 +39,15 @@ class RecordingDataPlane(DataPlane):
 
     def __init__(self):
         self.applied: list[DesiredState] = []
+        self.thorough: list[bool] = []
         self.taps: set[str] = set()
         self.fail = False
 
-    def apply(self, state: DesiredState) -> None:
+    def apply(self, state: DesiredState, thorough: bool = True) -> None:
         if self.fail:
             raise DataPlaneError("no namespace")
         self.applied.append(state)
+        self.thorough.append(thorough)
 
     def plug(self, state: DesiredState) -> set[str]:
         return {port.id for port in state.ports if port.tap in self.taps}
@@ -67,6 +69,11 @@ def policy(tmp_path) -> PolicyEnforcer:
 def member(project: str = "p1") -> RequestContext:
     return RequestContext(request_id="req-1", user_id="u1", project_id=project,
                           roles=["member", "reader"])
+
+
+def admin() -> RequestContext:
+    return RequestContext(request_id="req-1", user_id="u0", project_id="admin-project",
+                          roles=["admin", "member", "reader"])
 
 
 def run(sessions, policy, work, ctx: RequestContext | None = None):
@@ -156,6 +163,37 @@ def test_the_agent_sets_ports_active_once_their_tap_is_plugged(sessions, policy)
     assert len(dataplane.applied) == 2 and len(dataplane.applied[-1].ports) == 2
 
 
+def test_only_a_changed_state_is_applied_and_a_thorough_apply_comes_back(sessions, policy):
+    """A pass applies what changed since the last apply; a change that
+    leaves the state as it was (a port bound to a host) applies nothing.
+    Everything is compared with the kernel at the first pass, after a
+    failed one and every `resync` seconds."""
+    port = make_port(sessions, policy)
+    dataplane = RecordingDataPlane()
+    agent = Agent(sessions, dataplane, interval=0.5, resync=3600)
+    agent.run_once(force_apply=False)
+    assert dataplane.thorough == [True]           # nothing applied yet
+    run(sessions, policy, lambda call: ports.update(call, port.id, {"port": {
+        "binding:host_id": "compute-1"}}), ctx=admin())
+    agent.run_once(force_apply=False)
+    assert dataplane.thorough == [True]           # the same state: nothing to do
+    run(sessions, policy, lambda call: ports.create(call, {"port": {
+        "network_id": port.network_id}}))
+    agent.run_once(force_apply=False)
+    assert dataplane.thorough == [True, False]    # a port more: what changed
+    dataplane.fail = True
+    run(sessions, policy, lambda call: ports.create(call, {"port": {
+        "network_id": port.network_id}}))
+    with pytest.raises(DataPlaneError):
+        agent.run_once(force_apply=False)
+    dataplane.fail = False
+    agent.run_once(force_apply=False)
+    assert dataplane.thorough[-1] is True         # after a failure: everything
+    agent._resync = 0.0
+    agent.run_once(force_apply=False)
+    assert dataplane.thorough[-1] is True and len(dataplane.applied) == 4  # resync
+
+
 def test_the_agent_thread_applies_after_a_wake(sessions, policy):
     make_network(sessions, policy)
     dataplane = RecordingDataPlane()
@@ -241,9 +279,7 @@ def test_the_first_start_opens_ssh_and_ping_in_the_default_group(sessions, polic
             "security_group_id": group.id, "direction": "ingress", "protocol": "tcp",
             "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"}})
     run(sessions, policy, ssh_by_hand)
-    admin = RequestContext(request_id="req-1", user_id="u0", project_id="admin-project",
-                           roles=["admin", "member", "reader"])
-    run(sessions, policy, lambda call: seed.open_default_group(call, "p1"), ctx=admin)
+    run(sessions, policy, lambda call: seed.open_default_group(call, "p1"), ctx=admin())
     with transaction(sessions, write=False) as session:
         rules = [(r.direction, r.protocol, r.port_range_min, r.remote_ip_prefix)
                  for r in session.scalars(select(SecurityGroupRule))]
