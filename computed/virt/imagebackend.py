@@ -3,7 +3,8 @@
     qcow2 (default)  vda, vdb and swap are files of the instance directory:
                      disk, a qcow2 overlay on the image's cached base in
                      _base; disk.local and disk.swap, overlays on the
-                     formatted templates beside it
+                     formatted templates beside it (overlays.py: each
+                     made once by qemu-img, then written from memory)
     rbd              they are RBD images in a Ceph pool ([libvirt]
                      images_rbd_pool, vms), named as Nova names them:
                      <uuid>_disk, <uuid>_disk.local, <uuid>_disk.swap
@@ -38,6 +39,7 @@ from computed.domain.devices import LocalDisks
 from computed.imagecache import CachedImage
 from computed.virt import qemu_img
 from computed.virt.guest import FileDisk, LocalDisk, RbdDisk
+from computed.virt.overlays import Overlays
 from shared import ceph
 from shared.units import MiB
 
@@ -95,6 +97,7 @@ class FileDisks(InstanceDisks):
 
     def __init__(self, instances_path: Path):
         self.instances_path = instances_path
+        self._overlays = Overlays()  # each made once by qemu-img, then from memory
 
     def _path(self, server: str, name: str) -> Path:
         return self.instances_path / server / name
@@ -113,13 +116,13 @@ class FileDisks(InstanceDisks):
                 if size and size > base.virtual_size:
                     qemu_img.resize(path, "qcow2", size)
             else:
-                qemu_img.create_overlay(path, base.path, base.format, size)
+                self._overlays.create(path, base.path, base.format, size)
         except qemu_img.QemuImgError:
             path.unlink(missing_ok=True)
             raise
 
     def create_scratch(self, server: str, name: str, template: Path, size: int) -> None:
-        qemu_img.create_overlay(self._path(server, name), template, "raw", size)
+        self._overlays.create(self._path(server, name), template, "raw", size)
 
     def disks(self, server: str, names: LocalDisks, bus: str, root: bool = True
               ) -> list[LocalDisk]:
