@@ -7,7 +7,7 @@ import re
 import uuid as uuidlib
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from computed.db.models import (
     BlockDeviceMapping,
@@ -124,9 +124,15 @@ def list_keypairs(session: Session, user_id: str) -> list[KeyPair]:
 
 # --- instances -------------------------------------------------------------------------
 def get_instance(session: Session, uuid: str, project_id: str | None,
-                 include_deleted: bool = False, lock: bool = False) -> Instance:
-    """The server, or 404. project_id None: any project (admins)."""
+                 include_deleted: bool = False, lock: bool = False,
+                 related: bool = True) -> Instance:
+    """The server, or 404. project_id None: any project (admins).
+    related=False: its volumes, ports and requested networks are read only
+    if asked for within the session (a build's many looks at its own state
+    and task need none of them: three queries fewer each)."""
     query = select(Instance).where(Instance.uuid == uuid)
+    if not related:
+        query = query.options(lazyload("*"))
     if lock:
         query = query.with_for_update()
     instance = session.scalar(query)

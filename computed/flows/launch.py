@@ -407,7 +407,8 @@ def _complete_volumes(deps: Deps, caller: Caller, volumes) -> None:
 def _mark_active(deps: Deps, ctx, uuid: str, seconds: float) -> None:
     """ACTIVE, unless a delete came in meanwhile (then it is undone)."""
     with transaction(deps.sessions) as session:
-        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        instance = repo.get_instance(session, uuid, None, include_deleted=True,
+                                     related=False)
         if instance.task_state != states.SPAWNING:
             raise BuildCancelled()
         instance.vm_state, instance.task_state = states.ACTIVE, None
@@ -450,8 +451,10 @@ def _undo_reservations(deps: Deps, caller: Caller, uuid: str, undo: Undo) -> Non
                           partial(deps.volumes.delete_attachment, caller, bdm.attachment_id))
 
 
-def _current(session, uuid: str) -> Instance:
-    instance = repo.get_instance(session, uuid, None, include_deleted=True)
+def _current(session, uuid: str, related: bool = True) -> Instance:
+    """The server, unless a delete came in (BuildCancelled); `related`: with
+    its volumes, ports and requested networks (for use after the session)."""
+    instance = repo.get_instance(session, uuid, None, include_deleted=True, related=related)
     if instance.task_state == states.DELETING or instance.deleted:
         raise BuildCancelled()
     return instance
@@ -459,12 +462,12 @@ def _current(session, uuid: str) -> Instance:
 
 def _check_not_cancelled(deps: Deps, uuid: str) -> None:
     with transaction(deps.sessions, write=False) as session:
-        _current(session, uuid)
+        _current(session, uuid, related=False)
 
 
 def _next_task(deps: Deps, uuid: str, task_state: str) -> None:
     with transaction(deps.sessions) as session:
-        instance = _current(session, uuid)
+        instance = _current(session, uuid, related=False)
         instance.task_state = task_state
         instance.updated_at = repo.now()
 
@@ -477,5 +480,6 @@ def _release_claim(deps: Deps, uuid: str) -> None:
 
 def _event(deps: Deps, ctx, uuid: str, event_type: str, **payload) -> None:
     with transaction(deps.sessions) as session:
-        instance = repo.get_instance(session, uuid, None, include_deleted=True)
+        instance = repo.get_instance(session, uuid, None, include_deleted=True,
+                                     related=False)
         deps.event(ctx, event_type, instance, session=session, **payload)
