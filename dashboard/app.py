@@ -20,6 +20,7 @@ from dashboard.cloud import Cloud, CloudError, Login
 from dashboard.config import schema
 from dashboard.sessions import COOKIE_NAME, SessionStore
 from dashboard.web import CONF_KEY, STORE_KEY, check_csrf, current_session, store
+from shared.flaskapp import FlaskApp
 from shared.paths import StateLayout
 from shared.request_ids import new_request_id
 from shared.service import ServiceDefinition
@@ -51,7 +52,7 @@ def revoker(conf) -> Callable[[Login], None]:
 def make_app(conf, state: StateLayout | None = None) -> Flask:
     """The app; `state` is unused: the dashboard keeps nothing on disk (its
     sessions, with the users' tokens, live in the worker's memory)."""
-    app = Flask(NAME)
+    app = FlaskApp(NAME)
     app.extensions[CONF_KEY] = conf
     app.extensions[STORE_KEY] = SessionStore(conf.dashboard.session_idle_timeout,
                                              revoker(conf))

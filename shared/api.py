@@ -19,6 +19,7 @@ from shared import openapi
 from shared.auth import TokenValidator, authenticate
 from shared.context import RequestContext
 from shared.errors import ApiError, error_body
+from shared.flaskapp import FlaskApp
 from shared.request_ids import HEADER as REQUEST_ID_HEADER
 from shared.request_ids import new_request_id, valid_global_id
 
@@ -69,7 +70,7 @@ def create_app(name: str, *, error_style: str,
     path) says otherwise. `validator` may be a callable, for a service whose
     token validator needs the app to exist first. Every app serves its OpenAPI
     document at GET /openapi.json, without a token (shared.openapi)."""
-    app = Flask(name)
+    app = FlaskApp(name)
     app.config["ERROR_STYLE"] = error_style
     app.json = FastJSONProvider(app)
 

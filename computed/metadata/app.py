@@ -31,6 +31,7 @@ from computed.metadata.documents import (
 from computed.metadata.proxy_request import ProxyRequest, Refused, check
 from computed.metadata.source import MetadataSource
 from shared.api import start_request_context
+from shared.flaskapp import FlaskApp
 
 LOG = logging.getLogger(__name__)
 TEXT_UTF8 = "text/plain; charset=UTF-8"
@@ -47,7 +48,7 @@ def plain_error(status: int, explanation: str) -> Response:
 
 
 def create_metadata_app(source: MetadataSource, secret: str) -> Flask:
-    app = Flask("computed-metadata")
+    app = FlaskApp("computed-metadata")
 
     # The ids on this request's log lines, and on its calls to networkd.
     app.before_request(start_request_context)
