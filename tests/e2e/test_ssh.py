@@ -97,6 +97,9 @@ def servers(stack, demo: Compute, net, keys, tmp_path_factory):
     # the key's line says it is in.
     demo.wait_console(vm_id, r"^POCKETSTACK-SSH: ready")
     demo.wait_console(vm_id, r"^POCKETSTACK-KEY: (metadata|config-drive)\s*$")
+    # The key may come from the metadata service before the config drive,
+    # whose user data writes the marker a test reads, has been read.
+    demo.wait_console(vm_id, r"^POCKETSTACK-USERDATA: exit=0\s*$")
     return {"vm": demo.show(vm_id), "other": demo.show(other["id"])}
 
 
