@@ -149,8 +149,8 @@ def _visible(call: Call, ports: list[Port]) -> list[Port]:
 def _networks_of(call: Call, ports: list[Port]) -> dict[str, Network]:
     """The ports' networks by id, in one query, without their subnets: what
     policy and a port's rendering read of its network is on the network's
-    own row (loading a network with its subnets, their pools, servers and
-    routes was most of the cost of listing a server's ports)."""
+    own row (loading a network with its subnets, their pools, DNS servers
+    and routes was most of the cost of listing a server's ports)."""
     ids = {port.network_id for port in ports}
     return {network.id: network for network in call.session.scalars(
         select(Network).where(Network.id.in_(ids)).options(lazyload(Network.subnets)))}
