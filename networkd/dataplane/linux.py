@@ -78,7 +78,6 @@ class LinuxDataPlane(DataPlane):
         self._lock = threading.Lock()          # one call at a time, on the kept socket
         self._socket: IPRoute | None = None    # in the namespace, kept between calls
         self._socket_of: tuple[int, int] | None = None  # the namespace it is in
-        self._machine_socket: IPRoute | None = None      # in the machine's, kept too
 
     def apply(self, state: DesiredState, thorough: bool = True) -> None:
         with self._lock, _kernel_errors("apply"):
@@ -112,7 +111,7 @@ class LinuxDataPlane(DataPlane):
                            networks[port.network_id].mtu)
                  for port in state.ports if port.network_id in networks]
         with self._lock, _kernel_errors("plug"), self._inside() as inside, \
-                self._on_machine() as machine:
+                IPRoute() as machine:
             return taps.plug(machine, inside, self.namespace, plugs)
 
     def watch(self, appeared: Callable[[], None]) -> Callable[[], None]:
@@ -135,7 +134,6 @@ class LinuxDataPlane(DataPlane):
                     _hold_metadata_address(ipr, False)
             finally:
                 self._close_socket()  # nothing of the namespace is kept alive
-                self._close_machine_socket()
 
     @contextmanager
     def _inside(self) -> Iterator[IPRoute]:
@@ -157,25 +155,6 @@ class LinuxDataPlane(DataPlane):
         except BaseException:
             self._close_socket()
             raise
-
-    @contextmanager
-    def _on_machine(self) -> Iterator[IPRoute]:
-        """A netlink socket in the machine's namespace, where libvirt makes
-        the taps: kept between passes (opening one sets up an event loop of
-        pyroute2's, at every pass), dropped on an error. The caller holds
-        self._lock."""
-        if self._machine_socket is None:
-            self._machine_socket = IPRoute()
-        try:
-            yield self._machine_socket
-        except BaseException:
-            self._close_machine_socket()
-            raise
-
-    def _close_machine_socket(self) -> None:
-        if self._machine_socket is not None:
-            self._machine_socket.close()
-        self._machine_socket = None
 
     def _namespace_identity(self) -> tuple[int, int]:
         """The stack's namespace as the kernel knows it (its file under
