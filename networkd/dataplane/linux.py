@@ -14,7 +14,7 @@ network namespace.
                     is the one this object loaded last)
       5. conntrack  flows the new ruleset refuses are ended
       6. dhcp       one dnsmasq per network with DHCP subnets
-    plug(state)     taps moved in, enslaved, up
+    plug(state)     taps libvirt is done with moved in, enslaved, up
     watch(appeared) the machine's new taps reported as libvirt makes them
     teardown()      dnsmasq stopped, tables deleted, bridges and the
                     metadata address removed
@@ -78,6 +78,7 @@ class LinuxDataPlane(DataPlane):
         self._lock = threading.Lock()          # one call at a time, on the kept socket
         self._socket: IPRoute | None = None    # in the namespace, kept between calls
         self._socket_of: tuple[int, int] | None = None  # the namespace it is in
+        self._handoff = taps.LibvirtHandoff()   # which taps libvirt is done with
 
     def apply(self, state: DesiredState, thorough: bool = True) -> None:
         with self._lock, _kernel_errors("apply"):
@@ -112,7 +113,7 @@ class LinuxDataPlane(DataPlane):
                  for port in state.ports if port.network_id in networks]
         with self._lock, _kernel_errors("plug"), self._inside() as inside, \
                 IPRoute() as machine:
-            return taps.plug(machine, inside, self.namespace, plugs)
+            return taps.plug(machine, inside, self.namespace, plugs, self._handoff)
 
     def watch(self, appeared: Callable[[], None]) -> Callable[[], None]:
         """The kernel's link notifications in the machine's namespace, where

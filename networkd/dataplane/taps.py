@@ -5,13 +5,13 @@ guest's tap there (named by shared.netnames.tap_name). A tap keeps working
 when moved to another namespace, so plugging is: move it into the stack's
 namespace, give it its network's MTU, enslave it to the network's bridge,
 bring it up. Only the taps of the ports asked about are ever touched, and
-only once libvirt has finished with them: it creates a tap, sets its MAC
-address, then brings it up, each by name in the machine's namespace; a tap
-moved away before that would fail the domain's start.
+only once libvirt has finished with them (LibvirtHandoff).
 """
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyroute2 import IPRoute
@@ -21,6 +21,8 @@ from networkd.dataplane.bridges import IFF_UP, attach
 from networkd.dataplane.contract import DataPlaneError
 
 LOG = logging.getLogger(__name__)
+LIBVIRT_QDISC = "noqueue"   # what libvirt gives a tap at its last step with it
+PATIENCE_SECONDS = 3.0      # a tap up this long is taken, noqueue or not
 
 
 @dataclass(frozen=True)
@@ -31,17 +33,71 @@ class Plug:
     mtu: int
 
 
-def plug(machine: IPRoute, inside: IPRoute, namespace: str, plugs: list[Plug]) -> set[str]:
+class LibvirtHandoff:
+    """Tells when libvirt is done with a tap it made, so that moving it
+    away cannot fail the domain's start.
+
+    While it starts a domain (or hot-plugs a NIC), libvirt works on the
+    tap by name in the machine's namespace: it creates it, sets its MAC
+    address, brings it up, looks up its index (for systemd's machine
+    registration: a start fails with 'Unable to get index for interface'
+    if the tap is gone by then), and last gives it the `noqueue` qdisc
+    (running `tc`; qemuDomainInterfaceSetDefaultQDisc in libvirt 9). A
+    tap is taken once it is up with that qdisc. A guest's XML names no
+    <mtu>: libvirt would set it by name after the qdisc; the data plane
+    gives the tap its network's MTU as it plugs it.
+
+    Should `tc` fail (libvirt only logs it), the qdisc never comes: a tap
+    up for `patience` seconds is taken anyway, with a warning."""
+
+    def __init__(self, patience: float = PATIENCE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self._patience = patience
+        self._clock = clock
+        self._up_since: dict[int, float] = {}   # ifindex: first seen up, not handed off
+
+    def done(self, machine: IPRoute, index: int) -> bool:
+        try:
+            [link] = machine.get_links(index)
+        except NetlinkError:   # gone meanwhile: the domain's start failed or was undone
+            return False
+        if not link["flags"] & IFF_UP:
+            return False
+        if link.get_attr("IFLA_QDISC") == LIBVIRT_QDISC:
+            self._up_since.pop(index, None)
+            return True
+        now = self._clock()
+        since = self._up_since.setdefault(index, now)
+        if now - since < self._patience:
+            return False
+        LOG.warning("%s has been up %.1f s without libvirt's %s qdisc: taking it",
+                    link.get_attr("IFLA_IFNAME"), now - since, LIBVIRT_QDISC)
+        del self._up_since[index]
+        return True
+
+    def forget_all_but(self, indexes: set[int]) -> None:
+        """Drop what is known of taps no longer waiting (gone, or taken)."""
+        for index in set(self._up_since) - indexes:
+            del self._up_since[index]
+
+
+def plug(machine: IPRoute, inside: IPRoute, namespace: str, plugs: list[Plug],
+         handoff: LibvirtHandoff) -> set[str]:
     """Plug each tap found in either namespace; returns the ids of the
     ports whose tap is in the stack's namespace (plugged before or now).
-    A tap whose bridge does not exist yet is left where it is."""
+    A tap whose bridge does not exist yet, or that libvirt still works on,
+    is left where it is."""
     plugged = set()
+    waiting = set()
     for item in plugs:
         if not inside.link_lookup(ifname=item.bridge):
             continue
         if not inside.link_lookup(ifname=item.tap):
             found = machine.link_lookup(ifname=item.tap)
-            if not found or not _set_up_by_libvirt(machine, found[0]):
+            if not found:
+                continue
+            if not handoff.done(machine, found[0]):
+                waiting.add(found[0])
                 continue
             LOG.info("moving %s (port %s) into %s", item.tap, item.port_id, namespace)
             try:
@@ -62,13 +118,5 @@ def plug(machine: IPRoute, inside: IPRoute, namespace: str, plugs: list[Plug]) -
             raise DataPlaneError(f"cannot plug {item.tap} into {item.bridge}: "
                                  f"{error}") from error
         plugged.add(item.port_id)
+    handoff.forget_all_but(waiting)
     return plugged
-
-
-def _set_up_by_libvirt(machine: IPRoute, index: int) -> bool:
-    """Whether libvirt has brought the tap up (its last step with it)."""
-    try:
-        [link] = machine.get_links(index)
-    except NetlinkError:   # gone meanwhile: the domain's start failed or was undone
-        return False
-    return bool(link["flags"] & IFF_UP)

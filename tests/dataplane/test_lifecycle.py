@@ -13,9 +13,9 @@ import threading
 import time
 
 import pytest
-from pyroute2 import netns
+from pyroute2 import IPRoute, netns
 
-from networkd.dataplane import namespace
+from networkd.dataplane import namespace, taps
 from networkd.dataplane.contract import DataPlaneError
 from networkd.dataplane.tapwatch import TapWatch
 from shared.netnames import EXTERNAL_VETH_NS_END
@@ -223,7 +223,8 @@ def test_plug_moves_only_its_ports_taps(world, topo):
 def test_plug_leaves_a_tap_libvirt_has_not_brought_up(world, topo):
     """libvirt creates a tap, sets its MAC, then brings it up, each by name
     in the machine's namespace: a tap moved away before that would fail
-    the domain's start."""
+    the domain's start. (The guest's veth end has the noqueue qdisc from
+    the start, as a tap gets it from libvirt last.)"""
     topo.network("private", "10.73.0.0/24")
     guest = world.guest(topo.port("early", "private", 10))
     run("ip", "link", "set", guest.tap, "down")
@@ -232,6 +233,57 @@ def test_plug_leaves_a_tap_libvirt_has_not_brought_up(world, topo):
     assert run("ip", "-o", "link", "show", guest.tap).returncode == 0   # still the machine's
     run("ip", "link", "set", guest.tap, "up")
     assert world.plane.plug(topo.state) == {guest.port.id}
+
+
+@pytest.fixture
+def machine_tap(topo):
+    """A real tap in the machine's namespace, named after a port, as libvirt
+    makes it (down, with no qdisc yet); deleted wherever it ends up."""
+    topo.network("private", "10.74.0.0/24")
+    port = topo.port("tapped", "private", 10)
+    run("ip", "tuntap", "add", "dev", port.tap, "mode", "tap")
+    yield port
+    run("ip", "link", "del", port.tap, check=False)
+
+
+def qdisc(tap: str, namespace: str | None = None) -> str:
+    where = ("-n", namespace) if namespace else ()
+    shown = run("ip", *where, "-o", "link", "show", tap, check=False).stdout
+    found = re.search(r" qdisc (\S+) ", shown)
+    return found.group(1) if found else ""
+
+
+def test_plug_waits_until_libvirt_gives_the_tap_its_qdisc(world, topo, machine_tap):
+    """Up is not done: libvirt still looks the tap up by name to register
+    the machine with systemd, then sets the noqueue qdisc (`tc`), and only
+    then is the tap its to give away. Moved before that, the domain's start
+    fails with 'Unable to get index for interface'."""
+    world.plane.apply(topo.state)
+    run("ip", "link", "set", machine_tap.tap, "up")
+    assert qdisc(machine_tap.tap) == "pfifo_fast"
+    assert world.plane.plug(topo.state) == set()
+    assert run("ip", "-o", "link", "show", machine_tap.tap).returncode == 0  # still the machine's
+    run("tc", "qdisc", "add", "dev", machine_tap.tap, "root", "handle", "0:", "noqueue")
+    assert world.plane.plug(topo.state) == {machine_tap.id}
+    inside = run("ip", "-n", world.namespace, "-o", "link", "show", machine_tap.tap).stdout
+    assert f"master {topo.networks['private'].bridge} " in inside
+
+
+def test_a_tap_that_never_gets_the_qdisc_is_taken_after_a_while(world, topo, machine_tap):
+    """Should libvirt's `tc` fail (it only logs it), the tap is taken once
+    it has been up for the handoff's patience, not never."""
+    now = [100.0]
+    handoff = taps.LibvirtHandoff(patience=3.0, clock=lambda: now[0])
+    run("ip", "link", "set", machine_tap.tap, "up")
+    with IPRoute() as machine:
+        [index] = machine.link_lookup(ifname=machine_tap.tap)
+        assert not handoff.done(machine, index)
+        now[0] += 2.9
+        assert not handoff.done(machine, index)
+        now[0] += 0.2
+        assert handoff.done(machine, index)
+        run("ip", "link", "set", machine_tap.tap, "down")
+        assert not handoff.done(machine, index)   # down: never, however long
 
 
 def test_the_tap_watch_hears_a_new_tap_and_nothing_else(world):
