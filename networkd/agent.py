@@ -6,7 +6,11 @@ a guest's tap as computed starts the domain, and the build waits until it
 is plugged), and every `interval` seconds anyway (a tap whose notice was
 lost is still found). A pass:
 
-    1. builds the DesiredState from the database (networkd.desired),
+    1. builds the DesiredState from the database (networkd.desired) when
+       the API signalled a change since the last build, and at every
+       thorough pass (below); otherwise the last one is still true (every
+       change to networkd's database goes through its API, which signals
+       it), and a pass for a tap or at the interval costs no reading,
     2. DataPlane.apply(state) when the state differs from the last one
        applied: only what changed is written (a new port: its DHCP host
        line and its rules); a thorough apply, comparing everything with
@@ -56,6 +60,8 @@ class Agent:
         self._wake = threading.Event()
         self._unwatch: Callable[[], None] = lambda: None
         self._stop = threading.Event()
+        self._state: DesiredState | None = None   # as the database said at the last build
+        self._changed = True                        # the API signalled a change since
         self._applied: DesiredState | None = None
         self._applied_at = 0.0   # when the last thorough apply was
         self._thread: threading.Thread | None = None
@@ -67,7 +73,8 @@ class Agent:
         self._unwatch = self.dataplane.watch(self.taps_appeared)
 
     def wake(self) -> None:
-        """The database changed: a pass now."""
+        """The database changed: a pass now, which reads it again."""
+        self._changed = True
         self._wake.set()
 
     def taps_appeared(self) -> None:
@@ -97,11 +104,10 @@ class Agent:
 
     def run_once(self, force_apply: bool = True) -> None:
         """One pass; `force_apply`: a thorough apply whatever the state."""
-        with transaction(self._sessions, write=False) as session:
-            state = desired.build(session)
         now = time.monotonic()
         thorough = force_apply or self._applied is None or \
             now - self._applied_at > self._resync
+        state = self._desired(thorough)
         if thorough or state != self._applied:
             self._applied = None  # until it is applied
             self.dataplane.apply(state, thorough=thorough)
@@ -113,6 +119,15 @@ class Agent:
         for follow_up in self._after_pass:
             follow_up()
         self.passes += 1
+
+    def _desired(self, thorough: bool) -> DesiredState:
+        """The state to apply: built again after a signalled change or for
+        a thorough pass, else the last one built."""
+        if thorough or self._changed or self._state is None:
+            self._changed = False  # a change signalled from now on is read at the next pass
+            with transaction(self._sessions, write=False) as session:
+                self._state = desired.build(session)
+        return self._state
 
     def _set_statuses(self, state: DesiredState, plugged: set[str]) -> None:
         """Write only what changed (a pass every half second must not take

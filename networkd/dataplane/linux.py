@@ -78,6 +78,7 @@ class LinuxDataPlane(DataPlane):
         self._lock = threading.Lock()          # one call at a time, on the kept socket
         self._socket: IPRoute | None = None    # in the namespace, kept between calls
         self._socket_of: tuple[int, int] | None = None  # the namespace it is in
+        self._machine_socket: IPRoute | None = None      # in the machine's, kept too
         self._handoff = taps.LibvirtHandoff()   # which taps libvirt is done with
 
     def apply(self, state: DesiredState, thorough: bool = True) -> None:
@@ -112,7 +113,7 @@ class LinuxDataPlane(DataPlane):
                            networks[port.network_id].mtu)
                  for port in state.ports if port.network_id in networks]
         with self._lock, _kernel_errors("plug"), self._inside() as inside, \
-                IPRoute() as machine:
+                self._on_machine() as machine:
             return taps.plug(machine, inside, self.namespace, plugs, self._handoff)
 
     def watch(self, appeared: Callable[[], None]) -> Callable[[], None]:
@@ -135,6 +136,7 @@ class LinuxDataPlane(DataPlane):
                     _hold_metadata_address(ipr, False)
             finally:
                 self._close_socket()  # nothing of the namespace is kept alive
+                self._close_machine_socket()
 
     @contextmanager
     def _inside(self) -> Iterator[IPRoute]:
@@ -156,6 +158,25 @@ class LinuxDataPlane(DataPlane):
         except BaseException:
             self._close_socket()
             raise
+
+    @contextmanager
+    def _on_machine(self) -> Iterator[IPRoute]:
+        """A netlink socket in the machine's namespace, where libvirt makes
+        the taps: kept between passes (opening one sets up an event loop of
+        pyroute2's, at every pass), dropped on an error. The caller holds
+        self._lock."""
+        if self._machine_socket is None:
+            self._machine_socket = IPRoute()
+        try:
+            yield self._machine_socket
+        except BaseException:
+            self._close_machine_socket()
+            raise
+
+    def _close_machine_socket(self) -> None:
+        if self._machine_socket is not None:
+            self._machine_socket.close()
+        self._machine_socket = None
 
     def _namespace_identity(self) -> tuple[int, int]:
         """The stack's namespace as the kernel knows it (its file under

@@ -159,6 +159,7 @@ def test_the_agent_sets_ports_active_once_their_tap_is_plugged(sessions, policy)
     dataplane.fail = False
     run(sessions, policy, lambda call: ports.create(call, {"port": {
         "network_id": port.network_id}}))
+    agent.wake()                        # as the API signals its change
     agent.run_once(force_apply=False)   # the state changed: applied again
     assert len(dataplane.applied) == 2 and len(dataplane.applied[-1].ports) == 2
 
@@ -167,7 +168,9 @@ def test_only_a_changed_state_is_applied_and_a_thorough_apply_comes_back(session
     """A pass applies what changed since the last apply; a change that
     leaves the state as it was (a port bound to a host) applies nothing.
     Everything is compared with the kernel at the first pass, after a
-    failed one and every `resync` seconds."""
+    failed one and every `resync` seconds. The database is read again
+    after a change is signalled (as the API signals each one: wake()) and
+    at a thorough pass, not at every pass."""
     port = make_port(sessions, policy)
     dataplane = RecordingDataPlane()
     agent = Agent(sessions, dataplane, interval=0.5, resync=3600)
@@ -175,23 +178,33 @@ def test_only_a_changed_state_is_applied_and_a_thorough_apply_comes_back(session
     assert dataplane.thorough == [True]           # nothing applied yet
     run(sessions, policy, lambda call: ports.update(call, port.id, {"port": {
         "binding:host_id": "compute-1"}}), ctx=admin())
+    agent.wake()
     agent.run_once(force_apply=False)
     assert dataplane.thorough == [True]           # the same state: nothing to do
     run(sessions, policy, lambda call: ports.create(call, {"port": {
         "network_id": port.network_id}}))
     agent.run_once(force_apply=False)
+    assert dataplane.thorough == [True]           # not signalled: not read
+    agent.wake()
+    agent.run_once(force_apply=False)
     assert dataplane.thorough == [True, False]    # a port more: what changed
+    assert len(dataplane.applied[-1].ports) == 2
     dataplane.fail = True
     run(sessions, policy, lambda call: ports.create(call, {"port": {
         "network_id": port.network_id}}))
+    agent.wake()
     with pytest.raises(DataPlaneError):
         agent.run_once(force_apply=False)
     dataplane.fail = False
     agent.run_once(force_apply=False)
     assert dataplane.thorough[-1] is True         # after a failure: everything
+    assert len(dataplane.applied[-1].ports) == 3
+    run(sessions, policy, lambda call: ports.create(call, {"port": {
+        "network_id": port.network_id}}))
     agent._resync = 0.0
     agent.run_once(force_apply=False)
-    assert dataplane.thorough[-1] is True and len(dataplane.applied) == 4  # resync
+    assert dataplane.thorough[-1] is True         # resync: everything, read again
+    assert len(dataplane.applied[-1].ports) == 4
 
 
 def test_the_agent_thread_applies_after_a_wake(sessions, policy):
