@@ -187,7 +187,7 @@ def domain_start_floor(stack: Stack, samples: int) -> dict:
     image (computed's own XML), without a NIC, config drive or ephemeral
     disk, defined and started paused, then destroyed; nothing of the
     stack's is involved. (libvirt 9.0 reads every CPU feature of the new
-    QEMU over its monitor as the domain starts, one qom-get each: about 800
+    QEMU over its monitor as the domain starts, one qom-get each: about 400
     requests, whatever the CPU mode of the domain.)"""
     import uuid as uuids
 
