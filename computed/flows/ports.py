@@ -89,7 +89,10 @@ def allocate(deps: Deps, caller: Caller, instance_uuid: str, wanted: RequestedNe
 
 
 def nic(vif: VirtualInterface, model: str = "virtio") -> Nic:
-    """The guest's NIC of a port (`model`: the image's hw_vif_model)."""
+    """The guest's NIC of a port (`model`: the image's hw_vif_model). No
+    MTU: networkd gives the tap its network's MTU as it plugs it, and takes
+    the tap from libvirt once libvirt's last step with it is done; with an
+    <mtu>, libvirt would set it by name one step later."""
     return Nic(port_id=vif.port_id, mac_address=vif.mac_address, model=model)
 
 
