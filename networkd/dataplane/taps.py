@@ -56,13 +56,12 @@ class LibvirtHandoff:
         self._clock = clock
         self._up_since: dict[int, float] = {}   # ifindex: first seen up, not handed off
 
-    def done(self, machine: IPRoute, index: int) -> bool:
-        try:
-            [link] = machine.get_links(index)
-        except NetlinkError:   # gone meanwhile: the domain's start failed or was undone
-            return False
+    def done(self, link) -> bool:
+        """Whether libvirt is done with the tap `link` (its message, as the
+        kernel gives it now)."""
         if not link["flags"] & IFF_UP:
             return False
+        index = link["index"]
         if link.get_attr("IFLA_QDISC") == LIBVIRT_QDISC:
             self._up_since.pop(index, None)
             return True
@@ -93,15 +92,15 @@ def plug(machine: IPRoute, inside: IPRoute, namespace: str, plugs: list[Plug],
         if not inside.link_lookup(ifname=item.bridge):
             continue
         if not inside.link_lookup(ifname=item.tap):
-            found = machine.link_lookup(ifname=item.tap)
-            if not found:
+            found = _link_named(machine, item.tap)
+            if found is None:   # not made yet, or gone meanwhile
                 continue
-            if not handoff.done(machine, found[0]):
-                waiting.add(found[0])
+            if not handoff.done(found):
+                waiting.add(found["index"])
                 continue
             LOG.info("moving %s (port %s) into %s", item.tap, item.port_id, namespace)
             try:
-                machine.link("set", index=found[0], net_ns_fd=namespace)
+                machine.link("set", index=found["index"], net_ns_fd=namespace)
             except Exception as error:  # NetlinkError: gone meanwhile, or refused
                 if machine.link_lookup(ifname=item.tap):
                     raise DataPlaneError(f"cannot move {item.tap} into {namespace}: "
@@ -120,3 +119,13 @@ def plug(machine: IPRoute, inside: IPRoute, namespace: str, plugs: list[Plug],
         plugged.add(item.port_id)
     handoff.forget_all_but(waiting)
     return plugged
+
+
+def _link_named(ipr: IPRoute, name: str):
+    """The link called `name`, with its flags and attributes (one netlink
+    request), or None."""
+    try:
+        [link] = ipr.link("get", ifname=name)
+    except NetlinkError:
+        return None
+    return link

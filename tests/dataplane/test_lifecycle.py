@@ -276,14 +276,16 @@ def test_a_tap_that_never_gets_the_qdisc_is_taken_after_a_while(world, topo, mac
     handoff = taps.LibvirtHandoff(patience=3.0, clock=lambda: now[0])
     run("ip", "link", "set", machine_tap.tap, "up")
     with IPRoute() as machine:
-        [index] = machine.link_lookup(ifname=machine_tap.tap)
-        assert not handoff.done(machine, index)
+        def link():
+            [found] = machine.link("get", ifname=machine_tap.tap)
+            return found
+        assert not handoff.done(link())
         now[0] += 2.9
-        assert not handoff.done(machine, index)
+        assert not handoff.done(link())
         now[0] += 0.2
-        assert handoff.done(machine, index)
+        assert handoff.done(link())
         run("ip", "link", "set", machine_tap.tap, "down")
-        assert not handoff.done(machine, index)   # down: never, however long
+        assert not handoff.done(link())   # down: never, however long
 
 
 def test_the_tap_watch_hears_a_new_tap_and_nothing_else(world):
