@@ -70,7 +70,6 @@ from shared.db import transaction
 from shared.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from shared.events import parse_time
 from shared.strutils import bool_param
-from shared.together import at_once
 from shared.units import GiB
 
 MAX_CONSOLE_BYTES = 100 * 1024  # as Nova's libvirt driver: the log's last 100 KiB
@@ -107,13 +106,10 @@ def create_servers(deps: Deps, ctx: RequestContext, body: dict,
     caller = deps.caller(ctx)
     flavor, key_data = _flavor_and_key(deps, ctx, wanted)
     uuids = [str(uuidlib.uuid4()) for _ in range(wanted.max_count)]
-    # imaged and volumed on the boot source, networkd on the networks: at
-    # once, neither needs the other (a bad boot source is still the error
-    # the caller gets first)
-    image, plan = at_once(
-        partial(_boot_source, deps, caller, boot, flavor),
-        partial(plan_networks, deps, ctx, wanted.networks, wanted.security_groups,
-                uuids[0]))
+    # imaged and volumed on the boot source, then networkd on the networks
+    # (a bad boot source is the error the caller gets first)
+    image = _boot_source(deps, caller, boot, flavor)
+    plan = plan_networks(deps, ctx, wanted.networks, wanted.security_groups, uuids[0])
 
     reservation = "r-" + uuidlib.uuid4().hex[:8]
     with transaction(deps.sessions) as session:

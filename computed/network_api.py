@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 
 from sqlalchemy import select
 
@@ -37,7 +36,6 @@ from shared.clients import Caller, RemoteError
 from shared.context import RequestContext
 from shared.db import transaction
 from shared.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
-from shared.together import at_once
 
 LOG = logging.getLogger(__name__)
 
@@ -96,10 +94,8 @@ def plan_networks(deps: Deps, ctx: RequestContext, request: NetworkRequest,
 def available_networks(deps: Deps, caller: Caller, project_id: str | None) -> list[dict]:
     """The project's own networks and the shared ones (Nova's
     _get_available_networks)."""
-    own, shared = at_once(
-        partial(deps.network.list_networks, caller, tenant_id=project_id or "",
-                shared="False"),
-        partial(deps.network.list_networks, caller, shared="True"))
+    own = deps.network.list_networks(caller, tenant_id=project_id or "", shared="False")
+    shared = deps.network.list_networks(caller, shared="True")
     seen = {net["id"] for net in own}
     return own + [net for net in shared if net["id"] not in seen]
 
@@ -190,9 +186,9 @@ def network_info(deps: Deps, servers: Iterable[tuple[str, str]],
                  with_addresses: bool = True) -> dict[str, ServerNetworks]:
     """{server uuid: ServerNetworks} for (uuid, project id) pairs, in four
     calls whatever their number, as computed's service user: the ports,
-    then at once (they depend on the ports only) their networks, floating
-    IPs and security groups. A port counts when its device is the server
-    and it is the server's project's (Nova's _gather_port_ids_and_networks).
+    then their networks, floating IPs and security groups. A port counts
+    when its device is the server and it is the server's project's (Nova's
+    _gather_port_ids_and_networks).
     Without addresses (a server being built, whose addresses Nova hides)
     neither networks nor floating IPs are asked for. networkd out of reach:
     empty networks, and a warning in the log (a listing should not fail
@@ -209,13 +205,12 @@ def network_info(deps: Deps, servers: Iterable[tuple[str, str]],
         if not ports:
             return result
         group_ids = sorted({g for p in ports for g in p.get("security_groups") or []})
-        networks, floating_ips, groups = at_once(
-            partial(deps.network.list_networks, service,
-                    id=sorted({p["network_id"] for p in ports})) if with_addresses else list,
-            partial(_unless_missing, lambda: deps.network.list_floating_ips(
-                service, port_id=[p["id"] for p in ports])) if with_addresses else list,
-            partial(_unless_missing, lambda: deps.network.list_security_groups(
-                service, id=group_ids)) if with_groups and group_ids else list)
+        networks = deps.network.list_networks(
+            service, id=sorted({p["network_id"] for p in ports})) if with_addresses else []
+        floating_ips = _unless_missing(lambda: deps.network.list_floating_ips(
+            service, port_id=[p["id"] for p in ports])) if with_addresses else []
+        groups = _unless_missing(lambda: deps.network.list_security_groups(
+            service, id=group_ids)) if with_groups and group_ids else []
     except RemoteError as exc:
         LOG.warning("the servers' ports could not be read from networkd: %s", exc)
         return result

@@ -6,8 +6,8 @@ gives what the ports are, asked with computed's own service credentials (as
 Nova asks Neutron with an admin client) in six calls whatever the number of
 ports: the ports whose device is the server and whose project is the
 server's (Nova's rule: a port another project put on the server's id does
-not count), then, at once (they depend on the ports only), their networks
-(MTU), subnets, the networks' DHCP ports, floating IPs and security groups.
+not count), then their networks (MTU), subnets, the networks' DHCP ports,
+floating IPs and security groups.
 A server without ports asks networkd nothing.
 
 The launch flow calls gather() for the config drive, the metadata service
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from functools import partial
 
 from sqlalchemy import select
 
@@ -30,7 +29,6 @@ from shared.clients import Caller
 from shared.db import transaction
 from shared.errors import NotFound
 from shared.netnames import tap_name
-from shared.together import at_once
 
 DHCP_OWNER = "network:dhcp"
 
@@ -110,14 +108,13 @@ def _ports(deps: Deps, instance: Instance) -> tuple[tuple[Nic, ...], tuple[str, 
     subnet_ids = sorted({ip["subnet_id"] for port in ports for ip in port["fixed_ips"]})
     group_ids = sorted({group for port in ports for group in port.get("security_groups")
                         or []})
-    # the other five depend on the ports only: asked at once
-    networks, dhcp_ports, subnet_list, floating, groups = at_once(
-        partial(network.list_networks, service, id=network_ids),
-        partial(network.list_ports, service, network_id=network_ids,
-                device_owner=DHCP_OWNER),
-        partial(network.list_subnets, service, id=subnet_ids) if subnet_ids else list,
-        partial(network.list_floating_ips, service, port_id=[port["id"] for port in ports]),
-        partial(network.list_security_groups, service, id=group_ids) if group_ids else list)
+    # the other five depend on the ports only; asked one after another, as
+    # every call to another service of the stack (shared/together.py)
+    networks = network.list_networks(service, id=network_ids)
+    dhcp_ports = network.list_ports(service, network_id=network_ids, device_owner=DHCP_OWNER)
+    subnet_list = network.list_subnets(service, id=subnet_ids) if subnet_ids else []
+    floating = network.list_floating_ips(service, port_id=[port["id"] for port in ports])
+    groups = network.list_security_groups(service, id=group_ids) if group_ids else []
     mtus = {net["id"]: net.get("mtu") for net in networks}
     dhcp_servers = {ip["subnet_id"]: ip["ip_address"]
                     for port in dhcp_ports for ip in port["fixed_ips"]}

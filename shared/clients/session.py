@@ -47,6 +47,10 @@ class ServiceSession:
         self._kept = keep_token_in / f"{username}@{project_name}.json" if keep_token_in \
             else None
         self.http = requests.Session()
+        # Straight to the other service: no proxy from the environment (a
+        # user's http_proxy must not carry the stack's tokens away), no
+        # credentials from ~/.netrc, and no reading of either at each call.
+        self.http.trust_env = False
 
     @classmethod
     def from_config(cls, conf, keep_token_in: Path | None = None) -> ServiceSession:
