@@ -221,6 +221,31 @@ def test_the_agent_thread_applies_after_a_wake(sessions, policy):
         agent.stop()
 
 
+def test_the_changes_of_one_moment_come_in_one_pass_after_it(sessions, policy):
+    # As a build makes its port and binds it a few milliseconds later: one
+    # pass, once the moment went by, reads both.
+    port = make_port(sessions, policy)
+    dataplane = RecordingDataPlane()
+    agent = Agent(sessions, dataplane, interval=30, settle=0.5)
+    agent.start()
+    try:
+        assert wait_for(lambda: agent.passes >= 1)  # at start, without waiting
+        before = agent.passes
+        agent.wake()                                                  # the port made
+        time.sleep(0.1)
+        run(sessions, policy, lambda call: ports.create(call, {"port": {
+            "network_id": port.network_id}}))
+        agent.wake()                                                  # another change
+        time.sleep(0.2)
+        assert agent.passes == before                 # still settling
+        assert wait_for(lambda: agent.passes > before)
+        time.sleep(0.2)
+        assert agent.passes == before + 1             # one pass for both
+        assert len(dataplane.applied[-1].ports) == 2  # which read the second change
+    finally:
+        agent.stop()
+
+
 class WatchingDataPlane(RecordingDataPlane):
     """Hands the agent's `appeared` callback to the test, as the kernel's
     notice of a new tap would call it."""
