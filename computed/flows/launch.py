@@ -71,7 +71,6 @@ import time
 from dataclasses import replace
 from functools import partial
 
-from computed.configdrive import build as build_config_drive
 from computed.db import repository as repo
 from computed.db.models import BlockDeviceMapping, Instance, VirtualInterface
 from computed.domain import states
@@ -79,12 +78,10 @@ from computed.domain.claims import no_valid_host_message, shortfall
 from computed.domain.devices import local_disks
 from computed.domain.image_properties import GuestHardware, guest_hardware
 from computed.domain.networks import RequestedNetwork
-from computed.flows import Deps, Undo, beside, fault, ports, server_disks
+from computed.flows import Deps, Undo, beside, domain_spec, fault, ports, server_disks
 from computed.flows.boot_volumes import make_volumes
-from computed.flows.volumes import connect_volume, volume_spec
+from computed.flows.volumes import connect_volume
 from computed.imagecache import CachedImage
-from computed.metadata.documents import Documents
-from computed.metadata.gather import gather
 from computed.virt.guest import FileDisk, GuestSpec, LocalDisk
 from shared.clients import Caller
 from shared.context import RequestContext
@@ -149,8 +146,8 @@ def spawn(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
     A config drive on a bus whose drive cannot start empty (USB) is built
     before the start, as Nova builds every one."""
     drive = server_disks.wanted_config_drive(deps, instance, hardware)
-    guest = _guest(deps, instance, hardware, disks + ([drive] if drive else []), volumes,
-                   vifs)
+    guest = domain_spec.guest_spec(deps, instance, hardware,
+                                   disks + ([drive] if drive else []), volumes, vifs)
     later = drive if drive is not None and drive.can_start_empty else None
     if drive is not None and later is None:
         _config_drive(deps, ctx, instance, drive)                                  # 6
@@ -306,30 +303,13 @@ def _config_drive(deps: Deps, ctx, instance: Instance, drive: FileDisk | None) -
         return
     _check_not_cancelled(deps, instance.uuid)
     try:
-        facts = gather(deps, instance.uuid, deps.settings.dhcp_domain)
-        if facts is None:
-            raise BuildCancelled()
-        build_config_drive(drive.path, Documents(facts).config_drive_files())
-    except BuildCancelled:
-        raise
+        written = domain_spec.write_config_drive(deps, instance.uuid, drive)
     except Exception as exc:
         raise BuildFailed(f"Building the config drive failed: {exc}") from exc
+    if not written:
+        raise BuildCancelled()
     _event(deps, ctx, instance.uuid, "compute.instance.config_drive.created",
            device=drive.device, bus=drive.bus)
-
-
-def _guest(deps: Deps, instance: Instance, hardware: GuestHardware,
-           disks: list[LocalDisk], volumes, vifs: list[VirtualInterface]) -> GuestSpec:
-    """The domain as it will run, config drive included."""
-    return GuestSpec(
-        uuid=instance.uuid, domain_name=instance.domain_name, vcpus=instance.vcpus,
-        memory_mb=instance.memory_mb, disks=disks,
-        volumes=[volume_spec(deps, bdm) for bdm in volumes],
-        console_log=deps.instance_dir(instance.uuid) / "console.log",
-        machine_type=deps.settings.machine_type, hardware=hardware,
-        nics=[ports.nic(vif, hardware.vif_model) for vif in vifs],
-        labels={"name": instance.display_name, "project": instance.project_id,
-                "user": instance.user_id, "flavor": (instance.flavor or {}).get("name", "")})
 
 
 def _start_domain(deps: Deps, ctx, instance: Instance, guest: GuestSpec,

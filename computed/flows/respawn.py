@@ -17,15 +17,11 @@ same with vifs_already_plugged).
 """
 from __future__ import annotations
 
-from computed.configdrive import build as build_config_drive
 from computed.db import repository as repo
 from computed.db.models import Instance
 from computed.domain.devices import local_disks
 from computed.domain.image_properties import GuestHardware, guest_hardware
-from computed.flows import Deps, ports, server_disks
-from computed.flows.volumes import volume_spec
-from computed.metadata.documents import Documents
-from computed.metadata.gather import gather
+from computed.flows import Deps, domain_spec, server_disks
 from computed.virt.guest import FileDisk, GuestSpec, LocalDisk
 from shared.db import transaction
 
@@ -65,11 +61,8 @@ def config_drive(deps: Deps, instance: Instance, hw: GuestHardware) -> list[File
     drive = server_disks.wanted_config_drive(deps, instance, hw)
     if drive is None:
         return []
-    facts = gather(deps, instance.uuid, deps.settings.dhcp_domain)
-    if facts is None:
+    if not domain_spec.write_config_drive(deps, instance.uuid, drive):
         raise Gone()
-    drive.path.unlink(missing_ok=True)
-    build_config_drive(drive.path, Documents(facts).config_drive_files())
     return [drive]
 
 
@@ -83,17 +76,10 @@ def existing_config_drive(deps: Deps, instance: Instance,
 def guest_spec(deps: Deps, instance: Instance, hw: GuestHardware,
                disks: list[LocalDisk]) -> GuestSpec:
     """The domain of the server as it is now in the database: its flavor's
-    vCPUs and RAM, its volumes and ports."""
-    return GuestSpec(
-        uuid=instance.uuid, domain_name=instance.domain_name, vcpus=instance.vcpus,
-        memory_mb=instance.memory_mb, disks=disks,
-        volumes=[volume_spec(deps, bdm) for bdm in instance.volumes
-                 if bdm.status == "attached"],
-        console_log=deps.instance_dir(instance.uuid) / "console.log",
-        machine_type=deps.settings.machine_type, hardware=hw,
-        nics=[ports.nic(vif, hw.vif_model) for vif in instance.vifs],
-        labels={"name": instance.display_name, "project": instance.project_id,
-                "user": instance.user_id, "flavor": (instance.flavor or {}).get("name", "")})
+    vCPUs and RAM, its attached volumes and its ports."""
+    return domain_spec.guest_spec(
+        deps, instance, hw, disks,
+        [bdm for bdm in instance.volumes if bdm.status == "attached"], instance.vifs)
 
 
 def start(deps: Deps, guest: GuestSpec, power_on: bool) -> None:
