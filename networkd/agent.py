@@ -14,8 +14,9 @@ and apply the state while the build's next requests are served, in the
 same process (pocketstack.conf [services] one_process), and delay them; a
 tenth of a second later, one pass takes both changes while libvirt works.
 Measured on warm launches, both ways alternating in one stack (15 each,
-three times): the domain started 17 ms to 46 ms sooner. Nothing waits for that pass but the guest's
-first packet, which comes after its tap is plugged (a later pass anyway).
+three times): the domain started 17 ms to 46 ms sooner. Nothing waits for
+that pass but the guest's first packet, which comes after its tap is
+plugged (a later pass anyway).
 
 A pass:
 

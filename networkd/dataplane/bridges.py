@@ -100,14 +100,23 @@ def attach(ipr: IPRoute, ifname: str, bridge: str | None) -> bool:
         if not masters:
             raise DataPlaneError(f"bridge {bridge} is missing")
         master = masters[0]
+    enslave(ipr, link, master)
+    return True
+
+
+def enslave(ipr: IPRoute, link, master: int, mtu: int | None = None) -> None:
+    """The link `link` (its message, as just read) on the bridge of index
+    `master` (0: on none), up, with `mtu` if given: one request for what
+    differs, none when nothing does."""
     changes: dict[str, object] = {}
+    if mtu is not None and link.get("mtu") != mtu:
+        changes["mtu"] = mtu
     if (link.get("master") or 0) != master:
         changes["master"] = master
     if not link["flags"] & IFF_UP:
         changes["state"] = "up"
     if changes:
         _call(ipr.link, "set", index=link["index"], **changes)
-    return True
 
 
 def remove_all(ipr: IPRoute) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from networkd.dataplane.bridges import IFF_UP, attach
+from networkd.dataplane.bridges import IFF_UP, enslave
 from networkd.dataplane.contract import DataPlaneError
 
 LOG = logging.getLogger(__name__)
@@ -89,9 +89,11 @@ def plug(machine: IPRoute, inside: IPRoute, namespace: str, plugs: list[Plug],
     plugged = set()
     waiting = set()
     for item in plugs:
-        if not inside.link_lookup(ifname=item.bridge):
+        bridge = _link_named(inside, item.bridge)
+        if bridge is None:
             continue
-        if not inside.link_lookup(ifname=item.tap):
+        link = _link_named(inside, item.tap)
+        if link is None:   # still in the machine's namespace, if made yet
             found = _link_named(machine, item.tap)
             if found is None:   # not made yet, or gone meanwhile
                 continue
@@ -106,11 +108,11 @@ def plug(machine: IPRoute, inside: IPRoute, namespace: str, plugs: list[Plug],
                     raise DataPlaneError(f"cannot move {item.tap} into {namespace}: "
                                          f"{error}") from error
                 continue
+            link = _link_named(inside, item.tap)   # as it is in its new namespace
+            if link is None:   # the guest went away meanwhile
+                continue
         try:
-            [link] = inside.get_links(inside.link_lookup(ifname=item.tap)[0])
-            if link.get("mtu") != item.mtu:
-                inside.link("set", index=link["index"], mtu=item.mtu)
-            attach(inside, item.tap, item.bridge)
+            enslave(inside, link, bridge["index"], mtu=item.mtu)
         except Exception as error:  # the guest went away meanwhile, or the kernel refused
             if not inside.link_lookup(ifname=item.tap):
                 continue
