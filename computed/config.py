@@ -17,6 +17,7 @@ VOLUME_PORT = 8776
 NETWORK_PORT = 9696
 EPHEMERAL_FORMATS = ("ext4", "ext3", "ext2", "vfat", "none")
 IMAGES_TYPES = ("qcow2", "rbd")  # computed/virt/imagebackend.py
+CPU_READBACKS = ("feature-words", "per-feature")  # computed/virt/guest.py cpu_readback_element
 
 
 def schema() -> Schema:
@@ -94,6 +95,12 @@ def schema() -> Schema:
             "directory under a private /tmp/pytest-of-root. Guests stay confined by QEMU's "
             "sandbox; set false on a shared host whose state directory is world-traversable.",
             kind="bool"),
+        Opt("guest_cpu_readback", "feature-words", "How libvirt reads a started guest's "
+            "CPU back from QEMU: feature-words (two QOM properties; the domain carries a "
+            "<qemu:capabilities> override and libvirt logs it as tainted) or per-feature "
+            "(libvirt's own way with QEMU 7.2: one monitor request per CPU feature, some "
+            "400, 0.2-0.3 s of every start). Both give libvirt the same guest CPU.",
+            kind="choice", choices=CPU_READBACKS),
         Opt("images_type", "qcow2", "Where servers' own disks (vda, vdb, swap) live: qcow2 "
             "files in the instance directory, overlays on the cached image in _base (Nova's "
             "default), or rbd: RBD images in Ceph, vda a copy-on-write clone of the image "

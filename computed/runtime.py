@@ -97,7 +97,7 @@ def build(service: Service) -> Computed:
     os.chmod(path, 0o711)  # traversable, not listable
     session = ServiceSession.from_config(conf, state.service_tokens)
     driver = LibvirtDriver(conf.libvirt.uri, conf.libvirt.virt_type, node_uuid,
-                           conf.libvirt.run_qemu_as_root)
+                           conf.libvirt.run_qemu_as_root, conf.libvirt.guest_cpu_readback)
     cache = ImageCache(path, conf.compute.force_raw_images)
     cache.prepare()
     disks = instance_disks(conf, state, path, driver, node_uuid)

@@ -83,11 +83,13 @@ def choose_virt_type(setting: str) -> str:
 
 
 class LibvirtDriver(ComputeDriver):
-    def __init__(self, uri: str, virt_type: str, node_uuid: str, run_as_root: bool):
+    def __init__(self, uri: str, virt_type: str, node_uuid: str, run_as_root: bool,
+                 cpu_readback: str = "feature-words"):
         self.uri = uri
         self._virt_type = choose_virt_type(virt_type)
         self.node_uuid = node_uuid
         self.run_as_root = run_as_root
+        self.cpu_readback = cpu_readback
         self._conn: libvirt.virConnect | None = None
         self._conn_lock = threading.Lock()
         self._host_info: tuple[libvirt.virConnect, HostInfo] | None = None
@@ -161,7 +163,7 @@ class LibvirtDriver(ComputeDriver):
     def guest_xml(self, guest: GuestSpec) -> str:
         labels = {"node": self.node_uuid, **guest.labels}
         return domain_xml(GuestSpec(**{**guest.__dict__, "labels": labels}),
-                          self.virt_type, self.run_as_root)
+                          self.virt_type, self.run_as_root, self.cpu_readback)
 
     def spawn(self, guest: GuestSpec, paused: bool = False) -> None:
         conn = self._connection()
