@@ -40,6 +40,10 @@ def schema() -> Schema:
             "bytes are kept, the rest random (Neutron's base_mac)."),
         Opt("max_fixed_ips_per_port", 5, "Fixed IPs a port may have.", kind="int",
             minimum=1, maximum=64),
+        Opt("notify_nova_on_port_status_changes", True, "Tell computed when a server's "
+            "port is plugged or unplugged (network-vif-plugged, network-vif-unplugged), as "
+            "Neutron's option of this name in its [DEFAULT] does: a build goes on as soon as "
+            "its ports are plugged instead of at its next look.", kind="bool"),
         Opt("dhcp_agent_notification", True, "Give each subnet with enable_dhcp a DHCP "
             "port (device_owner network:dhcp) whose address dnsmasq listens on.",
             kind="bool"),

@@ -1,12 +1,14 @@
 """Everything one networkd process works with, built once from its config:
 the service (database, policy, notifier), the settings the resource
-modules read, the agent that applies the database to the data plane, and
-the metadata proxy (networkd.metadata) that the agent's passes keep
-listening in the stack's namespace.
+modules read, the agent that applies the database to the data plane, the
+metadata proxy (networkd.metadata) that the agent's passes keep listening
+in the stack's namespace, and what tells computed of the agent's port
+status changes (networkd.compute_events).
 
 The API layer reaches it through networkd.api.common.runtime(); after a
 request changed something it calls `changed()`, which wakes the agent.
-`start()` and `stop()` start and stop the agent and the proxy together.
+`start()` and `stop()` start and stop the agent, the proxy and the
+compute notifier together.
 """
 from __future__ import annotations
 
@@ -20,12 +22,14 @@ from sqlalchemy.orm import Session
 from networkd.access import Access
 from networkd.agent import Agent
 from networkd.call import Call
+from networkd.compute_events import ComputeNotifier
 from networkd.dataplane.contract import DataPlane
 from networkd.dataplane.linux import LinuxDataPlane
 from networkd.metadata.instances import instance_at
 from networkd.metadata.listener import MetadataListener
 from networkd.metadata.proxy import MetadataProxy
 from networkd.settings import Settings, settings_from
+from shared.clients import ServiceSession
 from shared.context import RequestContext
 from shared.netnames import stack_namespace
 from shared.paths import StateLayout
@@ -41,6 +45,7 @@ class Networkd:
     settings: Settings
     agent: Agent | None = None
     metadata_proxy: MetadataListener | None = None
+    compute_notifier: ComputeNotifier | None = None
     extras: dict = field(default_factory=dict)
 
     @property
@@ -64,7 +69,10 @@ class Networkd:
             self.agent.wake()
 
     def start(self) -> None:
-        """Start the agent; its first pass makes the proxy listen."""
+        """Start the notifier, then the agent; its first pass makes the
+        proxy listen."""
+        if self.compute_notifier is not None:
+            self.compute_notifier.start()
         if self.agent is not None:
             self.agent.start()
 
@@ -73,6 +81,8 @@ class Networkd:
             self.agent.stop()
         if self.metadata_proxy is not None:
             self.metadata_proxy.stop()
+        if self.compute_notifier is not None:
+            self.compute_notifier.stop()
 
 
 def namespace(conf, state: StateLayout) -> str:
@@ -122,6 +132,11 @@ def build(service: Service) -> Networkd:
     if dataplane is not None:
         networkd.metadata_proxy = make_metadata_proxy(conf, state, service.sessions)
         follow = [networkd.metadata_proxy.follow] if networkd.metadata_proxy else []
-        networkd.agent = Agent(service.sessions, dataplane, conf.dataplane.sync_interval,
-                               after_pass=follow)
+        if conf.network.notify_nova_on_port_status_changes:
+            networkd.compute_notifier = ComputeNotifier(
+                ServiceSession.from_config(conf, state.service_tokens))
+        networkd.agent = Agent(
+            service.sessions, dataplane, conf.dataplane.sync_interval, after_pass=follow,
+            on_status_changes=networkd.compute_notifier.port_statuses_changed
+            if networkd.compute_notifier else None)
     return networkd

@@ -1,8 +1,13 @@
 """POST /v2.1/os-server-external-events: another service tells computed that
-something changed under a server (Nova's server_external_events.py). The one
-event computed acts on is volume-extended (tag: the volume's id), which
-volumed sends once an in-use volume has grown: the running guest's disk is
-resized to the volume's new size, so the guest sees it without a reboot.
+something changed under a server (Nova's server_external_events.py).
+computed acts on two events:
+- volume-extended (tag: the volume's id), which volumed sends once an
+  in-use volume has grown: the running guest's disk is resized to the
+  volume's new size, so the guest sees it without a reboot;
+- network-vif-plugged (tag: the port's id, status completed), which
+  networkd sends once it has plugged the port's tap into its network: a
+  build or an interface attach waiting for that port goes on at once
+  (computed/instance_events.py).
 
 Answer, as Nova's: 200 with every event given back with its code and status
 (completed/200), or 207 when any failed (404: no such server; 400: a
@@ -18,7 +23,13 @@ from flask import Blueprint, jsonify
 from computed.api import schemas
 from computed.api.common import API_PREFIX, authorize, runtime
 from computed.db import repository as repo
-from computed.domain.external_events import EVENT_NAMES, EVENT_STATUSES, VOLUME_EXTENDED
+from computed.domain.external_events import (
+    COMPLETED,
+    EVENT_NAMES,
+    EVENT_STATUSES,
+    VIF_PLUGGED,
+    VOLUME_EXTENDED,
+)
 from computed.domain.networks import is_uuid
 from computed.flows.extend_volume import extend_attached_volume
 from shared.api import context, json_body
@@ -59,10 +70,14 @@ def create():
             answer.update(status="completed", code=200)
             accepted.append(event)
     for event in accepted:
+        # Nova's event key: name-tag (network-vif-plugged-<port id>)
+        LOG.info("received event %s for server %s", "-".join(
+            part for part in (event["name"], event.get("tag")) if part), event["server_uuid"])
         if event["name"] == VOLUME_EXTENDED:
-            LOG.info("event volume-extended:%s for server %s", event["tag"],
-                     event["server_uuid"])
             extend_attached_volume(deps, event["server_uuid"], event["tag"])
+        elif event["name"] == VIF_PLUGGED and event.get("status", COMPLETED) == COMPLETED \
+                and event.get("tag"):
+            deps.instance_events.vif_plugged(event["server_uuid"], event["tag"])
     return jsonify({"events": answered}), code
 
 

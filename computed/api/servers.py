@@ -191,6 +191,7 @@ def delete_server(server_id):
         instance.task_state = states.DELETING
         instance.updated_at = repo.now()
         deps.event(ctx, "compute.instance.delete.requested", instance, session=session)
+    deps.instance_events.wake(server_id)   # a build waiting for its ports stops now
     deps.background(deps.actions, f"terminate-{server_id}",
                     lambda: terminate(deps, ctx, server_id))
     return Response(status=204)

@@ -49,6 +49,7 @@ from computed.db.models import Instance
 from computed.domain.claims import HostInventory, QuotaLimits
 from computed.hypervisor import HypervisorLink
 from computed.imagecache import ImageCache
+from computed.instance_events import InstanceEvents
 from computed.virt.driver import ComputeDriver
 from computed.virt.imagebackend import InstanceDisks
 from shared.clients import Caller, ImageClient, NetworkClient, VolumeClient
@@ -117,6 +118,8 @@ class Deps:
     builds: ThreadPoolExecutor
     actions: ThreadPoolExecutor
     locks: InstanceLocks = field(default_factory=InstanceLocks)
+    # what other services said of a server (network-vif-plugged), for who waits
+    instance_events: InstanceEvents = field(default_factory=InstanceEvents)
     # connected to libvirt and reconciled since the start (computed/hypervisor.py)
     hypervisor: HypervisorLink = field(default_factory=HypervisorLink.connected)
 

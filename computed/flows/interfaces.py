@@ -60,13 +60,14 @@ def attach(deps: Deps, ctx: RequestContext, instance_uuid: str, project_scope: s
         try:
             vif = ports.allocate(deps, caller, instance_uuid, wanted, groups, undo)
             live = deps.driver.power_state(instance.domain_name) in RUNNING
-            deps.driver.attach_interface(instance.domain_name, ports.nic(vif), live)
-            undo.push(f"unplug the NIC of port {vif.port_id}",
-                      lambda: deps.driver.detach_interface(
-                          instance.domain_name, vif.mac_address, live,
-                          deps.settings.detach_timeout))
-            if live:  # a stopped server's tap appears when it starts
-                ports.wait_plugged(deps, [vif.port_id])
+            with deps.instance_events.expect(instance_uuid) as heard:  # before the tap
+                deps.driver.attach_interface(instance.domain_name, ports.nic(vif), live)
+                undo.push(f"unplug the NIC of port {vif.port_id}",
+                          lambda: deps.driver.detach_interface(
+                              instance.domain_name, vif.mac_address, live,
+                              deps.settings.detach_timeout))
+                if live:  # a stopped server's tap appears when it starts
+                    ports.wait_plugged(deps, heard, [vif.port_id])
             ports.mark_attached(deps, [vif.id])
         except Exception as exc:
             LOG.exception("attaching an interface to %s failed", instance_uuid)

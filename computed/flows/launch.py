@@ -43,10 +43,12 @@
        medium            the ISO of 6 inserted into the cdrom (as `virsh
                          change-media --insert`), in the running domain and
                          its definition
-    8. vifs plugged      networkd found each tap, plugged it into its network
-                         and set the port ACTIVE (Nova's wait for
+    8. vifs plugged      networkd found each tap, plugged it into its network,
+                         set the port ACTIVE and said so (Nova's wait for
                          network-vif-plugged, [compute] vif_plugging_timeout:
-                         a port not plugged in time fails the build)
+                         a port not plugged in time fails the build); the
+                         event's `announced` lists the ports networkd told
+                         computed of (flows/ports.py wait_plugged)
        resumed           the guest runs: its first DHCP request has a bridge
                          to go to, its first look for config-2 finds the ISO
                          undo: the domain's (7), then the ports' (2)
@@ -82,6 +84,7 @@ from computed.flows import Deps, Undo, beside, domain_spec, fault, ports, server
 from computed.flows.boot_volumes import make_volumes
 from computed.flows.volumes import connect_volume
 from computed.imagecache import CachedImage
+from computed.instance_events import Heard
 from computed.virt.guest import FileDisk, GuestSpec, LocalDisk
 from shared.clients import Caller
 from shared.context import RequestContext
@@ -152,11 +155,12 @@ def spawn(deps: Deps, ctx, instance: Instance, hardware: GuestHardware,
     if drive is not None and later is None:
         _config_drive(deps, ctx, instance, drive)                                  # 6
     paused = bool(vifs) or later is not None
-    with beside(partial(_config_drive, deps, ctx, instance, later)) as building:  # 6
-        _start_domain(deps, ctx, instance, guest, later, paused, undo)              # 7
-    building.result()
-    at_once(partial(_insert_config_drive, deps, instance, later),   # libvirt, while
-            partial(_wait_vifs_plugged, deps, ctx, instance, vifs))  # 8 networkd is asked
+    with deps.instance_events.expect(instance.uuid) as heard:  # before the taps exist
+        with beside(partial(_config_drive, deps, ctx, instance, later)) as building:  # 6
+            _start_domain(deps, ctx, instance, guest, later, paused, undo)          # 7
+        building.result()
+        at_once(partial(_insert_config_drive, deps, instance, later),   # libvirt, while
+                partial(_wait_vifs_plugged, deps, ctx, instance, vifs, heard))  # 8 networkd
     _resume(deps, instance, paused)
 
 
@@ -346,22 +350,22 @@ def _insert_config_drive(deps: Deps, instance: Instance, drive: FileDisk | None)
 
 
 def _wait_vifs_plugged(deps: Deps, ctx, instance: Instance,
-                       vifs: list[VirtualInterface]) -> None:
-    """networkd plugs each tap and sets its port ACTIVE. Nothing of its
-    own to undo: the domain's undo (7) takes the taps away, the ports' (2)
+                       vifs: list[VirtualInterface], heard: Heard) -> None:
+    """networkd plugs each tap, sets its port ACTIVE and says so (`heard`).
+    Nothing of its own to undo: the domain's undo (7) takes the taps away, the ports' (2)
     gives the ports back."""
     if not vifs:
         return
     started = time.monotonic()
     try:
-        ports.wait_plugged(deps, [vif.port_id for vif in vifs],
-                           check=lambda: _check_not_cancelled(deps, instance.uuid))
+        announced = ports.wait_plugged(deps, heard, [vif.port_id for vif in vifs],
+                                       check=lambda: _check_not_cancelled(deps, instance.uuid))
     except ports.PortError as exc:
         raise BuildFailed(f"Build of instance {instance.uuid} aborted: Virtual Interface "
                           f"creation failed: {exc}") from exc
     ports.mark_attached(deps, [vif.id for vif in vifs])
     _event(deps, ctx, instance.uuid, "compute.instance.vifs.plugged",
-           ports=[vif.port_id for vif in vifs],
+           ports=[vif.port_id for vif in vifs], announced=announced,
            seconds=round(time.monotonic() - started, 3))
 
 

@@ -10,8 +10,10 @@ _unbind_ports) and the libvirt driver's wait for network-vif-plugged:
                 are for admins), device_owner compute:nova and binding:host_id
                 = this host. Each is recorded in virtual_interfaces, with
                 whether computed made it.
-    wait        networkd plugs each port's tap into its network and sets the
-                port ACTIVE; computed polls until every port is, or
+    wait        networkd plugs each port's tap into its network, sets the
+                port ACTIVE and tells computed (network-vif-plugged, as
+                Neutron tells Nova); computed waits for that word about every
+                port, looking at the ports itself now and then, until
                 vif_plugging_timeout passes (then the build fails).
     give back   a port computed made is deleted; a port the user passed is
                 unbound (device_id, device_owner, binding:host_id cleared),
@@ -28,16 +30,19 @@ from computed.db import repository as repo
 from computed.db.models import VirtualInterface
 from computed.domain.networks import DEVICE_OWNER, RequestedNetwork
 from computed.flows import Deps, Undo
+from computed.instance_events import Heard
 from computed.virt.guest import Nic
 from shared.clients import Caller, RemoteError
 from shared.db import transaction
 from shared.together import at_once
 
 LOG = logging.getLogger(__name__)
-# networkd plugs a tap at its agent's next pass (every [dataplane]
-# sync_interval, 0.5 s): a look every 50 ms sees it ACTIVE soon after, for a
-# call that costs networkd a few milliseconds.
-POLL_INTERVAL = 0.05
+# networkd says when it has plugged a port (network-vif-plugged, which
+# wakes the wait at once: computed/instance_events.py); computed also looks
+# at the ports itself this often, for the word that does not come (networkd
+# restarted meanwhile, its notify_nova_on_port_status_changes off, another
+# API worker of computed took it, or the port was plugged before).
+LOOK_INTERVAL = 0.5
 UNBOUND = {"device_id": "", "device_owner": "", "binding:host_id": None}
 
 
@@ -96,41 +101,54 @@ def nic(vif: VirtualInterface, model: str = "virtio") -> Nic:
     return Nic(port_id=vif.port_id, mac_address=vif.mac_address, model=model)
 
 
-def wait_plugged(deps: Deps, port_ids: list[str], timeout: float | None = None,
-                 check: Callable[[], None] | None = None) -> None:
-    """Return once networkd says every port is ACTIVE (plugged into its
-    network); PortError after vif_plugging_timeout (0: do not wait).
-    `check` is called between two looks (it raises to stop the wait)."""
+def wait_plugged(deps: Deps, heard: Heard, port_ids: list[str],
+                 timeout: float | None = None,
+                 check: Callable[[], None] | None = None) -> list[str]:
+    """Return once every port is plugged into its network: networkd said so
+    (network-vif-plugged, in `heard`: registered before the taps were
+    made), or the port is ACTIVE when computed looks (every LOOK_INTERVAL);
+    PortError after vif_plugging_timeout (0: do not wait). `check` is
+    called at each event and look (it raises to stop the wait). Returns
+    the ports networkd announced (the others were seen at a look)."""
     timeout = deps.settings.vif_plugging_timeout if timeout is None else timeout
     if not port_ids or timeout <= 0:
-        return
-    service = deps.service_caller()
-    deadline = time.monotonic() + timeout
-    waiting = list(port_ids)
-    while True:
-        try:
-            ports = {p["id"]: p for p in deps.network.list_ports(service, id=waiting)}
-        except RemoteError as exc:
-            if exc.reached and exc.status < 500:
-                raise PortError(f"networkd refused to show the ports: {exc.message}") \
-                    from exc
-            # Not reachable, or unavailable for a moment (a 503 while identity
-            # restarts): keep waiting until the deadline, as Nova's wait for
-            # network-vif-plugged does not end when Neutron is briefly away.
-            ports = {}
-        gone = [port_id for port_id in waiting if ports and port_id not in ports]
-        if gone:
-            raise PortError(f"Port {gone[0]} was deleted while it was being plugged.")
-        waiting = [port_id for port_id in waiting
-                   if ports.get(port_id, {}).get("status") != "ACTIVE"]
-        if not waiting:
-            return
-        if time.monotonic() >= deadline:
+        return []
+    started = time.monotonic()
+    deadline, next_look = started + timeout, started + LOOK_INTERVAL
+    waiting = [port_id for port_id in port_ids if port_id not in heard.ports]
+    while waiting:
+        now = time.monotonic()
+        if now >= deadline:
             raise PortError(f"Port {waiting[0]} was not plugged (ACTIVE) within "
                             f"{timeout:.0f} s")
         if check is not None:
             check()
-        time.sleep(POLL_INTERVAL)
+        if now >= next_look:
+            waiting = _not_active(deps, waiting)
+            next_look = now + LOOK_INTERVAL
+        elif heard.wait(min(next_look, deadline) - now):
+            waiting = [port_id for port_id in waiting if port_id not in heard.ports]
+    return [port_id for port_id in port_ids if port_id in heard.ports]
+
+
+def _not_active(deps: Deps, port_ids: list[str]) -> list[str]:
+    """The ports networkd does not show ACTIVE now (all of them while it
+    cannot be reached); PortError if one was deleted or networkd refuses."""
+    try:
+        shown = {p["id"]: p for p in deps.network.list_ports(deps.service_caller(),
+                                                             id=port_ids)}
+    except RemoteError as exc:
+        if exc.reached and exc.status < 500:
+            raise PortError(f"networkd refused to show the ports: {exc.message}") from exc
+        # Not reachable, or unavailable for a moment (a 503 while identity
+        # restarts): keep waiting until the deadline, as Nova's wait for
+        # network-vif-plugged does not end when Neutron is briefly away.
+        return port_ids
+    gone = [port_id for port_id in port_ids if shown and port_id not in shown]
+    if gone:
+        raise PortError(f"Port {gone[0]} was deleted while it was being plugged.")
+    return [port_id for port_id in port_ids
+            if shown.get(port_id, {}).get("status") != "ACTIVE"]
 
 
 def give_back(deps: Deps, caller: Caller, vif: VirtualInterface) -> None:

@@ -1,9 +1,11 @@
-"""The compute service (computed, Nova v2.1), as volumed calls it: Cinder's
-cinder/compute/nova.py tells Nova of one thing, the volume-extended event
-after an in-use volume has grown, so that the running guest learns the new
-size; and volumed asks which volumes a server holds, to let go of an
-attachment nobody finished. computed is found in the catalog at the time of
-the call (it may start after volumed)."""
+"""The compute service (computed, Nova v2.1), as volumed and networkd call it.
+Cinder's cinder/compute/nova.py tells Nova of one thing, the volume-extended
+event after an in-use volume has grown, so that the running guest learns the
+new size; and volumed asks which volumes a server holds, to let go of an
+attachment nobody finished. Neutron's notifiers/nova.py tells Nova when it
+has plugged or unplugged a server's port (network-vif-plugged,
+network-vif-unplugged). computed is found in the catalog (it may start
+after them)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -25,17 +27,21 @@ class ComputeClient(ServiceClient):
         root = endpoint.path.split("/v2", 1)[0]
         return cls(session, f"{endpoint.scheme}://{endpoint.netloc}{root}", API_TIMEOUT)
 
-    def volume_extended(self, server_uuids: list[str], volume_id: str) -> list[dict]:
-        """Send one volume-extended event (tag: the volume) per server the
-        volume is attached to, with the service's own token (the event API
-        is for admins and services); computed's answer per event (code,
-        status). 200 and 207 (some failed) are both answers; anything else
-        is RemoteError."""
-        events = [{"name": "volume-extended", "server_uuid": uuid, "tag": volume_id}
-                  for uuid in server_uuids]
+    def external_events(self, events: list[dict]) -> list[dict]:
+        """Send events ({name, server_uuid, tag, status}), with the
+        service's own token (the event API is for admins and services);
+        computed's answer per event (code, status). 200 and 207 (some
+        failed) are both answers; anything else is RemoteError."""
         response = self.call("POST", "/v2.1/os-server-external-events", Caller(None),
                              expected=(200, 207), json={"events": events})
         return response.json()["events"]
+
+    def volume_extended(self, server_uuids: list[str], volume_id: str) -> list[dict]:
+        """One volume-extended event (tag: the volume) per server the volume
+        is attached to."""
+        return self.external_events([
+            {"name": "volume-extended", "server_uuid": uuid, "tag": volume_id}
+            for uuid in server_uuids])
 
     def server_volumes(self, server_uuid: str) -> list[str] | None:
         """The volumes computed maps to the server, whatever their state

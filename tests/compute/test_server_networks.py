@@ -48,6 +48,14 @@ def fixed(addresses: dict, network: str) -> list[dict]:
     return [a for a in addresses.get(network, []) if a["OS-EXT-IPS:type"] == "fixed"]
 
 
+def heard(stack, line: str, timeout: float = 30) -> None:
+    """`line` in computed's log (networkd sends its events from a thread of
+    its own: they may come a moment after the port went ACTIVE)."""
+    log = stack.state_dir / "log" / "computed.log"
+    wait_for(lambda: line in log.read_text(errors="replace"), timeout,
+             what=f"computed's log to say {line!r}")
+
+
 @pytest.fixture(scope="module")
 def net(stack):
     client = Networking(stack, "demo")
@@ -137,6 +145,10 @@ def test_fixed_ip_port_and_security_group_then_delete_gives_back_only_what_it_ma
     assert sorted(g["name"] for g in shown["security_groups"]) == \
         sorted([group["name"], *(net.show("security_group", g)["name"]
                                  for g in theirs_groups)])
+
+    # networkd told computed of each port as it plugged it (Neutron's nova notifier)
+    for port_id in (made[0]["id"], theirs["id"]):
+        heard(stack, f"received event network-vif-plugged-{port_id} for server {server['id']}")
 
     stack.openstack("server", "delete", "--wait", name)
     assert net.list("port", device_id=server["id"]) == []

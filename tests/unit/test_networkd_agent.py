@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from networkd import networks, ports, security_groups, seed, subnets
 from networkd.access import Access
-from networkd.agent import Agent
+from networkd.agent import Agent, StatusChange
 from networkd.call import Call
 from networkd.config import QUOTA_DEFAULTS
 from networkd.dataplane.contract import DataPlane, DataPlaneError
@@ -164,6 +164,29 @@ def test_the_agent_sets_ports_active_once_their_tap_is_plugged(sessions, policy)
     assert len(dataplane.applied) == 2 and len(dataplane.applied[-1].ports) == 2
 
 
+def test_the_agent_says_which_statuses_it_changed(sessions, policy):
+    """What networkd.compute_events turns into network-vif-plugged and
+    network-vif-unplugged for computed: each change once, with whom the
+    port is for."""
+    network_id, _ = make_network(sessions, policy)
+    port = run(sessions, policy, lambda call: ports.create(call, {"port": {
+        "network_id": network_id, "device_owner": "compute:nova", "device_id": "server-1"}}))
+    told: list[list[StatusChange]] = []
+    dataplane = RecordingDataPlane()
+    agent = Agent(sessions, dataplane, interval=0.5, on_status_changes=told.append)
+    agent.run_once()
+    assert [(c.device_owner, c.before, c.after) for c in told[0]] == \
+        [("network:dhcp", "DOWN", "ACTIVE")]   # the guest's port was DOWN already
+    dataplane.taps.add(tap_name(port.id))
+    agent.run_once(force_apply=False)
+    agent.run_once(force_apply=False)   # nothing changed: nothing said
+    dataplane.taps.clear()
+    agent.run_once(force_apply=False)
+    assert told[1:] == [
+        [StatusChange(port.id, "compute:nova", "server-1", "DOWN", "ACTIVE")],
+        [StatusChange(port.id, "compute:nova", "server-1", "ACTIVE", "DOWN")]]
+
+
 def test_only_a_changed_state_is_applied_and_a_thorough_apply_comes_back(sessions, policy):
     """A pass applies what changed since the last apply; a change that
     leaves the state as it was (a port bound to a host) applies nothing.
@@ -278,6 +301,27 @@ def test_a_tap_notice_plugs_at_once_without_applying_again(sessions, policy):
     finally:
         agent.stop()
     assert not dataplane.watching
+
+
+def test_a_tap_notice_ends_the_settling_at_once(sessions, policy):
+    """The build's port made, then its domain started within the settling
+    moment: the tap is plugged as soon as it appears, with the change."""
+    port = make_port(sessions, policy)
+    dataplane = WatchingDataPlane()
+    agent = Agent(sessions, dataplane, interval=30, settle=30)
+    agent.start()
+    try:
+        assert wait_for(lambda: agent.passes >= 1) and dataplane.watching
+        before = agent.passes
+        agent.wake()                                  # the port made: settling for 30 s
+        time.sleep(0.1)
+        assert agent.passes == before
+        dataplane.taps.add(tap_name(port.id))
+        dataplane.appeared()
+        assert wait_for(lambda: port_status(sessions, port.id) == "ACTIVE")
+        assert agent.passes == before + 1             # one pass: the change and the plug
+    finally:
+        agent.stop()
 
 
 def wait_for(condition, seconds: float = 5.0) -> bool:
