@@ -20,7 +20,9 @@ on shifted ports ($POCKETSTACK_TEST_PORT_BASE, as the tests), then measures:
 - with the tiny image and m1.nano, polling every 50 ms: a warm launch (POST
   /servers until ACTIVE, the image in the compute cache; with the CPU time
   our process, the host daemons and the guest's QEMU used for it, and
-  beside it libvirt's own start of a bare domain, the floor; and when each
+  beside it libvirt's own start of a bare domain, the floor, with the
+  guest's CPU read back as computed has libvirt do it and as libvirt
+  itself would (one request per CPU feature); and when each
   step of the build ended after the POST, from computed's events), ACTIVE to the
   guest's POCKETSTACK-BOOTED line on its console (under TCG where KVM is not
   usable) and DELETE until the server answers 404 (bench/launch.py's client);
@@ -181,14 +183,16 @@ def warm_launch_cpu(stack: Stack, client: Client, image_id: str,
     return server_id, seconds, used
 
 
-def domain_start_floor(stack: Stack, samples: int) -> dict:
+def domain_start_floor(stack: Stack, samples: int, readback: str = "feature-words") -> dict:
     """What libvirt alone takes to start a domain here, the floor under
     any launch: the domain computed would write for m1.nano and the tiny
     image (computed's own XML), without a NIC, config drive or ephemeral
     disk, defined and started paused, then destroyed; nothing of the
-    stack's is involved. (libvirt 9.0 reads every CPU feature of the new
-    QEMU over its monitor as the domain starts, one qom-get each: about 400
-    requests, whatever the CPU mode of the domain.)"""
+    stack's is involved. `readback`: how libvirt reads the started guest's
+    CPU back ([libvirt] guest_cpu_readback): feature-words (computed's
+    default) or per-feature, libvirt 9.0's own way with QEMU 7.2, one
+    qom-get per CPU feature (about 400 requests, whatever the CPU mode of
+    the domain)."""
     import uuid as uuids
 
     from computed.virt.guest import FileDisk, GuestSpec, domain_xml
@@ -207,7 +211,8 @@ def domain_start_floor(stack: Stack, samples: int) -> dict:
                                   disks=[FileDisk(overlay, "vda", "qcow2")], volumes=[],
                                   console_log=Path(tmp) / "console.log")
                 started = time.perf_counter()
-                domain = conn.defineXML(domain_xml(guest, choose_virt_type("auto"), True))
+                domain = conn.defineXML(domain_xml(guest, choose_virt_type("auto"), True,
+                                                   readback))
                 try:
                     domain.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED)
                     seconds.append(time.perf_counter() - started)
@@ -237,6 +242,8 @@ def guest_figures(stack: Stack, samples: int) -> dict:
         delete.append(client.delete(server_id))
     return {"first_launch_to_active_s": round(first, 3),
             "libvirt_domain_start_floor_s": domain_start_floor(stack, samples),
+            "libvirt_domain_start_floor_per_feature_readback_s":
+                domain_start_floor(stack, samples, "per-feature"),
             "warm_launch_to_active_s": median_of(warm),
             "warm_launch_cpu_s": {key: median_of([used.get(key, 0.0) for used in cpu])
                                   for key in cpu[0] if not key.startswith("step ")},

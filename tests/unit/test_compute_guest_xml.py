@@ -12,6 +12,7 @@ from computed.domain.devices import config_drive_device, local_disks
 from computed.domain.image_properties import guest_hardware
 from computed.virt.guest import (
     METADATA_NS,
+    QEMU_NS,
     FileDisk,
     GuestSpec,
     IscsiVolume,
@@ -240,3 +241,16 @@ def test_a_config_drive_can_start_empty_and_take_its_medium_later():
     assert inserted.find("readonly") is not None
     usb = guest_of_image({"hw_cdrom_bus": "usb"}).disks[-1]
     assert usb.device_type == "cdrom" and not usb.can_start_empty
+
+
+def test_libvirt_reads_the_guests_cpu_back_through_feature_words_unless_told():
+    """The default spares the ~400 qom-get requests of libvirt's own way
+    (computed/virt/guest.py cpu_readback_element; on a real libvirt:
+    tests/e2e/test_guest_cpu_readback.py)."""
+    override = f"{{{QEMU_NS}}}capabilities/{{{QEMU_NS}}}del"
+    default = ET.fromstring(domain_xml(guest(), "qemu", run_as_root=True))
+    assert [d.get("capability") for d in default.iterfind(override)] == \
+        ["cpu-unavailable-features"]
+    libvirts_own = ET.fromstring(domain_xml(guest(), "qemu", run_as_root=True,
+                                            cpu_readback="per-feature"))
+    assert libvirts_own.find(f"{{{QEMU_NS}}}capabilities") is None
