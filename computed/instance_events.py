@@ -37,11 +37,11 @@ class Heard:
     def port_plugged(self, port_id: str) -> None:
         with self._condition:
             self.ports.add(port_id)
-            self._news = True
-            self._condition.notify_all()
+        self.poke()
 
     def poke(self) -> None:
-        """Something changed that the waiter must check (a delete)."""
+        """Something changed that the waiter must check (a port plugged, a
+        delete)."""
         with self._condition:
             self._news = True
             self._condition.notify_all()

@@ -94,7 +94,10 @@ class ComputeNotifier:
                 if self._stopping:
                     return
                 batch, self._queue = self._queue, []
-            self._send(batch)
+            try:
+                self._send(batch)
+            except Exception:  # the thread must outlive any one send
+                LOG.exception("telling computed of %d port event(s) failed", len(batch))
 
     def _send(self, events: list[dict]) -> None:
         try:
